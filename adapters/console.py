@@ -1,0 +1,202 @@
+"""A chat in the terminal: several simulated members and rooms, no accounts needed.
+
+Interactive on a terminal (a prompt, ``/as``, ``/room``, ``/dm``); with piped input it reads
+one message per line and prints the replies on stdout, so it can be scripted.  Each line is
+answered before the next is read, which keeps scripted sessions deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
+
+import msgspec
+
+from chatbot.adapter import Capabilities, Sent
+from chatbot.config import adapter_settings
+from chatbot.events import Incoming, Member, Outgoing, Room
+from chatbot.render import render_plain
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chatbot.adapter import Core
+    from chatbot.config import Config
+
+NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+HELP = """Console commands:
+  /as NAME      speak as another member (e.g. /as bob)
+  /room #NAME   move to a room (e.g. /room #meetings)
+  /dm           talk to the bot in a direct message
+  /who          who and where you are
+  /quit         leave (Ctrl-D works too)
+Anything else is a chat message; bot commands start with {prefix} (try {prefix}help)."""
+
+
+class ConsoleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    member: str = "alice"
+    room: str = "#general"
+    organisers: list[str] = msgspec.field(default_factory=list)
+
+
+class ConsoleAdapter:
+    platform = "console"
+    capabilities = Capabilities(rich_text=False, direct_messages=True)
+
+    def __init__(
+        self, config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None
+    ) -> None:
+        self.settings = adapter_settings(config, "console", ConsoleSettings)
+        self.prefix = config.bot.prefix
+        self.bot_name = config.bot.name
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interactive = self.stdin.isatty() and self.stdout.isatty()
+        self.member = self._member(self.settings.member)
+        self.room = self._room(self.settings.room)
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._stopping = asyncio.Event()
+        self._counter = 0
+
+    # -- identities ------------------------------------------------------------------------
+
+    def _member(self, name: str) -> Member:
+        return Member(f"console:{name}", "console", name)
+
+    def _room(self, name: str) -> Room:
+        name = name if name.startswith("#") else f"#{name}"
+        return Room(f"console:{name}", "console", name)
+
+    def _dm_room(self, member: Member) -> Room:
+        return Room(
+            f"console:dm:{member.display_name}",
+            "console",
+            f"DM {member.display_name}",
+            is_direct=True,
+        )
+
+    # -- Adapter protocol ------------------------------------------------------------------
+
+    async def run(self, core: Core, started: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        reader = threading.Thread(
+            target=self._read_stdin, args=(loop,), daemon=True, name="console-stdin"
+        )
+        reader.start()
+        started()
+        if self.interactive:
+            self._print(
+                f"Console chat with {self.bot_name}. You are {self.member.display_name} "
+                f"in {self.room.name}. Type {self.prefix}help, or /help for console "
+                "commands."
+            )
+        while not self._stopping.is_set():
+            self._prompt()
+            get = asyncio.ensure_future(self._lines.get())
+            stop = asyncio.ensure_future(self._stopping.wait())
+            done, _pending = await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
+            for fut in (get, stop):
+                if fut not in done:
+                    fut.cancel()
+            if get not in done:
+                break
+            line = get.result()
+            if line is None:
+                break
+            await self.feed(core, line.rstrip("\r\n"))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def send(self, out: Outgoing) -> Sent | None:
+        text = render_plain(out.reply, out.reader, out.sent_at)
+        if out.room.is_direct:
+            target = out.room.name.removeprefix("DM ")
+            if not (self.room.is_direct and self.member.display_name == target):
+                text = "\n".join(f"[DM to {target}] {line}" for line in text.splitlines())
+        self._print(text)
+        self._counter += 1
+        return Sent(out.room.id, str(self._counter))
+
+    async def send_direct(self, member: Member, out: Outgoing) -> Sent | None:
+        room = self._dm_room(member)
+        return await self.send(dataclasses.replace(out, room=room))
+
+    async def is_organiser(self, member: Member, room: Room) -> bool:
+        return member.display_name in self.settings.organisers
+
+    async def resolve_member(self, room: Room, text: str) -> Member | None:
+        name = text.removeprefix("@")
+        return self._member(name) if NAME.match(name) else None
+
+    # -- terminal --------------------------------------------------------------------------
+
+    def _read_stdin(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Blocking reads in a daemon thread, so a stuck terminal never holds up shutdown."""
+        try:
+            for line in self.stdin:
+                loop.call_soon_threadsafe(self._lines.put_nowait, line)
+        except (OSError, ValueError):
+            pass
+        try:
+            loop.call_soon_threadsafe(self._lines.put_nowait, None)
+        except RuntimeError:  # the loop is already closed
+            pass
+
+    async def feed(self, core: Core, line: str) -> None:
+        """Handle one typed line: a console command or a chat message."""
+        if not line.strip():
+            return
+        if line.startswith("/") and not line.startswith("//"):
+            self._console_command(line)
+            return
+        self._counter += 1
+        incoming = Incoming(
+            platform=self.platform,
+            member=self.member,
+            room=self.room,
+            text=line,
+            event_id=f"console-{self._counter}",
+        )
+        await core.handle(incoming)
+
+    def _console_command(self, line: str) -> None:
+        word, _, arg = line[1:].partition(" ")
+        arg = arg.strip()
+        word = word.casefold()
+        if word == "as" and NAME.match(arg.removeprefix("@")):
+            self.member = self._member(arg.removeprefix("@"))
+            if self.room.is_direct:
+                self.room = self._dm_room(self.member)
+            self._note(f"You are now {self.member.display_name} in {self.room.name}.")
+        elif word == "room" and NAME.match(arg.removeprefix("#")):
+            self.room = self._room(arg)
+            self._note(f"You are now in {self.room.name}.")
+        elif word == "dm":
+            self.room = self._dm_room(self.member)
+            self._note("You are now in a direct message with the bot. /room #general goes back.")
+        elif word == "who":
+            self._note(f"You are {self.member.display_name} in {self.room.name}.")
+        elif word in ("quit", "exit"):
+            self._stopping.set()
+        elif word == "help":
+            self._note(HELP.format(prefix=self.prefix))
+        else:
+            self._note(f"Unknown console command '/{word}'. /help lists them.", always=True)
+
+    def _note(self, text: str, *, always: bool = False) -> None:
+        if self.interactive or always:
+            self._print(text)
+
+    def _prompt(self) -> None:
+        if self.interactive:
+            self.stdout.write(f"{self.member.display_name}@{self.room.name}> ")
+            self.stdout.flush()
+
+    def _print(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()

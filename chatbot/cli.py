@@ -1,0 +1,138 @@
+"""The ``chatbot`` command line.  Imports stay inside the subcommands so ``--help`` is fast."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatbot import __version__
+
+if TYPE_CHECKING:
+    from chatbot.bot import Bot
+    from chatbot.config import Config
+
+DEFAULT_CONFIG = "config.toml"
+
+
+def _config_path(arg: str | None) -> str:
+    if arg:
+        return arg
+    env = os.environ.get("CHATBOT_CONFIG")
+    if env:
+        return env
+    return DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else "config.example.toml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatbot",
+        description="Community chat bot of the Wikimedia and Libraries User Group.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatbot {__version__}")
+    sub = parser.add_subparsers(dest="cmd", metavar="COMMAND")
+    config_help = "config file (default: $CHATBOT_CONFIG, ./config.toml, ./config.example.toml)"
+
+    run = sub.add_parser("run", help="start the bot")
+    run.add_argument("-c", "--config", help=config_help)
+
+    check = sub.add_parser("check-config", help="validate the config without starting")
+    check.add_argument("-c", "--config", help=config_help)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_cmd", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="apply schema migrations")
+    up.add_argument("-c", "--config", help=config_help)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cmd is None:
+        parser.print_help()
+        return 0
+    from chatbot.errors import ConfigError
+
+    try:
+        if args.cmd == "run":
+            return _run(_config_path(args.config))
+        if args.cmd == "check-config":
+            return _check(_config_path(args.config))
+        if args.cmd == "db":
+            return _db_upgrade(_config_path(args.config))
+    except ConfigError as exc:
+        print(f"chatbot: config error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.cmd}")
+
+
+def _load(path: str) -> Config:
+    from chatbot.config import load_config
+    from chatbot.logs import configure
+
+    config = load_config(path)
+    configure(config.logging.level, config.logging.format)
+    return config
+
+
+def build_bot(config: Config) -> Bot:
+    """The bot with the adapters and command modules the config enables."""
+    from chatbot.bot import Bot
+    from chatbot.plugins import ADAPTERS, load, load_modules
+
+    modules = load_modules(config.bot.commands)
+    adapters = [load(ADAPTERS, name)(config) for name in config.bot.adapters]
+    return Bot(config, adapters=adapters, modules=modules)
+
+
+def _check(path: str) -> int:
+    config = _load(path)
+    build_bot(config)  # loads every plugin and validates its settings
+    print(
+        f"{path}: OK (adapters: {', '.join(config.bot.adapters)}; "
+        f"commands: {', '.join(config.bot.commands)})"
+    )
+    return 0
+
+
+def _run(path: str) -> int:
+    config = _load(path)
+    bot = build_bot(config)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, bot.stop)
+        await bot.run()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _db_upgrade(path: str) -> int:
+    from chatbot.clock import SystemClock
+    from chatbot.plugins import load_modules
+    from chatbot.storage import Database
+
+    config = _load(path)
+    modules = load_modules(config.bot.commands)
+
+    async def upgrade() -> list[str]:
+        db = Database(config.database_url(), SystemClock())
+        try:
+            return await db.upgrade([m.migrations for m in modules if m.migrations])
+        finally:
+            await db.close()
+
+    heads = asyncio.run(upgrade())
+    print(f"database is at {', '.join(heads)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

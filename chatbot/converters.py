@@ -1,0 +1,250 @@
+"""Typed arguments: splitting a command line and turning each piece into a value.
+
+A converter knows how to read one kind of argument and, when it can't, says why in words a
+member understands (``BadArgument``).  The dispatcher adds the usage line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chatbot.errors import BadArgument, UserError
+
+if TYPE_CHECKING:
+    from chatbot.events import Member
+    from chatbot.registry import Context
+    from chatbot.timezones import Zone
+
+MAX_ARGUMENT = 2000
+
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "‚": "‘", "「": "」"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One argument and where it started in the raw text (for rest-of-line arguments)."""
+
+    text: str
+    start: int
+    quoted: bool
+
+
+def split_args(raw: str) -> list[Token]:
+    """Split on whitespace, keeping quoted phrases (straight or typographic quotes) whole.
+
+    A quote only opens at the start of a word, so apostrophes (``don't``) are plain text.
+    """
+    tokens: list[Token] = []
+    i, n = 0, len(raw)
+    while i < n:
+        ch = raw[i]
+        if ch.isspace():
+            i += 1
+            continue
+        start = i
+        close = _QUOTES.get(ch)
+        if close is not None:
+            end = raw.find(close, i + 1)
+            if end == -1:
+                raise BadArgument(
+                    f"There's an opening quote {ch} without its closing {close}. "
+                    "Close it, or leave quotes out."
+                )
+            tokens.append(Token(raw[i + 1 : end], start, True))
+            i = end + 1
+            continue
+        while i < n and not raw[i].isspace():
+            i += 1
+        tokens.append(Token(raw[start:i], start, False))
+    return tokens
+
+
+class Converter(Protocol):
+    """Reads one argument; ``label`` names it in usage lines (``<zone>``).
+
+    A ``greedy`` converter placed last takes the rest of the line (``sao paulo``,
+    ``next tuesday 9am``, ``2 days``)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def greedy(self) -> bool: ...
+
+    async def convert(self, ctx: Context, text: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Free text; as the last argument it takes the rest of the line."""
+
+    label: str = "text"
+    greedy: bool = True
+    min_len: int = 1
+    max_len: int = MAX_ARGUMENT
+
+    async def convert(self, ctx: Context, text: str) -> str:
+        text = text.strip()
+        if len(text) < self.min_len:
+            raise BadArgument(f"The {self.label} is too short (at least {self.min_len}).")
+        if len(text) > self.max_len:
+            raise BadArgument(
+                f"The {self.label} is too long ({len(text)} characters; at most {self.max_len})."
+            )
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Integer:
+    label: str = "number"
+    greedy: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+
+    async def convert(self, ctx: Context, text: str) -> int:
+        cleaned = text.strip().lstrip("#")
+        if not re.fullmatch(r"[+-]?\d{1,18}", cleaned):
+            raise BadArgument(f"'{clip(text)}' is not a whole number.")
+        value = int(cleaned)
+        if self.minimum is not None and value < self.minimum:
+            raise BadArgument(f"The {self.label} must be at least {self.minimum}.")
+        if self.maximum is not None and value > self.maximum:
+            raise BadArgument(f"The {self.label} must be at most {self.maximum}.")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of a fixed set of words (case-insensitive)."""
+
+    options: tuple[str, ...]
+    label: str = "choice"
+    greedy: bool = False
+
+    async def convert(self, ctx: Context, text: str) -> str:
+        value = text.strip().casefold()
+        for option in self.options:
+            if option.casefold() == value:
+                return option
+        raise BadArgument(f"'{clip(text)}' is not one of: {', '.join(self.options)}.")
+
+
+_DURATION_UNITS = {
+    "w": 604800, "week": 604800, "weeks": 604800, "wk": 604800, "wks": 604800,
+    "d": 86400, "day": 86400, "days": 86400,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+}  # fmt: skip
+_DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]+)")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``1h30m``, ``90 minutes``, ``2 days``, ``1.5h`` → a timedelta; None if not a duration."""
+    cleaned = text.strip().casefold().replace(" and ", " ")
+    if not cleaned:
+        return None
+    total = 0.0
+    pos = 0
+    for match in _DURATION_PART.finditer(cleaned):
+        if cleaned[pos : match.start()].strip(" ,"):
+            return None
+        unit = _DURATION_UNITS.get(match.group(2))
+        if unit is None:
+            return None
+        total += float(match.group(1).replace(",", ".")) * unit
+        pos = match.end()
+    if pos == 0 or cleaned[pos:].strip(" ,"):
+        return None
+    return timedelta(seconds=round(total))
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    label: str = "duration"
+    greedy: bool = True
+    maximum: timedelta = timedelta(days=366)
+
+    async def convert(self, ctx: Context, text: str) -> timedelta:
+        value = parse_duration(text)
+        if value is None:
+            raise BadArgument(
+                f"I can't read '{clip(text)}' as a duration. Try '90m', '1h30m' or '2 days'."
+            )
+        if value <= timedelta(0):
+            raise BadArgument("The duration must be longer than zero.")
+        if value > self.maximum:
+            raise BadArgument(f"That duration is too long (at most {self.maximum.days} days).")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class TimeZoneArg:
+    """A time zone as members type it: IANA name, city, offset or abbreviation."""
+
+    label: str = "zone"
+    greedy: bool = True
+
+    async def convert(self, ctx: Context, text: str) -> Zone:
+        from chatbot.timezones import resolve_zone
+
+        return resolve_zone(text)
+
+
+@dataclass(frozen=True, slots=True)
+class DateTimeArg:
+    """A date phrase read in the caller's zone (``tomorrow 9am``, ``Friday 18h CET``)."""
+
+    label: str = "when"
+    greedy: bool = True
+    future: bool = True
+
+    async def convert(self, ctx: Context, text: str) -> datetime:
+        from chatbot.timeparse import parse_when
+
+        prefs = await ctx.prefs()
+        when = await parse_when(text, zone_key=prefs.zone, now=ctx.now())
+        if self.future and when <= ctx.now():
+            raise BadArgument(f"'{clip(text)}' is in the past. Give a time still to come.")
+        return when
+
+
+@dataclass(frozen=True, slots=True)
+class MemberArg:
+    """A member named by mention or name in the room the command came from."""
+
+    label: str = "member"
+    greedy: bool = False
+
+    async def convert(self, ctx: Context, text: str) -> Member:
+        member = await ctx.adapter.resolve_member(ctx.room, text.strip())
+        if member is None:
+            raise BadArgument(f"I can't find a member called '{clip(text)}' here.")
+        return member
+
+
+def clip(text: str, limit: int = 40) -> str:
+    """User text quoted back in an error: short and on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+__all__ = [
+    "BadArgument",
+    "Choice",
+    "Converter",
+    "DateTimeArg",
+    "Duration",
+    "Integer",
+    "MemberArg",
+    "Text",
+    "TimeZoneArg",
+    "Token",
+    "UserError",
+    "clip",
+    "parse_duration",
+    "split_args",
+]

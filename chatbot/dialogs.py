@@ -1,0 +1,269 @@
+"""Multi-step conversations that survive restarts.
+
+A :class:`Dialog` is a list of :class:`Step` questions.  The engine keeps one dialogue per
+member per room in the database (step, answers, expiry), so a crash or deploy resumes the
+member exactly where they were.  Members can always say ``back``, ``skip`` (optional steps),
+``cancel`` and ``help``; at the end they review every answer, change any by name, and
+confirm.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from chatbot.errors import UserError
+from chatbot.events import Bullets, Inline, Plain, Reply
+from chatbot.storage.models import DialogRow
+
+if TYPE_CHECKING:
+    from chatbot.registry import Context
+    from chatbot.storage import Database
+
+Validator = Callable[[str], Any]
+Completion = Callable[["Context", dict[str, Any]], Awaitable[Reply]]
+
+CANCEL = {"cancel", "stop", "quit", "abort"}
+BACK = {"back", "previous", "undo"}
+SKIP = {"skip", "none", "-", "n/a"}
+HELP = {"help", "?", "what?"}
+CONFIRM = {"yes", "y", "confirm", "submit", "ok", "save", "done"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One question.  ``validate`` returns the value to store (JSON-able) or raises
+    :class:`UserError` saying what was wrong."""
+
+    key: str
+    prompt: str
+    help: str = ""
+    optional: bool = False
+    validate: Validator | None = None
+    show: Callable[[Any], str] | None = None
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.key.replace("_", " ")
+
+    def display(self, value: Any) -> str:
+        if value is None:
+            return "(skipped)"
+        return self.show(value) if self.show else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    name: str
+    title: str
+    steps: tuple[Step, ...]
+    on_complete: Completion
+    intro: str = ""
+    review: bool = True
+    expire_after: timedelta | None = None
+
+    def index_of(self, text: str) -> int | None:
+        wanted = text.strip().casefold().replace(" ", "_")
+        for i, step in enumerate(self.steps):
+            if wanted in (step.key.casefold(), step.title.casefold().replace(" ", "_")):
+                return i
+        return None
+
+
+class DialogEngine:
+    """Runs dialogues for every member; state lives in the ``dialogs`` table."""
+
+    def __init__(self, default_ttl: timedelta) -> None:
+        self.dialogs: dict[str, Dialog] = {}
+        self.default_ttl = default_ttl
+        #: (member, room) pairs with a dialogue, so ordinary chat never queries the database
+        self.open_keys: set[tuple[str, str]] = set()
+
+    async def load(self, db: Database) -> None:
+        """Learn which members have dialogues in progress (at start-up or takeover)."""
+        async with db.sessions() as session:
+            rows = await session.execute(select(DialogRow.member_id, DialogRow.room_id))
+            self.open_keys = {(m, r) for m, r in rows}
+
+    def register(self, dialog: Dialog) -> None:
+        if dialog.name in self.dialogs:
+            raise ValueError(f"dialogue {dialog.name} registered twice")
+        self.dialogs[dialog.name] = dialog
+
+    async def start(self, ctx: Context, name: str, answers: dict[str, Any] | None = None) -> Reply:
+        """Begin (or restart) a dialogue for the caller in this room."""
+        dialog = self.dialogs[name]
+        row = DialogRow(
+            member_id=ctx.member.id,
+            room_id=ctx.room.id,
+            name=name,
+            step=0,
+            answers=json.dumps(answers or {}),
+            reviewing=0,
+            return_to_review=0,
+            expires_at=ctx.now() + (dialog.expire_after or self.default_ttl),
+            updated_at=ctx.now(),
+        )
+        async with ctx.bot.db.session() as session:
+            await session.merge(row)
+        self.open_keys.add((ctx.member.id, ctx.room.id))
+        intro: list[Inline] = [f"{dialog.intro}\n"] if dialog.intro else []
+        keywords = "Say `back`, `skip` (optional questions), `help` or `cancel` at any time.\n"
+        return Reply.of(*intro, keywords, *self._prompt(dialog, 0))
+
+    def active(self, member_id: str, room_id: str) -> bool:
+        return (member_id, room_id) in self.open_keys
+
+    async def feed(self, ctx: Context, text: str) -> Reply | None:
+        """Answer ``text`` if the caller has a dialogue here; None if they have none."""
+        key = (ctx.member.id, ctx.room.id)
+        if key not in self.open_keys:
+            return None
+        async with ctx.bot.db.session() as session:
+            row = await session.get(DialogRow, key)
+            if row is None:
+                self.open_keys.discard(key)
+                return None
+            dialog = self.dialogs.get(row.name)
+            if dialog is None:  # a module was disabled since: drop its state
+                await session.delete(row)
+                self.open_keys.discard(key)
+                return None
+            now = ctx.now()
+            if row.expires_at <= now:
+                await session.delete(row)
+                self.open_keys.discard(key)
+                return Reply.of(
+                    f"Your {dialog.title} from earlier expired, so I dropped it. "
+                    "Start again whenever you like."
+                )
+            reply, finished = await self._advance(ctx, dialog, row, text.strip())
+            if finished:
+                await session.delete(row)
+                self.open_keys.discard(key)
+            else:
+                row.expires_at = now + (dialog.expire_after or self.default_ttl)
+                row.updated_at = now
+        if finished == "complete":
+            answers = json.loads(row.answers)
+            return await dialog.on_complete(ctx, answers)
+        return reply
+
+    def forget(self, member_id: str) -> None:
+        """Drop the cache entries of a member whose rows were deleted."""
+        self.open_keys = {k for k in self.open_keys if k[0] != member_id}
+
+    async def _advance(
+        self, ctx: Context, dialog: Dialog, row: DialogRow, text: str
+    ) -> tuple[Reply, str]:
+        word = text.casefold().lstrip(ctx.bot.config.bot.prefix)
+        answers: dict[str, Any] = json.loads(row.answers)
+        if word in CANCEL:
+            return Reply.of(f"Cancelled your {dialog.title}. Nothing was saved."), "cancelled"
+        if row.reviewing:
+            return self._review_answer(dialog, row, answers, text, word)
+        step = dialog.steps[row.step]
+        if word in HELP:
+            return Reply.of(*self._help(dialog, row.step)), ""
+        if word in BACK:
+            if row.step == 0:
+                return Reply.of("This is the first question.\n", *self._prompt(dialog, 0)), ""
+            row.step -= 1
+            row.return_to_review = 0
+            return Reply.of(*self._prompt(dialog, row.step, answers)), ""
+        if word in SKIP and step.optional:
+            value: Any = None
+        elif word in SKIP and text.casefold() in SKIP:
+            return Reply.of(
+                "This one is needed, so I can't skip it.\n", *self._prompt(dialog, row.step)
+            ), ""
+        else:
+            try:
+                value = step.validate(text) if step.validate else _nonempty(text)
+            except UserError as exc:
+                return Reply.of(
+                    Plain(exc.message), "\n", *self._prompt(dialog, row.step, answers)
+                ), ""
+        answers[step.key] = value
+        row.answers = json.dumps(answers)
+        if row.return_to_review or row.step + 1 >= len(dialog.steps):
+            if not dialog.review:
+                return Reply.of(""), "complete"
+            row.reviewing = 1
+            row.return_to_review = 0
+            return self._review(dialog, answers), ""
+        row.step += 1
+        return Reply.of(*self._prompt(dialog, row.step, answers)), ""
+
+    def _review_answer(
+        self, dialog: Dialog, row: DialogRow, answers: dict[str, Any], text: str, word: str
+    ) -> tuple[Reply, str]:
+        if word in CONFIRM:
+            return Reply.of(""), "complete"
+        if word in BACK:
+            row.reviewing = 0
+            row.step = len(dialog.steps) - 1
+            return Reply.of(*self._prompt(dialog, row.step, answers)), ""
+        target = text.strip()
+        for lead in ("edit ", "change ", "fix "):
+            if target.casefold().startswith(lead):
+                target = target[len(lead) :]
+        index = dialog.index_of(target)
+        if index is None:
+            names = ", ".join(f"`{s.key}`" for s in dialog.steps)
+            return Reply.of(
+                "Say `yes` to confirm, the name of an answer to change it (",
+                names,
+                "), or `cancel`.",
+            ), ""
+        row.reviewing = 0
+        row.return_to_review = 1
+        row.step = index
+        return Reply.of(*self._prompt(dialog, index, answers)), ""
+
+    def _prompt(
+        self, dialog: Dialog, index: int, answers: dict[str, Any] | None = None
+    ) -> list[Inline]:
+        step = dialog.steps[index]
+        parts: list[Inline] = [f"**{index + 1}/{len(dialog.steps)}** {step.prompt}"]
+        if step.optional:
+            parts.append(" (optional: say `skip`)")
+        if answers and step.key in answers:
+            parts += [" Current answer: ", Plain(step.display(answers[step.key])), "."]
+        return parts
+
+    def _help(self, dialog: Dialog, index: int) -> list[Inline]:
+        step = dialog.steps[index]
+        text = step.help or "Answer the question in your own words."
+        return [
+            text,
+            "\nYou can also say `back` (previous question), ",
+            "`skip` (this one is optional), " if step.optional else "",
+            "or `cancel` (stop, nothing saved).\n",
+            *self._prompt(dialog, index),
+        ]
+
+    def _review(self, dialog: Dialog, answers: dict[str, Any]) -> Reply:
+        items = tuple(
+            (f"**{step.title}**: ", Plain(step.display(answers.get(step.key))))
+            for step in dialog.steps
+        )
+        return Reply.of(
+            f"Here is your {dialog.title}:\n",
+            Bullets(items),
+            "Say `yes` to confirm, or the name of an answer to change it (e.g. `",
+            dialog.steps[0].key,
+            "`), or `cancel`.",
+        )
+
+
+def _nonempty(text: str) -> str:
+    if not text.strip():
+        raise UserError("I need an answer here.")
+    return text.strip()

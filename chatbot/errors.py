@@ -1,0 +1,55 @@
+"""One exception tree for the whole bot.
+
+A :class:`UserError` carries the sentence the member sees; the dispatcher turns it into a
+reply.  Anything else that escapes a handler is a bug: it is logged with its traceback under a
+short reference id, and the member gets a polite message quoting that id.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+
+class ChatbotError(Exception):
+    """Base of every exception the bot raises on purpose."""
+
+
+class UserError(ChatbotError):
+    """Something the member can fix; ``message`` is shown to them verbatim."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadArgument(UserError):
+    """An argument could not be read; the dispatcher adds the usage line."""
+
+
+class NotPermitted(UserError):
+    """The member lacks the level a command needs."""
+
+
+class ZoneNotFound(BadArgument):
+    """A time-zone text matched nothing; ``suggestions`` are the nearest names."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class AmbiguousZone(BadArgument):
+    """A time-zone text (an abbreviation such as IST) fits several zones."""
+
+    def __init__(self, message: str, candidates: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+class ConfigError(ChatbotError):
+    """The configuration is invalid; the message names the key (and line where known)."""
+
+
+def new_ref() -> str:
+    """A short reference a member can quote to an organiser, e.g. ``7f3a9c``."""
+    return secrets.token_hex(3)

@@ -1,0 +1,160 @@
+"""Platform-neutral values that flow between adapters and the core.
+
+Handlers say *what* to send (a time, a member, a list); each adapter decides *how* it looks.
+User-supplied text travels as :class:`Plain` or :class:`Code` so every renderer escapes it;
+bare ``str`` parts are the bot's own text in a small markdown subset (``**bold**``,
+``` `code` ```).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person on one platform; ``id`` is scoped, e.g. ``matrix:@alice:example.org``."""
+
+    id: str
+    platform: str
+    display_name: str
+
+    @property
+    def native_id(self) -> str:
+        """The id without the platform prefix, as the platform knows it."""
+        return self.id.partition(":")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A place messages are posted: a channel, a Matrix room, a DM."""
+
+    id: str
+    platform: str
+    name: str
+    is_direct: bool = False
+
+    @property
+    def native_id(self) -> str:
+        return self.id.partition(":")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message from a member, already stripped of platform details."""
+
+    platform: str
+    member: Member
+    room: Room
+    text: str
+    event_id: str = ""
+    thread_id: str | None = None
+    mentions_bot: bool = False
+    #: adapter-specific handle (e.g. a Discord interaction) the adapter needs to answer
+    handle: object = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """Text that came from a user: shown literally, escaped by every renderer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """Literal text in a monospace block (escaped), e.g. exported data."""
+
+    text: str
+    language: str = ""
+
+
+TimeStyle = Literal["full", "date", "time", "short"]
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """An instant, rendered in the reader's zone (or natively by the platform)."""
+
+    at: datetime
+    style: TimeStyle = "full"
+    relative: bool = False
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("When needs an aware datetime")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A member, rendered as a proper mention where the platform has one."""
+
+    member: Member
+
+
+Inline = str | Plain | Code | When | Mention
+
+
+@dataclass(frozen=True, slots=True)
+class Bullets:
+    """A list: one item per entry, each a sequence of inline parts."""
+
+    items: tuple[tuple[Inline, ...], ...]
+
+
+Part = Inline | Bullets
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler answers.
+
+    ``private`` means it concerns only the caller (ephemeral for Discord slash commands);
+    ``direct`` means it must go by direct message where the platform has them.
+    """
+
+    parts: tuple[Part, ...]
+    private: bool = False
+    direct: bool = False
+
+    @classmethod
+    def of(cls, *parts: Part, private: bool = False, direct: bool = False) -> Reply:
+        return cls(tuple(parts), private=private, direct=direct)
+
+    @property
+    def has_times(self) -> bool:
+        for part in self.parts:
+            if isinstance(part, When):
+                return True
+            if isinstance(part, Bullets) and any(
+                isinstance(p, When) for item in part.items for p in item
+            ):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who will read a rendering: their zone key and language (both optional)."""
+
+    zone: str | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A reply on its way out through an adapter.
+
+    ``delivery_id`` is stable across retries, so adapters derive idempotency keys from it
+    (Matrix transaction ids, Discord nonces).
+    """
+
+    room: Room
+    reply: Reply
+    reader: Reader = Reader()
+    in_reply_to: Incoming | None = None
+    delivery_id: str = ""
+    #: when the bot decided to send it; renderers drop the year of dates in the same year
+    sent_at: datetime | None = None

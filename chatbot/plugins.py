@@ -1,0 +1,52 @@
+"""Finding adapters and command modules through entry points.
+
+The core never imports a platform or a feature by name: a third-party package can add one
+by declaring an entry point in ``chatbot.adapters`` or ``chatbot.commands``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from chatbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chatbot.registry import Module
+
+ADAPTERS = "chatbot.adapters"
+COMMANDS = "chatbot.commands"
+
+
+def available(group: str) -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def load(group: str, name: str) -> Any:
+    found = available(group)
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none installed"
+        kind = "adapter" if group == ADAPTERS else "command module"
+        raise ConfigError(
+            f"there is no {kind} called '{name}' (available: {known}). "
+            "Install its extra, e.g. pip install 'wmlib-chatbot[matrix]'."
+        )
+    try:
+        return found[name].load()
+    except ImportError as exc:
+        raise ConfigError(
+            f"the {name} plugin needs a package that is not installed ({exc.name}). "
+            f"Install it with: pip install 'wmlib-chatbot[{name}]'"
+        ) from None
+
+
+def load_modules(names: list[str]) -> list[Module]:
+    from chatbot.registry import Module
+
+    modules = []
+    for name in names:
+        obj = load(COMMANDS, name)
+        if not isinstance(obj, Module):
+            raise ConfigError(f"command entry point '{name}' is not a chatbot Module")
+        modules.append(obj)
+    return modules

@@ -1,0 +1,108 @@
+"""Flood protection: token buckets per member and per room.
+
+A member who floods gets one friendly notice, then silence until their bucket refills;
+answering every flooded message would make the bot part of the flood.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatbot.clock import Clock
+
+
+class Verdict(enum.Enum):
+    ALLOW = "allow"
+    NOTIFY = "notify"  # refused; tell the member once
+    SILENT = "silent"  # refused; already told
+
+
+@dataclass(slots=True)
+class Bucket:
+    tokens: float
+    stamp: float
+    notified: bool = False
+
+
+class TokenBuckets:
+    """Buckets of ``burst`` tokens refilled at ``rate`` per second, one per key."""
+
+    def __init__(self, rate: float, burst: float, clock: Clock, max_keys: int = 100_000):
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: dict[str, Bucket] = {}
+
+    def _bucket(self, key: str, now: float) -> Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._prune(now)
+            bucket = self._buckets[key] = Bucket(self.burst, now)
+        else:
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+            bucket.stamp = now
+            if bucket.tokens >= 1.0:
+                bucket.notified = False
+        return bucket
+
+    def _prune(self, now: float) -> None:
+        """Drop buckets that have refilled completely: they hold no information."""
+        full = [
+            k
+            for k, b in self._buckets.items()
+            if b.tokens + (now - b.stamp) * self.rate >= self.burst
+        ]
+        for k in full:
+            del self._buckets[k]
+
+    def peek(self, key: str) -> bool:
+        return self._bucket(key, self.clock.monotonic()).tokens >= 1.0
+
+    def take(self, key: str) -> None:
+        self._bucket(key, self.clock.monotonic()).tokens -= 1.0
+
+    def refuse(self, key: str) -> Verdict:
+        bucket = self._bucket(key, self.clock.monotonic())
+        if bucket.notified:
+            return Verdict.SILENT
+        bucket.notified = True
+        return Verdict.NOTIFY
+
+
+class FloodGuard:
+    """A command goes through only when both the member's and the room's bucket allow it."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        member_rate: float,
+        member_burst: float,
+        room_rate: float,
+        room_burst: float,
+    ) -> None:
+        self.members = TokenBuckets(member_rate, member_burst, clock)
+        self.rooms = TokenBuckets(room_rate, room_burst, clock)
+        self._told_in_room: dict[str, set[str]] = {}
+
+    def check(self, member_id: str, room_id: str) -> Verdict:
+        member_ok = self.members.peek(member_id)
+        room_ok = self.rooms.peek(room_id)
+        if member_ok and room_ok:
+            self.members.take(member_id)
+            self.rooms.take(room_id)
+            if self._told_in_room:
+                self._told_in_room.pop(room_id, None)
+            return Verdict.ALLOW
+        if not member_ok:
+            return self.members.refuse(member_id)
+        # a busy room: each member is told once until the room calms down
+        told = self._told_in_room.setdefault(room_id, set())
+        if member_id in told:
+            return Verdict.SILENT
+        told.add(member_id)
+        return Verdict.NOTIFY

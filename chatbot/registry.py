@@ -1,0 +1,445 @@
+"""Command declarations: one per command, driving parsing, validation, help and slash commands.
+
+A command module builds a :class:`Module`; its commands are plain async functions whose
+signature *is* the declaration::
+
+    module = Module("members", "Your time zone, language and data.")
+    tz = module.group("tz", "Your time zone: every time I show you is in it.")
+
+    @tz.command(help="Set your zone.", examples=["tz set Lagos"])
+    async def set(ctx: Context, zone: Zone) -> Reply: ...
+
+Annotations pick converters (``str``, ``int``, ``timedelta``, ``datetime``, ``Zone``,
+``Member``, ``Literal[...]``, or ``Annotated[T, converter]``); a default makes an argument
+optional; the last ``str`` argument takes the rest of the line.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+
+from chatbot.converters import (
+    Choice,
+    Converter,
+    DateTimeArg,
+    Duration,
+    Integer,
+    MemberArg,
+    Text,
+    TimeZoneArg,
+    Token,
+    split_args,
+)
+from chatbot.errors import BadArgument
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatbot.adapter import Adapter
+    from chatbot.bot import Bot
+    from chatbot.dialogs import Dialog
+    from chatbot.events import Incoming, Member, Room
+    from chatbot.members import Prefs
+
+
+class Level(enum.IntEnum):
+    """Who may run a command; checked on every call."""
+
+    MEMBER = 0
+    ORGANISER = 1
+    ADMIN = 2
+
+
+class Context:
+    """Everything a handler may need about the message it is answering."""
+
+    __slots__ = ("_prefs", "adapter", "bot", "command", "incoming", "level")
+
+    def __init__(
+        self, bot: Bot, incoming: Incoming, adapter: Adapter, command: Command | None = None
+    ) -> None:
+        self.bot = bot
+        self.incoming = incoming
+        self.adapter = adapter
+        self.command = command
+        self.level = Level.MEMBER
+        self._prefs: Prefs | None = None
+
+    @property
+    def member(self) -> Member:
+        return self.incoming.member
+
+    @property
+    def room(self) -> Room:
+        return self.incoming.room
+
+    def now(self) -> datetime:
+        return self.bot.clock.now()
+
+    async def prefs(self) -> Prefs:
+        """The caller's stored preferences (zone, language), cached for this message."""
+        if self._prefs is None:
+            self._prefs = await self.bot.members.prefs(self.member)
+        return self._prefs
+
+    def forget_prefs(self) -> None:
+        self._prefs = None
+
+
+HandlerResult = "Reply | str | None"
+HandlerFn = Callable[..., Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class Param:
+    name: str
+    converter: Converter
+    required: bool
+    default: Any
+    rest: bool
+    help: str = ""
+
+    @property
+    def usage(self) -> str:
+        label = f"<{self.name}>" if self.required else f"[{self.name}]"
+        return label + ("…" if self.rest and self.converter.label == "text" else "")
+
+
+@dataclass(slots=True)
+class Command:
+    name: str
+    handler: HandlerFn
+    params: list[Param]
+    help: str
+    level: Level = Level.MEMBER
+    aliases: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    group: Group | None = None
+    module: Module | None = None
+    private: bool = False
+    hidden: bool = False
+
+    @property
+    def qualified_name(self) -> str:
+        if self.group is None:
+            return self.name
+        return self.group.name if self.name == "" else f"{self.group.name} {self.name}"
+
+    def usage(self, prefix: str) -> str:
+        args = " ".join(p.usage for p in self.params)
+        return f"{prefix}{self.qualified_name}" + (f" {args}" if args else "")
+
+    async def parse(self, ctx: Context, raw: str, tokens: list[Token]) -> dict[str, Any]:
+        """Convert the tokens into keyword arguments for the handler."""
+        values: dict[str, Any] = {}
+        params = self.params
+        for index, param in enumerate(params):
+            if index >= len(tokens):
+                if param.required:
+                    raise BadArgument(f"I need the {param.name} ({param.converter.label}).")
+                values[param.name] = param.default
+                continue
+            token = tokens[index]
+            if param.rest:
+                text = raw[token.start :]
+                if len(tokens) == index + 1 and token.quoted:
+                    text = token.text
+            else:
+                text = token.text
+            values[param.name] = await param.converter.convert(ctx, text)
+            if param.rest:
+                return values
+        if len(tokens) > len(params):
+            extra = " ".join(t.text for t in tokens[len(params) :])
+            raise BadArgument(f"I didn't expect '{extra[:40]}' at the end.")
+        return values
+
+
+class Group:
+    """A command with subcommands (``!tz``, ``!tz set``); its default runs when none is named."""
+
+    def __init__(self, name: str, help: str, module: Module, aliases: tuple[str, ...] = ()):
+        self.name = name
+        self.help = help
+        self.module = module
+        self.aliases = aliases
+        self.subcommands: dict[str, Command] = {}
+        self.default: Command | None = None
+
+    def command(
+        self,
+        name: str | None = None,
+        *,
+        help: str,
+        level: Level = Level.MEMBER,
+        aliases: tuple[str, ...] = (),
+        examples: tuple[str, ...] | list[str] = (),
+        default: bool = False,
+        private: bool = False,
+        params: dict[str, str] | None = None,
+    ) -> Callable[[HandlerFn], HandlerFn]:
+        def decorate(fn: HandlerFn) -> HandlerFn:
+            cmd = build_command(
+                "" if default else (name or fn.__name__.rstrip("_")),
+                fn,
+                help,
+                level,
+                aliases,
+                tuple(examples),
+                private,
+                params or {},
+            )
+            cmd.group = self
+            cmd.module = self.module
+            if default:
+                if self.default is not None:
+                    raise ValueError(f"group {self.name} already has a default command")
+                self.default = cmd
+            else:
+                for key in (cmd.name, *cmd.aliases):
+                    if key in self.subcommands:
+                        raise ValueError(f"{self.name} {key} is declared twice")
+                    self.subcommands[key] = cmd
+            return fn
+
+        return decorate
+
+    def commands(self) -> list[Command]:
+        seen: list[Command] = [self.default] if self.default else []
+        for cmd in self.subcommands.values():
+            if cmd not in seen:
+                seen.append(cmd)
+        return seen
+
+    @property
+    def level(self) -> Level:
+        """The lowest level that can run anything here (for help listings)."""
+        return min((c.level for c in self.commands()), default=Level.MEMBER)
+
+
+Hook = Callable[..., Awaitable[Any]]
+
+
+@dataclass
+class Module:
+    """A feature: its commands and groups, plus hooks into privacy and start-up."""
+
+    name: str
+    help: str
+    commands: dict[str, Command | Group] = field(default_factory=dict)
+    migrations: Path | None = None
+    mydata_hooks: list[Hook] = field(default_factory=list)
+    forget_hooks: list[Hook] = field(default_factory=list)
+    startup_hooks: list[Hook] = field(default_factory=list)
+    dialogs: list[Dialog] = field(default_factory=list)
+
+    def group(self, name: str, help: str, aliases: tuple[str, ...] = ()) -> Group:
+        grp = Group(name, help, self, aliases)
+        self._add(name, grp, aliases)
+        return grp
+
+    def command(
+        self,
+        name: str | None = None,
+        *,
+        help: str,
+        level: Level = Level.MEMBER,
+        aliases: tuple[str, ...] = (),
+        examples: tuple[str, ...] | list[str] = (),
+        private: bool = False,
+        hidden: bool = False,
+        params: dict[str, str] | None = None,
+    ) -> Callable[[HandlerFn], HandlerFn]:
+        def decorate(fn: HandlerFn) -> HandlerFn:
+            cmd = build_command(
+                name or fn.__name__.rstrip("_"),
+                fn,
+                help,
+                level,
+                aliases,
+                tuple(examples),
+                private,
+                params or {},
+            )
+            cmd.module = self
+            cmd.hidden = hidden
+            self._add(cmd.name, cmd, aliases)
+            return fn
+
+        return decorate
+
+    def on_mydata(self, fn: Hook) -> Hook:
+        """``async fn(bot, member_id) -> dict``: this module's part of ``!mydata``."""
+        self.mydata_hooks.append(fn)
+        return fn
+
+    def on_forget(self, fn: Hook) -> Hook:
+        """``async fn(bot, member_id) -> str | None``: delete its data on ``!forgetme``."""
+        self.forget_hooks.append(fn)
+        return fn
+
+    def dialog(self, dialog: Dialog) -> Dialog:
+        """Declare a dialogue this module starts; registered when the module is loaded."""
+        self.dialogs.append(dialog)
+        return dialog
+
+    def on_startup(self, fn: Hook) -> Hook:
+        """``async fn(bot)``: run once the database is ready, before adapters start."""
+        self.startup_hooks.append(fn)
+        return fn
+
+    def _add(self, name: str, item: Command | Group, aliases: tuple[str, ...]) -> None:
+        for key in (name, *aliases):
+            if key in self.commands:
+                raise ValueError(f"module {self.name}: '{key}' declared twice")
+            self.commands[key] = item
+
+
+def _converter_for(annotation: Any, name: str, is_last: bool) -> tuple[Converter, bool, bool]:
+    """(converter, optional, rest) for a parameter annotation."""
+    optional = False
+    origin = get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        optional = len(args) != len(get_args(annotation))
+        annotation = args[0] if len(args) == 1 else annotation
+        origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *meta = get_args(annotation)
+        conv = next((m for m in meta if hasattr(m, "convert")), None)
+        if conv is None:
+            raise TypeError(f"parameter {name}: Annotated needs a converter")
+        return conv, optional, is_last and conv.greedy
+    if origin is Literal:
+        return Choice(tuple(str(a) for a in get_args(annotation)), label=name), optional, False
+    from chatbot.events import Member
+    from chatbot.timezones import Zone
+
+    simple: dict[Any, Converter] = {
+        int: Integer(label=name),
+        timedelta: Duration(label=name),
+        datetime: DateTimeArg(label=name),
+        Zone: TimeZoneArg(label=name),
+        Member: MemberArg(label=name),
+    }
+    if annotation is str:
+        return Text(label="text" if is_last else name), optional, is_last
+    if annotation in simple:
+        conv = simple[annotation]
+        return conv, optional, is_last and conv.greedy
+    raise TypeError(f"parameter {name}: no converter for {annotation!r}")
+
+
+def build_command(
+    name: str,
+    fn: HandlerFn,
+    help: str,
+    level: Level,
+    aliases: tuple[str, ...],
+    examples: tuple[str, ...],
+    private: bool,
+    param_help: dict[str, str],
+) -> Command:
+    """Read the handler's signature into parameters; refuse what can't be parsed."""
+    if not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"command {name or fn.__name__} must be an async function")
+    hints = typing.get_type_hints(fn, include_extras=True)
+    sig = inspect.signature(fn)
+    names = list(sig.parameters)[1:]  # the first is ctx
+    params: list[Param] = []
+    for i, pname in enumerate(names):
+        p = sig.parameters[pname]
+        if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            raise TypeError(f"command {name}: *args/**kwargs are not supported")
+        conv, optional, rest = _converter_for(hints[pname], pname, i == len(names) - 1)
+        has_default = p.default is not inspect.Parameter.empty
+        if params and not params[-1].required and not (optional or has_default):
+            raise TypeError(f"command {name}: required {pname} after an optional argument")
+        params.append(
+            Param(
+                name=pname,
+                converter=conv,
+                required=not (optional or has_default),
+                default=p.default if has_default else None,
+                rest=rest,
+                help=param_help.get(pname, ""),
+            )
+        )
+    return Command(name, fn, params, help, level, aliases, examples, private=private)
+
+
+@dataclass(slots=True)
+class Resolved:
+    command: Command
+    raw: str  # the argument text after the command (and subcommand) name
+    tokens: list[Token]
+
+
+class Registry:
+    """All enabled modules' commands, by top-level name and alias."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, Module] = {}
+        self.top: dict[str, Command | Group] = {}
+
+    def add_module(self, module: Module) -> None:
+        """Add every command of a module, or none of them if any name is taken."""
+        if module.name in self.modules:
+            raise ValueError(f"module {module.name} is loaded twice")
+        clashes = [n for n in module.commands if n in self.top]
+        if clashes:
+            raise ValueError(f"module {module.name}: commands already taken: {', '.join(clashes)}")
+        self.modules[module.name] = module
+        self.top.update(module.commands)
+
+    def names(self) -> list[str]:
+        return list(self.top)
+
+    def all_commands(self) -> list[Command]:
+        seen: list[Command] = []
+        for item in self.top.values():
+            for cmd in item.commands() if isinstance(item, Group) else [item]:
+                if cmd not in seen:
+                    seen.append(cmd)
+        return seen
+
+    def resolve(self, name: str, raw: str) -> Resolved | Group | None:
+        """Find the command for ``name`` and its argument text.
+
+        Returns the :class:`Group` itself when a group has no default and no subcommand
+        was named (so the caller can list the subcommands).
+        """
+        item = self.top.get(name)
+        if item is None:
+            item = self.top.get(name.casefold())
+            if item is None:
+                return None
+        tokens = split_args(raw)
+        if isinstance(item, Command):
+            return Resolved(item, raw, tokens)
+        if tokens and not tokens[0].quoted:
+            sub = item.subcommands.get(tokens[0].text.casefold())
+            if sub is not None:
+                rest = raw[tokens[0].start + len(tokens[0].text) :]
+                return Resolved(sub, rest, split_args(rest))
+        if item.default is not None:
+            return Resolved(item.default, raw, tokens)
+        return item
+
+    def suggest(self, name: str, choices: list[str] | None = None) -> str | None:
+        """The closest known name, for "did you mean"."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        pool = choices if choices is not None else self.names()
+        found = process.extractOne(name.casefold(), pool, scorer=Levenshtein.normalized_similarity)
+        if found is None or found[1] < 0.5:
+            return None
+        return str(found[0])

@@ -1,0 +1,56 @@
+"""Plain-text rendering of replies, shared by the console and as the fallback body elsewhere.
+
+The bot's own strings use a tiny markdown subset; here it is flattened to plain text.
+Adapters with rich text (Matrix HTML, Discord markdown) render from the same parts.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from chatbot.events import Bullets, Code, Inline, Mention, Plain, Reader, Reply, When
+from chatbot.timefmt import format_when
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def strip_markdown(text: str) -> str:
+    """``**bold**`` → ``bold``; backticks stay, they read fine in plain text."""
+    return _BOLD.sub(r"\1", text)
+
+
+def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = None) -> str:
+    if isinstance(part, str):
+        return strip_markdown(part)
+    if isinstance(part, Plain):
+        return part.text
+    if isinstance(part, Code):
+        return part.text if "\n" not in part.text else "\n" + part.text + "\n"
+    if isinstance(part, When):
+        return format_when(part.at, reader.zone, part.style, reader.lang, now=now)
+    if isinstance(part, Mention):
+        return part.member.display_name
+    raise TypeError(f"not an inline part: {part!r}")
+
+
+_NOBODY = Reader()
+
+
+def render_plain(reply: Reply, reader: Reader = _NOBODY, now: datetime | None = None) -> str:
+    """The whole reply as plain text in the reader's zone."""
+    out: list[str] = []
+    for part in reply.parts:
+        if isinstance(part, Bullets):
+            lines = (
+                "• " + "".join(render_inline_plain(p, reader, now) for p in item)
+                for item in part.items
+            )
+            block = "\n".join(lines)
+            if out and not out[-1].endswith("\n"):
+                out.append("\n")
+            out.append(block + "\n")
+        else:
+            out.append(render_inline_plain(part, reader, now))
+    return "".join(out).rstrip("\n")

@@ -1,0 +1,1 @@
+"""Answering members' questions from a knowledge base."""

@@ -1,0 +1,231 @@
+"""A member's own settings and data: time zone, language, ``!mydata``, ``!forgetme``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chatbot.timezones import Zone, resolve_zone, zone_from_key
+
+from chatbot.dialogs import Dialog, Step
+from chatbot.errors import AmbiguousZone, UserError
+from chatbot.events import Bullets, Code, Inline, Plain, Reply, When
+from chatbot.registry import Context, Module
+from chatbot.timefmt import check_language, language_name
+
+module = Module("members", "Your time zone, language and data.")
+tz = module.group("tz", "Your time zone: every time I show you is in it.", aliases=("timezone",))
+
+
+def _zone_line(zone: Zone) -> str:
+    name = zone.key if zone.label in zone.key else f"{zone.key} ({zone.label})"
+    return f"**{name}**"
+
+
+@tz.command(
+    default=True, help="Show your time zone and the time there.", examples=["tz"], private=True
+)
+async def show(ctx: Context) -> Reply:
+    prefs = await ctx.prefs()
+    prefix = ctx.bot.prefix
+    if prefs.zone is None:
+        return Reply.of(
+            "You haven't set a time zone yet, so I show times in UTC. It's ",
+            When(ctx.now(), "full"),
+            " now.\n",
+            f"Set yours with `{prefix}tz set <city or zone>`, e.g. `{prefix}tz set Lagos` or "
+            f"`{prefix}tz set America/Sao_Paulo`.",
+            private=True,
+        )
+    zone = zone_from_key(prefs.zone)
+    parts: list[Inline] = [
+        f"Your time zone is {_zone_line(zone)}. It's ",
+        When(ctx.now(), "full"),
+        " there.",
+    ]
+    if zone.is_fixed_offset:
+        parts.append(
+            " A fixed offset doesn't follow daylight saving time: a city "
+            f"(e.g. `{prefix}tz set Kolkata`) does."
+        )
+    return Reply.of(*parts, private=True)
+
+
+@tz.command(
+    name="set",
+    help="Set your time zone: a city, a zone name or a UTC offset.",
+    examples=["tz set Lagos", "tz set Europe/Paris", "tz set sao paulo", "tz set UTC+5:30"],
+    params={"zone": "a city (Lagos), a zone name (Europe/Paris) or an offset (UTC+5:30)"},
+    private=True,
+)
+async def set_(ctx: Context, zone: str) -> Reply:
+    prefix = ctx.bot.prefix
+    try:
+        found = resolve_zone(zone)
+    except AmbiguousZone as exc:
+        choices = tuple((f"`{prefix}tz set {c}`",) for c in exc.candidates)
+        return Reply.of(Plain(exc.message), "\nPick one:\n", Bullets(choices), private=True)
+    await ctx.bot.members.update(ctx.member, zone=found.key)
+    ctx.forget_prefs()
+    parts: list[Inline] = [
+        f"Done: your time zone is {_zone_line(found)}. It's ",
+        When(ctx.now(), "full"),
+        " there now. I'll show every time in it.",
+    ]
+    if found.is_fixed_offset:
+        parts.append(" Note: a fixed offset doesn't follow daylight saving time; a city does.")
+    return Reply.of(*parts, private=True)
+
+
+@tz.command(name="clear", help="Forget your time zone (times are then shown in UTC).", private=True)
+async def clear(ctx: Context) -> str:
+    await ctx.bot.members.update(ctx.member, zone=None)
+    return "I've forgotten your time zone; I'll show times in UTC."
+
+
+@module.command(
+    help="Pick the language I use for dates (e.g. fr, pt-BR); `en` for English.",
+    examples=["lang fr", "lang pt-BR", "lang"],
+    aliases=("language",),
+    params={"code": "a language code such as fr, es, pt-BR, id"},
+    private=True,
+)
+async def lang(ctx: Context, code: str = "") -> Reply:
+    prefs = await ctx.prefs()
+    prefix = ctx.bot.prefix
+    if not code.strip():
+        current = language_name(prefs.lang) if prefs.lang else "English (the default)"
+        return Reply.of(
+            f"Dates are shown in {current}. Change it with `{prefix}lang <code>`, e.g. "
+            f"`{prefix}lang fr`.",
+            private=True,
+        )
+    canonical = check_language(code)
+    if canonical is None:
+        raise UserError(
+            f"I don't know the language code '{code.strip()[:20]}'. "
+            f"Use a code like fr, es, pt-BR or id, e.g. `{prefix}lang fr`."
+        )
+    value = None if canonical == "en" else canonical
+    await ctx.bot.members.update(ctx.member, lang=value)
+    ctx.forget_prefs()
+    sample = When(ctx.now(), "full")
+    return Reply.of("Done: dates now look like this: ", sample, ".", private=True)
+
+
+@module.command(
+    help="Get everything I store about you (sent by direct message).",
+    examples=["mydata"],
+    private=True,
+)
+async def mydata(ctx: Context) -> Reply:
+    data = await collect_member_data(ctx)
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
+    return Reply.of(
+        "Here is everything I store about you:\n",
+        Code(text, "json"),
+        f"\n`{ctx.bot.prefix}forgetme` deletes it.",
+        private=True,
+        direct=True,
+    )
+
+
+async def collect_member_data(ctx: Context) -> dict[str, Any]:
+    data = await ctx.bot.members.export(ctx.member.id)
+    for module_ in ctx.bot.registry.modules.values():
+        for hook in module_.mydata_hooks:
+            data[module_.name] = await hook(ctx.bot, ctx.member.id)
+    return data
+
+
+@module.command(
+    help="Delete everything I store about you (asks you to confirm first).",
+    examples=["forgetme", "forgetme confirm"],
+    private=True,
+)
+async def forgetme(ctx: Context, confirm: str = "") -> Reply:
+    prefix = ctx.bot.prefix
+    if confirm.strip().casefold() != "confirm":
+        return Reply.of(
+            "This deletes everything I store about you: your time zone, language and any "
+            "conversation in progress. It can't be undone.\n"
+            f"To go ahead, type `{prefix}forgetme confirm`.",
+            private=True,
+        )
+    notes: list[str] = []
+    for module_ in ctx.bot.registry.modules.values():
+        for hook in module_.forget_hooks:
+            note = await hook(ctx.bot, ctx.member.id)
+            if note:
+                notes.append(note)
+    await ctx.bot.members.forget(ctx.member.id)
+    ctx.bot.dialogs.forget(ctx.member.id)
+    ctx.forget_prefs()
+    extra = (" " + " ".join(notes)) if notes else ""
+    return Reply.of(f"Done: I've deleted everything I stored about you.{extra}", private=True)
+
+
+# -- the newcomer's setup dialogue --------------------------------------------------------
+
+
+def _zone_answer(text: str) -> str:
+    try:
+        return resolve_zone(text).key
+    except AmbiguousZone as exc:
+        raise UserError(f"{exc.message} Type one of: {', '.join(exc.candidates)}.") from None
+
+
+def _lang_answer(text: str) -> str:
+    canonical = check_language(text)
+    if canonical is None:
+        raise UserError(
+            f"I don't know the language '{text[:20]}'. Try a code like fr, es or pt-BR."
+        )
+    return canonical
+
+
+async def _finish_setup(ctx: Context, answers: dict[str, Any]) -> Reply:
+    lang_value = answers.get("language")
+    await ctx.bot.members.update(
+        ctx.member, zone=answers["zone"], lang=None if lang_value in (None, "en") else lang_value
+    )
+    ctx.forget_prefs()
+    return Reply.of(
+        "All set! It's ",
+        When(ctx.now(), "full"),
+        f" for you now. Try `{ctx.bot.prefix}help` to see what else I can do.",
+    )
+
+
+SETUP = module.dialog(
+    Dialog(
+        name="setup",
+        title="profile setup",
+        intro="Let's set you up so I can show every time in your own zone.",
+        steps=(
+            Step(
+                "zone",
+                "Where are you? Type a city or a time zone (e.g. Lagos, Manila, Europe/Paris).",
+                help="I use this to show meeting times in your own time zone. A city works "
+                "best because it follows daylight saving time.",
+                validate=_zone_answer,
+                label="time zone",
+            ),
+            Step(
+                "language",
+                "Which language should dates be in? (a code like en, fr, es, pt-BR)",
+                help="Dates like 'Tue 4 Mar' are written in this language.",
+                optional=True,
+                validate=_lang_answer,
+            ),
+        ),
+        on_complete=_finish_setup,
+    )
+)
+
+
+@module.command(
+    help="Set up your time zone and language, step by step.", examples=["setup"], private=True
+)
+async def setup(ctx: Context) -> Reply:
+    return await ctx.bot.dialogs.start(ctx, "setup")

@@ -1,0 +1,74 @@
+"""Talking to an in-process bot through the real console adapter.
+
+Tests type lines as members and read back exactly what the console would print.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+from adapters.console import ConsoleAdapter
+from chatbot.bot import Bot
+from chatbot.config import parse_config
+from commands import basics, members
+
+if TYPE_CHECKING:
+    from chatbot.clock import FakeClock
+    from chatbot.registry import Module
+
+BASE_CONFIG = """
+[bot]
+database = "{url}"
+adapters = ["console"]
+commands = ["basics", "members"]
+
+[permissions]
+organisers = ["console:ana"]
+admins = ["console:root"]
+
+[ratelimit]
+member_rate = 1.0
+member_burst = 1000
+room_rate = 1.0
+room_burst = 1000
+
+[adapters.console]
+organisers = ["olga"]
+"""
+
+
+class ConsoleChat:
+    """A bot and its console adapter, driven line by line."""
+
+    def __init__(self, bot: Bot, adapter: ConsoleAdapter, out: io.StringIO) -> None:
+        self.bot = bot
+        self.adapter = adapter
+        self.out = out
+
+    async def say(self, line: str, *, as_: str | None = None, room: str | None = None) -> str:
+        """Send one line (optionally as another member / in another room); return the output."""
+        if as_ is not None:
+            await self.adapter.feed(self.bot, f"/as {as_}")
+        if room is not None:
+            await self.adapter.feed(self.bot, "/dm" if room == "dm" else f"/room {room}")
+        self.out.seek(0)
+        self.out.truncate()
+        await self.adapter.feed(self.bot, line)
+        return self.out.getvalue().rstrip("\n")
+
+
+async def open_chat(
+    url: str, clock: FakeClock, extra_config: str = "", modules: list[Module] | None = None
+) -> ConsoleChat:
+    config = parse_config(BASE_CONFIG.format(url=url) + extra_config)
+    out = io.StringIO()
+    adapter = ConsoleAdapter(config, stdin=io.StringIO(""), stdout=out)
+    bot = Bot(
+        config,
+        clock=clock,
+        adapters=[adapter],
+        modules=modules if modules is not None else [basics.module, members.module],
+    )
+    await bot.open()
+    return ConsoleChat(bot, adapter, out)

@@ -1,0 +1,140 @@
+"""The conversation engine: ask, validate, back, skip, help, review, confirm, resume, expire."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chatbot.clock import FakeClock
+from chatbot.dialogs import Dialog, Step
+from chatbot.errors import UserError
+from chatbot.events import Reply
+from chatbot.registry import Context, Module
+from commands import basics, members
+from tests.harness import ConsoleChat, open_chat
+
+SAVED: list[dict[str, Any]] = []
+
+
+def _year(text: str) -> int:
+    if not text.strip().isdigit() or not 1900 <= int(text) <= 2100:
+        raise UserError("Give a year between 1900 and 2100, e.g. 2024.")
+    return int(text)
+
+
+async def _done(ctx: Context, answers: dict[str, Any]) -> Reply:
+    SAVED.append(answers)
+    return Reply.of(f"Saved {answers['title']} ({answers['year']}).")
+
+
+def event_module() -> Module:
+    module = Module("events-demo", "A small dialogue for tests.")
+    module.dialog(
+        Dialog(
+            name="event",
+            title="event report",
+            steps=(
+                Step("title", "What was the event called?", help="A short name."),
+                Step("year", "Which year?", validate=_year),
+                Step("notes", "Anything to add?", optional=True),
+            ),
+            on_complete=_done,
+            expire_after=timedelta(hours=2),
+        )
+    )
+
+    @module.command(help="Report an event.")
+    async def report(ctx: Context) -> Reply:
+        return await ctx.bot.dialogs.start(ctx, "event")
+
+    return module
+
+
+@pytest.fixture
+async def demo(db_url: str, clock: FakeClock) -> AsyncIterator[ConsoleChat]:
+    SAVED.clear()
+    chat = await open_chat(db_url, clock, modules=[basics.module, members.module, event_module()])
+    yield chat
+    await chat.bot.close()
+
+
+async def test_full_dialogue_with_reask_back_skip_and_review(demo: ConsoleChat) -> None:
+    """Bad answers are re-asked with the reason; back, skip and review edits work."""
+    out = await demo.say("!report")
+    assert "**1/3**" not in out and "1/3 What was the event called?" in out
+    assert "2/3 Which year?" in await demo.say("Edit-a-thon at Lakeside")
+    out = await demo.say("last year")
+    assert "Give a year between 1900 and 2100" in out and "2/3 Which year?" in out
+    out = await demo.say("back")
+    assert "1/3 What was the event called?" in out
+    assert "Current answer: Edit-a-thon at Lakeside" in out
+    await demo.say("#1Lib1Ref at Lakeside")
+    await demo.say("2024")
+    out = await demo.say("skip")
+    assert "Here is your event report:" in out
+    assert "• title: #1Lib1Ref at Lakeside" in out
+    assert "• notes: (skipped)" in out
+    out = await demo.say("year")
+    assert "2/3 Which year?" in out and "Current answer: 2024" in out
+    out = await demo.say("2025")
+    assert "• year: 2025" in out  # straight back to the review
+    assert await demo.say("yes") == "Saved #1Lib1Ref at Lakeside (2025)."
+    assert SAVED == [{"title": "#1Lib1Ref at Lakeside", "year": 2025, "notes": None}]
+    assert await demo.say("yes") == ""  # the dialogue is over: plain chat again
+
+
+async def test_required_step_cannot_be_skipped_and_help(demo: ConsoleChat) -> None:
+    """Skipping a required question is refused; help explains the question."""
+    await demo.say("!report")
+    out = await demo.say("skip")
+    assert "This one is needed" in out
+    out = await demo.say("help")
+    assert "A short name." in out and "`cancel`" in out
+    out = await demo.say("!help")
+    assert "A short name." in out  # !help inside a dialogue is the dialogue's help
+    assert await demo.say("cancel") == "Cancelled your event report. Nothing was saved."
+    assert SAVED == []
+
+
+async def test_commands_still_work_mid_dialogue(demo: ConsoleChat) -> None:
+    """A command in the middle of a dialogue is answered and the dialogue waits."""
+    await demo.say("!report")
+    assert await demo.say("!ping") == "Pong! I'm here."
+    assert "2/3" in await demo.say("Wikidata day")
+
+
+async def test_dialogues_are_per_member_and_room(demo: ConsoleChat) -> None:
+    """Another member, or the same member elsewhere, is not caught in someone's dialogue."""
+    await demo.say("!report", as_="alice")
+    assert await demo.say("hello", as_="bob") == ""
+    assert await demo.say("hello", as_="alice", room="#other") == ""
+    assert "2/3" in await demo.say("Wikidata day", as_="alice", room="#general")
+
+
+async def test_resume_after_restart(db_url: str, clock: FakeClock) -> None:
+    """A new bot process on the same database resumes the member at the same step."""
+    SAVED.clear()
+    first = await open_chat(db_url, clock, modules=[basics.module, event_module()])
+    await first.say("!report")
+    await first.say("Commons upload day")
+    await first.bot.close()
+    second = await open_chat(db_url, clock, modules=[basics.module, event_module()])
+    try:
+        out = await second.say("2023")
+        assert "3/3 Anything to add?" in out
+        await second.say("skip")
+        assert await second.say("confirm") == "Saved Commons upload day (2023)."
+    finally:
+        await second.bot.close()
+
+
+async def test_expired_dialogue_is_dropped(demo: ConsoleChat, clock: FakeClock) -> None:
+    """After its expiry, the next message says the dialogue expired instead of resuming it."""
+    await demo.say("!report")
+    clock.advance(timedelta(hours=3))
+    out = await demo.say("A late answer")
+    assert "expired" in out
+    assert await demo.say("Another") == ""

@@ -1,0 +1,164 @@
+"""The real `chatbot run` process with the console adapter, driven through a pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BotProcess:
+    """A running bot whose stdin we type into and whose stdout we read."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, stderr_path: Path) -> None:
+        self.proc = proc
+        self.stderr_path = stderr_path
+        self.seen: list[str] = []
+
+    async def say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((line + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def expect(self, pattern: str, wait: float = 20.0) -> str:
+        """Read output lines until one matches; return everything read up to it."""
+        assert self.proc.stdout is not None
+        regex = re.compile(pattern)
+        chunk: list[str] = []
+
+        async def read() -> str:
+            assert self.proc.stdout is not None
+            while True:
+                raw = await self.proc.stdout.readline()
+                if not raw:
+                    raise AssertionError(
+                        f"bot exited before {pattern!r}; output: {chunk}; "
+                        f"stderr: {self.stderr_path.read_text()[-2000:]}"
+                    )
+                line = raw.decode().rstrip("\n")
+                chunk.append(line)
+                self.seen.append(line)
+                if regex.search(line):
+                    return "\n".join(chunk)
+
+        return await asyncio.wait_for(read(), wait)
+
+    async def ask(self, line: str, pattern: str) -> str:
+        await self.say(line)
+        return await self.expect(pattern)
+
+    async def finish(self) -> int:
+        """Close stdin (end of input ends the bot) and wait for a clean exit."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return await asyncio.wait_for(self.proc.wait(), 20)
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    text = (ROOT / "config.example.toml").read_text()
+    text = text.replace(
+        'database = "sqlite:///data/chatbot.db"', f'database = "sqlite:///{tmp_path / "bot.db"}"'
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+async def start(config_file: Path, tmp_path: Path) -> AsyncIterator[object]:
+    procs: list[asyncio.subprocess.Process] = []
+
+    async def launch() -> BotProcess:
+        stderr_path = tmp_path / f"stderr-{len(procs)}.log"
+        env = {k: v for k, v in os.environ.items() if k != "CHATBOT_DATABASE_URL"}
+        with stderr_path.open("wb") as err:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "chatbot",
+                "run",
+                "-c",
+                str(config_file),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                cwd=tmp_path,
+                env=env,
+            )
+        procs.append(proc)
+        return BotProcess(proc, stderr_path)
+
+    yield launch
+    for proc in procs:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_newcomer_session(start: object) -> None:
+    """Everything the quick start promises a newcomer works in the real process."""
+    assert callable(start)
+    bot: BotProcess = await start()
+    out = await bot.ask("!help", r"!tz")
+    await bot.expect(r"!forgetme")
+    assert "Here's what I can do" in out
+    await bot.ask("!help tz", r"Examples:")
+    assert "Pong" in await bot.ask("!ping", r"Pong")
+    await bot.ask("!about", r"Start with")
+    out = await bot.ask("!tz set Europe/Paris", r"Done: ")
+    assert "Europe/Paris" in out
+    assert "Africa/Lagos" in await bot.ask("!tz set lagos", r"Done: ")
+    assert "America/Sao_Paulo" in await bot.ask("!tz set sao paulo", r"Done: ")
+    assert "UTC+05:30" in await bot.ask("!tz set UTC+5:30", r"Done: ")
+    out = await bot.ask("!tz set IST", r"Asia/Jerusalem|Europe/Dublin")
+    await bot.expect(r"tz set (Asia/Kolkata|Europe/Dublin|Asia/Jerusalem)")
+    out = await bot.ask("!tz", r"Your time zone is")
+    assert "UTC+05:30" in out
+    out = await bot.ask("!mydata", r"forgetme")
+    assert "[DM to alice]" in out and '"time_zone": "UTC+05:30"' in out
+    await bot.ask("!forgetme", r"forgetme confirm")
+    await bot.ask("!forgetme confirm", r"deleted everything")
+    assert "haven't set a time zone" in await bot.ask("!tz", r"haven't set")
+    assert await bot.finish() == 0
+
+
+async def test_console_members_rooms_and_dm(start: object) -> None:
+    """/as, /room and /dm switch who is talking and where, in piped mode too."""
+    assert callable(start)
+    bot: BotProcess = await start()
+    await bot.say("/as bob")
+    await bot.ask("!tz set manila", r"Done: ")
+    await bot.say("/dm")
+    out = await bot.ask("hello there", r"help")
+    assert "Type `!help`" in out
+    await bot.say("/as alice")
+    await bot.say("/room #general")
+    assert "haven't set" in await bot.ask("!tz", r"haven't set")
+    assert await bot.finish() == 0
+
+
+async def test_sigkill_mid_dialogue_then_resume(start: object) -> None:
+    """Killed with SIGKILL in the middle of !setup, the bot resumes at the same step."""
+    assert callable(start)
+    bot: BotProcess = await start()
+    await bot.ask("!setup", r"1/2")
+    await bot.ask("lagos", r"2/2")
+    bot.proc.send_signal(signal.SIGKILL)
+    assert await bot.proc.wait() == -signal.SIGKILL
+    again: BotProcess = await start()
+    out = await again.ask("fr", r"Say `yes` to confirm")
+    assert "time zone: Africa/Lagos" in out and "language: fr" in out
+    assert "All set" in await again.ask("yes", r"All set")
+    assert "Africa/Lagos" in await again.ask("!tz", r"Your time zone")
+    assert await again.finish() == 0

@@ -1,0 +1,225 @@
+"""The command registry: declarations drive parsing, errors and help."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Literal
+
+import pytest
+from structlog.testing import capture_logs
+
+from chatbot.clock import FakeClock
+from chatbot.converters import Integer, split_args
+from chatbot.errors import BadArgument
+from chatbot.events import Reply
+from chatbot.registry import Context, Group, Level, Module, Registry
+from commands import basics, members
+from tests.harness import ConsoleChat, open_chat
+
+
+def make_module() -> Module:
+    module = Module("demo", "Commands for tests.")
+
+    @module.command(help="Echo text back.", aliases=("say",))
+    async def echo(ctx: Context, text: str) -> str:
+        return f"echo: {text}"
+
+    @module.command(help="Add two numbers.")
+    async def add(ctx: Context, a: int, b: Annotated[int, Integer(maximum=100)] = 1) -> str:
+        return str(a + b)
+
+    @module.command(help="Pick a colour.")
+    async def pick(ctx: Context, colour: Literal["red", "green"], note: str = "") -> str:
+        return f"{colour}|{note}"
+
+    @module.command(help="Wait a while.")
+    async def wait(ctx: Context, span: timedelta) -> str:
+        return f"{int(span.total_seconds())}s"
+
+    @module.command(help="Organisers only.", level=Level.ORGANISER)
+    async def secret(ctx: Context) -> str:
+        return "the secret"
+
+    @module.command(help="Admins only.", level=Level.ADMIN)
+    async def shutdown(ctx: Context) -> str:
+        return "bye"
+
+    @module.command(help="Always fails.")
+    async def crash(ctx: Context) -> Reply:
+        raise RuntimeError("database exploded")
+
+    grp = module.group("thing", "Things with subcommands.")
+
+    @grp.command(default=True, help="Show a thing.")
+    async def show(ctx: Context, number: int) -> str:
+        return f"thing {number}"
+
+    @grp.command(help="Rename a thing.", aliases=("mv",))
+    async def rename(ctx: Context, number: int, title: str) -> str:
+        return f"renamed {number} to {title}"
+
+    bare = module.group("bare", "A group without a default.")
+
+    @bare.command(help="One.")
+    async def one(ctx: Context) -> str:
+        return "one"
+
+    return module
+
+
+@pytest.fixture
+async def demo(sqlite_url: str, clock: FakeClock) -> AsyncIterator[ConsoleChat]:
+    chat = await open_chat(
+        sqlite_url, clock, modules=[basics.module, members.module, make_module()]
+    )
+    yield chat
+    await chat.bot.close()
+
+
+async def test_quoted_and_unicode_arguments(demo: ConsoleChat) -> None:
+    """Quoted phrases stay whole, in straight or typographic quotes, in any script."""
+    assert await demo.say('!thing rename 3 "Édit-a-thon à Lagos"') == (
+        "renamed 3 to Édit-a-thon à Lagos"
+    )
+    assert await demo.say("!thing mv 4 “Wiki Loves Libraries”") == (
+        "renamed 4 to Wiki Loves Libraries"
+    )
+    assert await demo.say("!echo  पुस्तकालय  and   spaces") == "echo: पुस्तकालय  and   spaces"
+
+
+async def test_unbalanced_quote_is_explained(demo: ConsoleChat) -> None:
+    """An unclosed quote gets a reply saying so, not a crash."""
+    out = await demo.say('!thing rename 3 "never closed')
+    assert "opening quote" in out
+
+
+async def test_alias_and_default_subcommand(demo: ConsoleChat) -> None:
+    """Aliases work, and a group runs its default when no subcommand is named."""
+    assert await demo.say("!say hi") == "echo: hi"
+    assert await demo.say("!thing 12") == "thing 12"
+    assert await demo.say("!THING 12") == "thing 12"
+
+
+async def test_wrong_argument_gets_usage(demo: ConsoleChat) -> None:
+    """A bad argument says what was wrong and shows the usage line."""
+    out = await demo.say("!add two 3")
+    assert "'two' is not a whole number." in out
+    assert "Usage: `!add <a> [b]`" in out
+    out = await demo.say("!add 1 500")
+    assert "at most 100" in out
+    out = await demo.say("!pick blue")
+    assert "not one of: red, green" in out
+    assert await demo.say("!pick GREEN later") == "green|later"
+
+
+async def test_missing_and_extra_arguments(demo: ConsoleChat) -> None:
+    """Missing and unexpected arguments are named."""
+    assert "I need the a (a)" in await demo.say("!add")
+    assert "didn't expect '9'" in await demo.say("!add 1 2 9")
+    assert await demo.say("!add 5") == "6"
+
+
+async def test_duration_argument(demo: ConsoleChat) -> None:
+    """Durations read the way people write them."""
+    assert await demo.say("!wait 1h30m") == "5400s"
+    assert await demo.say("!wait 2 days") == "172800s"
+    assert "as a duration" in await demo.say("!wait soonish")
+
+
+async def test_unknown_command_suggests(demo: ConsoleChat) -> None:
+    """A typo gets a 'did you mean'."""
+    out = await demo.say("!pnig")
+    assert "I don't know the command !pnig." in out
+    assert "Did you mean `!ping`?" in out
+    out = await demo.say("!bare two")
+    assert "has no subcommand two" in out
+    assert "It has: `one`" in out
+    assert "needs a subcommand" in await demo.say("!bare")
+
+
+async def test_not_a_command_is_ignored(demo: ConsoleChat) -> None:
+    """Ordinary chat and exclamations in a room get no reply."""
+    assert await demo.say("hello everyone!") == ""
+    assert await demo.say("!!!") == ""
+    assert await demo.say("! wow") == ""
+
+
+async def test_permission_levels(demo: ConsoleChat) -> None:
+    """Organiser and admin commands are refused to members, allowed by config and platform."""
+    assert "Only organisers can use `!secret`" in await demo.say("!secret", as_="bob")
+    assert await demo.say("!secret", as_="ana") == "the secret"  # config allow-list
+    assert await demo.say("!secret", as_="olga") == "the secret"  # the platform says so
+    assert "Only bot admins" in await demo.say("!shutdown", as_="ana")
+    assert await demo.say("!shutdown", as_="root") == "bye"
+
+
+async def test_handler_crash_gives_reference(demo: ConsoleChat) -> None:
+    """A bug in a handler gives the member a reference, never a traceback."""
+    with capture_logs() as logs:
+        out = await demo.say("!crash")
+    assert out.startswith("Sorry, something broke on my side (ref ")
+    assert "Traceback" not in out and "exploded" not in out
+    ref = out.split("(ref ")[1].split(")")[0]
+    [entry] = [e for e in logs if e["event"] == "handler_failed"]
+    assert entry["ref"] == ref
+    assert entry["command"] == "crash"
+    assert entry["room"] == "console:#general"
+    assert entry["log_level"] == "error" and entry["exc_info"] is True
+
+
+def test_module_refuses_clashes() -> None:
+    """Two modules cannot claim the same command; nothing of the second is added."""
+    registry = Registry()
+    registry.add_module(make_module())
+    other = Module("other", "Clashes.")
+
+    @other.command(help="A new one.")
+    async def fresh(ctx: Context) -> str:
+        return ""
+
+    @other.command(help="Taken.")
+    async def echo(ctx: Context) -> str:
+        return ""
+
+    with pytest.raises(ValueError, match="already taken: echo"):
+        registry.add_module(other)
+    assert "fresh" not in registry.top
+
+
+def test_declarations_refuse_misuse() -> None:
+    """Sync handlers and unparseable annotations are refused when declared."""
+    module = Module("bad", "Bad.")
+    with pytest.raises(TypeError, match="async"):
+
+        @module.command(help="x")  # type: ignore[arg-type]
+        def sync(ctx: Context) -> str:
+            return ""
+
+    with pytest.raises(TypeError, match="no converter"):
+
+        @module.command(help="x")
+        async def weird(ctx: Context, value: bytes) -> str:
+            return ""
+
+
+def test_split_args_keeps_apostrophes() -> None:
+    """An apostrophe inside a word is text, not a quote."""
+    assert [t.text for t in split_args("don't 'quoted words' l'école")] == [
+        "don't",
+        "quoted words",
+        "l'école",
+    ]
+    with pytest.raises(BadArgument):
+        split_args("«sans fin")
+
+
+def test_help_text_lists_group() -> None:
+    """A group lists its commands with usage lines."""
+    module = make_module()
+    group = module.commands["thing"]
+    assert isinstance(group, Group)
+    assert [c.usage("!") for c in group.commands()] == [
+        "!thing <number>",
+        "!thing rename <number> <title>…",
+    ]
