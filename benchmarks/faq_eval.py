@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from commands.faq.index import (  # noqa: E402
+from commands.faq.index import (
     DEFAULT_KB_PATH,
     Answer,
     Entry,
@@ -82,25 +82,26 @@ def read_questions(path: Path) -> list[Labelled]:
     return items
 
 
-_SYNTHETIC_VERBS = (
-    "find", "renew", "borrow", "catalogue", "translate", "review", "update", "archive",
-    "index", "digitise", "publish", "moderate", "register", "configure", "export", "import",
-    "schedule", "approve", "embed", "license", "tag", "merge", "split", "verify", "promote",
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_SYNTHETIC_VERBS = _split(
+    """find renew borrow catalogue translate review update archive index digitise publish
+    moderate register configure export import schedule approve embed license tag merge split
+    verify promote"""
 )
-_SYNTHETIC_WORDS = (
-    "manuscript", "periodical", "newspaper", "thesis", "dataset", "map", "atlas", "poster",
-    "pamphlet", "ledger", "diary", "letter", "recording", "podcast", "exhibition", "gallery",
-    "museum", "archive", "repository", "metadata", "schema", "template", "infobox", "category",
-    "portal", "gadget", "script", "module", "bot", "filter", "watchlist", "sandbox", "draft",
-    "stub", "redirect", "disambiguation", "translation", "glossary", "thesaurus", "ontology",
-    "vocabulary", "taxonomy", "barcode", "shelf", "branch", "consortium", "union", "budget",
-    "workshop", "webinar", "hackathon", "conference", "panel", "keynote", "poster", "survey",
-    "volunteer", "mentor", "intern", "student", "teacher", "school", "university", "faculty",
-    "researcher", "author", "publisher", "journal", "conference", "citation", "identifier",
-    "orcid", "isbn", "issn", "doi", "viaf", "isni", "lccn", "marc", "dublin", "core", "csv",
-    "spreadsheet", "query", "dashboard", "statistics", "report", "newsletter", "blog",
-    "podcast", "video", "audio", "photograph", "scan", "ocr", "transcription", "proofreading",
-    "accessibility", "privacy", "copyright", "licence", "attribution", "donation", "grant",
+_SYNTHETIC_WORDS = _split(
+    """manuscript periodical newspaper thesis dataset map atlas poster pamphlet ledger diary
+    letter recording podcast exhibition gallery museum archive repository metadata schema
+    template infobox category portal gadget script module bot filter watchlist sandbox draft
+    stub redirect disambiguation translation glossary thesaurus ontology vocabulary taxonomy
+    barcode shelf branch consortium union budget workshop webinar hackathon conference panel
+    keynote survey volunteer mentor intern student teacher school university faculty
+    researcher author publisher journal citation identifier orcid isbn issn doi viaf isni lccn
+    marc dublin core csv spreadsheet query dashboard statistics report newsletter blog video
+    audio photograph scan ocr transcription proofreading accessibility privacy copyright
+    licence attribution donation grant"""
 )
 
 
@@ -151,7 +152,9 @@ def scale_kb(kb: KnowledgeBase, size: int, seed: int = 1) -> KnowledgeBase:
     return KnowledgeBase(tuple(entries))
 
 
-def evaluate(index: FaqIndex, items: list[Labelled], repeat: int) -> tuple[list[Outcome], list[float]]:
+def evaluate(
+    index: FaqIndex, items: list[Labelled], repeat: int
+) -> tuple[list[Outcome], list[float]]:
     """Ask every question ``repeat`` times; return the outcomes and each call's time in ms."""
     times: list[float] = []
     outcomes: list[Outcome] = []
@@ -196,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale > len(kb):
         kb = scale_kb(kb, args.scale)
     items = read_questions(args.questions)
-    unknown = sorted({i.expected for i in items if i.expected != NONE and kb.get(i.expected) is None})
+    unknown = sorted(
+        {i.expected for i in items if i.expected != NONE and kb.get(i.expected) is None}
+    )
     if unknown:
         raise SystemExit(f"{args.questions}: ids not in the knowledge base: {', '.join(unknown)}")
 

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from chatbot.clock import Clock
     from chatbot.events import Incoming, Member, Outgoing, Room
+    from chatbot.registry import Registry
+    from chatbot.storage import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,11 @@ class Sent:
 
 class Core(Protocol):
     """What an adapter may call on the bot."""
+
+    prefix: str
+    registry: Registry
+    db: Database
+    clock: Clock
 
     async def handle(self, incoming: Incoming) -> None: ...
 

@@ -194,8 +194,8 @@ class Bot:
         result = await cmd.handler(ctx, **args)
         if result is None:
             return None
-        if isinstance(result, str):
-            return Reply.of(result, private=cmd.private)
+        if result.__class__ is str:
+            return Reply((result,), private=cmd.private)
         assert isinstance(result, Reply)
         return result
 
@@ -264,7 +264,7 @@ class Bot:
     # -- sending ---------------------------------------------------------------------------
 
     async def send_reply(self, ctx: Context, reply: Reply) -> None:
-        reader = Reader()
+        reader = _NOBODY
         if reply.has_times:
             prefs = await ctx.prefs()
             reader = Reader(prefs.zone, prefs.lang)
@@ -284,12 +284,13 @@ class Bot:
         await ctx.adapter.send(out)
 
 
+_NOBODY = Reader()
 _DIALOG_WORDS = frozenset({"cancel", "back", "skip", "help"})
 
 
 def _split_name(body: str) -> tuple[str, str]:
-    """``"tz set lagos"`` → (``"tz"``, ``" set lagos"``), splitting on any whitespace."""
-    for i, ch in enumerate(body):
-        if ch.isspace():
-            return body[:i].casefold(), body[i:]
-    return body.casefold(), ""
+    """``"tz set lagos"`` → (``"tz"``, ``"set lagos"``), splitting on any whitespace."""
+    parts = body.split(None, 1)
+    if not parts or body[:1].isspace():
+        return "", ""
+    return parts[0].casefold(), parts[1] if len(parts) > 1 else ""

@@ -32,11 +32,17 @@ class Token:
     quoted: bool
 
 
+_WORD = re.compile(r"\S+")
+_HAS_QUOTE = re.compile("[" + "".join(_QUOTES) + "]")
+
+
 def split_args(raw: str) -> list[Token]:
     """Split on whitespace, keeping quoted phrases (straight or typographic quotes) whole.
 
     A quote only opens at the start of a word, so apostrophes (``don't``) are plain text.
     """
+    if _HAS_QUOTE.search(raw) is None:  # the common case, without a Python-level loop
+        return [Token(m.group(), m.start(), False) for m in _WORD.finditer(raw)]
     tokens: list[Token] = []
     i, n = 0, len(raw)
     while i < n:

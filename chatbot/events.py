@@ -52,6 +52,8 @@ class Incoming:
     event_id: str = ""
     thread_id: str | None = None
     mentions_bot: bool = False
+    #: values of a submitted :class:`Form`, keyed by field (the text is the form's command)
+    form_values: dict[str, str] | None = field(default=None, compare=False)
     #: adapter-specific handle (e.g. a Discord interaction) the adapter needs to answer
     handle: object = field(default=None, compare=False, repr=False)
 
@@ -106,6 +108,44 @@ class Bullets:
 
 Part = Inline | Bullets
 
+ButtonStyle = Literal["primary", "secondary", "success", "danger"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An action offered under a reply.  Clicking it runs ``command`` (without the prefix,
+    e.g. ``rsvp 12 yes``) as the member who clicked, so it needs no state and keeps working
+    after a restart.  Platforms without buttons show the command to type instead."""
+
+    label: str
+    command: str
+    style: ButtonStyle = "secondary"
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    key: str
+    label: str
+    placeholder: str = ""
+    required: bool = True
+    long: bool = False
+    max_length: int = 1000
+    default: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """Several answers at once (a Discord modal, paged five fields at a time).
+
+    On submit the adapter delivers an :class:`Incoming` whose text is ``command`` (without
+    the prefix) and whose ``form_values`` hold the answers.  Platforms without forms ignore
+    it; the feature must then offer the same through a dialogue."""
+
+    id: str
+    title: str
+    fields: tuple[FormField, ...]
+    command: str
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -118,10 +158,19 @@ class Reply:
     parts: tuple[Part, ...]
     private: bool = False
     direct: bool = False
+    buttons: tuple[Button, ...] = ()
+    form: Form | None = None
 
     @classmethod
-    def of(cls, *parts: Part, private: bool = False, direct: bool = False) -> Reply:
-        return cls(tuple(parts), private=private, direct=direct)
+    def of(
+        cls,
+        *parts: Part,
+        private: bool = False,
+        direct: bool = False,
+        buttons: tuple[Button, ...] = (),
+        form: Form | None = None,
+    ) -> Reply:
+        return cls(tuple(parts), private=private, direct=direct, buttons=buttons, form=form)
 
     @property
     def has_times(self) -> bool:

@@ -37,7 +37,8 @@ class TokenBuckets:
         self.max_keys = max_keys
         self._buckets: dict[str, Bucket] = {}
 
-    def _bucket(self, key: str, now: float) -> Bucket:
+    def refill(self, key: str, now: float) -> Bucket:
+        """The key's bucket, topped up for the time since it was last seen."""
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= self.max_keys:
@@ -61,13 +62,13 @@ class TokenBuckets:
             del self._buckets[k]
 
     def peek(self, key: str) -> bool:
-        return self._bucket(key, self.clock.monotonic()).tokens >= 1.0
+        return self.refill(key, self.clock.monotonic()).tokens >= 1.0
 
     def take(self, key: str) -> None:
-        self._bucket(key, self.clock.monotonic()).tokens -= 1.0
+        self.refill(key, self.clock.monotonic()).tokens -= 1.0
 
     def refuse(self, key: str) -> Verdict:
-        bucket = self._bucket(key, self.clock.monotonic())
+        bucket = self.refill(key, self.clock.monotonic())
         if bucket.notified:
             return Verdict.SILENT
         bucket.notified = True
@@ -90,16 +91,20 @@ class FloodGuard:
         self._told_in_room: dict[str, set[str]] = {}
 
     def check(self, member_id: str, room_id: str) -> Verdict:
-        member_ok = self.members.peek(member_id)
-        room_ok = self.rooms.peek(room_id)
-        if member_ok and room_ok:
-            self.members.take(member_id)
-            self.rooms.take(room_id)
+        now = self.members.clock.monotonic()
+        member = self.members.refill(member_id, now)
+        room = self.rooms.refill(room_id, now)
+        if member.tokens >= 1.0 and room.tokens >= 1.0:
+            member.tokens -= 1.0
+            room.tokens -= 1.0
             if self._told_in_room:
                 self._told_in_room.pop(room_id, None)
             return Verdict.ALLOW
-        if not member_ok:
-            return self.members.refuse(member_id)
+        if member.tokens < 1.0:
+            if member.notified:
+                return Verdict.SILENT
+            member.notified = True
+            return Verdict.NOTIFY
         # a busy room: each member is told once until the room calms down
         told = self._told_in_room.setdefault(room_id, set())
         if member_id in told:

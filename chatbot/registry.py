@@ -312,7 +312,7 @@ def _converter_for(annotation: Any, name: str, is_last: bool) -> tuple[Converter
         annotation = args[0] if len(args) == 1 else annotation
         origin = get_origin(annotation)
     if origin is typing.Annotated:
-        base, *meta = get_args(annotation)
+        _base, *meta = get_args(annotation)
         conv = next((m for m in meta if hasattr(m, "convert")), None)
         if conv is None:
             raise TypeError(f"parameter {name}: Annotated needs a converter")
@@ -421,14 +421,16 @@ class Registry:
             item = self.top.get(name.casefold())
             if item is None:
                 return None
-        tokens = split_args(raw)
-        if isinstance(item, Command):
-            return Resolved(item, raw, tokens)
-        if tokens and not tokens[0].quoted:
-            sub = item.subcommands.get(tokens[0].text.casefold())
+        if item.__class__ is Command:
+            return Resolved(item, raw, split_args(raw))
+        assert isinstance(item, Group)
+        first = raw.split(None, 1)
+        if first:
+            sub = item.subcommands.get(first[0].casefold())
             if sub is not None:
-                rest = raw[tokens[0].start + len(tokens[0].text) :]
+                rest = first[1] if len(first) > 1 else ""
                 return Resolved(sub, rest, split_args(rest))
+        tokens = split_args(raw)
         if item.default is not None:
             return Resolved(item.default, raw, tokens)
         return item

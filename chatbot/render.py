@@ -18,7 +18,7 @@ _CODE = re.compile(r"`([^`]+)`")
 
 def strip_markdown(text: str) -> str:
     """``**bold**`` → ``bold``; backticks stay, they read fine in plain text."""
-    return _BOLD.sub(r"\1", text)
+    return _BOLD.sub(r"\1", text) if "**" in text else text
 
 
 def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = None) -> str:

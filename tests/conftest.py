@@ -11,7 +11,7 @@ import pytest
 from chatbot.clock import FakeClock
 from tests.harness import ConsoleChat, open_chat
 
-pytest_plugins = ["tests.peers.postgres"]
+pytest_plugins = ["tests.peers.postgres", "tests.discord_fake.fixtures"]
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ migrations shipped in the package and applied at start-up.
 
 from __future__ import annotations
 
-import asyncio
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +24,8 @@ from chatbot.storage.models import StateRow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
+
+    from sqlalchemy.engine import Connection
 
     from chatbot.clock import Clock
 
@@ -38,6 +40,33 @@ def normalise_url(url: str) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+asyncpg://" + url.split("://", 1)[1]
     return url
+
+
+_REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
+
+
+def declared_heads(locations: Sequence[Path]) -> set[str]:
+    """The head revisions of the migration scripts, read without importing Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for folder in locations:
+        for script in folder.glob("*.py"):
+            text = script.read_text(encoding="utf-8")
+            found = _REVISION.search(text)
+            if found is None:
+                continue
+            revisions.add(found.group(1))
+            down = _DOWN.search(text)
+            if down:
+                parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    return revisions - parents
+
+
+def _current_revisions(conn: Connection) -> set[str]:
+    if not inspect(conn).has_table("alembic_version"):
+        return set()
+    return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -75,11 +104,21 @@ class Database:
             yield session
 
     async def upgrade(self, extra_locations: Sequence[Path] = ()) -> list[str]:
-        """Bring the schema to the newest revision of the core and every enabled module."""
+        """Bring the schema to the newest revision of the core and every enabled module.
+
+        When the database is already current (every start but the first after an upgrade)
+        this costs one query and Alembic is never imported, which keeps start-up light.
+        """
+        locations = [MIGRATIONS / "versions", *extra_locations]
+        wanted = declared_heads(locations)
+        async with self.engine.connect() as conn:
+            current = await conn.run_sync(_current_revisions)
+        if current == wanted:
+            return sorted(current)
         from chatbot.storage.migrate import upgrade
 
         async with self.engine.begin() as conn:
-            return await conn.run_sync(upgrade, [MIGRATIONS / "versions", *extra_locations])
+            return await conn.run_sync(upgrade, locations)
 
     async def get_state(self, key: str) -> str | None:
         async with self.sessions() as session:
@@ -91,5 +130,3 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
-        # aiosqlite closes its worker thread asynchronously; let it finish
-        await asyncio.sleep(0)

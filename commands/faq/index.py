@@ -1,4 +1,4 @@
-"""Knowledge-base question answering: load a TOML knowledge base and rank its entries for a question.
+"""Knowledge-base question answering: load a TOML knowledge base, rank its entries for a question.
 
 Method (lexical, no model weights, everything precomputed at index time):
 
@@ -86,7 +86,7 @@ __all__ = [
 DEFAULT_KB_PATH = Path(__file__).with_name("kb.toml")
 
 #: Confidence below which :meth:`FaqIndex.ask` abstains.
-DEFAULT_THRESHOLD = 0.57
+DEFAULT_THRESHOLD = 0.6
 
 # ---------------------------------------------------------------------------------------------
 # Values
@@ -208,7 +208,9 @@ class KnowledgeBase:
 # ---------------------------------------------------------------------------------------------
 
 
-def _str_list(raw: Mapping[str, Any], name: str, label: str, problems: list[str]) -> tuple[str, ...]:
+def _str_list(
+    raw: Mapping[str, Any], name: str, label: str, problems: list[str]
+) -> tuple[str, ...]:
     value = raw.get(name, [])
     if not isinstance(value, list):
         problems.append(
@@ -374,7 +376,9 @@ def _words(normalised: str) -> list[str]:
                 run += c
                 continue
             if run:
-                words.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+                words.extend(
+                    [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+                )
                 run = ""
             if c != " ":
                 words.append(c)
@@ -395,6 +399,7 @@ _DERIVATIONAL = (
     ("ise", "iz"),
     ("ize", "iz"),
     ("ment", ""),
+    ("ship", ""),
     ("ness", ""),
     ("ly", ""),
 )
@@ -430,8 +435,13 @@ def stem(word: str) -> str:
     return w
 
 
+def _wordset(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text``."""
+    return frozenset(text.split())
+
+
 # Function words and chat filler: never content.
-_STOPWORDS = frozenset(
+_STOPWORDS = _wordset(
     """
     a about above after again all also am an and any anybody anyone anything are as at
     be been being both but by can cant could did didnt do does doesnt doing done dont
@@ -444,10 +454,14 @@ _STOPWORDS = frozenset(
     that thats the their theirs them then there theres these they thing things this those
     to too u ur us very wanna want wants was way we were whats whens wheres whos whom will
     wish with wonder wondering would yes yet you youre your yours
-    """.split()
+    always never often sometimes usually actually basically currently already simply
+    generally probably anyway however though else around main mainly certain particular
+    specific quite rather somewhat before during until since between under without within
+    through via per upon onto across behind beyond toward towards among against
+    """
 )
 # Question words: kept as weak terms (they separate "when is X" from "what is X").
-_WEAK = frozenset("what when where who why how which".split())
+_WEAK = _wordset("what when where who why how which")
 
 # Whole-token expansions, applied before phrases (abbreviations, glued words).
 _TOKEN_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -490,10 +504,11 @@ _PHRASES_RAW: dict[tuple[str, ...], tuple[str, ...]] = {
     ("1", "lib", "1", "ref"): ("1lib1ref",),
     ("time", "zone"): ("timezone",),
     ("wikipedia", "library"): ("twl", "wikipedia", "library"),
-    ("wiki", "loves", "libraries"): ("wll", "wiki", "love", "library"),
+    ("wiki", "loves", "libraries"): ("wll", "wiki", "library"),
     ("wikipedian", "in", "residence"): ("wir", "wikipedian", "residence"),
     ("wikimedian", "in", "residence"): ("wir", "wikimedian", "residence"),
     ("take", "part"): ("participate",),
+    ("be", "part", "of"): ("join",),
     ("sign", "up"): ("signup",),
     ("log", "in"): ("login",),
     ("sign", "in"): ("login",),
@@ -617,53 +632,63 @@ _SCRIPTS: tuple[tuple[str, str], ...] = (
     ("ETHIOPIC", "am"),
 )
 
-_ENGLISH_HINTS = frozenset(
+_ENGLISH_HINTS = _wordset(
     """
     a about and any are as at be but by can could did do does for from group has have how
     i if in is it its me my not of on or our please should tell that the there this to
     was we what when where which who why will with would you your help join meeting
-    """.split()
+    """
 )
 
 # Small lists of frequent function words, accents removed; words that are also English are
-# removed below, so "me", "a", "come" or "die" never vote against English.
+# removed below, so "me", "a", "come" or "die" never vote against English.  They are also the
+# stopwords of entries in that language.
+_FUNCTION_WORDS = {
+    "es": """el la los las un una unos unas del al que de y en por para con como cual cuando
+             donde quien porque esta estan estoy es son soy hay puedo puede podemos quiero
+             quisiera necesito tengo tiene mi mis tu tus su sus nuestro nuestra hola gracias
+             usted ustedes tambien pero muy este esto ese eso sobre hacer""",
+    "fr": """le la les un une des du de et est sont je tu il elle nous vous ils elles que qui
+             quoi quand comment pourquoi ou ce cet cette ces mon ma mes ton ta tes son sa ses
+             notre votre leur dans pour avec sur pas puis peux peut pouvez voudrais suis avez
+             bonjour merci quelle quel quels quelles aussi mais tres faire faut ai""",
+    "pt": """o os a as um uma uns umas do da dos das de e em no na nos nas por para com como
+             qual quando onde quem que porque esta estao sou eu voce voces ele ela nos meu minha
+             seu sua nosso nossa posso pode podemos quero gostaria preciso tenho tem faco fazer
+             ola oi tudo bem obrigado obrigada tambem mas muito isso este""",
+    "de": """der die das den dem des ein eine einen einem einer und ist sind ich du er sie wir
+             ihr wie was wann wo warum wer welche welcher kann konnen mochte mochten bitte danke
+             hallo mit fur auf von zu nicht auch aber sehr mein meine unser unsere gibt es ob""",
+    "it": """il lo la i gli le un una uno del della dei delle di e che chi come quando dove
+             perche cosa sono sei siamo posso puo possiamo vorrei voglio ho hai ha mio mia
+             nostro nostra ciao grazie anche ma molto questo questa per con su tra fra""",
+    "nl": """de het een en is zijn ik jij je wij we hoe wat wanneer waar waarom wie welke kan
+             kunnen wil graag van voor met op aan niet ook maar heel hallo bedankt dank mijn
+             onze""",
+    "id": """apa apakah bagaimana kapan dimana di mana siapa mengapa kenapa yang dan atau ini
+             itu untuk dengan dari ke dalam pada saya kami kita anda bisa dapat boleh mau ingin
+             cara terima kasih halo tidak juga adalah ada""",
+    "sw": """na ya wa kwa ni je nini gani wapi lini vipi nani hii hiki hili huu mimi wewe sisi
+             ninaweza naweza ninawezaje nawezaje habari jambo asante tafadhali kuna katika
+             lakini au pia kama yangu yako""",
+}
+# Frequent content words of questions to this bot: they vote for a language but stay content.
+_HINT_WORDS = {
+    "es": "grupo reunion informe anual proxima unirme",
+    "fr": "groupe reunion prochaine rejoindre",
+    "pt": "grupo reuniao participar proxima",
+    "de": "gruppe treffen nachste nachstes beitreten",
+    "it": "gruppo riunione prossima iscrivermi",
+    "nl": "groep vergadering volgende lid worden",
+    "id": "grup kelompok pertemuan berikutnya bergabung",
+    "sw": "kujiunga kikundi mkutano ujao",
+}
 _LATIN_STOPWORDS: dict[str, frozenset[str]] = {
-    lang: frozenset(words.split()) - _ENGLISH_HINTS - _STOPWORDS
-    for lang, words in {
-        "es": """el la los las un una unos unas del al que de y en por para con como cual
-                 cuando donde quien que porque esta estan estoy es son soy hay puedo puede
-                 podemos quiero quisiera necesito tengo tiene mi mis tu tus su sus nuestro
-                 nuestra grupo reunion cuanto cuesta hola gracias usted ustedes tambien pero
-                 muy este esta esto ese eso sobre informe anual proxima unirme hacer""",
-        "fr": """le la les un une des du de et est sont je tu il elle nous vous ils elles
-                 que qui quoi quand comment pourquoi ou ce cet cette ces mon ma mes ton ta tes
-                 son sa ses notre votre leur dans pour avec sur pas puis peux peut pouvez
-                 voudrais suis avez bonjour merci groupe reunion prochaine quelle quel quels
-                 quelles aussi mais tres rejoindre faire faut ai""",
-        "pt": """o os a as um uma uns umas do da dos das de e em no na nos nas por para com
-                 como qual quando onde quem que porque esta estao sou eu voce voces ele ela
-                 nos meu minha seu sua nosso nossa grupo reuniao posso pode podemos quero
-                 gostaria preciso tenho tem faco fazer ola obrigado obrigada tambem mas muito
-                 isso este esta participar proxima""",
-        "de": """der die das den dem des ein eine einen einem einer und ist sind ich du er
-                 sie wir ihr wie was wann wo warum wer welche welcher kann konnen mochte
-                 mochten bitte danke hallo mit fur auf von zu nicht auch aber sehr gruppe
-                 treffen nachste nachstes beitreten mein meine unser unsere gibt es ob""",
-        "it": """il lo la i gli le un una uno del della dei delle di e che chi come quando
-                 dove perche cosa sono sei siamo posso puo possiamo vorrei voglio ho hai ha
-                 mio mia nostro nostra gruppo riunione prossima ciao grazie anche ma molto
-                 questo questa per con su tra fra iscrivermi""",
-        "nl": """de het een en is zijn ik jij je wij we hoe wat wanneer waar waarom wie welke
-                 kan kunnen wil graag van voor met op aan niet ook maar heel groep
-                 vergadering volgende lid worden hallo bedankt dank mijn onze""",
-        "id": """apa apakah bagaimana kapan dimana di mana siapa mengapa kenapa yang dan atau
-                 ini itu untuk dengan dari ke dalam pada saya kami kita anda bisa dapat boleh
-                 mau ingin cara grup kelompok pertemuan berikutnya bergabung terima kasih
-                 halo tidak juga adalah ada""",
-        "sw": """na ya wa kwa ni je nini gani wapi lini vipi nani kwa nini hii hiki hili huu
-                 mimi wewe sisi ninaweza naweza ninawezaje nawezaje kujiunga kikundi mkutano
-                 ujao habari jambo asante tafadhali kuna katika lakini au pia kama yangu yako""",
-    }.items()
+    lang: _wordset(words) - _ENGLISH_HINTS - _STOPWORDS for lang, words in _FUNCTION_WORDS.items()
+}
+_LATIN_VOTERS: dict[str, frozenset[str]] = {
+    lang: stopwords | (_wordset(_HINT_WORDS[lang]) - _ENGLISH_HINTS - _STOPWORDS)
+    for lang, stopwords in _LATIN_STOPWORDS.items()
 }
 # Characters that point to one language (after casefolding, before accents are removed).
 _TELLTALE: dict[str, str] = {
@@ -714,8 +739,8 @@ def detect_language(text: str) -> str | None:
         return None
     english = sum(1 for w in words if w in _ENGLISH_HINTS)
     scores: dict[str, float] = {}
-    for lang, stopwords in _LATIN_STOPWORDS.items():
-        hits = sum(1 for w in words if w in stopwords)
+    for lang, voters in _LATIN_VOTERS.items():
+        hits = sum(1 for w in words if w in voters)
         if hits:
             scores[lang] = hits
     for c, lang in _TELLTALE.items():
@@ -726,7 +751,7 @@ def detect_language(text: str) -> str | None:
     lang, best = max(scores.items(), key=lambda kv: kv[1])
     if best >= 2 and best > english:
         return lang
-    if english == 0 and best >= 1 and best * 2 >= len(words):
+    if english == 0 and best >= 1 and best * 2 >= len(words) and len("".join(words)) >= 4:
         return lang
     return None
 
@@ -751,7 +776,8 @@ class Answer:
     ``entry`` is the answer, or None when the engine abstains (``abstained``); then
     ``nearest`` holds the closest topics to suggest.  ``see_also`` holds close runners-up
     of an answered question.  ``confidence`` is in [0, 1]; ``score`` is the best ranking
-    score (in [0, 1], relative to the other candidates).  ``language`` is the detected language code of a non-English question, else None.
+    score (in [0, 1], relative to the other candidates).  ``language`` is the detected
+    language code of a non-English question, else None.
     """
 
     question: str
@@ -770,16 +796,16 @@ _K1 = 1.2
 _FIELD_WEIGHTS = {"question": 3.0, "alternates": 2.0, "tags": 1.5, "answer": 1.0}
 _FIELD_B = {"question": 0.5, "alternates": 0.3, "tags": 0.0, "answer": 0.75}
 # A weak term (question word) weighs this share of its idf.
-_WEAK_WEIGHT = 0.3
+_WEAK_WEIGHT = 0.5
 # Ranking mixes the BM25F score (relative to the best one) with the best phrasing similarity.
 _RANK_BM25 = 0.5
 _RERANK_DEPTH = 30
 # A query word found only in an entry's answer counts this much towards coverage.
 _ANSWER_ONLY_CREDIT = 0.6
-# Confidence = weighted mix of query coverage, phrasing similarity and margin.
+# Confidence = weighted mix of query coverage, phrasing similarity and phrasing coverage.
 _W_COVERAGE = 0.6
-_W_PHRASING = 0.4
-_W_MARGIN = 0.0
+_W_SIMILARITY = 0.2
+_W_PHRASING = 0.2
 _SEE_ALSO_RATIO = 0.8
 
 
@@ -790,12 +816,17 @@ def _idf(n: int, df: int) -> float:
 @dataclass(frozen=True, slots=True)
 class _Features:
     coverage: float
+    similarity: float
     phrasing: float
     margin: float
 
     @property
     def confidence(self) -> float:
-        return _W_COVERAGE * self.coverage + _W_PHRASING * self.phrasing + _W_MARGIN * self.margin
+        return (
+            _W_COVERAGE * self.coverage
+            + _W_SIMILARITY * self.similarity
+            + _W_PHRASING * self.phrasing
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -847,11 +878,12 @@ class _LangIndex:
             for f in fields
         ]
         self.all_terms = [
-            title | frozenset(f["answer"]) for title, f in zip(self.title_terms, fields, strict=True)
+            title | frozenset(f["answer"])
+            for title, f in zip(self.title_terms, fields, strict=True)
         ]
         df: dict[str, int] = {}
-        for terms in self.all_terms:
-            for t in terms:
+        for entry_terms in self.all_terms:
+            for t in entry_terms:
                 df[t] = df.get(t, 0) + 1
         weak_df: dict[str, int] = {}
         for keys in phrasing_keys:
@@ -875,15 +907,21 @@ class _LangIndex:
         for i, f in enumerate(fields):
             tf: dict[str, float] = {}
             for name, weight in _FIELD_WEIGHTS.items():
-                terms = f[name]
-                if not terms:
+                field_terms = f[name]
+                if not field_terms:
                     continue
-                norm = 1 - _FIELD_B[name] + _FIELD_B[name] * len(terms) / avg[name]
-                for t in terms:
+                norm = 1 - _FIELD_B[name] + _FIELD_B[name] * len(field_terms) / avg[name]
+                for t in field_terms:
                     tf[t] = tf.get(t, 0.0) + weight / norm
             for t, x in tf.items():
                 postings.setdefault(t, []).append((i, self.idf[t] * x * (_K1 + 1) / (x + _K1)))
         self.postings = postings
+        # Question words of the phrasings, as a small bonus for candidates (never alone).
+        self.weak_postings: dict[str, list[tuple[int, float]]] = {}
+        for i, keys in enumerate(phrasing_keys):
+            for k in frozenset().union(*keys) if keys else ():
+                if k.startswith("~"):
+                    self.weak_postings.setdefault(k, []).append((i, self.weight[k]))
 
         self.vocab = sorted(w for w in raw_vocab if len(w) >= 3)
         self._vocab_set = frozenset(raw_vocab)
@@ -940,6 +978,10 @@ class _LangIndex:
                 bm25[i] = bm25.get(i, 0.0) + contribution
         if not bm25:
             return _Ranking((), {})
+        for key in {_key(t) for t in terms if t.weak}:
+            for i, bonus in self.weak_postings.get(key, ()):
+                if i in bm25:
+                    bm25[i] += bonus
         shortlist = sorted(bm25.items(), key=lambda kv: -kv[1])[:_RERANK_DEPTH]
         top = shortlist[0][1]
         query = {_key(t) for t in terms}
@@ -968,9 +1010,17 @@ class _LangIndex:
             elif t in self.all_terms[best]:
                 matched += _ANSWER_ONLY_CREDIT * w
         coverage = matched / total if total else 0.0
+        query = {_key(t) for t in terms}
+        phrasing = max(
+            (
+                sum(self.weight[k] for k in keys & query) / weight
+                for keys, weight in self.phrasings[best]
+            ),
+            default=0.0,
+        )
         runner_up = ranking.order[1][1] if len(ranking.order) > 1 else 0.0
         margin = (top - runner_up) / top if top > 0 else 0.0
-        return _Features(coverage, ranking.similarity[best], margin)
+        return _Features(coverage, ranking.similarity[best], phrasing, margin)
 
 
 def _key(term: _Term) -> str:
@@ -1074,6 +1124,7 @@ class FaqIndex:
             f = index.features(terms, ranking)
             result.update(
                 coverage=round(f.coverage, 3),
+                similarity=round(f.similarity, 3),
                 phrasing=round(f.phrasing, 3),
                 margin=round(f.margin, 3),
                 confidence=round(f.confidence, 3),

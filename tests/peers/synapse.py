@@ -29,7 +29,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -42,6 +42,71 @@ SYNAPSE_VERSION = "1.163.2"
 
 SERVER_NAME = "localhost"
 """The homeserver's name, so user ids look like ``@alice:localhost``."""
+
+_KNOWN_GOOD: tuple[str, ...] = (
+    "annotated-types==0.8.0",
+    "attrs==26.1.0",
+    "Automat==25.4.16",
+    "bcrypt==5.0.0",
+    "bleach==6.4.0",
+    "canonicaljson==2.0.0",
+    "certifi==2026.10.19.post1",
+    "cffi==2.1.1",
+    "charset-normalizer==3.5.3",
+    "constantly==23.10.4",
+    "cryptography==50.0.2",
+    "hyperlink==21.0.0",
+    "idna==3.20",
+    "ijson==3.6.0",
+    "immutabledict==4.3.1",
+    "Incremental==24.11.0",
+    "Jinja2==3.1.6",
+    "jsonschema==4.26.0",
+    "jsonschema-specifications==2025.9.1",
+    "MarkupSafe==3.0.4",
+    "matrix-common==1.3.0",
+    "msgpack==1.2.4",
+    "multipart==2.0.1",
+    "netaddr==1.3.0",
+    "packaging==26.4",
+    "phonenumbers==9.0.43",
+    "pillow==13.0.0",
+    "prometheus_client==0.26.0",
+    "pyasn1==0.6.5",
+    "pyasn1_modules==0.4.2",
+    "pycparser==3.12",
+    "pydantic==2.14.4",
+    "pydantic_core==2.50.5",
+    "pymacaroons==0.13.0",
+    "PyNaCl==1.6.2",
+    "pyOpenSSL==26.4.0",
+    "pyparsing==3.3.3",
+    "pyrsistent==0.20.0",
+    "python-multipart==0.0.34",
+    "PyYAML==6.0.4",
+    "referencing==0.37.0",
+    "requests==2.34.2",
+    "rpds-py==2026.9.1",
+    "semantic-version==2.10.0",
+    "service-identity==26.1.0",
+    "setuptools-rust==1.13.0",
+    "signedjson==1.1.4",
+    "six==1.17.0",
+    "sortedcontainers==2.4.0",
+    "treq==26.7.0",
+    "Twisted==26.10.0",
+    "typing-inspection==0.4.5",
+    "typing_extensions==4.16.0",
+    "unpaddedbase64==2.1.0",
+    "urllib3==2.8.0",
+    "webencodings==0.6.1",
+    "zope.interface==8.7",
+)
+"""Synapse's dependencies as they installed and passed here with the pinned release.
+
+Given to pip as constraints, so a later release of Twisted or pydantic cannot break an old
+Synapse on a fresh machine. Changing this list (or the version) makes the next run reinstall.
+"""
 
 _MARKER = ".wmlib-installed"
 _START_TIMEOUT = 60.0
@@ -103,7 +168,7 @@ def ensure_synapse(version: str = SYNAPSE_VERSION) -> Path:
     """
     venv = cache_dir(version)
     python = venv / "bin" / "python"
-    if _installed(venv):
+    if _installed(venv, version):
         return python
     venv.parent.mkdir(parents=True, exist_ok=True)
     lock_path = venv.parent / f"synapse-{version}.lock"
@@ -112,7 +177,7 @@ def ensure_synapse(version: str = SYNAPSE_VERSION) -> Path:
             _progress(f"waiting for another process installing Synapse {version} ({lock_path})")
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if _installed(venv):  # the other process finished it while we waited
+            if _installed(venv, version):  # the other process finished it while we waited
                 return python
             _install(version, venv)
         finally:
@@ -120,12 +185,21 @@ def ensure_synapse(version: str = SYNAPSE_VERSION) -> Path:
     return python
 
 
-def _installed(venv: Path) -> bool:
-    """The marker is there and the venv's interpreter still resolves (pyenv may have moved)."""
-    return (venv / _MARKER).is_file() and (venv / "bin" / "python").exists()
+def _marker_text(version: str) -> str:
+    """What the marker says: the exact set installed, so a changed pin means a reinstall."""
+    return "\n".join((f"matrix-synapse=={version}", *_KNOWN_GOOD)) + "\n"
 
 
-def _try_lock(lock: Any) -> bool:
+def _installed(venv: Path, version: str) -> bool:
+    """The marker matches the pins and the venv's interpreter still resolves (pyenv may move)."""
+    try:
+        marker = (venv / _MARKER).read_text()
+    except OSError:
+        return False
+    return marker == _marker_text(version) and (venv / "bin" / "python").exists()
+
+
+def _try_lock(lock: IO[str]) -> bool:
     """Take the lock without blocking; False if someone else holds it."""
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -141,8 +215,10 @@ def _install(version: str, venv: Path) -> None:
         _progress(f"removing unfinished install in {venv}")
         shutil.rmtree(venv)
     base = _base_python()
-    _progress(f"installing matrix-synapse {version} into {venv} (first time only, ~15-60 s)")
+    _progress(f"installing matrix-synapse {version} into {venv} (first time only, about a minute)")
     log = venv.parent / f"synapse-{version}-install.log"
+    constraints = venv.parent / f"synapse-{version}-constraints.txt"
+    constraints.write_text("\n".join(_KNOWN_GOOD) + "\n")
     env = _clean_env()
     with log.open("w") as out:
         steps: list[list[str]] = [
@@ -155,6 +231,8 @@ def _install(version: str, venv: Path) -> None:
                 "--disable-pip-version-check",
                 "--no-input",
                 "--prefer-binary",
+                "--constraint",
+                str(constraints),
                 f"matrix-synapse=={version}",
             ],
             [
@@ -177,7 +255,7 @@ def _install(version: str, venv: Path) -> None:
     built = [line for line in log.read_text().splitlines() if "Building wheel for" in line]
     if built:
         _progress("note: these had no wheel and were compiled: " + "; ".join(built))
-    (venv / _MARKER).write_text(f"matrix-synapse=={version}\n")
+    (venv / _MARKER).write_text(_marker_text(version))
     _progress(f"installed Synapse {version} in {time.monotonic() - started:.1f} s (log: {log})")
 
 
@@ -457,6 +535,8 @@ def synapse(
     stay in pytest's temp directory (the last few runs are kept) for a look after a failure.
     """
     workdir = tmp_path_factory.mktemp("synapse")
+    server: SynapseServer | None = None
+    problem = ""
     try:
         with _visible_output(pytestconfig):
             python = ensure_synapse()
@@ -464,7 +544,10 @@ def synapse(
             server.start()
             _progress(f"Synapse ready at {server.base_url} in {server.ready_seconds:.2f} s")
     except (SynapseError, OSError, subprocess.SubprocessError) as exc:
-        pytest.fail(f"cannot provide a Synapse homeserver: {exc}", pytrace=False)
+        problem = f"{type(exc).__name__}: {exc}"
+    if server is None or not server.running:
+        # Outside the except block, so the report is the message and not a chained traceback.
+        pytest.fail(f"cannot provide a Synapse homeserver: {problem}", pytrace=False)
     try:
         yield server
     finally:

@@ -1,0 +1,103 @@
+"""A member's own settings: time zone, language, their data and forgetting it."""
+
+from __future__ import annotations
+
+import json
+
+from chatbot.clock import FakeClock
+from tests.harness import ConsoleChat
+
+
+async def test_tz_unset_shows_utc_and_how_to_set(chat: ConsoleChat) -> None:
+    """Without a zone, times are in UTC and the member is told how to set theirs."""
+    out = await chat.say("!tz")
+    assert "haven't set a time zone yet" in out
+    assert "Wed 25 Nov, 12:00 (UTC)" in out
+    assert "`!tz set Lagos`" in out
+
+
+async def test_tz_set_by_name_city_and_offset(chat: ConsoleChat) -> None:
+    """IANA names, fuzzy cities and offsets all work, and !tz shows the local time."""
+    out = await chat.say("!tz set Europe/Paris")
+    assert out.startswith("Done: your time zone is Europe/Paris.")
+    assert "Wed 25 Nov, 13:00 (Paris)" in out
+    assert "Africa/Lagos" in await chat.say("!tz set lagos")
+    assert "America/Sao_Paulo (São Paulo)" in await chat.say("!tz set sao paulo")
+    assert "Asia/Manila" in await chat.say("!tz set manilla")
+    out = await chat.say("!tz set UTC+5:30")
+    assert "UTC+05:30" in out and "doesn't follow daylight saving" in out
+    out = await chat.say("!tz")
+    assert "Your time zone is **UTC+05:30**" not in out  # markdown is flattened in the console
+    assert "Your time zone is UTC+05:30. It's Wed 25 Nov, 17:30 (UTC+05:30) there." in out
+
+
+async def test_tz_ambiguous_abbreviation_offers_choices(chat: ConsoleChat) -> None:
+    """IST could be India, Ireland or Israel: the member gets the commands to pick one."""
+    out = await chat.say("!tz set IST")
+    assert "IST can mean several zones" in out
+    for zone in ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"):
+        assert f"`!tz set {zone}`" in out
+
+
+async def test_tz_unknown_gives_suggestions(chat: ConsoleChat) -> None:
+    """Nonsense is refused with the usage line, and nothing is stored."""
+    out = await chat.say("!tz set Atlantis Deep")
+    assert "Usage: `!tz set <zone>…`" in out
+    assert "haven't set" in await chat.say("!tz")
+
+
+async def test_times_follow_the_members_zone(chat: ConsoleChat, clock: FakeClock) -> None:
+    """Two members see the same instant each in their own zone."""
+    await chat.say("!tz set Asia/Manila", as_="rosa")
+    await chat.say("!tz set America/New_York", as_="sam")
+    assert "Wed 25 Nov, 20:00 (Manila)" in await chat.say("!tz", as_="rosa")
+    assert "Wed 25 Nov, 07:00 (New York)" in await chat.say("!tz", as_="sam")
+
+
+async def test_lang_changes_date_language(chat: ConsoleChat) -> None:
+    """!lang fr writes dates in French; a bad code is explained; en goes back."""
+    await chat.say("!tz set Europe/Paris")
+    out = await chat.say("!lang fr")
+    assert "mer. 25 nov. 2026, 13:00 (Paris)" in out
+    assert "français" in await chat.say("!lang")
+    assert "don't know the language code 'xx-zz-yy'" in await chat.say("!lang xx-zz-yy")
+    assert "Wed 25 Nov, 13:00 (Paris)" in await chat.say("!lang en")
+
+
+async def test_mydata_goes_by_dm_as_json(chat: ConsoleChat) -> None:
+    """!mydata sends the member's stored data as JSON by direct message."""
+    await chat.say("!tz set Africa/Nairobi", as_="wanjiru")
+    out = await chat.say("!mydata")
+    assert "I've sent you a direct message." in out
+    lines = [
+        line.removeprefix("[DM to wanjiru] ")
+        for line in out.splitlines()
+        if line.startswith("[DM to wanjiru]")
+    ]
+    text = "\n".join(lines)
+    data = json.loads(text[text.index("{") : text.rindex("}") + 1])
+    assert data["member_id"] == "console:wanjiru"
+    assert data["profile"]["time_zone"] == "Africa/Nairobi"
+
+
+async def test_forgetme_needs_confirm(chat: ConsoleChat) -> None:
+    """!forgetme explains first; only the confirm deletes."""
+    await chat.say("!tz set Asia/Kathmandu")
+    assert "type `!forgetme confirm`" in await chat.say("!forgetme")
+    assert "Kathmandu" in await chat.say("!tz")
+    assert "deleted everything" in await chat.say("!forgetme confirm")
+    assert "haven't set" in await chat.say("!tz")
+    out = await chat.say("!mydata", room="dm")
+    assert '"profile"' not in out
+
+
+async def test_setup_dialogue(chat: ConsoleChat) -> None:
+    """!setup asks for a zone and a language, re-asks on nonsense, and saves both."""
+    assert "1/2" in await chat.say("!setup")
+    out = await chat.say("IST")
+    assert "IST can mean several zones" in out and "1/2" in out
+    assert "2/2" in await chat.say("Asia/Kolkata")
+    out = await chat.say("skip")
+    assert "time zone: Asia/Kolkata" in out and "language: (skipped)" in out
+    assert "All set!" in await chat.say("yes")
+    assert "Asia/Kolkata" in await chat.say("!tz")
