@@ -50,7 +50,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta, timezone
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 from zoneinfo import ZoneInfo
 
 from chatbot.errors import AmbiguousZone, BadArgument, ZoneNotFound
@@ -884,13 +884,13 @@ Washington = America/New_York (Washington DC); America/Los_Angeles (Washington S
 """
 
 # ---------------------------------------------------------------------------------------------
-# Text handling
+# Text handling (patterns are compiled on first use, through the ``re`` module's cache)
 # ---------------------------------------------------------------------------------------------
 
 _DASHES = str.maketrans({"−": "-", "–": "-", "—": "-", "‐": "-", "‑": "-"})
 _LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ı": "i", "ð": "d"})
-_APOSTROPHES_RE = re.compile(r"['’‘`´ʼ]")
-_SEPARATORS_RE = re.compile(r"[\s_\-.,;:()\[\]{}\"“”«»!?*]+")
+_DROPPED_RE = r"['’‘`´ʼ.]"  # St. John's → st johns, D.C. → dc, U.K. → uk
+_SEPARATORS_RE = r"[\s_\-,;:()\[\]{}\"“”«»!?*]+"
 _SAINT_WORDS = frozenset({"saint", "st", "ste", "sainte", "sankt"})
 
 
@@ -902,8 +902,8 @@ def _fold(text: str) -> str:
 
 def _norm(text: str) -> str:
     """The comparison form of a place name: folded, punctuation as spaces, ``Saint``→``st``."""
-    s = _APOSTROPHES_RE.sub("", _fold(text)).replace("&", " and ")
-    words = ["st" if w in _SAINT_WORDS else w for w in _SEPARATORS_RE.sub(" ", s).split()]
+    s = re.sub(_DROPPED_RE, "", _fold(text)).replace("&", " and ")
+    words = ["st" if w in _SAINT_WORDS else w for w in re.sub(_SEPARATORS_RE, " ", s).split()]
     if len(words) > 1 and words[0] == "the":
         del words[0]
     return " ".join(words)
@@ -935,21 +935,21 @@ def _join(items: Iterable[str], last: str) -> str:
 # Offsets
 # ---------------------------------------------------------------------------------------------
 
-_OFFSET_RE = re.compile(r"(?:(?P<prefix>utc|gmt|ut|z)\s*)?(?:(?P<sign>[+-])?\s*(?P<body>\d\S*))?")
-_HOURS_RE = re.compile(r"(\d{1,2})(?:[:h](\d{2})?)?")
-_COMPACT_RE = re.compile(r"(\d{1,2})(\d{2})")
-_DECIMAL_RE = re.compile(r"(\d{1,2})[.,](\d{1,2})")
+_OFFSET_RE = r"(?:(?P<prefix>utc|gmt|ut|z)\s*)?(?:(?P<sign>[+-])?\s*(?P<body>\d\S*))?"
+_HOURS_RE = r"(\d{1,2})(?:[:h](\d{2})?)?"
+_COMPACT_RE = r"(\d{1,2})(\d{2})"
+_DECIMAL_RE = r"(\d{1,2})[.,](\d{1,2})"
 _FRACTIONS = {"0": 0, "00": 0, "5": 30, "50": 30, "25": 15, "75": 45}
-_FIXED_KEY_RE = re.compile(r"UTC([+-])(\d{2}):(\d{2})")
+_FIXED_KEY_RE = r"UTC([+-])(\d{2}):(\d{2})"
 
 
 def _offset_body(body: str) -> tuple[int, int] | None:
     """Hours and minutes of ``5``, ``05:30``, ``5h30``, ``0530``, ``5.5``; None if unreadable."""
-    if m := _HOURS_RE.fullmatch(body):
+    if m := re.fullmatch(_HOURS_RE, body):
         return int(m[1]), int(m[2] or 0)
-    if m := _COMPACT_RE.fullmatch(body):
+    if m := re.fullmatch(_COMPACT_RE, body):
         return int(m[1]), int(m[2])
-    if m := _DECIMAL_RE.fullmatch(body):
+    if m := re.fullmatch(_DECIMAL_RE, body):
         frac = m[2]
         if frac in _FRACTIONS:
             return int(m[1]), _FRACTIONS[frac]
@@ -969,7 +969,7 @@ def _fixed_key(minutes: int) -> str:
 
 def _offset_minutes(text: str) -> int | None:
     s = _prepare(text).casefold().translate(_DASHES)
-    m = _OFFSET_RE.fullmatch(s)
+    m = re.fullmatch(_OFFSET_RE, s)
     if m is None or not (m["prefix"] or m["sign"]):
         return None  # "5" alone is not an offset; "UTC 5" and "+5" are
     if not m["body"]:
@@ -1057,7 +1057,7 @@ def zone_from_key(key: str) -> Zone:
     """
     if key == "UTC":
         return Zone("UTC", UTC, "UTC", True)
-    if m := _FIXED_KEY_RE.fullmatch(key):
+    if m := re.fullmatch(_FIXED_KEY_RE, key):
         hours, mins = int(m[2]), int(m[3])
         total = (-1 if m[1] == "-" else 1) * (hours * 60 + mins)
         if total == 0 or mins % 15 or not _MIN_OFFSET_MINUTES <= total <= _MAX_OFFSET_MINUTES:
@@ -1077,8 +1077,7 @@ def zone_from_key(key: str) -> Zone:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Place:
+class _Place(NamedTuple):
     """A name members may type, and the zone(s) it stands for."""
 
     display: str
@@ -1089,8 +1088,7 @@ class _Place:
         return tuple(key for key, _ in self.candidates)
 
 
-@dataclass(frozen=True, slots=True)
-class _Index:
+class _Index(NamedTuple):
     iana: dict[str, str]  # normalised IANA name → stored key
     places: dict[str, _Place]  # normalised place name → place
     iana_choices: tuple[str, ...]  # normalised IANA names of canonical zones, for fuzzy search
@@ -1157,6 +1155,14 @@ def _parse_ambiguous_lines(data: str) -> Iterable[tuple[list[str], tuple[tuple[s
         yield [n.strip() for n in names.split(",")], tuple(cands)
 
 
+def _add_place(places: dict[str, _Place], name: str, cands: tuple[tuple[str, str], ...]) -> None:
+    """Register ``name``; a later table overrides an earlier one only to change the zones."""
+    norm = _norm(name)
+    known = places.get(norm)
+    if known is None or known.keys != tuple(key for key, _ in cands):
+        places[norm] = _Place(name, cands)
+
+
 @functools.cache
 def _index() -> _Index:
     available = _available()
@@ -1172,8 +1178,8 @@ def _index() -> _Index:
         key = _canonical(name, available)
         shown = _label_for_key(name) if key == name else name.rsplit("/", 1)[1].replace("_", " ")
         auto.setdefault(_norm(name.rsplit("/", 1)[1]), {}).setdefault(key, shown)
-        if key == name:  # the label too: "Ho Chi Minh City", "Easter Island"
-            auto.setdefault(_norm(shown.partition(",")[0]), {}).setdefault(key, shown)
+        if key == name:  # the label too: "Ho Chi Minh City", "Knox, Indiana", "Easter Island"
+            auto.setdefault(_norm(shown), {}).setdefault(key, shown)
     for norm, by_key in auto.items():
         cands = tuple((key, _label_for_key(key)) for key in by_key)
         places[norm] = _Place(next(iter(by_key.values())), cands)
@@ -1183,12 +1189,12 @@ def _index() -> _Index:
         for key, names in _parse_zone_lines(data):
             if key not in available:
                 continue
-            line = {_norm(n): _Place(n, ((key, n),)) for n in reversed(names)}
-            places.update(line)
+            for name in names:
+                _add_place(places, name, ((key, name),))
     for names, cands in _parse_ambiguous_lines(_AMBIGUOUS_DATA):
         present = tuple(c for c in cands if c[0] in available)
-        if present:
-            places.update({_norm(n): _Place(n, present) for n in reversed(names)})
+        for name in names if present else ():
+            _add_place(places, name, present)
 
     iana_choices = tuple(sorted(n for n, key in iana.items() if n == _norm_key(key)))
     place_choices = tuple(sorted(n for n in places if len(n) >= _MIN_FUZZY_LENGTH))
@@ -1216,7 +1222,7 @@ def _ambiguous(subject: str, candidates: tuple[tuple[str, str], ...], *, abbr: b
         )
     else:
         message = (
-            f"'{subject}' spans several time zones: {listed}. Which one? "
+            f"'{subject}' matches several time zones: {listed}. Which one? "
             f"Type one of them, e.g. {first}, or the name of your city."
         )
     raise AmbiguousZone(message, tuple(key for key, _ in candidates))
@@ -1275,18 +1281,25 @@ def _clean(text: str) -> str:
     return s
 
 
-def _place_zone(place: _Place) -> Zone:
+def _place_zone(place: _Place, typed: str) -> Zone:
     if len(place.candidates) > 1:
-        _ambiguous(place.display, place.candidates, abbr=False)
+        _ambiguous(_quote(typed), place.candidates, abbr=False)
     return zone_from_key(place.candidates[0][0])
 
 
 def _combine(places: list[_Place]) -> _Place:
-    """``Portland, Oregon``: keep the zones every part agrees on; else trust the wider region."""
+    """``Portland, Oregon``: keep the zones all parts agree on.
+
+    When they agree on none (``Paris, Texas``, but also ``El Paso, Texas``, whose city is in
+    another zone than most of its state) the member chooses among all of them.
+    """
     result = places[0]
     for place in places[1:]:
         common = tuple(c for c in result.candidates if c[0] in place.keys)
-        result = _Place(result.display, common) if common else place
+        if not common:
+            merged = {key: desc for key, desc in result.candidates + place.candidates}
+            return _Place(result.display, tuple(merged.items()))
+        result = _Place(result.display, common)
     return result
 
 
@@ -1354,13 +1367,13 @@ def _resolve_iana_like(cleaned: str, index: _Index) -> Zone:
     if city is not None:
         prefix = area.split("/")[0].strip().casefold() + "/"
         same_area = tuple(c for c in city.candidates if c[0].casefold().startswith(prefix))
-        return _place_zone(_Place(city.display, same_area) if same_area else city)
+        return _place_zone(_Place(city.display, same_area) if same_area else city, cleaned)
     ranked = _fuzzy(_norm_key(cleaned), index.iana_choices, index)
     winner = _clear_winner(ranked)
     if winner is None and len(_norm(last)) >= 3:
         winner = _clear_winner(_fuzzy(_norm(last), index.place_choices, index))
     if winner is not None:
-        return _place_zone(winner)
+        return _place_zone(winner, cleaned)
     raise _not_found(cleaned, ranked)
 
 
@@ -1380,7 +1393,7 @@ def resolve_zone(text: str) -> Zone:
     index = _index()
     norm = _norm(cleaned)
     if norm in index.places:
-        return _place_zone(index.places[norm])
+        return _place_zone(index.places[norm], cleaned)
     if norm in _REGIONS:
         city, key = _REGIONS[norm]
         raise ZoneNotFound(
@@ -1394,15 +1407,15 @@ def resolve_zone(text: str) -> Zone:
     if len(parts) > 1:  # "Paris, France", "Portland, Oregon, USA"
         known = [p for p in (_match_place(part, index) for part in parts) if p is not None]
         if known:
-            return _place_zone(_combine(known))
+            return _place_zone(_combine(known), cleaned)
         raise _not_found(cleaned, _fuzzy(parts[0], index.place_choices, index))
     words = norm.split()
     for cut in range(len(words) - 1, 0, -1):  # "Lagos Nigeria", "New York USA"
         head, tail = " ".join(words[:cut]), " ".join(words[cut:])
         if head in index.places and tail in index.places:
-            return _place_zone(_combine([index.places[head], index.places[tail]]))
+            return _place_zone(_combine([index.places[head], index.places[tail]]), cleaned)
     ranked = _fuzzy(norm, index.place_choices, index) if norm else []
     winner = _clear_winner(ranked)
     if winner is not None:
-        return _place_zone(winner)
+        return _place_zone(winner, cleaned)
     raise _not_found(cleaned, ranked)

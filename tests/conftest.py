@@ -11,7 +11,11 @@ import pytest
 from chatbot.clock import FakeClock
 from tests.harness import ConsoleChat, open_chat
 
-pytest_plugins = ["tests.peers.postgres", "tests.discord_fake.fixtures"]
+pytest_plugins = [
+    "tests.peers.postgres",
+    "tests.peers.synapse",
+    "tests.discord_fake.fixtures",
+]
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ Method (lexical, no model weights, everything precomputed at index time):
    all meet.  Letters and digits form tokens; runs of CJK characters become character bigrams.
 2. **Typo repair.** A query token that the knowledge base never uses (and that is not a
    stopword) is looked up in the vocabulary with rapidfuzz (optimal string alignment distance:
-   1 edit up to 9 letters, 2 from 10 letters, same first letter, so ``jion`` → ``join``,
-   ``wikipeda`` → ``wikipedia``, while ``bread`` does not become ``read``).  Results are
+   a swapped pair in 4 letters, 1 edit up to 9 letters, 2 from 10 letters, same first letter,
+   so ``jion`` → ``join``, ``wikipeda`` → ``wikipedia``, while ``bread`` does not become
+   ``read`` nor ``love`` ``live``).  Results are
    cached per index.
 3. **Synonyms.** A small hand-written map of the domain: abbreviations expand to their phrase
    (``tz``, ``twl``, ``wir``, ``ucoc``, ``wll``), phrases fold to one token (``edit-a-thon`` /
@@ -86,7 +87,7 @@ __all__ = [
 DEFAULT_KB_PATH = Path(__file__).with_name("kb.toml")
 
 #: Confidence below which :meth:`FaqIndex.ask` abstains.
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.56
 
 # ---------------------------------------------------------------------------------------------
 # Values
@@ -536,6 +537,7 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "residence": ("residency",),
     "remind": ("reminder", "alert", "notify", "notification"),
     "link": ("url",),
+    "email": ("mailing",),
     "meeting": ("call",),
     "harass": ("harassment", "bully", "abuse"),
     "information": ("detail",),
@@ -951,9 +953,14 @@ class _LangIndex:
             word, self.vocab, scorer=OSA.distance, score_cutoff=max_edits, limit=5
         )
         for candidate, _distance, _ in sorted(found, key=lambda r: (r[1], r[2])):
-            # Same first letter (typos rarely hit it), and not a shorter word that the
-            # question merely extends ("director" is not a typo of "direct").
-            if candidate[0] == word[0] and not word.startswith(candidate):
+            # Same first letter (typos rarely hit it), not a shorter word that the question
+            # merely extends ("director" is not a typo of "direct"), and a four-letter word
+            # only by swapping two letters ("jion" is "join", but "love" is not "live").
+            if (
+                candidate[0] == word[0]
+                and not word.startswith(candidate)
+                and (len(word) > 4 or sorted(candidate) == sorted(word))
+            ):
                 best = candidate
                 break
         if len(self._repairs) > 50_000:

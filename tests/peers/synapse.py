@@ -212,7 +212,7 @@ def _install(version: str, venv: Path) -> None:
     """Build the venv from scratch and pip-install Synapse into it, then write the marker."""
     started = time.monotonic()
     if venv.exists():
-        _progress(f"removing unfinished install in {venv}")
+        _progress(f"removing unfinished or outdated install in {venv}")
         shutil.rmtree(venv)
     base = _base_python()
     _progress(f"installing matrix-synapse {version} into {venv} (first time only, about a minute)")

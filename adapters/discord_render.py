@@ -1,0 +1,149 @@
+"""Replies as Discord markdown, cut into messages Discord accepts (at most 2000 characters).
+
+The bot's own strings already use Discord's markdown (``**bold**``, ```code```); user text
+(:class:`Plain`, :class:`Code`) is escaped so it shows literally and never pings anyone;
+instants become native ``<t:…>`` timestamps, which every reader sees in their own zone.
+"""
+
+from __future__ import annotations
+
+import re
+import discord
+
+from chatbot.events import Bullets, Code, Inline, Mention, Part, Plain, Reply, When
+
+MAX_CONTENT = 2000
+#: ``When.style`` → Discord timestamp style (``F`` long date and time, ``D`` date, ``t`` time…)
+TIMESTAMP_STYLES = {"full": "F", "date": "D", "time": "t", "short": "f"}
+
+_FENCE = "```"
+_CLOSE = "\n```"
+_LANGUAGE = re.compile(r"[A-Za-z0-9_+\-]{1,20}")
+
+
+def escape_user_text(text: str) -> str:
+    """Markdown shown literally and mentions (``@everyone``, ``<@&id>``…) broken up."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def inline_code(text: str) -> str:
+    """One line of user text as inline code, whatever backticks it holds."""
+    if not text:
+        return ""
+    if "`" not in text:
+        return f"`{text}`"
+    if "``" not in text:
+        return f"`` {text} ``"
+    return "`" + text.replace("`", "ˋ") + "`"
+
+
+def code_block(text: str, language: str = "") -> str:
+    """A fenced block; a fence inside the text is broken with a zero-width space."""
+    lang = language if _LANGUAGE.fullmatch(language) else ""
+    body = text.replace(_FENCE, "`\u200b``").rstrip("\n")
+    return f"{_FENCE}{lang}\n{body}\n{_FENCE}"
+
+
+def timestamp(when: When) -> str:
+    unix = int(when.at.timestamp())
+    native = f"<t:{unix}:{TIMESTAMP_STYLES.get(when.style, 'F')}>"
+    return f"{native} (<t:{unix}:R>)" if when.relative else native
+
+
+def mention(part: Mention) -> str:
+    member = part.member
+    if member.platform == "discord" and member.native_id.isdigit():
+        return f"<@{member.native_id}>"
+    return escape_user_text(member.display_name)
+
+
+def render_inline(part: Inline) -> str:
+    """One inline part; a multi-line :class:`Code` becomes a block (see :func:`render`)."""
+    if isinstance(part, str):
+        return part
+    if isinstance(part, Plain):
+        return escape_user_text(part.text)
+    if isinstance(part, Code):
+        return code_block(part.text, part.language) if "\n" in part.text else inline_code(part.text)
+    if isinstance(part, When):
+        return timestamp(part)
+    if isinstance(part, Mention):
+        return mention(part)
+    raise TypeError(f"not an inline part: {part!r}")
+
+
+def _is_block(part: Part) -> bool:
+    return isinstance(part, Bullets) or (isinstance(part, Code) and "\n" in part.text)
+
+
+def render(reply: Reply) -> str:
+    """The whole reply as Discord markdown (possibly longer than one message)."""
+    out: list[str] = []
+    after_block = False
+    for part in reply.parts:
+        text = (
+            "\n".join("- " + "".join(render_inline(p) for p in item) for item in part.items)
+            if isinstance(part, Bullets)
+            else render_inline(part)
+        )
+        ends_line = not out or out[-1].endswith("\n")
+        if _is_block(part):
+            if not ends_line:
+                out.append("\n")
+            out.append(text)
+            after_block = True
+            continue
+        if after_block and text and not text.startswith("\n"):
+            out.append("\n")
+        after_block = False
+        out.append(text)
+    return "".join(out).strip("\n")
+
+
+def mentioned_ids(reply: Reply) -> set[str]:
+    """Scoped ids of the members a reply mentions."""
+    found: set[str] = set()
+    for part in reply.parts:
+        inline = [p for item in part.items for p in item] if isinstance(part, Bullets) else [part]
+        found.update(p.member.id for p in inline if isinstance(p, Mention))
+    return found
+
+
+def split_content(text: str, limit: int = MAX_CONTENT) -> list[str]:
+    """Cut at line boundaries into pieces of at most ``limit`` characters.
+
+    A code block cut in two is closed at the end of one piece and reopened (with its
+    language) at the start of the next; a single line longer than a piece is cut hard.
+    """
+    if len(text) <= limit:
+        return [text]
+    piece_max = limit - len(_CLOSE) - 1 - len(_FENCE) - 20  # room for closing + reopening
+    chunks: list[str] = []
+    lines: list[str] = []
+    size = 0
+    fence: str | None = None  # the opening line of the block open at the end of ``lines``
+
+    def flush() -> None:
+        nonlocal lines, size
+        body = "\n".join(lines) + (_CLOSE if fence is not None else "")
+        if body.strip():
+            chunks.append(body)
+        lines = [fence] if fence is not None else []
+        size = len(fence) if fence is not None else 0
+
+    for line in text.split("\n"):
+        pieces = [line[i : i + piece_max] for i in range(0, len(line), piece_max)] or [""]
+        for piece in pieces:
+            is_fence = piece.startswith(_FENCE)
+            after = (None if fence is not None else piece) if is_fence else fence
+            needed = size + (1 if lines else 0) + len(piece)
+            reserve = len(_CLOSE) if after is not None else 0
+            if needed + reserve > limit and lines:
+                flush()
+            size += (1 if lines else 0) + len(piece)
+            lines.append(piece)
+            if is_fence:
+                fence = after
+    if lines:
+        flush()
+    return chunks

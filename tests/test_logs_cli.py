@@ -1,0 +1,83 @@
+"""Logs that never show secrets, and a command line that answers fast."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import structlog
+
+from chatbot import __version__
+from chatbot.converters import parse_duration
+from chatbot.logs import configure, get_logger, register_secret
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    yield stream
+    structlog.reset_defaults()
+
+
+def test_secrets_are_masked_in_keyvalue_logs(log_stream: io.StringIO) -> None:
+    """A token never reaches the log, by key name or by value."""
+    configure("info", "keyvalue", stream=log_stream)
+    register_secret("syt_supersecretvalue123")
+    log = get_logger("t")
+    log.info("login", access_token="syt_supersecretvalue123", user="@bot:x")
+    log.info("request", url="https://x/_matrix?access_token=syt_supersecretvalue123")
+    text = log_stream.getvalue()
+    assert "supersecret" not in text
+    assert "event='login'" in text and "access_token='***'" in text
+    assert "access_token=***" in text
+
+
+def test_json_logs(log_stream: io.StringIO) -> None:
+    """With format=json each event is one JSON object carrying its bound fields."""
+    configure("info", "json", stream=log_stream)
+    get_logger("t").warning("undecryptable", room="!r:x", ref="ab12cd")
+    entry = json.loads(log_stream.getvalue().strip().splitlines()[-1])
+    assert entry["event"] == "undecryptable" and entry["room"] == "!r:x"
+    assert entry["level"] == "warning"
+
+
+def test_level_filters(log_stream: io.StringIO) -> None:
+    """Below the configured level nothing is written."""
+    configure("warning", "keyvalue", stream=log_stream)
+    get_logger("t").info("chatter")
+    assert log_stream.getvalue() == ""
+
+
+def test_durations() -> None:
+    """Durations in the forms members type them."""
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("90 minutes") == timedelta(minutes=90)
+    assert parse_duration("1.5h") == timedelta(minutes=90)
+    assert parse_duration("2 days and 3 hours") == timedelta(hours=51)
+    assert parse_duration("1 week") == timedelta(days=7)
+    for bad in ("", "soon", "5", "h", "3 parsecs", "1h lots"):
+        assert parse_duration(bad) is None
+
+
+def test_version_and_help() -> None:
+    """`chatbot --version` and `--help` answer without loading the bot."""
+    out = subprocess.run(
+        [sys.executable, "-m", "chatbot", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"chatbot {__version__}"
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "chatbot", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for word in ("run", "check-config", "db"):
+        assert word in out.stdout
+    imported = out.stderr
+    for heavy in ("sqlalchemy", "dateparser", "discord", "nio", "babel", "alembic"):
+        assert f" {heavy}\n" not in imported and f" {heavy}." not in imported, heavy
