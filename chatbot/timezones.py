@@ -10,8 +10,9 @@ Members set their zone with free text (``!tz set <text>``).  This module reads t
 * IANA names in any case, with spaces or underscores (``america/sao paulo``); legacy aliases
   (``US/Eastern``, ``Asia/Calcutta``) are stored under their canonical name;
 * city, region and country names, typo-tolerant (``lagoss``, ``manilla``, ``sao polo``), also with
-  a region (``Portland, Oregon``, ``Lagos Nigeria``).  Countries and cities that span several
-  zones raise ``AmbiguousZone``.
+  a region (``Portland, Oregon``, ``Lagos Nigeria``).  Countries and city names that span several
+  zones (``Brazil``, ``Portland``), and a city and region that point at different zones
+  (``Paris, Texas``), raise ``AmbiguousZone`` listing the candidates.
 
 Three entry points, from strict to lenient, share the same tables:
 
@@ -1363,6 +1364,9 @@ def _not_found(cleaned: str, ranked: list[tuple[float, _Place]]) -> ZoneNotFound
 def _resolve_iana_like(cleaned: str, index: _Index) -> Zone:
     """``Europe/Pariss``, ``Asia/Bombay``: a misspelt or unknown IANA-style name."""
     area, _, last = cleaned.rpartition("/")
+    zone = lookup_exact(last)  # "UTC/GMT+1", "CET/CEST"
+    if zone is not None:
+        return zone
     city = index.places.get(_norm(last))
     if city is not None:
         prefix = area.split("/")[0].strip().casefold() + "/"

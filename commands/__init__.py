@@ -1,1 +1,1 @@
-"""Command modules: the bot's features, each a group found through the `chatbot.commands` entry point."""
+"""The bot's features, each a module found through the ``chatbot.commands`` entry point."""

@@ -84,6 +84,14 @@ def test_country_zone_names_stay_themselves(key: str) -> None:
     assert zone.label == key.rsplit("/", 1)[1]
 
 
+@pytest.mark.parametrize(
+    ("text", "key"), [("UTC/GMT+1", "UTC+01:00"), ("CET/CEST", "Europe/Brussels")]
+)
+def test_slash_pairs_from_event_announcements(text: str, key: str) -> None:
+    """'UTC/GMT+1' and 'CET/CEST', as copied from announcements, are understood."""
+    assert resolve_zone(text).key == key
+
+
 def test_sub_area_zone_label_names_the_state() -> None:
     """Knox, Indiana is labelled with its state, not just 'Knox'."""
     assert resolve_zone("America/Indiana/Knox").label == "Knox, Indiana"
