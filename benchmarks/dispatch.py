@@ -15,7 +15,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -92,6 +92,18 @@ def bench_module() -> Module:
     return module
 
 
+class SteppingClock(FakeClock):
+    """Moves 50 ms forward each time it is read, so every reply renders a new instant (as with
+    a real clock) at no cost to the loop being measured."""
+
+    def now(self) -> datetime:
+        self._now += _TICK
+        return self._now
+
+
+_TICK = timedelta(milliseconds=50)
+
+
 MIX = [
     "!ping",
     "!echo hello world",
@@ -120,7 +132,7 @@ async def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = parse_config(CONFIG.format(path=Path(tmp) / "bench.db"))
         adapter = MemoryAdapter(organisers=frozenset({"memory:org"}))
-        clock = FakeClock()
+        clock = SteppingClock()
         bot = Bot(
             config,
             clock=clock,
@@ -143,19 +155,23 @@ async def main(n: int) -> None:
         adapter.sent.clear()
         gc.collect()
         gc.freeze()
-        lat: list[int] = []
         handle = bot.handle
         clock_ns = time.perf_counter_ns
+        # pass 1, throughput: nothing in the loop but the pipeline
         start = clock_ns()
+        for msg in messages:
+            await handle(msg)
+        total = (clock_ns() - start) / 1e9
+        # pass 2, latency of each message
+        lat: list[int] = []
         for msg in messages:
             t0 = clock_ns()
             await handle(msg)
             lat.append(clock_ns() - t0)
-        total = (clock_ns() - start) / 1e9
         await bot.close()
     lat.sort()
     commands = len(bot.registry.all_commands())
-    print(f"messages: {n}, commands registered: {commands}, replies: {len(adapter.sent)}")
+    print(f"messages: {n}, commands registered: {commands}, replies: {len(adapter.sent) // 2}")
     print(f"throughput: {n / total:,.0f} messages/s")
     print(
         f"latency: median {statistics.median(lat) / 1000:.1f} µs, "

@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the config without starting")
     check.add_argument("-c", "--config", help=config_help)
 
+    sub.add_parser(
+        "when",
+        add_help=False,
+        help='read a date phrase as the bot would: chatbot when "PHRASE" [--zone Z] [--now ISO]',
+    )
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="apply schema migrations")
@@ -51,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["when"]:
+        from chatbot.timeparse import when_main
+
+        return when_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.cmd is None:

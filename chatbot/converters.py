@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from chatbot.errors import BadArgument, UserError
 
@@ -23,8 +26,7 @@ MAX_ARGUMENT = 2000
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "‚": "‘", "「": "」"}
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(msgspec.Struct, frozen=True):
     """One argument and where it started in the raw text (for rest-of-line arguments)."""
 
     text: str
@@ -148,6 +150,7 @@ _DURATION_UNITS = {
 _DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]+)")
 
 
+@lru_cache(maxsize=1024)
 def parse_duration(text: str) -> timedelta | None:
     """``1h30m``, ``90 minutes``, ``2 days``, ``1.5h`` → a timedelta; None if not a duration."""
     cleaned = text.strip().casefold().replace(" and ", " ")

@@ -1,6 +1,8 @@
 """Platform-neutral values that flow between adapters and the core.
 
 Handlers say *what* to send (a time, a member, a list); each adapter decides *how* it looks.
+They are frozen ``msgspec.Struct`` values rather than dataclasses: the same immutability,
+and ten times cheaper to create, which matters on the dispatch path (two per message).
 User-supplied text travels as :class:`Plain` or :class:`Code` so every renderer escapes it;
 bare ``str`` parts are the bot's own text in a small markdown subset (``**bold**``,
 ``` `code` ```).
@@ -8,13 +10,13 @@ bare ``str`` parts are the bot's own text in a small markdown subset (``**bold**
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class Member:
+
+class Member(msgspec.Struct, frozen=True):
     """A person on one platform; ``id`` is scoped, e.g. ``matrix:@alice:example.org``."""
 
     id: str
@@ -27,8 +29,7 @@ class Member:
         return self.id.partition(":")[2]
 
 
-@dataclass(frozen=True, slots=True)
-class Room:
+class Room(msgspec.Struct, frozen=True):
     """A place messages are posted: a channel, a Matrix room, a DM."""
 
     id: str
@@ -41,8 +42,7 @@ class Room:
         return self.id.partition(":")[2]
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
+class Incoming(msgspec.Struct, frozen=True):
     """One message from a member, already stripped of platform details."""
 
     platform: str
@@ -53,20 +53,18 @@ class Incoming:
     thread_id: str | None = None
     mentions_bot: bool = False
     #: values of a submitted :class:`Form`, keyed by field (the text is the form's command)
-    form_values: dict[str, str] | None = field(default=None, compare=False)
+    form_values: dict[str, str] | None = None
     #: adapter-specific handle (e.g. a Discord interaction) the adapter needs to answer
-    handle: object = field(default=None, compare=False, repr=False)
+    handle: object = None
 
 
-@dataclass(frozen=True, slots=True)
-class Plain:
+class Plain(msgspec.Struct, frozen=True):
     """Text that came from a user: shown literally, escaped by every renderer."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(msgspec.Struct, frozen=True):
     """Literal text in a monospace block (escaped), e.g. exported data."""
 
     text: str
@@ -76,8 +74,7 @@ class Code:
 TimeStyle = Literal["full", "date", "time", "short"]
 
 
-@dataclass(frozen=True, slots=True)
-class When:
+class When(msgspec.Struct, frozen=True):
     """An instant, rendered in the reader's zone (or natively by the platform)."""
 
     at: datetime
@@ -89,8 +86,7 @@ class When:
             raise ValueError("When needs an aware datetime")
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(msgspec.Struct, frozen=True):
     """A member, rendered as a proper mention where the platform has one."""
 
     member: Member
@@ -99,8 +95,7 @@ class Mention:
 Inline = str | Plain | Code | When | Mention
 
 
-@dataclass(frozen=True, slots=True)
-class Bullets:
+class Bullets(msgspec.Struct, frozen=True):
     """A list: one item per entry, each a sequence of inline parts."""
 
     items: tuple[tuple[Inline, ...], ...]
@@ -111,8 +106,7 @@ Part = Inline | Bullets
 ButtonStyle = Literal["primary", "secondary", "success", "danger"]
 
 
-@dataclass(frozen=True, slots=True)
-class Button:
+class Button(msgspec.Struct, frozen=True):
     """An action offered under a reply.  Clicking it runs ``command`` (without the prefix,
     e.g. ``rsvp 12 yes``) as the member who clicked, so it needs no state and keeps working
     after a restart.  Platforms without buttons show the command to type instead."""
@@ -122,8 +116,7 @@ class Button:
     style: ButtonStyle = "secondary"
 
 
-@dataclass(frozen=True, slots=True)
-class FormField:
+class FormField(msgspec.Struct, frozen=True):
     key: str
     label: str
     placeholder: str = ""
@@ -133,8 +126,7 @@ class FormField:
     default: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Form:
+class Form(msgspec.Struct, frozen=True):
     """Several answers at once (a Discord modal, paged five fields at a time).
 
     On submit the adapter delivers an :class:`Incoming` whose text is ``command`` (without
@@ -147,8 +139,7 @@ class Form:
     command: str
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(msgspec.Struct, frozen=True):
     """What a handler answers.
 
     ``private`` means it concerns only the caller (ephemeral for Discord slash commands);
@@ -184,16 +175,14 @@ class Reply:
         return False
 
 
-@dataclass(frozen=True, slots=True)
-class Reader:
+class Reader(msgspec.Struct, frozen=True):
     """Who will read a rendering: their zone key and language (both optional)."""
 
     zone: str | None = None
     lang: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(msgspec.Struct, frozen=True):
     """A reply on its way out through an adapter.
 
     ``delivery_id`` is stable across retries, so adapters derive idempotency keys from it

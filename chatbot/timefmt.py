@@ -43,7 +43,11 @@ def format_when(
     with_zone: bool = True,
 ) -> str:
     """``Tue 4 Mar 2025, 10:00 (Lima)``; the year is dropped when ``now`` is the same year."""
-    tz, label = zone_parts(zone_key)
+    if zone_key:
+        zone = zone_from_key(zone_key)
+        tz, label = zone.tzinfo, zone.label
+    else:
+        tz, label = UTC, "UTC"
     local = at.astimezone(tz)
     suffix = f" ({label})" if with_zone else ""
     if lang and lang != "en":
@@ -51,7 +55,11 @@ def format_when(
     hm = f"{local.hour:02d}:{local.minute:02d}"
     if style == "time":
         return hm + suffix
-    same_year = now is not None and now.astimezone(tz).year == local.year
+    same_year = False
+    if now is not None:
+        # the reader's year differs from UTC's only in the two days around New Year
+        near_new_year = (now.month == 12 and now.day == 31) or (now.month == 1 and now.day == 1)
+        same_year = (now.astimezone(tz).year if near_new_year else now.year) == local.year
     date = f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
     if not same_year and style != "short":
         date += f" {local.year}"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
-
-from chatbot.timezones import Zone, resolve_zone, zone_from_key
 
 from chatbot.dialogs import Dialog, Step
 from chatbot.errors import AmbiguousZone, UserError
 from chatbot.events import Bullets, Code, Inline, Plain, Reply, When
 from chatbot.registry import Context, Module
 from chatbot.timefmt import check_language, language_name
+from chatbot.timezones import Zone, resolve_zone, zone_from_key
 
 module = Module("members", "Your time zone, language and data.")
 tz = module.group("tz", "Your time zone: every time I show you is in it.", aliases=("timezone",))
@@ -163,6 +163,35 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
     ctx.forget_prefs()
     extra = (" " + " ".join(notes)) if notes else ""
     return Reply.of(f"Done: I've deleted everything I stored about you.{extra}", private=True)
+
+
+@module.command(
+    help="See what a time means in your own zone.",
+    examples=["when 15:00 UTC", "when friday 18h CET", "when tomorrow 9am Asia/Manila"],
+    params={"moment": "a date or time, e.g. 'friday 18h CET' or 'in 2 hours'"},
+)
+async def when(ctx: Context, moment: str) -> Reply:
+    from chatbot.timeparse import parse_details
+
+    prefs = await ctx.prefs()
+    parsed = await parse_details(
+        moment, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.bot.config.time.date_order
+    )
+    if prefs.zone is None:
+        return Reply.of(
+            Plain(moment.strip()),
+            " is ",
+            When(parsed.at, "full"),
+            ". ",
+            f"Set your zone with `{ctx.bot.prefix}tz set <city>` to see times in your own.",
+        )
+    utc = parsed.at.astimezone(UTC)
+    return Reply.of(
+        Plain(moment.strip()),
+        " is ",
+        When(parsed.at, "full"),
+        f" for you ({utc:%H:%M} UTC).",
+    )
 
 
 # -- the newcomer's setup dialogue --------------------------------------------------------

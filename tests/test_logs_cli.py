@@ -81,3 +81,46 @@ def test_version_and_help() -> None:
     imported = out.stderr
     for heavy in ("sqlalchemy", "dateparser", "discord", "nio", "babel", "alembic"):
         assert f" {heavy}\n" not in imported and f" {heavy}." not in imported, heavy
+
+
+def test_when_cli() -> None:
+    """`chatbot when` prints the instant in UTC, or exits 1 with the reason."""
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatbot",
+            "when",
+            "next Tuesday at 15:00 UTC",
+            "--now",
+            "2026-11-25T12:00:00+00:00",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (ok.returncode, ok.stdout) == (0, "2026-12-01T15:00:00+00:00\n")
+    zoned = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatbot",
+            "when",
+            "tomorrow 9am",
+            "--zone",
+            "manila",
+            "--now",
+            "2026-11-25T12:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert zoned.stdout == "2026-11-26T01:00:00+00:00\n"
+    bad = subprocess.run(
+        [sys.executable, "-m", "chatbot", "when", "tomorow"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1 and bad.stdout == "" and "tomorow" in bad.stderr

@@ -101,3 +101,15 @@ async def test_setup_dialogue(chat: ConsoleChat) -> None:
     assert "time zone: Asia/Kolkata" in out and "language: (skipped)" in out
     assert "All set!" in await chat.say("yes")
     assert "Asia/Kolkata" in await chat.say("!tz")
+
+
+async def test_when_shows_a_time_in_my_zone(chat: ConsoleChat) -> None:
+    """!when reads a phrase (in its own zone if it names one) and shows it in mine."""
+    await chat.say("!tz set Asia/Manila")
+    out = await chat.say("!when friday 18h CET")
+    assert out == "friday 18h CET is Sat 28 Nov, 01:00 (Manila) for you (17:00 UTC)."
+    out = await chat.say("!when tomorrow 9am")
+    assert out == "tomorrow 9am is Thu 26 Nov, 09:00 (Manila) for you (01:00 UTC)."
+    out = await chat.say("!when tomorow")
+    assert "I can't read" in out and "Usage: `!when <moment>…`" in out
+    assert "Set your zone" in await chat.say("!when 15:00 UTC", as_="newbie")
