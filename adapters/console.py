@@ -8,7 +8,6 @@ answered before the next is read, which keeps scripted sessions deterministic.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 import sys
 import threading
@@ -124,7 +123,7 @@ class ConsoleAdapter:
 
     async def send_direct(self, member: Member, out: Outgoing) -> Sent | None:
         room = self._dm_room(member)
-        return await self.send(dataclasses.replace(out, room=room))
+        return await self.send(msgspec.structs.replace(out, room=room))
 
     async def is_organiser(self, member: Member, room: Room) -> bool:
         return member.display_name in self.settings.organisers

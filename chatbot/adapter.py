@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import msgspec
+
 if TYPE_CHECKING:
     from chatbot.clock import Clock
     from chatbot.events import Incoming, Member, Outgoing, Room
@@ -31,8 +33,7 @@ class Capabilities:
     buttons: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
+class Sent(msgspec.Struct, frozen=True):
     """Where a message landed, so it can be edited or retracted later."""
 
     room_id: str

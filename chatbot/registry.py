@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
+import msgspec
+
 from chatbot.converters import (
     Choice,
     Converter,
@@ -375,8 +377,7 @@ def build_command(
     return Command(name, fn, params, help, level, aliases, examples, private=private)
 
 
-@dataclass(slots=True)
-class Resolved:
+class Resolved(msgspec.Struct):
     command: Command
     raw: str  # the argument text after the command (and subcommand) name
     tokens: list[Token]
