@@ -8,6 +8,7 @@ instants become native ``<t:…>`` timestamps, which every reader sees in their 
 from __future__ import annotations
 
 import re
+
 import discord
 
 from chatbot.events import Bullets, Code, Inline, Mention, Part, Plain, Reply, When

@@ -206,7 +206,9 @@ class Bot:
         ctx.level = level
         if level < cmd.level:
             who = "organisers" if cmd.level is Level.ORGANISER else "bot admins"
-            raise NotPermitted(f"Only {who} can use `{self.prefix}{cmd.qualified_name}`.")
+            raise NotPermitted(
+                f"Only {who} can use `{self.prefix}{cmd.qualified_name}`.", markdown=True
+            )
 
     async def level_of(self, member: Member, room: Room, adapter: Adapter) -> Level:
         """Checked on every call: config allow-lists, then the platform's own powers."""
@@ -259,7 +261,7 @@ class Bot:
                 f"\nUsage: `{usage}` (more: `{self.prefix}help {ctx.command.qualified_name}`)",
                 private=True,
             )
-        return Reply.of(Plain(exc.message), private=True)
+        return Reply.of(exc.message if exc.markdown else Plain(exc.message), private=True)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -269,19 +271,29 @@ class Bot:
             prefs = await ctx.prefs()
             reader = Reader(prefs.zone, prefs.lang)
         out = Outgoing(ctx.room, reply, reader, in_reply_to=ctx.incoming, sent_at=ctx.now())
-        if reply.direct and not ctx.room.is_direct and ctx.adapter.capabilities.direct_messages:
-            await ctx.adapter.send_direct(ctx.member, out)
-            await ctx.adapter.send(
-                Outgoing(
-                    ctx.room,
-                    Reply.of("I've sent you a direct message."),
-                    reader,
-                    in_reply_to=ctx.incoming,
-                    sent_at=out.sent_at,
+        try:
+            if reply.direct and not ctx.room.is_direct and ctx.adapter.capabilities.direct_messages:
+                sent = await ctx.adapter.send_direct(ctx.member, out)
+                note = (
+                    "I've sent you a direct message."
+                    if sent is not None
+                    else "I couldn't send you a direct message: do you accept messages from "
+                    "members of this server or room? Allow them and ask again."
                 )
-            )
-            return
-        await ctx.adapter.send(out)
+                await ctx.adapter.send(
+                    Outgoing(
+                        ctx.room,
+                        Reply.of(note, private=True),
+                        reader,
+                        in_reply_to=ctx.incoming,
+                        sent_at=out.sent_at,
+                    )
+                )
+                return
+            await ctx.adapter.send(out)
+        except Exception:
+            # the platform refused or failed: there is nobody left to tell but the log
+            log.exception("send_failed", ref=new_ref(), room=ctx.room.id, member=ctx.member.id)
 
 
 _NOBODY = Reader()

@@ -15,11 +15,14 @@ class ChatbotError(Exception):
 
 
 class UserError(ChatbotError):
-    """Something the member can fix; ``message`` is shown to them verbatim."""
+    """Something the member can fix; ``message`` is shown to them verbatim (escaped, since
+    it may quote what they typed).  ``markdown=True`` marks a message that is entirely the
+    bot's own words, so its `command` formatting is rendered."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, markdown: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.markdown = markdown
 
 
 class BadArgument(UserError):
