@@ -9,6 +9,7 @@ and answered with a hint in direct messages.  Every failure ends in a reply: a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,7 @@ class Bot:
         self.organisers = frozenset(config.permissions.organisers)
         self.adapters: dict[str, Adapter] = {}
         self.services: dict[str, Any] = {}
+        self._workers: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
         for module in modules or []:
@@ -86,6 +88,12 @@ class Bot:
     def stop(self) -> None:
         self._stop.set()
 
+    def add_worker(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work()`` in the bot's task group once every adapter is ready (the scheduler,
+        the outbox sender, the web app).  It is cancelled at shutdown; if it fails, the bot
+        stops rather than run without it."""
+        self._workers.append((name, work))
+
     async def run(self) -> None:
         """Serve until :meth:`stop`; every adapter runs in one task group."""
         await self.open()
@@ -96,6 +104,7 @@ class Bot:
                     tg.create_task(self._serve(adapter, event), name=f"adapter-{adapter.platform}")
                 for event in started:
                     await event.wait()
+                workers = [tg.create_task(work(), name=name) for name, work in self._workers]
                 self.ready.set()
                 log.info(
                     "ready",
@@ -105,6 +114,8 @@ class Bot:
                 await self._stop.wait()
                 for adapter in self.adapters.values():
                     await adapter.stop()
+                for task in workers:
+                    task.cancel()
         finally:
             await self.close()
             log.info("stopped")
