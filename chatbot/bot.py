@@ -9,7 +9,7 @@ and answered with a hint in direct messages.  Every failure ends in a reply: a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,7 @@ class Bot:
         self.organisers = frozenset(config.permissions.organisers)
         self.adapters: dict[str, Adapter] = {}
         self.services: dict[str, Any] = {}
-        self._workers: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._workers: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
         for module in modules or []:
@@ -88,7 +88,7 @@ class Bot:
     def stop(self) -> None:
         self._stop.set()
 
-    def add_worker(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+    def add_worker(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``work()`` in the bot's task group once every adapter is ready (the scheduler,
         the outbox sender, the web app).  It is cancelled at shutdown; if it fails, the bot
         stops rather than run without it."""
