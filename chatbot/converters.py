@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from chatbot.errors import BadArgument, UserError
+from chatbot.errors import BadArgument
 
 if TYPE_CHECKING:
     from chatbot.events import Member
@@ -240,20 +240,3 @@ def clip(text: str, limit: int = 40) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
-
-__all__ = [
-    "BadArgument",
-    "Choice",
-    "Converter",
-    "DateTimeArg",
-    "Duration",
-    "Integer",
-    "MemberArg",
-    "Text",
-    "TimeZoneArg",
-    "Token",
-    "UserError",
-    "clip",
-    "parse_duration",
-    "split_args",
-]

@@ -95,7 +95,6 @@ class Context:
         self._prefs = None
 
 
-HandlerResult = "Reply | str | None"
 HandlerFn = Callable[..., Awaitable[Any]]
 
 
