@@ -12,18 +12,21 @@ answer time, and as its last line one JSON object (keys ``top1``, ``abstention``
 ``median_ms``, …).  ``--scale N`` pads the knowledge base with generated entries up to N
 entries (distractors built from the base's own vocabulary) to measure speed and robustness
 on a larger base.  ``--sweep`` prints both rates over a range of thresholds, to see where the
-plateau lies.
+plateau lies.  ``--fit`` fits the confidence weights (a logistic regression of "the best
+entry is right") on the questions: at the base's size with the alternates most similar to each
+question left out, and at ``--scale`` as is; the rounded result goes into ``index.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -177,6 +180,57 @@ def rates(outcomes: list[Outcome]) -> tuple[float, float]:
     return top1, abstention
 
 
+def fit_confidence(
+    samples: list[tuple[dict[str, float], int]], l2: float = 0.001, steps: int = 6000
+) -> tuple[float, dict[str, float]]:
+    """Logistic regression (batch gradient descent, L2) of "the best entry is right" on the
+    confidence features; returns the bias and the weights."""
+    names = sorted(samples[0][0])
+    bias, weights = 0.0, dict.fromkeys(names, 0.0)
+    rate = 1.0
+    for _ in range(steps):
+        g_bias, grads = 0.0, dict.fromkeys(names, 0.0)
+        for features, label in samples:
+            z = bias + sum(weights[k] * features[k] for k in names)
+            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+            g_bias += p - label
+            for k in names:
+                grads[k] += (p - label) * features[k]
+        n = len(samples)
+        bias -= rate * g_bias / n
+        for k in names:
+            weights[k] -= rate * (grads[k] / n + l2 * weights[k])
+    return bias, weights
+
+
+def fit_samples(
+    kb: KnowledgeBase, items: list[Labelled], *, unseen: bool = False
+) -> list[tuple[dict[str, float], int]]:
+    """(features, 1 if the best-ranked entry is the expected one) for each question.
+
+    With ``unseen``, each question is asked of a base without the alternates most similar to
+    it (rapidfuzz ratio >= 75), as if it had not been written with the base in view.
+    """
+    from rapidfuzz import fuzz
+
+    index = FaqIndex(kb)
+    samples: list[tuple[dict[str, float], int]] = []
+    for item in items:
+        if unseen:
+            q = item.question.casefold()
+            entries = tuple(
+                replace(
+                    e, alternates=tuple(a for a in e.alternates if fuzz.ratio(a.casefold(), q) < 75)
+                )
+                for e in kb.entries
+            )
+            index = FaqIndex(KnowledgeBase(entries))
+        best, features = index.features(item.question)
+        if features is not None:
+            samples.append((features, int(best == item.expected)))
+    return samples
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0-1) of ``values``, nearest-rank."""
     ordered = sorted(values)
@@ -193,7 +247,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per question")
     parser.add_argument("--sweep", action="store_true", help="print rates over thresholds")
     parser.add_argument("--verbose", "-v", action="store_true", help="list the misses")
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="fit the confidence weights on the questions (at the base's size and at --scale)",
+    )
     args = parser.parse_args(argv)
+
+    if args.fit:
+        base_kb = load_kb(args.kb)
+        items = read_questions(args.questions)
+        samples = fit_samples(base_kb, items, unseen=True)
+        if args.scale > len(base_kb):
+            samples += fit_samples(scale_kb(base_kb, args.scale), items)
+        bias, weights = fit_confidence(samples)
+        print(f"{len(samples)} samples, {sum(y for _, y in samples)} positive")
+        print(json.dumps({"bias": round(bias, 2), **{k: round(v, 2) for k, v in weights.items()}}))
+        return 0
 
     kb = load_kb(args.kb)
     if args.scale > len(kb):

@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='read a date phrase as the bot would: chatbot when "PHRASE" [--zone Z] [--now ISO]',
     )
 
+    sub.add_parser(
+        "faq",
+        add_help=False,
+        help="knowledge base: chatbot faq [-c FILE] import FILE [--merge] | export [-o FILE]",
+    )
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="apply schema migrations")
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         from chatbot.timeparse import when_main
 
         return when_main(argv[1:])
+    if argv[:1] == ["faq"]:
+        return _faq(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.cmd is None:
@@ -80,6 +88,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatbot: config error: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.cmd}")
+
+
+def _faq(argv: list[str]) -> int:
+    """``chatbot faq [-c FILE] import|export …``, handled by the faq module's own parser."""
+    config_arg: str | None = None
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-c", "--config"):
+            config_arg = next(args, None)
+        elif arg.startswith("--config="):
+            config_arg = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    from chatbot.plugins import COMMANDS, load
+
+    load(COMMANDS, "faq")  # a clear error if the module is not installed
+    from commands.faq.cli import faq_main
+
+    return faq_main(rest, _config_path(config_arg))
 
 
 def _load(path: str) -> Config:

@@ -141,7 +141,7 @@ async def test_console_members_rooms_and_dm(start: object) -> None:
     await bot.ask("!tz set manila", r"Done: ")
     await bot.say("/dm")
     out = await bot.ask("hello there", r"help")
-    assert "Type `!help`" in out
+    assert "`!help`" in out
     await bot.say("/as alice")
     await bot.say("/room #general")
     assert "haven't set" in await bot.ask("!tz", r"haven't set")

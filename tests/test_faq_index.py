@@ -100,6 +100,54 @@ def test_domain_synonyms(index: FaqIndex, question: str, expected: str) -> None:
     assert answer_id(index, question) == expected
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("can I get a recap of what was decided", "meeting-notes"),
+        ("is membership gratis", "membership-fee"),
+        ("organizing an edit-a-thon", "host-editathon"),
+    ],
+)
+def test_related_words_reach_the_entry(index: FaqIndex, question: str, expected: str) -> None:
+    """Words the entry never uses still reach it through the related-words map."""
+    assert answer_id(index, question) == expected
+
+
+def test_character_ngrams_nominate_entries_without_a_shared_word() -> None:
+    """A morphological variant no rule folds still finds its entry through n-grams."""
+    kb = KnowledgeBase(
+        (
+            Entry("photo", "How do I photograph rare books?", "With care."),
+            Entry("hours", "When is the reading room open?", "Nine to five."),
+        )
+    )
+    answer = FaqIndex(kb).ask("photography")
+    assert [c.entry.id for c in answer.candidates] == ["photo"]
+
+
+def test_exact_phrasing_always_matches() -> None:
+    """A question that is word for word a phrasing matches, even with no content word."""
+    kb = KnowledgeBase(
+        (
+            Entry(
+                "mydata", "What data do you keep?", "Type !mydata.", ("what do you know about me",)
+            ),
+            Entry("hours", "When is the reading room open?", "Nine to five."),
+        )
+    )
+    index = FaqIndex(kb)
+    answer = index.ask("What do you know about me?")
+    assert answer.entry is not None and answer.entry.id == "mydata"
+    assert answer.confidence == 1.0
+    assert index.ask("what do you know").abstained
+
+
+def test_real_words_are_not_repaired_into_shorter_ones(index: FaqIndex) -> None:
+    """Typo repair leaves a short real word alone ("exist" is not "exit")."""
+    terms = index.explain("since when does this group exist")["terms"]
+    assert isinstance(terms, list) and "exist" in terms
+
+
 def test_question_word_separates_sibling_entries(index: FaqIndex) -> None:
     """'when' and 'how' pick different entries about the same topic."""
     assert answer_id(index, "when is 1lib1ref") == "1lib1ref-dates"
@@ -408,3 +456,13 @@ def test_eval_script_prints_json_last_line(tmp_path: Path) -> None:
     assert report["abstention"] == 1.0
     assert report["entries"] == 80
     assert report["median_ms"] > 0
+
+
+def test_confidence_fit_learns_a_separating_weight() -> None:
+    """The eval's logistic fit gives a positive weight to a feature that predicts success."""
+    from benchmarks.faq_eval import fit_confidence
+
+    samples = [({"a": x / 10, "b": 0.5}, int(x >= 5)) for x in range(10)] * 3
+    bias, weights = fit_confidence(samples, steps=2000)
+    assert weights["a"] > 1.0 > abs(weights["b"])
+    assert bias < 0

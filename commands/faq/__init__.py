@@ -1,1 +1,350 @@
-"""Answering members' questions from a knowledge base."""
+"""Answering members' questions from a knowledge base: ``!ask``, ``!faq``, DMs and mentions.
+
+The engine is :mod:`commands.faq.index`; the shipped base is ``kb.toml``; organisers' edits
+are stored in the database (:mod:`commands.faq.store`) and applied over the base by
+:class:`~commands.faq.service.FaqService`, which also answers plain questions sent in a
+direct message or mentioning the bot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from chatbot.errors import UserError
+from chatbot.events import Bullets, Inline, Plain, Reply, When
+from chatbot.registry import Context, Level, Module
+from commands.faq.index import Entry
+from commands.faq.service import FaqService, answer_parts, echo, with_alternate
+
+if TYPE_CHECKING:
+    from chatbot.bot import Bot
+
+MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+module = Module(
+    "faq", "Answers to common questions, from the group's knowledge base.", migrations=MIGRATIONS
+)
+faq = module.group("faq", "Browse the knowledge base behind `!ask`; organisers edit it.")
+
+Field = Literal["answer", "question", "alternates", "tags"]
+
+
+def service(ctx: Context) -> FaqService:
+    """This bot's FAQ service (created at start-up)."""
+    found = ctx.bot.services.get("faq")
+    if not isinstance(found, FaqService):
+        raise UserError("The knowledge base isn't loaded yet; try again in a moment.")
+    return found
+
+
+@module.on_startup
+async def _start(bot: Bot) -> None:
+    svc = FaqService(bot.db, bot.prefix)
+    await svc.load()
+    bot.services["faq"] = svc
+    bot.services["questions"] = svc.reply
+
+
+@module.on_mydata
+async def _mydata(bot: Bot, member_id: str) -> dict[str, Any]:
+    svc: FaqService = bot.services["faq"]
+    return await svc.store.member_data(member_id)
+
+
+@module.on_forget
+async def _forget(bot: Bot, member_id: str) -> str | None:
+    svc: FaqService = bot.services["faq"]
+    count = await svc.store.forget(member_id)
+    if not count:
+        return None
+    return f"I've also deleted the {count} question(s) you asked that I couldn't answer."
+
+
+def _split_items(text: str, *, commas: bool) -> tuple[str, ...]:
+    """``a | b | c`` (or, for tags, ``a, b, c``) → the non-empty items."""
+    separators = text.replace("\n", "|")
+    if commas:
+        separators = separators.replace(",", "|")
+    return tuple(" ".join(part.split()) for part in separators.split("|") if part.strip())
+
+
+# -- members ------------------------------------------------------------------------------------
+
+
+@module.command(
+    help="Ask me a question: I answer from the knowledge base, or note it for the organisers.",
+    examples=["ask how do I join the group?", "ask when is the next meeting"],
+    params={"question": "your question, in plain words"},
+)
+async def ask(ctx: Context, question: str) -> Reply:
+    return await service(ctx).ask(ctx, question)
+
+
+@faq.command(
+    name="list",
+    help="List the topics, or the entries of one topic.",
+    examples=["faq list", "faq list meetings", "faq list all"],
+    params={"tag": "a topic from `!faq list`, or `all`"},
+)
+async def list_(ctx: Context, tag: str = "") -> Reply:
+    svc = service(ctx)
+    await svc.index()
+    prefix = ctx.bot.prefix
+    entries = svc.kb.entries
+    wanted = " ".join(tag.split()).casefold()
+    if not wanted:
+        counts: dict[str, int] = {}
+        for entry in entries:
+            for t in entry.tags or ("other",):
+                counts[t.casefold()] = counts.get(t.casefold(), 0) + 1
+        items = tuple((Plain(t), f" ({n})") for t, n in sorted(counts.items()))
+        return Reply.of(
+            f"The knowledge base has {len(entries)} entries on these topics:\n",
+            Bullets(items),
+            f"`{prefix}faq list <topic>` lists a topic's entries, `{prefix}faq show <id>` "
+            f"shows one, and `{prefix}ask <question>` finds the answer for you.",
+            private=True,
+        )
+    if wanted == "all":
+        chosen = list(entries)
+    else:
+        chosen = [
+            e
+            for e in entries
+            if any(t.casefold() == wanted for t in e.tags) or (wanted == "other" and not e.tags)
+        ]
+    if not chosen:
+        from rapidfuzz import process
+
+        tags = sorted({t.casefold() for e in entries for t in e.tags})
+        guess = process.extractOne(wanted, tags, score_cutoff=60)
+        hint: list[Inline] = ["Did you mean ", Plain(guess[0]), "? "] if guess else []
+        return Reply.of(
+            "No entry has the topic ",
+            Plain(echo(tag)),
+            ". ",
+            *hint,
+            f"`{prefix}faq list` shows the topics.",
+            private=True,
+        )
+    lines: tuple[tuple[Inline, ...], ...] = tuple(
+        (f"`{e.id}`: ", Plain(e.question)) for e in chosen
+    )
+    return Reply.of(
+        f"{len(chosen)} entries:\n",
+        Bullets(lines),
+        f"`{prefix}faq show <id>` shows one.",
+        private=True,
+    )
+
+
+@faq.command(
+    help="Show one entry: its question, answer, other phrasings and topics.",
+    examples=["faq show join-the-group"],
+    params={"id": "the entry's id, from `!faq list` or a `see also`"},
+)
+async def show(ctx: Context, id: str) -> Reply:
+    svc = service(ctx)
+    entry = await svc.entry(id)
+    parts: list[Inline] = [f"`{entry.id}` **Q:** ", Plain(entry.question), "\n"]
+    parts.extend(answer_parts(entry.answer))
+    if entry.alternates:
+        parts.extend(["\nAlso asked as: ", Plain(" | ".join(entry.alternates))])
+    if entry.tags:
+        parts.extend(["\nTopics: ", Plain(", ".join(entry.tags))])
+    if entry.lang != "en":
+        parts.append(f"\nLanguage: {entry.lang}")
+    return Reply.of(*parts)
+
+
+# -- organisers ---------------------------------------------------------------------------------
+
+
+@faq.command(
+    help="Recent questions I couldn't answer, with their numbers.",
+    level=Level.ORGANISER,
+    examples=["faq unanswered", "faq unanswered 30"],
+    params={"count": "how many to show (default 10, at most 50)"},
+    private=True,
+)
+async def unanswered(ctx: Context, count: int = 10) -> Reply:
+    svc = service(ctx)
+    prefix = ctx.bot.prefix
+    rows = await svc.store.recent(max(1, min(count, 50)))
+    if not rows:
+        return Reply.of("No unanswered questions: every question found its answer.", private=True)
+    index = await svc.index()
+    items: list[tuple[Inline, ...]] = []
+    for row in rows:
+        nearest = index.ask(row.text).nearest
+        guess = f" (nearest: `{nearest[0].id}`)" if nearest else ""
+        language = f" [{row.lang}]" if row.lang else ""
+        items.append(
+            (
+                f"#{row.id} ",
+                When(row.asked_at, "short"),
+                ", ",
+                Plain(row.member_id),
+                " in ",
+                Plain(row.room_id),
+                f"{language}: “",
+                Plain(echo(row.text)),
+                f"”{guess}",
+            )
+        )
+    total = await svc.store.open_count()
+    more = f" ({total} open in all)" if total > len(rows) else ""
+    return Reply.of(
+        f"Unanswered questions, newest first{more}:\n",
+        Bullets(tuple(items)),
+        f"`{prefix}faq answer <number> <id>` makes that question match the entry next time; "
+        f"`{prefix}faq dismiss <number>` drops it.",
+        private=True,
+    )
+
+
+@faq.command(
+    help="Add a new entry.",
+    level=Level.ORGANISER,
+    examples=['faq add wikimania "When is Wikimania?" Wikimania is held every summer…'],
+    params={
+        "id": "a new id: letters, digits, '-', '_' or '.'",
+        "question": "the question, in quotes",
+        "answer": "the answer (`code` and **bold** are kept)",
+    },
+)
+async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
+    svc = service(ctx)
+    await svc.index()
+    existing = next((e for e in svc.kb.entries if e.id.casefold() == id.casefold()), None)
+    if existing is not None:
+        raise UserError(
+            f"There's already an entry '{existing.id}'. "
+            f"Change it with {ctx.bot.prefix}faq edit {existing.id} …"
+        )
+    entry = Entry(id=id, question=" ".join(question.split()), answer=answer.strip())
+    await svc.save(entry, ctx.member.id)
+    return Reply.of(
+        f"Added `{entry.id}`. `{ctx.bot.prefix}faq alias {entry.id} <phrasing>` adds other ways "
+        f"to ask it, `{ctx.bot.prefix}faq edit {entry.id} tags <topics>` its topics."
+    )
+
+
+@faq.command(
+    help="Change an entry's answer, question, alternates (separated by |) or tags (by commas).",
+    level=Level.ORGANISER,
+    examples=[
+        "faq edit meetings answer Type `!meetings` to see them.",
+        "faq edit meetings alternates next call | when do you meet",
+        "faq edit meetings tags meetings, calendar",
+    ],
+    params={"field": "answer, question, alternates or tags", "text": "the new value"},
+)
+async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
+    svc = service(ctx)
+    entry = await svc.entry(id)
+    if field == "answer":
+        changed = replace(entry, answer=text.strip())
+    elif field == "question":
+        changed = replace(entry, question=" ".join(text.split()))
+    elif field == "alternates":
+        changed = replace(entry, alternates=_split_items(text, commas=False))
+    else:
+        changed = replace(entry, tags=_split_items(text, commas=True))
+    await svc.save(changed, ctx.member.id)
+    return Reply.of(f"Changed the {field} of `{entry.id}`.")
+
+
+@faq.command(
+    help="Add another way of asking an entry's question.",
+    level=Level.ORGANISER,
+    examples=["faq alias join-the-group how can I sign up"],
+    params={"phrasing": "the other phrasing"},
+)
+async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
+    svc = service(ctx)
+    entry = await svc.entry(id)
+    changed = with_alternate(entry, phrasing)
+    if changed is entry:
+        return Reply.of(f"`{entry.id}` already has that phrasing.")
+    await svc.save(changed, ctx.member.id)
+    return Reply.of(f"Added the phrasing to `{entry.id}`: ", Plain(changed.alternates[-1]))
+
+
+@faq.command(
+    name="answer",
+    help="Answer an unanswered question with an entry: it becomes one of its phrasings.",
+    level=Level.ORGANISER,
+    examples=["faq answer 12 join-the-group"],
+    params={"number": "the question's number in `!faq unanswered`", "id": "the entry's id"},
+)
+async def answer_(ctx: Context, number: int, id: str) -> Reply:
+    svc = service(ctx)
+    row = await svc.store.get(number)
+    if row is None:
+        raise UserError(f"There's no unanswered question #{number}.")
+    entry = await svc.entry(id)
+    changed = with_alternate(entry, row.text)
+    if changed is not entry:
+        await svc.save(changed, ctx.member.id)
+    await svc.store.close(number, entry.id)
+    return Reply.of(
+        f"Done: question #{number} (“",
+        Plain(echo(row.text)),
+        f"”) now leads to `{entry.id}`.",
+    )
+
+
+@faq.command(
+    help="Drop an unanswered question without answering it.",
+    level=Level.ORGANISER,
+    examples=["faq dismiss 12"],
+    params={"number": "the question's number in `!faq unanswered`"},
+)
+async def dismiss(ctx: Context, number: int) -> Reply:
+    svc = service(ctx)
+    if await svc.store.get(number) is None:
+        raise UserError(f"There's no unanswered question #{number}.")
+    await svc.store.close(number, None)
+    return Reply.of(f"Dismissed question #{number}.")
+
+
+@faq.command(
+    help="Remove an entry (a shipped one can be brought back with `!faq reset`).",
+    level=Level.ORGANISER,
+    examples=["faq remove swot-analysis"],
+)
+async def remove(ctx: Context, id: str) -> Reply:
+    svc = service(ctx)
+    entry = await svc.entry(id)
+    await svc.remove(entry.id, ctx.member.id)
+    undo = (
+        f" `{ctx.bot.prefix}faq reset {entry.id}` brings it back." if svc.in_base(entry.id) else ""
+    )
+    return Reply.of(f"Removed `{entry.id}`.{undo}")
+
+
+@faq.command(
+    help="Undo every change to a shipped entry (or bring a removed one back).",
+    level=Level.ORGANISER,
+    examples=["faq reset meetings"],
+)
+async def reset(ctx: Context, id: str) -> Reply:
+    svc = service(ctx)
+    await svc.index()
+    shipped = svc.base.get(id) or next(
+        (e for e in svc.base.entries if e.id.casefold() == id.casefold()), None
+    )
+    if shipped is None:
+        raise UserError(
+            f"'{id[:60]}' isn't a shipped entry; {ctx.bot.prefix}faq remove deletes added ones."
+        )
+    if svc.kb.get(shipped.id) == shipped:
+        return Reply.of(f"`{shipped.id}` is already as shipped.")
+    await svc.reset(shipped.id)
+    return Reply.of(f"`{shipped.id}` is back as shipped.")
+
+
+__all__ = ["MIGRATIONS", "FaqService", "faq", "module"]

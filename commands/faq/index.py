@@ -9,48 +9,64 @@ Method (lexical, no model weights, everything precomputed at index time):
    stopword) is looked up in the vocabulary with rapidfuzz (optimal string alignment distance:
    a swapped pair in 4 letters, 1 edit up to 9 letters, 2 from 10 letters, same first letter,
    so ``jion`` → ``join``, ``wikipeda`` → ``wikipedia``, while ``bread`` does not become
-   ``read`` nor ``love`` ``live``).  Results are cached per index.
-3. **Synonyms.** A small hand-written map of the domain: abbreviations expand to their phrase
-   (``tz``, ``twl``, ``wir``, ``ucoc``, ``wll``), phrases fold to one token (``edit-a-thon`` /
-   ``edit a thon`` / ``editathon``, ``one librarian one reference`` / ``#1Lib1Ref``,
-   ``time zone`` / ``timezone``) and a few word families meet (photo/picture/image,
-   fee/cost/pay, call/meeting, grant/funding/money, reminder/alert/notify…).
+   ``read`` nor ``love`` ``live``; a shorter word only for words of 7 letters or more, so
+   ``meetting`` → ``meeting`` but ``exist`` stays ``exist``).  Results are cached per index.
+3. **Synonyms and related words.** A hand-written map of the domain: abbreviations expand
+   to their phrase (``tz``, ``twl``, ``wir``, ``ucoc``, ``wll``), phrases fold to one token
+   (``edit-a-thon`` / ``edit a thon`` / ``editathon``, ``one librarian one reference`` /
+   ``#1Lib1Ref``, ``time zone`` / ``timezone``) and word families meet (photo/picture/image,
+   fee/cost/pay, call/meeting, grant/funding/money…).  On top of these hard merges, about 55
+   groups of *related* words (join/register/enrol/signup, notes/minutes/recap/summary,
+   rude/insult/harass, boss/director/manager, country/city/region…) give a soft query
+   expansion: a question word also matches its related words at half weight, in ranking,
+   similarity and coverage alike, so a paraphrase that avoids the entry's words still meets
+   it without two related words ever being treated as the same.
 4. **Stopwords and stemming.** English function words and chat filler are dropped; a light
    suffix stemmer folds plurals and common endings (``meetings``/``meeting``/``meet``,
    ``libraries``/``library``, ``digitisation``/``digitize``, ``membership``/``member``).
-   Question words (what, when, why…) are kept as *weak* terms: they help to tell "when is
-   #1Lib1Ref" from "what is #1Lib1Ref" but weigh half and never create a candidate.
-5. **Ranking.** First **BM25F** over four fields of each entry — question (weight 3),
-   alternates (2), tags (1.5) and answer (1) — with per-field length normalisation: BM25 is
-   the standard, robust lexical ranker, and the field weights make a match on the way members
-   *ask* count more than a word that merely occurs in an answer, while the answer still
-   catches content words.  Postings hold the final per-term contribution, so a question costs
-   a few dictionary look-ups and additions.  Then the best 30 candidates are re-ranked by
-   ``0.5 · BM25F/best + 0.5 · similarity``, where *similarity* is the idf-weighted Dice
-   overlap between the question and the entry's closest single phrasing (its question or one
-   alternate, question words included).  Matching each phrasing on its own is what FAQ
-   retrieval needs: a short question should meet the one phrasing it paraphrases, not the
-   pile of words of all alternates together (BM25F alone let "join the call" beat "join the
-   group" for "I want to join").
-6. **Confidence and abstention.** A raw BM25 score depends on the query length and on the
-   size of the base, so it is a poor threshold.  The confidence (0-1) combines scale-free
-   signals of the best entry:
+   Question words (what, when, why…) and a few telling function words (know, only, need,
+   own) are kept as *weak* terms: they help to tell "when is #1Lib1Ref" from "what is
+   #1Lib1Ref" but weigh half and never create a candidate.
+5. **Ranking.** Three signals, each robust to a different kind of unseen wording:
 
-   * *query coverage* (weight 0.6): the idf-weighted share of the question's content words
-     that the entry contains (a word found only in the answer counts 0.6; a word the base
-     never uses counts fully against).  Near-misses ("join the Foundation's board of
-     trustees") share some words with an entry but leave distinctive words unexplained;
-   * *similarity* to the closest phrasing (0.2, see above);
-   * *phrasing coverage* (0.2): the largest share of one phrasing found in the question, so a
-     long, rambling message that contains a whole phrasing is still recognised.
+   * **BM25F** over four fields of each entry — question (weight 3), alternates (2), tags
+     (1.5) and answer (1) — with per-field length normalisation; postings hold the final
+     per-term contribution, so a question costs a few dictionary look-ups and additions;
+   * the idf-weighted **Dice overlap** between the question and the entry's closest single
+     phrasing (its question or one alternate, question words included): a short question
+     should meet the one phrasing it paraphrases, not the pile of words of all alternates;
+   * the **character 3-gram TF-IDF cosine** between the question's content words and the
+     closest phrasing (words padded with ``#``, an inverted index over the phrasings, n-grams
+     in more than 20 % of them skipped): robust to morphology, compounds and typos the
+     repair step leaves alone (``usergroup``, ``organising``/``organizer``).  It also
+     nominates candidates that share no whole word with the question.
 
-   The margin over the runner-up was measured and left out: sibling entries ("What is /
-   How do I join / When is #1Lib1Ref") tie legitimately, so a small margin means "offer the
-   siblings" (``see_also``), not "don't know".  Below ``DEFAULT_THRESHOLD`` the engine
-   abstains and returns the nearest topics instead.  The weights are round numbers; the
-   threshold is in the middle of the range where both rates hold on the development set,
-   leaning low because unseen questions score lower than the ones the base was written
-   against (see ``benchmarks/faq_eval.py --sweep``).
+   The candidates of BM25F and of the n-gram index (30 each) are re-ranked by
+   ``0.4 · BM25F/best + 0.35 · word similarity + 0.25 · n-gram similarity``.  A question
+   that is word for word one of the phrasings (after normalisation) is answered by that
+   entry at once, so an alternate added by an organiser (``!faq answer``) always matches,
+   even "what do you know about me", which has no content word.
+6. **Confidence and abstention.** A raw score depends on the query length and on the size of
+   the base, so it is a poor threshold.  The confidence (0-1) is a logistic combination of
+   scale-free features of the best entry, fitted on the development set at its own size and
+   padded to 500 entries, with the alternates most similar to each question left out so the
+   fit sees questions as unseen as a member's (``benchmarks/faq_eval.py --fit``), then
+   rounded:
+
+   * *query coverage* (4.0): the idf-weighted share of the question's content words that the
+     entry contains (a related word counts half, a word found only in the answer 0.6, a word
+     the base never uses counts fully against).  Near-misses ("join the Foundation's board
+     of trustees") share some words with an entry but leave distinctive words unexplained;
+   * *phrasing coverage* (2.5): the largest share of one phrasing found in the question, so
+     a long, rambling message that contains a whole phrasing is still recognised;
+   * *word similarity* (1.5) and *n-gram similarity* (0.6) to the closest phrasing;
+   * *margin* (1.5): the best score's relative lead over the runner-up.  Sibling entries
+     ("What is / How do I join / When is #1Lib1Ref") tie legitimately, so a small margin
+     mostly means "offer the siblings" (``see_also``) and weighs little.
+
+   Below ``DEFAULT_THRESHOLD`` the engine abstains and returns the nearest topics instead.
+   The threshold leans to abstaining: at 0.55 both rates hold on the development set at 54
+   and at 500 entries (see ``benchmarks/faq_eval.py --sweep``).
 7. **Other languages.** A cheap detector (Unicode script of the letters, then small
    stopword lists for Latin-script languages and a few telltale characters) recognises
    non-English questions.  If the base has entries in that language (``lang = "fr"``), the
@@ -58,9 +74,11 @@ Method (lexical, no model weights, everything precomputed at index time):
    so the bot can answer with a polite pointer.
 
 Why not embeddings or a cross-encoder: no model weights can be fetched at run time.  A lexical
-ranker is explainable (``FaqIndex.explain``) and answers in well under a millisecond, but it
-only knows the words the base uses: on unseen wording its accuracy depends on the
-alternates, so questions it missed are best added to their entry as alternates.
+ranker is explainable (``FaqIndex.explain``) and answers in about a millisecond at 500
+entries, but it only knows the words the base uses: on unseen wording its accuracy depends
+on the alternates (several realistic paraphrases per entry, in varied words) and on the
+related-words map, so questions it missed are best added to their entry as alternates
+(``!faq unanswered`` then ``!faq answer N <id>``).
 """
 
 from __future__ import annotations
@@ -96,7 +114,7 @@ __all__ = [
 DEFAULT_KB_PATH = Path(__file__).with_name("kb.toml")
 
 #: Confidence below which :meth:`FaqIndex.ask` abstains.
-DEFAULT_THRESHOLD = 0.56
+DEFAULT_THRESHOLD = 0.55
 
 # ---------------------------------------------------------------------------------------------
 # Values
@@ -470,8 +488,9 @@ _STOPWORDS = _wordset(
     through via per upon onto across behind beyond toward towards among against
     """
 )
-# Question words: kept as weak terms (they separate "when is X" from "what is X").
-_WEAK = _wordset("what when where who why how which")
+# Question words and a few telling function words: kept as weak terms (they separate "when
+# is X" from "what is X", and "what do you know about me" from "what can you do").
+_WEAK = _wordset("what when where who why how which know only need needs own")
 
 # Whole-token expansions, applied before phrases (abbreviations, glued words).
 _TOKEN_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -575,6 +594,80 @@ def _build_stem_maps() -> tuple[dict[str, str], dict[tuple[str, ...], tuple[str,
 
 _STEM_FAMILIES, _PHRASES = _build_stem_maps()
 _MAX_PHRASE = max(len(k) for k in _PHRASES)
+
+# Related words (soft query expansion): a query word also matches the others of its group, at
+# _RELATED_WEIGHT, in ranking, similarity and coverage.  Written for the group's domain: how
+# members ask about membership, meetings, sources, uploads, conduct, their data and the bot.
+_RELATED_GROUPS = (
+    "member join enrol enroll register signup subscribe belong onboard participate involve",
+    "leave exit resign withdraw cancel",
+    "cost free gratis charge subscription dues expensive",
+    "meeting meetup session gathering",
+    "video online virtual remote",
+    "note minute summary recap agenda decide discuss",
+    "remind ping warn",
+    "timezone local utc gmt offset",
+    "organiser leader lead moderator admin charge responsible",
+    "contact reach",
+    "reliable trustworthy credible acceptable reputable valid",
+    "cite source",
+    "image scan postcard media",
+    "copyright license permission legal right",
+    "editathon workshop event hackathon",
+    "rule conduct behaviour behavior etiquette norm",
+    "harass insult rude offensive nasty threaten troll unsafe complain",
+    "delete remove forget",
+    "store collect track",
+    "language spanish french portuguese german swahili kiswahili arabic chinese hindi"
+    " indonesian italian russian japanese multilingual",
+    "country nation region city town nearby",
+    "director boss manager dean supervisor management",
+    "librarian cataloger archivist curator",
+    "student teacher researcher academic professor",
+    "beginner noob first",
+    "learn tutorial teach",
+    "upload share publish post",
+    "article page",
+    "account username login profile",
+    "volunteer contribute help",
+    "goal strategy plan",
+    "report annual yearly",
+    "group community usergroup club",
+    "command feature",
+    "data information personal privacy",
+    "query sparql",
+    "transcribe proofread",
+    "digitize scan digital",
+    "collection archive holding",
+    "partner collaborate cooperate",
+    "publisher press provider vendor",
+    "access database journal jstor ebook",
+    "residence resident",
+    "hire employ recruit",
+    "eligible qualify criteria requirement",
+    "allow permit accept",
+    "wrong incorrect",
+    "mean define definition",
+    "example story showcase",
+    "date month year",
+    "newsletter news announcement",
+    "social twitter facebook mastodon telegram whatsapp instagram",
+    "change vary differ rotate",
+    "internet web google website",
+    "old historic historical vintage heritage rare",
+)
+
+
+def _build_related() -> dict[str, tuple[str, ...]]:
+    related: dict[str, set[str]] = {}
+    for group in _RELATED_GROUPS:
+        stems = {_STEM_FAMILIES.get(stem(w), stem(w)) for w in group.split()}
+        for s in stems:
+            related.setdefault(s, set()).update(stems - {s})
+    return {s: tuple(sorted(r)) for s, r in related.items()}
+
+
+_RELATED = _build_related()
 
 
 @dataclass(frozen=True, slots=True)
@@ -808,16 +901,33 @@ _FIELD_WEIGHTS = {"question": 3.0, "alternates": 2.0, "tags": 1.5, "answer": 1.0
 _FIELD_B = {"question": 0.5, "alternates": 0.3, "tags": 0.0, "answer": 0.75}
 # A weak term (question word) weighs this share of its idf.
 _WEAK_WEIGHT = 0.5
-# Ranking mixes the BM25F score (relative to the best one) with the best phrasing similarity.
-_RANK_BM25 = 0.5
+# A related word (see _RELATED_GROUPS) counts this much of a match on the word itself.
+_RELATED_WEIGHT = 0.5
+# Ranking: BM25F (relative to the best candidate), word similarity and character n-gram
+# similarity to the entry's closest phrasing.
+_RANK_BM25 = 0.4
+_RANK_WORDS = 0.35
+_RANK_CHARS = 0.25
 _RERANK_DEPTH = 30
+# Character n-gram candidates below this cosine are not added to the shortlist.
+_CHAR_CANDIDATE_MIN = 0.3
+# n-grams found in more than this share of the phrasings are skipped when scoring.
+_CHAR_MAX_DF = 0.2
 # A query word found only in an entry's answer counts this much towards coverage.
 _ANSWER_ONLY_CREDIT = 0.6
-# Confidence = weighted mix of query coverage, phrasing similarity and phrasing coverage.
-_W_COVERAGE = 0.6
-_W_SIMILARITY = 0.2
-_W_PHRASING = 0.2
 _SEE_ALSO_RATIO = 0.8
+
+# Confidence: a logistic combination of scale-free features of the best candidate, fitted on
+# the development set (``benchmarks/faq_eval.py --fit``) and rounded.
+_CONFIDENCE_BIAS = -5.5
+_CONFIDENCE_WEIGHTS = {
+    "coverage": 4.0,
+    "phrasing": 2.5,
+    "similarity": 1.5,
+    "chars": 0.6,
+    "margin": 1.5,
+    "unknown": 0.0,  # measured: no signal once coverage is known
+}
 
 
 def _idf(n: int, df: int) -> float:
@@ -826,30 +936,62 @@ def _idf(n: int, df: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _Features:
-    coverage: float
-    similarity: float
-    phrasing: float
-    margin: float
+    """Scale-free signals about the best candidate of one question."""
+
+    coverage: float  # idf-weighted share of the question's content words the entry has
+    similarity: float  # weighted word overlap (Dice) with the entry's closest phrasing
+    phrasing: float  # largest share of one phrasing found in the question
+    chars: float  # character n-gram cosine with the closest phrasing
+    unknown: float  # idf-weighted share of the question's words the base never uses
+    margin: float  # relative lead of the best ranking score over the runner-up
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "coverage": self.coverage,
+            "similarity": self.similarity,
+            "phrasing": self.phrasing,
+            "chars": self.chars,
+            "unknown": self.unknown,
+            "margin": self.margin,
+        }
 
     @property
     def confidence(self) -> float:
-        return (
-            _W_COVERAGE * self.coverage
-            + _W_SIMILARITY * self.similarity
-            + _W_PHRASING * self.phrasing
+        z = _CONFIDENCE_BIAS + sum(
+            _CONFIDENCE_WEIGHTS[name] * value for name, value in self.as_dict().items()
         )
+        return 1 / (1 + math.exp(-z))
 
 
 @dataclass(frozen=True, slots=True)
 class _Ranking:
-    """Candidates of one query, best first, with their scores and features."""
+    """Candidates of one query, best first, with their per-entry similarities."""
 
     order: tuple[tuple[int, float], ...]
     similarity: Mapping[int, float]
+    chars: Mapping[int, float]
+
+
+def _char_grams(words: Iterable[str]) -> dict[str, int]:
+    """Character 3-grams of each word, padded with ``#`` at both ends, with counts."""
+    grams: dict[str, int] = {}
+    for w in words:
+        padded = f"#{w}#"
+        if len(padded) <= 3:
+            grams[padded] = grams.get(padded, 0) + 1
+            continue
+        for i in range(len(padded) - 2):
+            g = padded[i : i + 3]
+            grams[g] = grams.get(g, 0) + 1
+    return grams
 
 
 class _LangIndex:
-    """BM25F index over the entries of one language, with per-phrasing term sets."""
+    """The index over the entries of one language.
+
+    BM25F postings over four fields, per-phrasing term sets (question and each alternate on
+    its own) and an inverted index of character n-grams over the phrasings.
+    """
 
     def __init__(self, entries: Sequence[Entry], stopwords: frozenset[str]) -> None:
         self.entries = tuple(entries)
@@ -864,7 +1006,9 @@ class _LangIndex:
 
         fields: list[dict[str, list[str]]] = []
         phrasing_keys: list[list[frozenset[str]]] = []
-        for e in self.entries:
+        phrasing_texts: list[tuple[int, str]] = []
+        self.exact: dict[str, int] = {}
+        for i, e in enumerate(self.entries):
             texts = {
                 "question": [e.question],
                 "alternates": list(e.alternates),
@@ -880,6 +1024,8 @@ class _LangIndex:
                     stems.extend(t.stem for t in terms if not t.weak)
                     if name in ("question", "alternates"):
                         keys.append(frozenset(_key(t) for t in terms))
+                        phrasing_texts.append((i, part))
+                        self.exact.setdefault(_exact_key(part), i)
                 per_field[name] = stems
             fields.append(per_field)
             phrasing_keys.append([k for k in keys if any(not x.startswith("~") for x in k)])
@@ -910,6 +1056,10 @@ class _LangIndex:
             tuple((keys, sum(self.weight[k] for k in keys)) for keys in entry_keys)
             for entry_keys in phrasing_keys
         ]
+        # Related words the base uses, for each stem (soft query expansion).
+        self.related: dict[str, tuple[str, ...]] = {
+            s: tuple(r for r in rel if r in self.idf) for s, rel in _RELATED.items()
+        }
 
         avg = {
             name: max(1.0, sum(len(f[name]) for f in fields) / max(1, n)) for name in _FIELD_WEIGHTS
@@ -934,9 +1084,39 @@ class _LangIndex:
                 if k.startswith("~"):
                     self.weak_postings.setdefault(k, []).append((i, self.weight[k]))
 
+        self._build_char_index(phrasing_texts)
         self.vocab = sorted(w for w in raw_vocab if len(w) >= 3)
         self._vocab_set = frozenset(raw_vocab)
         self._repairs: dict[str, str] = {}
+
+    def _char_words(self, text: str) -> list[str]:
+        """The words whose n-grams are compared: content words, abbreviations expanded."""
+        out: list[str] = []
+        for w in _words(normalise(text)):
+            for x in _TOKEN_SYNONYMS.get(w, (w,)):
+                if x not in _STOPWORDS and x not in _WEAK and x not in self.stopwords:
+                    out.append(x)
+        return out
+
+    def _build_char_index(self, phrasing_texts: Sequence[tuple[int, str]]) -> None:
+        grams_of = [_char_grams(self._char_words(text)) for _, text in phrasing_texts]
+        self.char_owner = [i for i, _ in phrasing_texts]
+        n = max(1, len(grams_of))
+        df: dict[str, int] = {}
+        for grams in grams_of:
+            for g in grams:
+                df[g] = df.get(g, 0) + 1
+        self.char_idf = {g: math.log(1 + n / d) for g, d in df.items()}
+        self.char_unknown_idf = math.log(1 + n)
+        max_df = max(2, int(_CHAR_MAX_DF * n))
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for pid, grams in enumerate(grams_of):
+            vec = {g: (1 + math.log(c)) * self.char_idf[g] for g, c in grams.items()}
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+            for g, v in vec.items():
+                if df[g] <= max_df:
+                    postings.setdefault(g, []).append((pid, v / norm))
+        self.char_postings = postings
 
     # -- query side --------------------------------------------------------------------------
 
@@ -963,12 +1143,14 @@ class _LangIndex:
         )
         for candidate, _distance, _ in sorted(found, key=lambda r: (r[1], r[2])):
             # Same first letter (typos rarely hit it), not a shorter word that the question
-            # merely extends ("director" is not a typo of "direct"), and a four-letter word
-            # only by swapping two letters ("jion" is "join", but "love" is not "live").
+            # merely extends ("director" is not a typo of "direct"), a four-letter word only
+            # by swapping two letters ("jion" is "join", but "love" is not "live"), and a
+            # shorter word only for a long one ("meetting" is "meeting", "exist" not "exit").
             if (
                 candidate[0] == word[0]
                 and not word.startswith(candidate)
                 and (len(word) > 4 or sorted(candidate) == sorted(word))
+                and (len(candidate) >= len(word) or len(word) >= 7)
             ):
                 best = candidate
                 break
@@ -984,63 +1166,145 @@ class _LangIndex:
     def _w(self, key: str) -> float:
         return self.weight.get(key, self.unknown_idf)
 
-    def rank(self, terms: Sequence[_Term]) -> _Ranking:
-        """BM25F over the content terms, then a rerank of the best candidates that mixes in
-        the similarity of the question to the entry's closest phrasing."""
+    def char_scores(self, text: str) -> dict[int, float]:
+        """Cosine of the question's character n-grams with each entry's closest phrasing."""
+        grams = _char_grams(self._char_words(text))
+        if not grams:
+            return {}
+        unknown = self.char_unknown_idf
+        vec = {g: (1 + math.log(c)) * self.char_idf.get(g, unknown) for g, c in grams.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values()))
+        dots: dict[int, float] = {}
+        for g, v in vec.items():
+            for pid, w in self.char_postings.get(g, ()):
+                dots[pid] = dots.get(pid, 0.0) + v * w
+        best: dict[int, float] = {}
+        owner = self.char_owner
+        for pid, dot in dots.items():
+            i = owner[pid]
+            score = dot / norm
+            if score > best.get(i, 0.0):
+                best[i] = score
+        return best
+
+    def _overlap(self, keys: frozenset[str], query: Mapping[str, float]) -> float:
+        """Weight of the query keys a phrasing has: in full, or through a related word."""
+        shared = 0.0
+        for k, w in query.items():
+            if k in keys:
+                shared += w
+            else:
+                for r in self.related.get(k, ()):
+                    if r in keys:
+                        shared += _RELATED_WEIGHT * w
+                        break
+        return shared
+
+    def rank(self, terms: Sequence[_Term], text: str) -> _Ranking:
+        """BM25F over the content terms (related words at a discount) plus character n-gram
+        candidates, re-ranked with the similarity to each entry's closest phrasing."""
         content = {t.stem for t in terms if not t.weak}
         bm25: dict[int, float] = {}
+        postings = self.postings
         for stem_ in content:
-            for i, contribution in self.postings.get(stem_, ()):
-                bm25[i] = bm25.get(i, 0.0) + contribution
-        if not bm25:
-            return _Ranking((), {})
+            best: dict[int, float] = dict(postings.get(stem_, ()))
+            for r in self.related.get(stem_, ()):
+                if r in content:
+                    continue
+                for i, contribution in postings.get(r, ()):
+                    c = _RELATED_WEIGHT * contribution
+                    if c > best.get(i, 0.0):
+                        best[i] = c
+            for i, c in best.items():
+                bm25[i] = bm25.get(i, 0.0) + c
+        chars = self.char_scores(text)
+        if not bm25 and not any(s >= _CHAR_CANDIDATE_MIN for s in chars.values()):
+            return _Ranking((), {}, {})
         for key in {_key(t) for t in terms if t.weak}:
             for i, bonus in self.weak_postings.get(key, ()):
                 if i in bm25:
                     bm25[i] += bonus
-        shortlist = sorted(bm25.items(), key=lambda kv: -kv[1])[:_RERANK_DEPTH]
-        top = shortlist[0][1]
-        query = {_key(t) for t in terms}
-        q_weight = sum(self._w(k) for k in query)
+        shortlist = [i for i, _ in sorted(bm25.items(), key=lambda kv: -kv[1])[:_RERANK_DEPTH]]
+        seen = set(shortlist)
+        for i, s in sorted(chars.items(), key=lambda kv: -kv[1])[:_RERANK_DEPTH]:
+            if s >= _CHAR_CANDIDATE_MIN and i not in seen:
+                shortlist.append(i)
+                seen.add(i)
+        top = max(bm25.values(), default=0.0) or 1.0
+        query = {k: self._w(k) for k in {_key(t) for t in terms}}
+        q_weight = sum(query.values())
         similarity: dict[int, float] = {}
         scored: list[tuple[int, float]] = []
-        for i, score in shortlist:
-            best = 0.0
+        for i in shortlist:
+            best_sim = 0.0
             for keys, p_weight in self.phrasings[i]:
-                shared = sum(self.weight[k] for k in keys & query)
+                shared = self._overlap(keys, query)
                 if shared:
-                    best = max(best, 2 * shared / (q_weight + p_weight))
-            similarity[i] = best
-            scored.append((i, _RANK_BM25 * score / top + (1 - _RANK_BM25) * best))
+                    best_sim = max(best_sim, 2 * shared / (q_weight + p_weight))
+            similarity[i] = best_sim
+            score = (
+                _RANK_BM25 * bm25.get(i, 0.0) / top
+                + _RANK_WORDS * best_sim
+                + _RANK_CHARS * chars.get(i, 0.0)
+            )
+            scored.append((i, score))
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
-        return _Ranking(tuple(scored), similarity)
+        return _Ranking(tuple(scored), similarity, chars)
 
     def features(self, terms: Sequence[_Term], ranking: _Ranking) -> _Features:
         best, top = ranking.order[0]
-        total = matched = 0.0
+        total = matched = unknown = 0.0
+        title, everything = self.title_terms[best], self.all_terms[best]
         for t in {t.stem for t in terms if not t.weak}:
             w = self._w(t)
             total += w
-            if t in self.title_terms[best]:
+            if t not in self.idf:
+                unknown += w
+            if t in title:
                 matched += w
-            elif t in self.all_terms[best]:
+                continue
+            related = self.related.get(t, ())
+            if any(r in title for r in related):
+                matched += _RELATED_WEIGHT * w
+            elif t in everything:
                 matched += _ANSWER_ONLY_CREDIT * w
+            elif any(r in everything for r in related):
+                matched += _RELATED_WEIGHT * _ANSWER_ONLY_CREDIT * w
         coverage = matched / total if total else 0.0
-        query = {_key(t) for t in terms}
+        query = {k: self._w(k) for k in {_key(t) for t in terms}}
         phrasing = max(
-            (
-                sum(self.weight[k] for k in keys & query) / weight
-                for keys, weight in self.phrasings[best]
-            ),
+            (self._overlap(keys, query) / weight for keys, weight in self.phrasings[best]),
             default=0.0,
         )
         runner_up = ranking.order[1][1] if len(ranking.order) > 1 else 0.0
         margin = (top - runner_up) / top if top > 0 else 0.0
-        return _Features(coverage, ranking.similarity[best], phrasing, margin)
+        return _Features(
+            coverage=coverage,
+            similarity=ranking.similarity.get(best, 0.0),
+            phrasing=min(1.0, phrasing),
+            chars=ranking.chars.get(best, 0.0),
+            unknown=unknown / total if total else 0.0,
+            margin=margin,
+        )
+
+
+def _exact_key(text: str) -> str:
+    """A phrasing's words, for exact matches (so even "what do you know about me" matches
+    the alternate an organiser added for it)."""
+    return " ".join(_words(normalise(text)))
 
 
 def _key(term: _Term) -> str:
     return "~" + term.stem if term.weak else term.stem
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """One analysed question: its terms, ranking and (unless exact) confidence features."""
+
+    terms: list[_Term]
+    ranking: _Ranking
+    features: _Features | None
 
 
 class FaqIndex:
@@ -1076,24 +1340,40 @@ class FaqIndex:
         """Load a knowledge-base file and index it."""
         return cls(load_kb(path), **options)
 
-    def ask(self, text: str) -> Answer:
-        """Answer ``text``, or abstain with the nearest topics when not confident."""
+    def _analyse(self, text: str) -> tuple[_LangIndex | None, str | None, _Scored | None]:
+        """The language index used, the detected language and the scored question."""
         language = detect_language(text)
         index = self._indexes.get(language or "en")
         if index is None:
+            return None, language, None
+        exact = index.exact.get(_exact_key(text))
+        terms = index.terms(text)
+        ranking = index.rank(terms, text)
+        if exact is not None:
+            # The question is one of the entry's phrasings, word for word.
+            rest = tuple((i, s) for i, s in ranking.order if i != exact)
+            top = ranking.order[0][1] if ranking.order else 1.0
+            ranking = _Ranking(((exact, max(top, 1.0)), *rest), ranking.similarity, ranking.chars)
+            return index, language, _Scored(terms, ranking, None)
+        if not ranking.order:
+            return index, language, _Scored(terms, ranking, None)
+        return index, language, _Scored(terms, ranking, index.features(terms, ranking))
+
+    def ask(self, text: str) -> Answer:
+        """Answer ``text``, or abstain with the nearest topics when not confident."""
+        index, language, scored = self._analyse(text)
+        if index is None or scored is None:
             # No entry in the member's language: abstain, with what the English base has.
             fallback = self._indexes.get("en")
             nearest: tuple[Entry, ...] = ()
             if fallback is not None:
-                order = fallback.rank(fallback.terms(text)).order
+                order = fallback.rank(fallback.terms(text), text).order
                 nearest = tuple(fallback.entries[i] for i, _ in order[: self.max_nearest])
             return Answer(text, None, 0.0, 0.0, True, nearest=nearest, language=language)
-        terms = index.terms(text)
-        ranking = index.rank(terms)
-        order = ranking.order
+        order = scored.ranking.order
         if not order:
             return Answer(text, None, 0.0, 0.0, True, language=language)
-        confidence = index.features(terms, ranking).confidence
+        confidence = 1.0 if scored.features is None else scored.features.confidence
         candidates = tuple(Candidate(index.entries[i], s) for i, s in order[:5])
         top = order[0][1]
         if confidence < self.threshold:
@@ -1123,26 +1403,28 @@ class FaqIndex:
             candidates=candidates,
         )
 
+    def features(self, text: str) -> tuple[str | None, dict[str, float] | None]:
+        """The best-ranked entry id and its confidence features (None for an exact match or
+        no candidate); for calibrating the confidence (``faq_eval.py --fit``)."""
+        index, _language, scored = self._analyse(text)
+        if index is None or scored is None or not scored.ranking.order:
+            return None, None
+        best = index.entries[scored.ranking.order[0][0]].id
+        return best, scored.features.as_dict() if scored.features else None
+
     def explain(self, text: str) -> dict[str, object]:
         """Debugging aid: the analysed terms, the ranking and the confidence features."""
-        lang = detect_language(text) or "en"
-        index = self._indexes.get(lang) or self._indexes.get("en")
-        if index is None:
-            return {"language": lang, "terms": [], "ranked": []}
-        terms = index.terms(text)
-        ranking = index.rank(terms)
+        index, language, scored = self._analyse(text)
+        if index is None or scored is None:
+            return {"language": language, "terms": [], "ranked": []}
         result: dict[str, object] = {
-            "language": lang,
-            "terms": [_key(t) for t in terms],
-            "ranked": [(index.entries[i].id, round(s, 3)) for i, s in ranking.order[:5]],
+            "language": language or "en",
+            "terms": [_key(t) for t in scored.terms],
+            "ranked": [(index.entries[i].id, round(s, 3)) for i, s in scored.ranking.order[:5]],
         }
-        if ranking.order:
-            f = index.features(terms, ranking)
-            result.update(
-                coverage=round(f.coverage, 3),
-                similarity=round(f.similarity, 3),
-                phrasing=round(f.phrasing, 3),
-                margin=round(f.margin, 3),
-                confidence=round(f.confidence, 3),
-            )
+        if scored.features is not None:
+            result.update({k: round(v, 3) for k, v in scored.features.as_dict().items()})
+            result["confidence"] = round(scored.features.confidence, 3)
+        elif scored.ranking.order:
+            result["exact"] = True
         return result

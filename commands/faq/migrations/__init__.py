@@ -1,0 +1,1 @@
+"""Alembic migrations of the FAQ module (its own branch, ``faq``)."""

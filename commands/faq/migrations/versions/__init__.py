@@ -1,0 +1,1 @@
+"""Revisions of the FAQ module's tables."""

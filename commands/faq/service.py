@@ -1,0 +1,303 @@
+"""The knowledge base as the bot uses it: base plus stored overrides, one index, answers.
+
+One :class:`FaqService` per bot (``bot.services["faq"]``).  It keeps the effective knowledge
+base and its :class:`~commands.faq.index.FaqIndex`; before each use it checks the stored
+revision, so edits made through another instance are picked up, and after each edit it
+rebuilds the index.  It also turns the engine's :class:`~commands.faq.index.Answer` into a
+chat reply (``bot.services["questions"]`` is :meth:`FaqService.reply`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from chatbot.errors import UserError
+from chatbot.events import Bullets, Inline, Plain, Reply
+from chatbot.logs import get_logger
+from commands.faq.index import (
+    DEFAULT_KB_PATH,
+    Answer,
+    Entry,
+    FaqIndex,
+    KbError,
+    KnowledgeBase,
+    load_kb,
+    normalise,
+)
+from commands.faq.store import FaqStore, Override, diff, merge
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatbot.registry import Context
+    from chatbot.storage import Database
+
+log = get_logger("commands.faq")
+
+#: Longest question analysed (and recorded); the rest of a longer message is ignored.
+MAX_QUESTION = 2000
+#: How much of a member's question is quoted back in a reply.
+ECHO_CHARS = 200
+
+_FIRST_GREETING = frozenset(
+    ("hi", "hello", "hey", "hiya", "howdy", "yo", "hola", "salut", "bonjour", "ciao", "hallo")
+)
+_THANKS = frozenset(("thanks", "thank", "thx", "ty", "cheers"))
+_GREETINGS = (
+    _FIRST_GREETING
+    | _THANKS
+    | frozenset(
+        (
+            *("bye", "goodbye", "good", "morning", "afternoon", "evening", "night", "you", "bot"),
+            *("there", "all", "everyone", "folks", "much", "lot", "a", "so", "very"),
+        )
+    )
+)
+_PROBLEM_PREFIX = re.compile(r"^entry #\d+(?: \(id .*?\))?: ")
+_CODE_SPAN = re.compile(r"`([^`\n]{1,300})`|\*\*([\w\s.,:;!?'\"()/#&+-]{1,120})\*\*")
+
+
+def english_language_name(code: str) -> str:
+    """``es`` → ``Spanish`` (the code itself when unknown)."""
+    try:
+        from babel import Locale
+
+        return str(Locale.parse(code).get_display_name("en"))
+    except Exception:
+        return code
+
+
+def answer_parts(text: str) -> list[Inline]:
+    """An entry's answer as reply parts: its `code` and **bold** spans keep their formatting,
+    everything else is shown literally (answers can be edited in chat, so they are user
+    text)."""
+    parts: list[Inline] = []
+    last = 0
+    for match in _CODE_SPAN.finditer(text):
+        if match.start() > last:
+            parts.append(Plain(text[last : match.start()]))
+        code, bold = match.group(1), match.group(2)
+        parts.append(f"`{code}`" if code is not None else f"**{bold}**")
+        last = match.end()
+    if last < len(text):
+        parts.append(Plain(text[last:]))
+    return parts
+
+
+def echo(text: str) -> str:
+    """The member's words as quoted back: one line, at most :data:`ECHO_CHARS`."""
+    line = " ".join(text.split())
+    return line if len(line) <= ECHO_CHARS else line[: ECHO_CHARS - 1] + "…"
+
+
+def problems_text(exc: KbError) -> str:
+    """The engine's validation problems without its "entry #N" prefix, one per sentence."""
+    return "; ".join(_PROBLEM_PREFIX.sub("", p) for p in exc.problems)
+
+
+def is_small_talk(text: str) -> bool:
+    """ "hi", "hello bot", "thanks!": a greeting or thanks with no question in it."""
+    words = normalise(text).replace("?", " ").split()
+    words = [w.strip(".,!:;()") for w in words]
+    words = [w for w in words if w]
+    if not words or len(words) > 5 or "?" in text:
+        return False
+    first = words[0]
+    return (first in _FIRST_GREETING or first in _THANKS) and all(w in _GREETINGS for w in words)
+
+
+class FaqService:
+    """The effective knowledge base, its index and the answers built from it."""
+
+    def __init__(self, db: Database, prefix: str, base_path: Path = DEFAULT_KB_PATH) -> None:
+        self.store = FaqStore(db)
+        self.prefix = prefix
+        self.base = load_kb(base_path)
+        self.kb = self.base
+        self._overrides: list[Override] = []
+        self._index: FaqIndex | None = None
+        self._revision: str | None = None
+        self._lock = asyncio.Lock()
+
+    # -- the effective knowledge base --------------------------------------------------------
+
+    async def load(self) -> None:
+        """Read the overrides and build the index (at start-up and after changes)."""
+        async with self._lock:
+            await self._load()
+
+    async def _load(self) -> None:
+        overrides, revision = await self.store.overrides()
+        try:
+            kb = merge(self.base, overrides)
+        except KbError as exc:  # cannot happen with validated rows; never stop answering
+            log.warning("faq_bad_overrides", problems=list(exc.problems))
+            kb = self.base
+        index = await asyncio.to_thread(FaqIndex, kb)
+        self._overrides, self.kb, self._index, self._revision = overrides, kb, index, revision
+
+    async def index(self) -> FaqIndex:
+        """The current index, rebuilt first if another instance changed the overrides."""
+        revision = await self.store.revision()
+        if self._index is None or revision != self._revision:
+            async with self._lock:
+                if self._index is None or await self.store.revision() != self._revision:
+                    await self._load()
+        assert self._index is not None
+        return self._index
+
+    async def entry(self, entry_id: str) -> Entry:
+        """The entry with this id (case-insensitive), or a :class:`UserError` with a hint."""
+        await self.index()
+        found = self.kb.get(entry_id)
+        if found is None:
+            folded = entry_id.casefold()
+            found = next((e for e in self.kb.entries if e.id.casefold() == folded), None)
+        if found is not None:
+            return found
+        from rapidfuzz import process
+
+        ids = [e.id for e in self.kb.entries]
+        guess = process.extractOne(entry_id.casefold(), ids, score_cutoff=60)
+        hint = f" Did you mean {guess[0]}?" if guess else ""
+        raise UserError(
+            f"There's no entry '{entry_id[:60]}' in the knowledge base.{hint} "
+            f"{self.prefix}faq list shows the topics."
+        )
+
+    def in_base(self, entry_id: str) -> bool:
+        return self.base.get(entry_id) is not None
+
+    async def save(self, entry: Entry, member_id: str | None) -> None:
+        """Validate and store one added or edited entry, then rebuild the index."""
+        try:
+            KnowledgeBase((entry,))
+        except KbError as exc:
+            problems = problems_text(exc)
+            raise UserError(f"I can't save entry '{entry.id[:60]}': {problems}.") from None
+        async with self._lock:
+            existing = next((o for o in self._overrides if o.id == entry.id), None)
+            seq = existing.seq if existing else -1
+            await self.store.save(Override(entry.id, entry, seq), member_id)
+            await self._load()
+
+    async def remove(self, entry_id: str, member_id: str | None) -> None:
+        """Hide a shipped entry, or delete an added one."""
+        async with self._lock:
+            if self.in_base(entry_id):
+                await self.store.save(Override(entry_id, None, 0), member_id)
+            else:
+                await self.store.drop(entry_id)
+            await self._load()
+
+    async def reset(self, entry_id: str) -> None:
+        """Drop the override of a shipped entry: it is back as shipped."""
+        async with self._lock:
+            await self.store.drop(entry_id)
+            await self._load()
+
+    async def import_kb(self, kb: KnowledgeBase, *, keep_others: bool = False) -> list[Override]:
+        """Make ``kb`` the effective knowledge base (or, ``keep_others``, add/replace its
+        entries only); returns the overrides written."""
+        async with self._lock:
+            if keep_others:
+                overrides = [o for o in diff(self.base, kb) if o.entry is not None]
+                await self.store.merge_in(overrides, None)
+            else:
+                overrides = diff(self.base, kb)
+                await self.store.replace_all(overrides, None)
+            await self._load()
+            return overrides
+
+    # -- answering ----------------------------------------------------------------------------
+
+    async def reply(self, ctx: Context, text: str) -> Reply | None:
+        """The ``questions`` service: plain text in a DM or a mention of the bot."""
+        if is_small_talk(text):
+            if any(w.strip(".,!") in _THANKS for w in normalise(text).split()):
+                return Reply.of("You're welcome!")
+            return Reply.of(
+                f"Hello! Ask me a question in plain words, or type `{self.prefix}help` "
+                "to see what I can do."
+            )
+        return await self.ask(ctx, text)
+
+    async def ask(self, ctx: Context, text: str) -> Reply:
+        """Answer a member's question, or say so and record it for the organisers."""
+        question = text.strip()
+        if not question:
+            return Reply.of(f"Ask me a question, e.g. `{self.prefix}ask how do I join?`")
+        analysed = question[:MAX_QUESTION]
+        index = await self.index()
+        result = index.ask(analysed)
+        if result.entry is not None:
+            return self._answered(result, result.entry)
+        if result.language is not None and result.language.split("-")[0] not in {
+            lang.split("-")[0] for lang in self.kb.languages
+        }:
+            recorded = await self._record(ctx, question, result.language)
+            return self._other_language(result, result.language, recorded)
+        recorded = await self._record(ctx, question, result.language)
+        return self._abstained(question, result, recorded)
+
+    async def _record(self, ctx: Context, question: str, lang: str | None) -> bool:
+        if len(question) > MAX_QUESTION or not any(c.isalnum() for c in question):
+            return False
+        number = await self.store.record(question, ctx.member.id, ctx.room.id, lang)
+        return number is not None
+
+    def _see_also_line(self, entries: tuple[Entry, ...]) -> list[Inline]:
+        parts: list[Inline] = []
+        for i, e in enumerate(entries):
+            parts.extend(
+                [", " if i else "", Plain(e.question), f" (`{self.prefix}faq show {e.id}`)"]
+            )
+        return parts
+
+    def _answered(self, result: Answer, entry: Entry) -> Reply:
+        parts: list[Inline] = ["**Q:** ", Plain(entry.question), "\n", *answer_parts(entry.answer)]
+        if result.see_also:
+            parts.extend(["\nSee also: ", *self._see_also_line(result.see_also)])
+        return Reply.of(*parts)
+
+    def _nearest(self, result: Answer) -> list[Inline | Bullets]:
+        if not result.nearest:
+            return []
+        items = tuple(
+            (Plain(e.question), f" (`{self.prefix}faq show {e.id}`)") for e in result.nearest
+        )
+        return ["\nThe nearest topics I know:\n", Bullets(items)]
+
+    def _abstained(self, question: str, result: Answer, recorded: bool) -> Reply:
+        noted = " I've noted your question for the organisers." if recorded else ""
+        nearest = self._nearest(result)
+        return Reply.of(
+            "I don't know the answer to “",
+            Plain(echo(question)),
+            f"” yet.{noted}",
+            *nearest,
+            "" if nearest else "\n",
+            f"You can also ask in the room, or browse with `{self.prefix}faq list`.",
+        )
+
+    def _other_language(self, result: Answer, lang: str, recorded: bool) -> Reply:
+        name = english_language_name(lang)
+        noted = " I've noted your question for the organisers." if recorded else ""
+        return Reply.of(
+            f"It looks like you wrote in {name}. I can only answer in English for now: "
+            f"please ask again in English (e.g. `{self.prefix}ask how do I join?`), or ask "
+            "in the room, where members speak many languages and will often reply." + noted,
+            *self._nearest(result),
+        )
+
+
+def with_alternate(entry: Entry, phrasing: str) -> Entry:
+    """``entry`` with one more alternate phrasing (unchanged if it already has it)."""
+    phrasing = " ".join(phrasing.split())
+    known = {normalise(p) for p in (entry.question, *entry.alternates)}
+    if normalise(phrasing) in known:
+        return entry
+    return replace(entry, alternates=(*entry.alternates, phrasing))

@@ -1,0 +1,283 @@
+"""The FAQ module in the bot: !ask, DMs and mentions, !faq, stored edits and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from chatbot.adapter import Sent
+from chatbot.clock import FakeClock
+from chatbot.events import Incoming, Member, Outgoing, Plain, Room
+from commands import basics, members
+from commands import faq as faq_module
+from commands.faq.cli import faq_main
+from commands.faq.index import load_kb, parse_kb
+from commands.faq.service import FaqService
+from commands.faq.store import Unanswered
+from tests.harness import ConsoleChat, open_chat
+
+MODULES = [basics.module, members.module, faq_module.module]
+
+
+async def open_faq_chat(url: str, clock: FakeClock) -> ConsoleChat:
+    """A console chat with the FAQ module enabled."""
+    return await open_chat(url, clock, modules=MODULES)
+
+
+@pytest.fixture
+async def chat(sqlite_url: str, clock: FakeClock) -> AsyncIterator[ConsoleChat]:
+    """A chat on SQLite with the FAQ module."""
+    chat = await open_faq_chat(sqlite_url, clock)
+    try:
+        yield chat
+    finally:
+        await chat.bot.close()
+
+
+def faq_service(chat: ConsoleChat) -> FaqService:
+    """The FAQ service of the chat's bot."""
+    svc = chat.bot.services["faq"]
+    assert isinstance(svc, FaqService)
+    return svc
+
+
+async def open_questions(chat: ConsoleChat) -> list[Unanswered]:
+    """The recorded, still open questions, newest first."""
+    return await faq_service(chat).store.recent(50)
+
+
+# --- asking ----------------------------------------------------------------------------------
+
+
+async def test_ask_answers_with_title_and_see_also(chat: ConsoleChat) -> None:
+    """!ask gives the best entry's question and answer, and offers close siblings."""
+    out = await chat.say("!ask 1lib1ref campaign")
+    assert out.startswith("Q: What is #1Lib1Ref?\n#1Lib1Ref (One Librarian, One Reference)")
+    assert "See also: " in out
+    assert "(`!faq show 1lib1ref-how`)" in out and "(`!faq show 1lib1ref-dates`)" in out
+
+
+async def test_dm_question_is_answered(chat: ConsoleChat) -> None:
+    """Plain text in a direct message is answered from the knowledge base."""
+    out = await chat.say("how do i jion the group?", room="dm")
+    assert out.startswith("Q: How do I join the user group?")
+    assert "hello" in (await chat.say("hi")).casefold()
+
+
+async def test_mention_is_answered_and_plain_room_text_is_not(chat: ConsoleChat) -> None:
+    """A message mentioning the bot is answered; other room chatter is left alone."""
+    assert await chat.say("when is the next meeting") == ""
+    bob = Member("console:bob", "console", "bob")
+    room = Room("console:#general", "console", "#general")
+    chat.out.seek(0)
+    chat.out.truncate()
+    await chat.bot.handle(
+        Incoming("console", bob, room, "when is the next meeting?", "m-1", mentions_bot=True)
+    )
+    assert chat.out.getvalue().startswith("Q: When is the next group meeting?")
+
+
+async def test_off_topic_question_abstains_suggests_and_is_recorded(chat: ConsoleChat) -> None:
+    """Below the threshold the bot says so, names the nearest topics and records the question."""
+    out = await chat.say(
+        "!ask how do I join the Wikimedia Foundation board of trustees", as_="bob", room="#help"
+    )
+    assert out.startswith("I don't know the answer to “how do I join the Wikimedia Foundation")
+    assert "noted your question for the organisers" in out
+    assert "The nearest topics I know:\n• " in out and "`!faq show " in out
+    [row] = await open_questions(chat)
+    assert row.text == "how do I join the Wikimedia Foundation board of trustees"
+    assert (row.member_id, row.room_id) == ("console:bob", "console:#help")
+    assert row.asked_at == chat.bot.clock.now()
+    await chat.say("!ask how do I join the Wikimedia Foundation board of trustees")
+    assert len(await open_questions(chat)) == 1  # the same open question is kept once
+
+
+async def test_non_english_question_gets_a_pointer(chat: ConsoleChat) -> None:
+    """A question in another language gets a polite pointer in English naming the language."""
+    out = await chat.say("!ask ¿Dónde está el informe anual del grupo?")
+    assert out.startswith("It looks like you wrote in Spanish. I can only answer in English")
+    [row] = await open_questions(chat)
+    assert row.lang == "es"
+
+
+async def test_hostile_question_is_stored_verbatim_and_echoed_as_plain(
+    chat: ConsoleChat,
+) -> None:
+    """Markup, mentions and quotes in a question are stored as typed and echoed as Plain."""
+    hostile = 'bake **bread** <script>alert(1)</script> @everyone `rm -rf` ${x} %s "\\" \u202e'
+    sent: list[Outgoing] = []
+    send = chat.adapter.send
+
+    async def spy(out: Outgoing) -> Sent | None:
+        sent.append(out)
+        return await send(out)
+
+    chat.adapter.send = spy  # type: ignore[method-assign]
+    text = await chat.say(f"!ask {hostile}")
+    assert hostile in text
+    [row] = await open_questions(chat)
+    assert row.text == hostile
+    plain = [p.text for p in sent[-1].reply.parts if isinstance(p, Plain)]
+    assert hostile in plain
+    assert all(hostile not in p for p in sent[-1].reply.parts if isinstance(p, str))
+
+
+# --- organisers --------------------------------------------------------------------------------
+
+
+async def test_unanswered_is_for_organisers_only(chat: ConsoleChat) -> None:
+    """A member is refused !faq unanswered; the organiser ana sees the numbered questions."""
+    await chat.say("!ask what is the wifi password at the library", as_="bob")
+    assert "Only organisers can use `!faq unanswered`" in await chat.say("!faq unanswered")
+    out = await chat.say("!faq unanswered", as_="ana")
+    assert "#1 " in out and "console:bob" in out
+    assert "“what is the wifi password at the library”" in out
+
+
+async def test_answer_makes_the_question_match_next_time(chat: ConsoleChat) -> None:
+    """!faq answer N <id> adds the question as a phrasing of the entry and closes it."""
+    question = "What do you know about me?"
+    assert (await chat.say(f"!ask {question}", as_="bob")).startswith("I don't know")
+    [row] = await open_questions(chat)
+    out = await chat.say(f"!faq answer {row.id} bot-mydata", as_="ana")
+    assert f"question #{row.id}" in out and "`bot-mydata`" in out
+    assert (await chat.say(f"!ask {question}", as_="bob")).startswith(
+        "Q: What data does the bot keep about me?"
+    )
+    assert await open_questions(chat) == []
+    assert "No unanswered questions" in await chat.say("!faq unanswered", as_="ana")
+
+
+async def test_edits_are_validated_and_name_the_problem(chat: ConsoleChat) -> None:
+    """Invalid edits are refused with the engine's reason, and existing ids are protected."""
+    out = await chat.say('!faq add -wifi "Wifi?" On the desk.', as_="ana")
+    assert "can't save entry '-wifi': field 'id' must be 1-100 letters" in out
+    assert "no entry '-wifi'" in await chat.say("!faq show -wifi")
+    out = await chat.say('!faq add wifi "   " The password is on the desk.', as_="ana")
+    assert "The question is too short" in out
+    assert "already an entry 'meetings'" in await chat.say('!faq add meetings "Q?" A.', as_="ana")
+    assert "no entry 'nosuch'" in await chat.say("!faq edit nosuch answer x", as_="ana")
+    assert "Only organisers" in await chat.say('!faq add wifi "Wifi?" On the desk.', as_="bob")
+
+
+@pytest.mark.postgres
+async def test_edits_persist_across_a_restart(db_url: str, clock: FakeClock) -> None:
+    """add, edit, alias and remove are stored in the database and survive a restart."""
+    first = await open_faq_chat(db_url, clock)
+    try:
+        await first.say("/as ana")
+        assert "Added `wifi`" in await first.say(
+            '!faq add wifi "What is the wifi password?" Ask at the front desk.'
+        )
+        await first.say("!faq edit wifi answer It is on the notice board, see `!help`.")
+        await first.say("!faq edit wifi tags venue, practical")
+        await first.say("!faq alias wifi how do I get online in the library")
+        await first.say("!faq edit meetings question When do we meet next?")
+        assert "Removed `swot-analysis`" in await first.say("!faq remove swot-analysis")
+    finally:
+        await first.bot.close()
+
+    second = await open_faq_chat(db_url, clock)
+    try:
+        out = await second.say("!ask how do I get online in the library")
+        assert out.startswith("Q: What is the wifi password?\nIt is on the notice board")
+        show = await second.say("!faq show wifi")
+        assert "Topics: venue, practical" in show
+        assert "how do I get online in the library" in show
+        assert (await second.say("!ask when is the next meeting")).startswith(
+            "Q: When do we meet next?"
+        )
+        assert "no entry 'swot-analysis'" in await second.say("!faq show swot-analysis")
+        assert "`swot-analysis` is back as shipped" in await second.say(
+            "!faq reset swot-analysis", as_="ana"
+        )
+        assert "Removed `wifi`" in await second.say("!faq remove wifi")
+    finally:
+        await second.bot.close()
+
+    third = await open_faq_chat(db_url, clock)
+    try:
+        assert "What is the group's SWOT analysis?" in await third.say("!faq show swot-analysis")
+        assert "no entry 'wifi'" in await third.say("!faq show wifi")
+    finally:
+        await third.bot.close()
+
+
+@pytest.mark.postgres
+async def test_edits_reach_another_running_instance(db_url: str, clock: FakeClock) -> None:
+    """Two bots on one database: an edit through one is answered by the other."""
+    one = await open_faq_chat(db_url, clock)
+    two = await open_faq_chat(db_url, clock)
+    try:
+        assert "Added" in await one.say(
+            '!faq add wikimania "When is Wikimania?" Every summer.', as_="ana"
+        )
+        assert (await two.say("!ask when is wikimania")).startswith("Q: When is Wikimania?")
+    finally:
+        await one.bot.close()
+        await two.bot.close()
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+async def test_mydata_and_forgetme_cover_unanswered_questions(chat: ConsoleChat) -> None:
+    """!mydata lists the member's unanswered questions; !forgetme deletes them."""
+    await chat.say("!ask what is the wifi password at the library", as_="wanjiru")
+    await chat.say("!ask is the cafe open on sundays", as_="bob")
+    out = await chat.say("!mydata", as_="wanjiru")
+    text = "\n".join(
+        line.removeprefix("[DM to wanjiru] ")
+        for line in out.splitlines()
+        if line.startswith("[DM to wanjiru]")
+    )
+    data = json.loads(text[text.index("{") : text.rindex("}") + 1])
+    [question] = data["faq"]["unanswered_questions"]
+    assert question["text"] == "what is the wifi password at the library"
+    out = await chat.say("!forgetme confirm")
+    assert "deleted the 1 question(s)" in out
+    assert [r.member_id for r in await open_questions(chat)] == ["console:bob"]
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_export_import_round_trip(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """faq_main export prints the effective base; importing it back changes nothing."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[bot]\ndatabase = "{db_url}"\ncommands = ["basics", "members"]\n', encoding="utf-8"
+    )
+    assert faq_main(["export"], str(config)) == 0
+    exported = capsys.readouterr().out
+    assert parse_kb(exported) == load_kb()
+
+    edited = exported.replace(
+        "What is the group's SWOT analysis?", "Where is the SWOT analysis?"
+    ) + ('\n[[entry]]\nid = "wifi"\nquestion = "What is the wifi password?"\nanswer = "Ask."\n')
+    kb_file = tmp_path / "kb.toml"
+    kb_file.write_text(edited, encoding="utf-8")
+    assert faq_main(["import", str(kb_file)], str(config)) == 0
+    assert "1 changed and 1 added" in capsys.readouterr().out
+    assert faq_main(["export"], str(config)) == 0
+    again = capsys.readouterr().out
+    assert parse_kb(again) == parse_kb(edited)
+
+    kb_file.write_text(again, encoding="utf-8")
+    assert faq_main(["import", str(kb_file)], str(config)) == 0
+    capsys.readouterr()
+    assert faq_main(["export"], str(config)) == 0
+    assert capsys.readouterr().out == again
+
+    kb_file.write_text('[[entry]]\nid = "x"\nquestion = "Q"\n', encoding="utf-8")
+    assert faq_main(["import", str(kb_file)], str(config)) == 1
+    assert "entry #1 (id 'x'): missing field 'answer'" in capsys.readouterr().err
+    assert faq_main(["export"], str(config)) == 0
+    assert capsys.readouterr().out == again
