@@ -239,4 +239,3 @@ def clip(text: str, limit: int = 40) -> str:
     """User text quoted back in an error: short and on one line."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-

@@ -25,11 +25,11 @@ async def test_migrations_create_tables_and_are_idempotent(db_url: str, clock: F
     db = Database(db_url, clock)
     try:
         heads = await db.upgrade()
-        assert heads == ["0001_core"]
-        assert await db.upgrade() == ["0001_core"]
+        assert heads == ["0002_outbox"]
+        assert await db.upgrade() == ["0002_outbox"]
         async with db.engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-        assert {"members", "dialogs", "state", "alembic_version"} <= tables
+        assert {"members", "dialogs", "state", "outbox", "jobs", "alembic_version"} <= tables
     finally:
         await db.close()
 

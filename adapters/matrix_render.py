@@ -1,0 +1,262 @@
+"""Replies as Matrix message content: a plain ``body`` and an HTML ``formatted_body``.
+
+The bot's own strings (bare ``str`` parts) use a small markdown subset (``**bold**``,
+``` `code` ```) that becomes ``<strong>`` and ``<code>``; every piece of user text (``Plain``,
+``Code``, display names, button labels) is HTML-escaped and has ``@room`` broken with a
+zero-width joiner, so a reply can never ping a whole room.  Intentional mentions
+(``m.mentions``) name at most the member being answered, and only they get a pill.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from chatbot.events import (
+    Bullets,
+    Code,
+    Inline,
+    Mention,
+    Outgoing,
+    Part,
+    Plain,
+    Reader,
+    Reply,
+    When,
+)
+from chatbot.render import render_plain
+from chatbot.timefmt import format_when, zone_parts
+
+HTML_FORMAT = "org.matrix.custom.html"
+MATRIX_TO = "https://matrix.to/#/"
+NOTICE = "m.notice"
+#: Matrix refuses events over 65536 bytes; leave room for the envelope and encryption.
+MAX_CONTENT_BYTES = 48_000
+
+ZWJ = "\u200d"
+_ROOM_PING = re.compile(r"@room", re.IGNORECASE)
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_LANGUAGE = re.compile(r"[A-Za-z0-9_+\-]{1,20}")
+
+
+def defuse(text: str) -> str:
+    """Break ``@room`` (any case) so no client or push rule reads it as a room ping."""
+    if "@" not in text:
+        return text
+    return _ROOM_PING.sub(lambda m: m.group(0)[0] + ZWJ + m.group(0)[1:], text)
+
+
+def user_html(text: str) -> str:
+    """User text as HTML: escaped, ``@room`` broken, newlines kept."""
+    return html.escape(defuse(text)).replace("\n", "<br>")
+
+
+def markdown_html(text: str) -> str:
+    """The bot's own markdown subset as HTML; everything else is escaped."""
+    out: list[str] = []
+    last = 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(_bold_html(text[last : match.start()]))
+        out.append(f"<code>{html.escape(match.group(1))}</code>")
+        last = match.end()
+    out.append(_bold_html(text[last:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+def _bold_html(text: str) -> str:
+    escaped = html.escape(text)
+    return _BOLD.sub(r"<strong>\1</strong>", escaped) if "**" in escaped else escaped
+
+
+def pill(user_id: str, name: str) -> str:
+    """A Matrix mention: a matrix.to link that clients show as a pill."""
+    href = html.escape(MATRIX_TO + quote(user_id, safe="@:"), quote=True)
+    return f'<a href="{href}">{user_html(name)}</a>'
+
+
+def when_text(part: When, reader: Reader, now: datetime | None) -> str:
+    """The instant in the reader's zone, followed by UTC when that zone is not UTC."""
+    local = format_when(part.at, reader.zone, part.style, reader.lang, now=now)
+    if part.style == "date" or not reader.zone:
+        return local
+    tz, label = zone_parts(reader.zone)
+    if label == "UTC":
+        return local
+    same_day = part.at.astimezone(tz).date() == part.at.astimezone(UTC).date()
+    utc = format_when(part.at, None, "time" if same_day else "short", reader.lang, now=now)
+    return f"{local} / {utc}"
+
+
+class _Renderer:
+    """One reply rendered for one reader, collecting who it mentions on the way."""
+
+    def __init__(self, out: Outgoing, prefix: str) -> None:
+        self.out = out
+        self.prefix = prefix
+        answered = out.in_reply_to.member if out.in_reply_to is not None else None
+        self.answered = answered if answered is not None and answered.platform == "matrix" else None
+        self.mentioned: list[str] = []
+
+    # -- plain body ------------------------------------------------------------------------
+
+    def plain_part(self, part: Inline) -> Inline:
+        """A part the plain renderer shows literally, with user text defused."""
+        if isinstance(part, Plain):
+            return Plain(defuse(part.text))
+        if isinstance(part, Code):
+            return Code(defuse(part.text), part.language)
+        if isinstance(part, When):
+            return Plain(when_text(part, self.out.reader, self.out.sent_at))
+        if isinstance(part, Mention):
+            return Plain(defuse(part.member.display_name))
+        return part
+
+    def body(self) -> str:
+        parts: list[Part] = []
+        for part in self.out.reply.parts:
+            if isinstance(part, Bullets):
+                items = tuple(tuple(self.plain_part(p) for p in item) for item in part.items)
+                parts.append(Bullets(items))
+            else:
+                parts.append(self.plain_part(part))
+        text = render_plain(Reply(tuple(parts)), self.out.reader, self.out.sent_at)
+        hints = self.button_hints()
+        if hints:
+            lines = [f"• {defuse(label)}: type `{command}`" for label, command in hints]
+            text = (text + "\n" if text else "") + "\n".join(lines)
+        return text
+
+    # -- HTML ------------------------------------------------------------------------------
+
+    def inline_html(self, part: Inline) -> str:
+        if isinstance(part, str):
+            return markdown_html(part)
+        if isinstance(part, Plain):
+            return user_html(part.text)
+        if isinstance(part, Code):
+            text = html.escape(defuse(part.text))
+            if "\n" not in part.text:
+                return f"<code>{text}</code>"
+            lang = part.language if _LANGUAGE.fullmatch(part.language) else ""
+            attr = f' class="language-{lang}"' if lang else ""
+            return f"<pre><code{attr}>{text.rstrip()}</code></pre>"
+        if isinstance(part, When):
+            return html.escape(when_text(part, self.out.reader, self.out.sent_at))
+        if isinstance(part, Mention):
+            return self.mention_html(part)
+        raise TypeError(f"not an inline part: {part!r}")
+
+    def mention_html(self, part: Mention) -> str:
+        member = part.member
+        if self.answered is not None and member.id == self.answered.id:
+            user_id = member.native_id
+            if user_id not in self.mentioned:
+                self.mentioned.append(user_id)
+            return pill(user_id, member.display_name)
+        return user_html(member.display_name)
+
+    def formatted_body(self) -> str:
+        chunks: list[str] = []
+        for part in self.out.reply.parts:
+            if isinstance(part, Bullets):
+                items = "".join(
+                    "<li>" + "".join(self.inline_html(p) for p in item) + "</li>"
+                    for item in part.items
+                )
+                chunks.append(_BLOCK_START + f"<ul>{items}</ul>" + _BLOCK_END)
+            else:
+                rendered = self.inline_html(part)
+                if rendered.startswith("<pre>"):
+                    rendered = _BLOCK_START + rendered + _BLOCK_END
+                chunks.append(rendered)
+        hints = self.button_hints()
+        if hints:
+            items = "".join(
+                f"<li>{user_html(label)}: type <code>{html.escape(command)}</code></li>"
+                for label, command in hints
+            )
+            chunks.append(_BLOCK_START + f"<ul>{items}</ul>" + _BLOCK_END)
+        return _tidy_blocks("".join(chunks))
+
+    def button_hints(self) -> list[tuple[str, str]]:
+        return [(b.label, f"{self.prefix}{b.command}") for b in self.out.reply.buttons]
+
+    # -- envelope --------------------------------------------------------------------------
+
+    def relation(self) -> dict[str, Any] | None:
+        incoming = self.out.in_reply_to
+        if incoming is None or not incoming.event_id or incoming.room.id != self.out.room.id:
+            return None
+        reply_to = {"event_id": incoming.event_id}
+        if incoming.thread_id:
+            return {
+                "rel_type": "m.thread",
+                "event_id": incoming.thread_id,
+                "is_falling_back": False,
+                "m.in_reply_to": reply_to,
+            }
+        return {"m.in_reply_to": reply_to}
+
+
+_BLOCK_START = "\x00B"
+_BLOCK_END = "\x00E"
+
+
+def _tidy_blocks(text: str) -> str:
+    """Drop the line breaks that would only add blank lines around block elements."""
+    text = re.sub(r"(?:<br>)*\x00B", "", text)
+    text = re.sub(r"\x00E(?:<br>)*", "", text)
+    return re.sub(r"(?:<br>)+$", "", text)
+
+
+def render_content(out: Outgoing, prefix: str = "!") -> dict[str, Any]:
+    """The ``m.room.message`` content for one reply: an ``m.notice`` in HTML and plain text.
+
+    ``prefix`` is the command prefix, shown in the hints that stand in for buttons
+    ("type `!rsvp 3 yes`").
+    """
+    renderer = _Renderer(out, prefix)
+    formatted = renderer.formatted_body()  # first: it collects the pills
+    body = renderer.body()
+    relation = renderer.relation()
+    mentioned = list(renderer.mentioned)
+    if relation is not None and renderer.answered is not None:
+        # A reply notifies the member it answers (as Element does for replies), nobody else.
+        answered = renderer.answered.native_id
+        if answered not in mentioned:
+            mentioned.append(answered)
+    content: dict[str, Any] = {
+        "msgtype": NOTICE,
+        "body": body,
+        "format": HTML_FORMAT,
+        "formatted_body": formatted,
+        "m.mentions": {"user_ids": mentioned} if mentioned else {},
+    }
+    if relation is not None:
+        content["m.relates_to"] = relation
+    return fit_content(content)
+
+
+_TOO_LONG = "\n… (cut: the full answer is too long for one Matrix message)"
+
+
+def fit_content(content: dict[str, Any]) -> dict[str, Any]:
+    """Keep an event under Matrix's size limit: drop the HTML first, then cut the text."""
+    if _size(content) <= MAX_CONTENT_BYTES:
+        return content
+    content = {k: v for k, v in content.items() if k not in ("format", "formatted_body")}
+    body: str = content["body"]
+    while _size(content) > MAX_CONTENT_BYTES and body:
+        excess = _size(content) - MAX_CONTENT_BYTES
+        body = body[: max(0, len(body) - max(excess, 1024))]
+        content["body"] = body + _TOO_LONG
+    return content
+
+
+def _size(content: dict[str, Any]) -> int:
+    return len(json.dumps(content, ensure_ascii=False).encode())
