@@ -42,7 +42,9 @@ def service(ctx: Context) -> FaqService:
 @module.on_startup
 async def _start(bot: Bot) -> None:
     svc = FaqService(bot.db, bot.prefix)
-    await svc.load()
+    # the index is built once the bot is ready, keeping start-up light; a question asked
+    # before then builds it on the spot (FaqService.index)
+    bot.add_worker("faq-index", svc.load)
     bot.services["faq"] = svc
     bot.services["questions"] = svc.reply
 
