@@ -35,6 +35,7 @@ class Token(msgspec.Struct, frozen=True):
 
 
 _WORD = re.compile(r"\S+")
+_SIGNED_INT = re.compile(r"[+-]?[0-9]{1,18}")
 _HAS_QUOTE = re.compile("[" + "".join(_QUOTES) + "]")
 
 
@@ -114,7 +115,9 @@ class Integer:
 
     async def convert(self, ctx: Context, text: str) -> int:
         cleaned = text.strip().lstrip("#")
-        if not re.fullmatch(r"[+-]?\d{1,18}", cleaned):
+        if not (cleaned.isascii() and cleaned.isdigit() and len(cleaned) <= 18) and not (
+            _SIGNED_INT.fullmatch(cleaned)
+        ):
             raise BadArgument(f"'{clip(text)}' is not a whole number.")
         value = int(cleaned)
         if self.minimum is not None and value < self.minimum:
