@@ -60,6 +60,8 @@ class ConsoleAdapter:
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._stopping = asyncio.Event()
         self._counter = 0
+        #: whether :meth:`run` is serving (``/readyz``)
+        self.connected = False
 
     # -- identities ------------------------------------------------------------------------
 
@@ -86,6 +88,13 @@ class ConsoleAdapter:
             target=self._read_stdin, args=(loop,), daemon=True, name="console-stdin"
         )
         reader.start()
+        self.connected = True
+        try:
+            await self._serve(core, started)
+        finally:
+            self.connected = False
+
+    async def _serve(self, core: Core, started: Callable[[], None]) -> None:
         started()
         if self.interactive:
             self._print(

@@ -19,6 +19,7 @@ from chatbot.errors import BadArgument, NotPermitted, UserError, new_ref
 from chatbot.events import Incoming, Outgoing, Reader, Reply
 from chatbot.logs import get_logger
 from chatbot.members import MemberStore
+from chatbot.outbox import instance_name
 from chatbot.ratelimit import FloodGuard, Verdict
 from chatbot.registry import Command, Context, Group, Level, Registry
 from chatbot.storage import Database
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from chatbot.adapter import Adapter
     from chatbot.config import Config
     from chatbot.events import Member, Room
+    from chatbot.metrics import Metrics
     from chatbot.registry import Module
 
 log = get_logger("chatbot.bot")
@@ -61,6 +63,14 @@ class Bot:
         self.organisers = frozenset(config.permissions.organisers)
         self.adapters: dict[str, Adapter] = {}
         self.services: dict[str, Any] = {}
+        #: this instance's name in leases and claims (several instances on PostgreSQL)
+        self.instance = config.instances.name or instance_name()
+        #: platforms whose connection is lease-managed (PostgreSQL), and of those, the ones
+        #: this instance runs now; see :meth:`owns_connection`
+        self.leased: set[str] = set()
+        self.connected: set[str] = set()
+        #: counters for ``/metrics``; ``None`` (nothing counted) unless ``[web]`` is enabled
+        self.metrics: Metrics | None = None
         self._workers: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
@@ -74,13 +84,19 @@ class Bot:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Migrate the schema, load durable state, run the modules' start-up hooks."""
+        """Take the instance lock (SQLite), migrate the schema, load durable state, run the
+        modules' start-up hooks."""
+        self.db.lock_instance()
         locations = [m.migrations for m in self.registry.modules.values() if m.migrations]
         await self.db.upgrade(locations)
         await self.dialogs.load(self.db)
         for module in self.registry.modules.values():
             for hook in module.startup_hooks:
                 await hook(self)
+        if self.config.web.enabled:
+            from chatbot.web import enable_web
+
+            enable_web(self)
 
     async def close(self) -> None:
         await self.db.close()
@@ -100,8 +116,11 @@ class Bot:
         try:
             async with asyncio.TaskGroup() as tg:
                 started = [asyncio.Event() for _ in self.adapters]
+                serving: dict[str, asyncio.Task[None]] = {}
                 for adapter, event in zip(self.adapters.values(), started, strict=True):
-                    tg.create_task(self._serve(adapter, event), name=f"adapter-{adapter.platform}")
+                    serving[adapter.platform] = tg.create_task(
+                        self._serve(adapter, event), name=f"adapter-{adapter.platform}"
+                    )
                 for event in started:
                     await event.wait()
                 workers = [tg.create_task(work(), name=name) for name, work in self._workers]
@@ -114,6 +133,9 @@ class Bot:
                 await self._stop.wait()
                 for adapter in self.adapters.values():
                     await adapter.stop()
+                for platform, task in serving.items():
+                    if platform in self.leased and platform not in self.connected:
+                        task.cancel()  # a standby: nothing to stop but the wait for its lease
                 for task in workers:
                     task.cancel()
         finally:
@@ -121,10 +143,55 @@ class Bot:
             log.info("stopped")
 
     async def _serve(self, adapter: Adapter, started: asyncio.Event) -> None:
-        await adapter.run(self, started.set)
+        if self.db.is_sqlite or getattr(adapter, "shared_connection", False) is True:
+            await self._connect(adapter, started)
+        else:
+            await self._serve_leased(adapter, started)
         started.set()
         # an adapter that ends by itself (the console at end of input) ends the bot
         self._stop.set()
+
+    async def _connect(self, adapter: Adapter, started: asyncio.Event) -> None:
+        """Run the adapter, keeping :attr:`connected` up to date."""
+        platform = adapter.platform
+
+        def on_started() -> None:
+            self.connected.add(platform)
+            started.set()
+            outbox = self.services.get("outbox")
+            if outbox is not None:
+                outbox.wake()  # rows may have waited for this connection
+
+        try:
+            await adapter.run(self, on_started)
+        finally:
+            self.connected.discard(platform)
+
+    async def _serve_leased(self, adapter: Adapter, started: asyncio.Event) -> None:
+        """Several instances on PostgreSQL: only the holder of the lease
+        ``adapter:<platform>`` runs the connection; the others are ready (their workers run)
+        and take it over once the holder's lease runs out."""
+        from chatbot.leases import Leases
+
+        platform = adapter.platform
+        settings = self.config.instances
+        leases = Leases(self.db, clock=self.clock, holder=self.instance)
+        name = f"adapter:{platform}"
+        self.leased.add(platform)
+        if not await leases.acquire(name, settings.lease_seconds):
+            log.info("standby", platform=platform, holder=await leases.holder_of(name))
+            started.set()
+        await leases.hold(
+            name,
+            lambda: self._connect(adapter, started),
+            ttl=settings.lease_seconds,
+            renew=settings.renew_seconds,
+        )
+
+    def owns_connection(self, platform: str) -> bool:
+        """Whether this instance runs ``platform``'s connection now (so the outbox may send
+        there): always on SQLite, only while holding its lease on PostgreSQL."""
+        return platform not in self.leased or platform in self.connected
 
     def adapter_config(self, platform: str) -> dict[str, Any]:
         return self.config.adapters.get(platform, {})
@@ -135,11 +202,16 @@ class Bot:
         """Answer one message; never raises (errors become replies)."""
         adapter = self.adapters[incoming.platform]
         ctx = Context(self, incoming, adapter)
+        metrics = self.metrics
         try:
             reply = await self._route(ctx)
         except UserError as exc:
             reply = self._user_error(ctx, exc)
+            if metrics is not None:
+                metrics.error("user")
         except Exception:
+            if metrics is not None:
+                metrics.error("internal")
             ref = new_ref()
             log.exception(
                 "handler_failed",
@@ -152,6 +224,10 @@ class Bot:
                 f"Sorry, something broke on my side (ref {ref}). "
                 "Please tell an organiser and quote that reference."
             )
+        if metrics is not None:
+            metrics.messages.inc()
+            if ctx.command is not None:
+                metrics.command(ctx.command.qualified_name)
         if reply is not None:
             await self.send_reply(ctx, reply)
 

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd is None:
         parser.print_help()
         return 0
-    from chatbot.errors import ConfigError
+    from chatbot.errors import ConfigError, InstanceLocked
 
     try:
         if args.cmd == "run":
@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             return _db_upgrade(_config_path(args.config))
     except ConfigError as exc:
         print(f"chatbot: config error: {exc}", file=sys.stderr)
+        return 2
+    except InstanceLocked as exc:
+        print(f"chatbot: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.cmd}")
 

@@ -64,6 +64,25 @@ class DialogsSection(_Section):
     expire_after_days: float = 7.0
 
 
+class InstancesSection(_Section):
+    """Several instances on one PostgreSQL database (ignored on SQLite: one instance)."""
+
+    #: this instance's name in leases and claims; empty: host:pid:random
+    name: str = ""
+    #: a platform connection whose holder died is taken over after at most this long
+    lease_seconds: float = 30.0
+    #: how often the holder renews its lease (well under ``lease_seconds``)
+    renew_seconds: float = 10.0
+
+
+class WebSection(_Section):
+    """The health and metrics endpoints (needs the ``web`` extra)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
 class Config(_Section):
     bot: BotSection = msgspec.field(default_factory=BotSection)
     logging: LoggingSection = msgspec.field(default_factory=LoggingSection)
@@ -71,6 +90,8 @@ class Config(_Section):
     permissions: PermissionsSection = msgspec.field(default_factory=PermissionsSection)
     time: TimeSection = msgspec.field(default_factory=TimeSection)
     dialogs: DialogsSection = msgspec.field(default_factory=DialogsSection)
+    instances: InstancesSection = msgspec.field(default_factory=InstancesSection)
+    web: WebSection = msgspec.field(default_factory=WebSection)
     adapters: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     source: str = ""
     source_text: str = ""
@@ -200,6 +221,18 @@ def _check_values(config: Config, text: str, source: str) -> None:
             raise fail(["ratelimit", key], "must be at least 1")
     if config.dialogs.expire_after_days <= 0:
         raise fail(["dialogs", "expire_after_days"], "must be greater than 0")
+    inst = config.instances
+    if inst.lease_seconds <= 0:
+        raise fail(["instances", "lease_seconds"], "must be greater than 0")
+    if not 0 < inst.renew_seconds < inst.lease_seconds:
+        raise fail(
+            ["instances", "renew_seconds"],
+            "must be greater than 0 and less than lease_seconds (a third of it is usual)",
+        )
+    if len(inst.name) > 64:
+        raise fail(["instances", "name"], "must be at most 64 characters")
+    if not 0 <= config.web.port <= 65535:
+        raise fail(["web", "port"], "must be a port number (0-65535)")
     for name in config.bot.adapters:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise fail(["bot", "adapters"], f"'{name}' is not an adapter name")

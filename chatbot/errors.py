@@ -49,6 +49,10 @@ class AmbiguousZone(BadArgument):
         self.candidates = candidates
 
 
+class InstanceLocked(ChatbotError):
+    """Another bot process already uses this SQLite database file."""
+
+
 class ConfigError(ChatbotError):
     """The configuration is invalid; the message names the key (and line where known)."""
 

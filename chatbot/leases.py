@@ -99,22 +99,29 @@ class Leases:
         work: Callable[[], Awaitable[None]],
         *,
         ttl: float = 30.0,
+        renew: float | None = None,
         sleep: Sleep = wait_for_event,
     ) -> None:
-        """Wait until the lease is ours, then run ``work()`` while renewing it every third of
-        ``ttl``; if a renewal fails, ``work`` is cancelled and we wait for the lease again.
-        Runs until cancelled; the lease is released on the way out."""
+        """Wait until the lease is ours, then run ``work()`` while renewing it every
+        ``renew`` seconds (default: a third of ``ttl``), also the interval at which a waiting
+        instance tries again; if a renewal fails, ``work`` is cancelled and we wait for the
+        lease again.  Runs until cancelled or ``work`` ends; the lease is released on the
+        way out."""
+        every = ttl / 3 if renew is None else renew
         idle = asyncio.Event()  # never set: the waits below are plain timed waits
+        finished = asyncio.Event()  # set when the work ends, so that is noticed at once
         try:
             while True:
                 if not await self.acquire(name, ttl):
-                    await sleep(idle, ttl / 3)
+                    await sleep(idle, every)
                     continue
                 log.info("lease_acquired", name=name, holder=self.holder)
+                finished.clear()
                 task = asyncio.ensure_future(work())
+                task.add_done_callback(lambda _t: finished.set())
                 try:
                     while not task.done():
-                        await sleep(idle, ttl / 3)
+                        await sleep(finished, every)
                         if not task.done() and not await self.renew(name, ttl):
                             log.warning("lease_lost", name=name, holder=self.holder)
                             break

@@ -500,9 +500,15 @@ class Outbox:
         instance: str | None = None,
         sleep: Sleep = wait_for_event,
         rng: random.Random | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         self.db = db
         self.adapters = adapters
+        #: whether this instance runs the platform's connection now (several instances on
+        #: PostgreSQL: only the lease holder sends); ``None``: every adapter present
+        self.owns = owns
+        #: called with the seconds from due to posted for each sent row (metrics)
+        self.on_sent: Callable[[float], None] | None = None
         self.clock: Clock = clock or db.clock
         self.settings = settings or OutboxSettings()
         self.instance = instance or instance_name()
@@ -576,6 +582,8 @@ class Outbox:
         """One round: claim what is due on each platform and send it; returns rows handled."""
         handled = 0
         for platform, adapter in self.adapters.items():
+            if self.owns is not None and not self.owns(platform):
+                continue
             allowance = self._allowance(platform)
             if allowance <= 0:
                 continue
@@ -598,7 +606,7 @@ class Outbox:
         """Seconds until something may be due (capped by the poll interval)."""
         now = self.clock.now()
         await self._settle_in_doubt(now)
-        platforms = list(self.adapters)
+        platforms = [p for p in self.adapters if self.owns is None or self.owns(p)]
         delay = self.settings.poll_interval
         async with self.db.sessions() as session:
             pending = (
@@ -742,6 +750,9 @@ class Outbox:
             if sent:
                 await self._mark_sent(session, sent, claimed_state, now)
                 self.sent_count += len(sent)
+                if self.on_sent is not None:
+                    for o in sent:
+                        self.on_sent((now - _aware(o.row.next_attempt_at)).total_seconds())
             reports: list[dict[str, Any]] = []
             for o in failed:
                 row = o.row
@@ -899,7 +910,9 @@ def outbox_of(bot: Bot) -> Outbox:
     found = bot.services.get("outbox")
     if isinstance(found, Outbox):
         return found
-    outbox = Outbox(bot.db, bot.adapters, clock=bot.clock)
+    outbox = Outbox(
+        bot.db, bot.adapters, clock=bot.clock, instance=bot.instance, owns=bot.owns_connection
+    )
     bot.services["outbox"] = outbox
     bot.add_worker("outbox", outbox.run)
     return outbox

@@ -371,7 +371,7 @@ def scheduler_of(bot: Bot) -> Scheduler:
     found = bot.services.get("scheduler")
     if isinstance(found, Scheduler):
         return found
-    scheduler = Scheduler(bot.db, clock=bot.clock)
+    scheduler = Scheduler(bot.db, clock=bot.clock, instance=bot.instance)
     bot.services["scheduler"] = scheduler
     bot.add_worker("scheduler", scheduler.run)
     return scheduler

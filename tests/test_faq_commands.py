@@ -208,10 +208,12 @@ async def test_edits_persist_across_a_restart(db_url: str, clock: FakeClock) -> 
 
 
 @pytest.mark.postgres
-async def test_edits_reach_another_running_instance(db_url: str, clock: FakeClock) -> None:
-    """Two bots on one database: an edit through one is answered by the other."""
-    one = await open_faq_chat(db_url, clock)
-    two = await open_faq_chat(db_url, clock)
+@pytest.mark.postgres
+async def test_edits_reach_another_running_instance(postgres_url: str, clock: FakeClock) -> None:
+    """Two bots on one database (PostgreSQL: a SQLite file serves one bot): an edit through
+    one is answered by the other."""
+    one = await open_faq_chat(postgres_url, clock)
+    two = await open_faq_chat(postgres_url, clock)
     try:
         assert "Added" in await one.say(
             '!faq add wikimania "When is Wikimania?" Every summer.', as_="ana"

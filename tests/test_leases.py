@@ -69,3 +69,18 @@ async def test_hold_runs_the_work_only_while_the_lease_is_ours(
     assert started.is_set()  # acquired once the other holder's lease expired
     assert travel.waits == [10.0] * len(travel.waits)
     assert await other.holder_of("discord:gateway") is None  # released on the way out
+
+
+async def test_hold_ends_as_soon_as_the_work_ends(db: Database) -> None:
+    """A work that ends by itself ends hold() at once, not at the next renewal, and the
+    lease is released on the way out."""
+    mine = Leases(db, holder="mine")
+    ran = asyncio.Event()
+
+    async def work() -> None:
+        ran.set()
+
+    async with asyncio.timeout(10):  # the renewal interval below is an hour
+        await mine.hold("adapter:console", work, ttl=7200, renew=3600)
+    assert ran.is_set()
+    assert await mine.holder_of("adapter:console") is None

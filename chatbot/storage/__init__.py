@@ -7,6 +7,8 @@ migrations shipped in the package and applied at start-up.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from chatbot.errors import InstanceLocked
 from chatbot.storage.models import StateRow
 
 if TYPE_CHECKING:
@@ -85,17 +88,46 @@ class Database:
         self.url = normalise_url(url)
         self.clock = clock
         self.is_sqlite = self.url.startswith("sqlite")
+        #: the database file of a SQLite URL (``None`` for PostgreSQL and in-memory SQLite)
+        self.sqlite_path: str | None = None
+        self._lock_fd: int | None = None
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             path = self.url.split("///", 1)[1] if "///" in self.url else ""
+            path = path.split("?", 1)[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self.sqlite_path = path
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def lock_instance(self) -> None:
+        """On a SQLite file, make this process its only bot: an exclusive, non-blocking
+        ``flock`` on ``<db>.lock``, held until :meth:`close` (or the process ends, however it
+        ends).  Raises :class:`InstanceLocked` when another process holds it.  PostgreSQL
+        needs no lock: instances share it through leases and ``SKIP LOCKED`` claims."""
+        if self.sqlite_path is None or self._lock_fd is not None:
+            return
+        fd = os.open(f"{self.sqlite_path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InstanceLocked(
+                f"another bot instance is already using {self.sqlite_path}; use PostgreSQL "
+                "to run several instances (see README)"
+            ) from None
+        self._lock_fd = fd
+
+    def unlock_instance(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -129,4 +161,7 @@ class Database:
             await session.merge(StateRow(key=key, value=value, updated_at=self.clock.now()))
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        try:
+            await self.engine.dispose()
+        finally:
+            self.unlock_instance()

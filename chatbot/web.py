@@ -1,0 +1,138 @@
+"""Health and metrics over HTTP: ``/healthz``, ``/readyz`` and ``/metrics``.
+
+Off by default; ``[web] enabled = true`` makes the bot run it as a worker (needs the ``web``
+extra: aiohttp and prometheus-client).  Bind it to localhost or a private network: it has
+no authentication.
+
+``/healthz``
+    200 while the process runs.
+``/readyz``
+    200 when the database answers ``SELECT 1`` and every enabled adapter is connected, else
+    503; the JSON body names what is not ready.  An adapter says so with a ``connected``
+    attribute; one without it counts as connected once the bot is ready.  On PostgreSQL an
+    instance standing by for another's connection (lease ``adapter:<platform>``) is ready:
+    the platform is listed under ``standby``.
+``/metrics``
+    Prometheus text from the bot's own registry (:mod:`chatbot.metrics`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from chatbot.logs import get_logger
+from chatbot.metrics import Metrics
+
+if TYPE_CHECKING:
+    from chatbot.bot import Bot
+
+log = get_logger("chatbot.web")
+
+BOT: web.AppKey[Bot] = web.AppKey("bot")
+METRICS = web.AppKey("metrics", Metrics)
+
+#: seconds ``/readyz`` waits for the database
+DB_TIMEOUT = 5.0
+
+
+def metrics_of(bot: Bot) -> Metrics:
+    """The bot's metrics, created on first use and hooked to the outbox if there is one."""
+    if bot.metrics is None:
+        bot.metrics = Metrics()
+    outbox = bot.services.get("outbox")
+    if outbox is not None and getattr(outbox, "on_sent", None) is None:
+        outbox.on_sent = bot.metrics.observe_delivery
+    return bot.metrics
+
+
+def create_app(bot: Bot) -> web.Application:
+    app = web.Application()
+    app[BOT] = bot
+    app[METRICS] = metrics_of(bot)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
+    problems: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(DB_TIMEOUT), bot.db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means "not ready"
+        problems["database"] = f"not answering ({type(exc).__name__})"
+    standby: list[str] = []
+    for platform, adapter in bot.adapters.items():
+        if platform in bot.leased and platform not in bot.connected:
+            standby.append(platform)  # another instance holds the connection
+            continue
+        connected = getattr(adapter, "connected", None)
+        if not isinstance(connected, bool):
+            connected = bot.ready.is_set()
+        if not connected:
+            problems[f"adapter:{platform}"] = "not connected"
+    body: dict[str, Any] = {"status": "ready" if not problems else "not ready"}
+    if problems:
+        body["problems"] = problems
+    if standby:
+        body["standby"] = standby
+    return web.json_response(body, status=503 if problems else 200)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
+    found = request.app[METRICS]
+    try:
+        await found.refresh(bot.db, bot.clock.now())
+    except Exception:
+        log.exception("metrics_refresh_failed")  # serve the counters anyway
+    response = web.Response(body=found.render())
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+class WebServer:
+    """The app served on ``[web] host:port`` while the bot runs (a bot worker)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.started = asyncio.Event()
+        self.port: int | None = None
+
+    async def run(self) -> None:
+        settings = self.bot.config.web
+        runner = web.AppRunner(create_app(self.bot), access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.host, settings.port)
+            await site.start()
+            addresses = runner.addresses  # the bound port, when configured as 0
+            self.port = int(addresses[0][1]) if addresses else settings.port
+            log.info("web_listening", host=settings.host, port=self.port)
+            self.started.set()
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+
+def enable_web(bot: Bot) -> WebServer:
+    """Count metrics from now on and serve the app once the bot is ready."""
+    found = bot.services.get("web")
+    if isinstance(found, WebServer):
+        return found
+    metrics_of(bot)
+    server = WebServer(bot)
+    bot.services["web"] = server
+    bot.add_worker("web", server.run)
+    return server
