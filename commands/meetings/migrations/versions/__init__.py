@@ -1,0 +1,1 @@
+"""Revisions of the meetings module's tables."""

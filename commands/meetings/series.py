@@ -1,0 +1,173 @@
+"""Meeting times and recurrences, anchored in the organiser's zone.
+
+A series is a first start in *local wall time* (naive) plus the zone it was given in and an
+optional rule.  Occurrences are expanded by ``dateutil.rrule`` in that wall time and each is
+only then converted to UTC, so "15:00 Europe/London every week" stays 15:00 in London across
+daylight-saving changes (and moves by an hour in UTC).  Cancelled occurrences are EXDATEs:
+local dates left out of the expansion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
+from dateutil.rrule import weekdays as _WEEKDAYS
+
+from chatbot.errors import UserError
+from chatbot.timezones import zone_from_key
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ORDINALS = {"1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3}
+ORDINALS |= {"4th": 4, "fourth": 4, "last": -1, "5th": 5, "fifth": 5}
+_ORDINAL_WORDS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", -1: "last"}
+#: how far ahead a series is expanded when looking for its next occurrence
+_HORIZON = 800
+
+NONE = ""
+DAYS = "days"
+WEEKS = "weeks"
+MONTHLY_NTH = "monthly"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How a meeting repeats: every ``interval`` days/weeks, or a monthly nth weekday."""
+
+    kind: str = NONE
+    interval: int = 1
+    nth: int = 0
+    weekday: int = 0  # 0 = Monday
+
+    def encode(self) -> str:
+        """``weeks:2``, ``days:1``, ``monthly:2:1`` (2nd Tuesday), or ``""``."""
+        if self.kind == NONE:
+            return ""
+        if self.kind == MONTHLY_NTH:
+            return f"{MONTHLY_NTH}:{self.nth}:{self.weekday}"
+        return f"{self.kind}:{self.interval}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Rule:
+        if not text:
+            return cls()
+        parts = text.split(":")
+        if parts[0] == MONTHLY_NTH:
+            return cls(MONTHLY_NTH, 1, int(parts[1]), int(parts[2]))
+        return cls(parts[0], int(parts[1]))
+
+    def describe(self) -> str:
+        """The rule in words (``every 2 weeks``), ``""`` for a single meeting."""
+        if self.kind == NONE:
+            return ""
+        if self.kind == MONTHLY_NTH:
+            return f"monthly on the {_ORDINAL_WORDS[self.nth]} {DAY_NAMES[self.weekday]}"
+        if self.interval == 1:
+            return "every day" if self.kind == DAYS else "every week"
+        return f"every {self.interval} {self.kind}"
+
+
+_EVERY = re.compile(r"^(?:(\d{1,3})\s*)?(day|days|week|weeks)$", re.IGNORECASE)
+
+
+def parse_every(text: str) -> Rule:
+    """``week``, ``2 weeks``, ``3 days`` → a rule; :class:`UserError` otherwise."""
+    found = _EVERY.match(" ".join(text.split()))
+    if not found:
+        raise UserError(
+            "I read --every as a number of days or weeks, e.g. `--every week` or "
+            "`--every 2 weeks`.",
+            markdown=True,
+        )
+    interval = int(found.group(1) or 1)
+    if not 1 <= interval <= 365:
+        raise UserError("--every needs between 1 and 365 days or weeks.")
+    kind = DAYS if found.group(2).lower().startswith("day") else WEEKS
+    return Rule(kind, interval)
+
+
+def parse_monthly(text: str) -> Rule:
+    """``2nd tuesday``, ``last friday`` → a rule; :class:`UserError` otherwise."""
+    words = text.lower().split()
+    if len(words) == 2 and words[0] in ORDINALS:
+        day = next((i for i, d in enumerate(DAY_NAMES) if d.lower().startswith(words[1])), None)
+        if day is not None and len(words[1]) >= 3:
+            return Rule(MONTHLY_NTH, 1, ORDINALS[words[0]], day)
+    raise UserError(
+        "I read --monthly as an ordinal and a weekday, e.g. `--monthly 2nd tuesday` or "
+        "`--monthly last friday`.",
+        markdown=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A first start (local wall time in ``zone_key``), a rule and cancelled local dates."""
+
+    start_local: datetime
+    zone_key: str
+    rule: Rule = Rule()
+    exdates: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.start_local.tzinfo is not None:
+            raise ValueError("start_local is wall time: naive")
+
+    def to_utc(self, local: datetime) -> datetime:
+        """A wall time in the series' zone as an instant in UTC."""
+        tz = zone_from_key(self.zone_key).tzinfo
+        return local.replace(tzinfo=tz).astimezone(UTC)
+
+    def _rrule(self) -> rrule | None:
+        rule = self.rule
+        if rule.kind == NONE:
+            return None
+        if rule.kind == MONTHLY_NTH:
+            day: weekday = _WEEKDAYS[rule.weekday](rule.nth)
+            return rrule(MONTHLY, dtstart=self.start_local, byweekday=day, cache=False)
+        freq: Literal[3, 2] = DAILY if rule.kind == DAYS else WEEKLY
+        return rrule(freq, dtstart=self.start_local, interval=rule.interval, cache=False)
+
+    def local_starts(self) -> Iterator[datetime]:
+        """Wall-time starts, in order (EXDATEs left out), up to about two years of them."""
+        expanded = self._rrule()
+        source: Iterator[datetime] = (
+            iter([self.start_local]) if expanded is None else iter(expanded)
+        )
+        for count, local in enumerate(source):
+            if count >= _HORIZON:
+                return
+            if local.date() not in self.exdates:
+                yield local
+
+    def occurrences(self, after: datetime, limit: int = 1) -> list[datetime]:
+        """The next ``limit`` starts (UTC) strictly after ``after``."""
+        found: list[datetime] = []
+        for local in self.local_starts():
+            at = self.to_utc(local)
+            if at > after:
+                found.append(at)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def next_after(self, after: datetime) -> datetime | None:
+        found = self.occurrences(after, 1)
+        return found[0] if found else None
+
+    def includes(self, at: datetime) -> bool:
+        """Whether ``at`` (UTC) is one of the starts."""
+        for local in self.local_starts():
+            start = self.to_utc(local)
+            if start == at:
+                return True
+            if start > at:
+                return False
+        return False
+
+    def local_date_of(self, at: datetime) -> date:
+        return at.astimezone(zone_from_key(self.zone_key).tzinfo).date()

@@ -1,0 +1,105 @@
+"""The meetings module's tables: meetings (single or series), RSVPs, reminder preferences."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chatbot.errors import UserError
+from chatbot.events import Room
+from chatbot.storage.models import Base, UtcDateTime
+from commands.meetings.series import Rule, Series
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+DRAFT = "draft"
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+
+YES = "yes"
+NO = "no"
+MAYBE = "maybe"
+
+
+class MeetingRow(Base):
+    """A meeting or a series of them; times are wall times in the organiser's zone."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: first start as local wall time, ISO ``YYYY-MM-DDTHH:MM`` in ``zone``
+    start_local: Mapped[str] = mapped_column(String(32))
+    zone: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64), default="")
+    #: JSON list of cancelled occurrences' local dates (ISO)
+    exdates: Mapped[str] = mapped_column(Text, default="[]")
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    link: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: JSON list of [room id, platform, name]
+    rooms: Mapped[str] = mapped_column(Text, default="[]")
+    state: Mapped[str] = mapped_column(String(16), default=DRAFT)
+    #: bumped whenever the times change: reminder jobs of an older generation do nothing
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    def series(self) -> Series:
+        return Series(
+            datetime.fromisoformat(self.start_local),
+            self.zone,
+            Rule.decode(self.rule),
+            frozenset(date.fromisoformat(d) for d in json.loads(self.exdates)),
+        )
+
+    def room_list(self) -> list[Room]:
+        return [Room(rid, platform, name) for rid, platform, name in json.loads(self.rooms)]
+
+
+class RsvpRow(Base):
+    """A member's answer for a meeting (for a series: for the series)."""
+
+    __tablename__ = "meeting_rsvps"
+
+    meeting_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    answer: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReminderPrefRow(Base):
+    """A member who wants meeting reminders by DM, and how long before."""
+
+    __tablename__ = "meeting_reminder_prefs"
+
+    member_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    #: lead times in minutes, comma-separated
+    leads: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    def lead_minutes(self) -> list[int]:
+        return [int(x) for x in self.leads.split(",") if x]
+
+
+async def get_meeting(session: AsyncSession, number: int) -> MeetingRow:
+    row = await session.get(MeetingRow, number)
+    if row is None:
+        raise UserError(f"There is no meeting #{number}.")
+    return row
+
+
+async def confirmed_meetings(session: AsyncSession) -> list[MeetingRow]:
+    found = await session.scalars(
+        select(MeetingRow).where(MeetingRow.state == CONFIRMED).order_by(MeetingRow.id)
+    )
+    return list(found.all())

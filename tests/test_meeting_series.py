@@ -1,0 +1,163 @@
+"""Meeting series anchored in the organiser's zone, rendered in members' zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from chatbot.errors import UserError
+from chatbot.outbox import decode_payload
+from chatbot.timefmt import format_when
+from commands.meetings import parse_duration, split_options
+from commands.meetings.render import dm_payloads, lead_words, parse_leads
+from commands.meetings.series import (
+    DAYS,
+    MONTHLY_NTH,
+    WEEKS,
+    Rule,
+    Series,
+    parse_every,
+    parse_monthly,
+)
+
+NOW = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
+LONDON_WEEKLY = Series(datetime(2027, 3, 10, 15, 0), "Europe/London", Rule(WEEKS, 1))
+
+
+def _local(at: datetime, zone: str) -> str:
+    return format_when(at, zone, now=NOW)
+
+
+def test_weekly_london_series_across_both_2027_dst_changes() -> None:
+    """15:00 London stays 15:00 London; Manila, New York and Lagos move as their rules say."""
+    occ = {at.date(): at for at in LONDON_WEEKLY.occurrences(NOW, 40)}
+    zones = ("Europe/London", "Asia/Manila", "America/New_York", "Africa/Lagos")
+    expected = {
+        # before either change: London GMT, New York EST
+        date(2027, 3, 10): ("Wed 10 Mar, 15:00 (London)", "Wed 10 Mar, 23:00 (Manila)",
+                            "Wed 10 Mar, 10:00 (New York)", "Wed 10 Mar, 16:00 (Lagos)"),
+        # New York on EDT (14 March), London still GMT
+        date(2027, 3, 17): ("Wed 17 Mar, 15:00 (London)", "Wed 17 Mar, 23:00 (Manila)",
+                            "Wed 17 Mar, 11:00 (New York)", "Wed 17 Mar, 16:00 (Lagos)"),
+        # London on BST (28 March): an hour earlier in UTC
+        date(2027, 3, 31): ("Wed 31 Mar, 15:00 (London)", "Wed 31 Mar, 22:00 (Manila)",
+                            "Wed 31 Mar, 10:00 (New York)", "Wed 31 Mar, 15:00 (Lagos)"),
+        date(2027, 10, 27): ("Wed 27 Oct, 15:00 (London)", "Wed 27 Oct, 22:00 (Manila)",
+                             "Wed 27 Oct, 10:00 (New York)", "Wed 27 Oct, 15:00 (Lagos)"),
+        # London back on GMT (31 October), New York still EDT until 7 November
+        date(2027, 11, 3): ("Wed 3 Nov, 15:00 (London)", "Wed 3 Nov, 23:00 (Manila)",
+                            "Wed 3 Nov, 11:00 (New York)", "Wed 3 Nov, 16:00 (Lagos)"),
+        date(2027, 11, 10): ("Wed 10 Nov, 15:00 (London)", "Wed 10 Nov, 23:00 (Manila)",
+                             "Wed 10 Nov, 10:00 (New York)", "Wed 10 Nov, 16:00 (Lagos)"),
+    }  # fmt: skip
+    for day, strings in expected.items():
+        assert tuple(_local(occ[day], z) for z in zones) == strings, day
+    assert occ[date(2027, 3, 10)].hour == 15 and occ[date(2027, 3, 31)].hour == 14
+    assert occ[date(2027, 10, 27)].hour == 14 and occ[date(2027, 11, 3)].hour == 15
+
+
+def test_lord_howe_half_hour_dst_and_kathmandu() -> None:
+    """Lord Howe Island (+11 / +10:30) and Kathmandu (+05:45) get the right local times."""
+    occ = {at.date(): at for at in LONDON_WEEKLY.occurrences(NOW, 10)}
+    lord_howe = "Australia/Lord_Howe"
+    assert _local(occ[date(2027, 3, 31)], lord_howe) == "Thu 1 Apr, 01:00 (Lord Howe Island)"
+    # Lord Howe leaves DST on 4 April 2027: half an hour back
+    assert _local(occ[date(2027, 4, 7)], lord_howe) == "Thu 8 Apr, 00:30 (Lord Howe Island)"
+    assert _local(occ[date(2027, 3, 10)], "Asia/Kathmandu") == "Wed 10 Mar, 20:45 (Kathmandu)"
+    assert _local(occ[date(2027, 4, 7)], "Asia/Kathmandu") == "Wed 7 Apr, 19:45 (Kathmandu)"
+
+
+def test_exdates_monthly_and_daily_rules() -> None:
+    """An EXDATE drops one local date; monthly nth weekdays and every-N-days expand."""
+    skipped = Series(
+        LONDON_WEEKLY.start_local,
+        "Europe/London",
+        LONDON_WEEKLY.rule,
+        frozenset({date(2027, 3, 17)}),
+    )
+    days = [at.date() for at in skipped.occurrences(NOW, 3)]
+    assert days == [date(2027, 3, 10), date(2027, 3, 24), date(2027, 3, 31)]
+    monthly = Series(datetime(2027, 1, 1, 9, 0), "Asia/Manila", parse_monthly("2nd tuesday"))
+    firsts = monthly.occurrences(NOW, 3)
+    assert [format_when(a, "Asia/Manila", now=NOW) for a in firsts] == [
+        "Tue 12 Jan, 09:00 (Manila)",
+        "Tue 9 Feb, 09:00 (Manila)",
+        "Tue 9 Mar, 09:00 (Manila)",
+    ]
+    last = Series(datetime(2027, 1, 1, 9, 0), "UTC", parse_monthly("last friday"))
+    assert [a.day for a in last.occurrences(NOW, 2)] == [29, 26]
+    every3 = Series(datetime(2027, 1, 6, 8, 0), "UTC", parse_every("3 days"))
+    assert [a.day for a in every3.occurrences(NOW, 3)] == [6, 9, 12]
+    assert every3.includes(datetime(2027, 1, 9, 8, 0, tzinfo=UTC))
+    assert not every3.includes(datetime(2027, 1, 10, 8, 0, tzinfo=UTC))
+    single = Series(datetime(2027, 1, 6, 8, 0), "UTC")
+    assert single.occurrences(NOW, 5) == [datetime(2027, 1, 6, 8, 0, tzinfo=UTC)]
+    assert single.next_after(datetime(2027, 1, 7, tzinfo=UTC)) is None
+
+
+def test_rules_encode_and_describe() -> None:
+    """Rules round-trip through their stored form and read as words."""
+    for rule, words in (
+        (Rule(), ""),
+        (Rule(WEEKS, 1), "every week"),
+        (Rule(WEEKS, 2), "every 2 weeks"),
+        (Rule(DAYS, 1), "every day"),
+        (Rule(MONTHLY_NTH, 1, 2, 1), "monthly on the 2nd Tuesday"),
+        (Rule(MONTHLY_NTH, 1, -1, 4), "monthly on the last Friday"),
+    ):
+        assert Rule.decode(rule.encode()) == rule
+        assert rule.describe() == words
+    with pytest.raises(UserError):
+        parse_every("fortnight")
+    with pytest.raises(UserError):
+        parse_monthly("tuesday")
+
+
+def test_options_durations_and_leads() -> None:
+    """Options split off the date phrase; durations and lead times are read strictly."""
+    assert split_options("friday 15:00 --every 2 weeks --link https://x.org") == (
+        "friday 15:00",
+        {"every": "2 weeks", "link": "https://x.org"},
+    )
+    assert split_options("tomorrow 9am") == ("tomorrow 9am", {})
+    assert [parse_duration(t) for t in ("1h", "90m", "1h30", "45", "2 h")] == [60, 90, 90, 45, 120]
+    for bad in ("", "abc", "3d", "1m", "30h"):
+        with pytest.raises(UserError):
+            parse_duration(bad)
+    assert parse_leads("1d,15m", (1440, 60, 15)) == [1440, 15]
+    with pytest.raises(ValueError, match="2m"):
+        parse_leads("2m", (1440, 15))
+    assert [lead_words(m) for m in (10080, 1440, 60, 15)] == [
+        "7 days",
+        "1 day",
+        "1 hour",
+        "15 minutes",
+    ]
+
+
+def test_dm_payloads_carry_only_the_members_own_time() -> None:
+    """Each member's DM is rendered in their zone and language and decodes as a reply."""
+    at = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
+    members = [
+        ("console:a", "a", "Asia/Kathmandu", None),
+        ("console:b", "b", None, None),
+        ("console:c", "c", "Europe/Paris", "fr"),
+    ]
+    out = dm_payloads(4, "Open call", at, "https://meet.example", 15, members, NOW)
+    texts = [decode_payload(p)[0] for _id, _name, p in out]
+    assert [r.parts[0] for r in texts] == [
+        _plain("Reminder: Open call starts in 15 minutes, Wed 10 Mar, 20:45 (Kathmandu). "
+               "Join: https://meet.example"),
+        _plain("Reminder: Open call starts in 15 minutes, Wed 10 Mar, 15:00 (UTC). "
+               "Join: https://meet.example"),
+        _plain("Reminder: Open call starts in 15 minutes, mer. 10 mars 2027, 16:00 (Paris). "
+               "Join: https://meet.example"),
+    ]  # fmt: skip
+    assert [b.command for b in texts[0].buttons] == ["rsvp 4 yes", "rsvp 4 maybe", "rsvp 4 no"]
+
+
+def _plain(text: str) -> object:
+    from chatbot.events import Plain
+
+    return Plain(text)
