@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser(
+        "export",
+        add_help=False,
+        help="chatbot export casestudies [-c FILE] --format csv|json|wikitext [-o FILE]",
+    )
+    sub.add_parser(
         "faq",
         add_help=False,
         help="knowledge base: chatbot faq [-c FILE] import FILE [--merge] | export [-o FILE]",
@@ -70,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return when_main(argv[1:])
     if argv[:1] == ["faq"]:
         return _faq(argv[1:])
+    if argv[:2] == ["export", "casestudies"]:
+        return _export_casestudies(argv[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.cmd is None:
@@ -93,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.error(f"unknown command {args.cmd}")
 
 
-def _faq(argv: list[str]) -> int:
-    """``chatbot faq [-c FILE] import|export …``, handled by the faq module's own parser."""
+def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Take ``-c FILE`` / ``--config FILE`` out of a subcommand's own arguments."""
     config_arg: str | None = None
     rest: list[str] = []
     args = iter(argv)
@@ -105,6 +112,23 @@ def _faq(argv: list[str]) -> int:
             config_arg = arg.split("=", 1)[1]
         else:
             rest.append(arg)
+    return config_arg, rest
+
+
+def _export_casestudies(argv: list[str]) -> int:
+    """``chatbot export casestudies …``, handled by the case-study module's own parser."""
+    config_arg, rest = _split_config(argv)
+    from chatbot.plugins import COMMANDS, load
+
+    load(COMMANDS, "casestudies")
+    from commands.casestudies.cli import export_main
+
+    return export_main(rest, _config_path(config_arg))
+
+
+def _faq(argv: list[str]) -> int:
+    """``chatbot faq [-c FILE] import|export …``, handled by the faq module's own parser."""
+    config_arg, rest = _split_config(argv)
     from chatbot.plugins import COMMANDS, load
 
     load(COMMANDS, "faq")  # a clear error if the module is not installed

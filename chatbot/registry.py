@@ -238,6 +238,7 @@ class Module:
     migrations: Path | None = None
     mydata_hooks: list[Hook] = field(default_factory=list)
     forget_hooks: list[Hook] = field(default_factory=list)
+    forget_warning_hooks: list[Hook] = field(default_factory=list)
     startup_hooks: list[Hook] = field(default_factory=list)
     dialogs: list[Dialog] = field(default_factory=list)
 
@@ -284,6 +285,13 @@ class Module:
     def on_forget(self, fn: Hook) -> Hook:
         """``async fn(bot, member_id) -> str | None``: delete its data on ``!forgetme``."""
         self.forget_hooks.append(fn)
+        return fn
+
+    def on_forget_warning(self, fn: Hook) -> Hook:
+        """``async fn(bot, member_id) -> str | None``: what ``!forgetme`` will not simply
+        delete (e.g. published texts that stay under their licence), said *before* the
+        confirm."""
+        self.forget_warning_hooks.append(fn)
         return fn
 
     def dialog(self, dialog: Dialog) -> Dialog:

@@ -146,9 +146,17 @@ async def collect_member_data(ctx: Context) -> dict[str, Any]:
 async def forgetme(ctx: Context, confirm: str = "") -> Reply:
     prefix = ctx.bot.prefix
     if confirm.strip().casefold() != "confirm":
+        warnings: list[Inline] = []
+        for module_ in ctx.bot.registry.modules.values():
+            for warn in module_.forget_warning_hooks:
+                text = await warn(ctx.bot, ctx.member.id)
+                if text:
+                    warnings.append(f"{text}\n")
         return Reply.of(
-            "This deletes everything I store about you: your time zone, language and any "
-            "conversation in progress. It can't be undone.\n"
+            "This deletes everything I store about you: your time zone, language, what the "
+            "bot's features keep about you, and any conversation in progress. It can't be "
+            "undone.\n",
+            *warnings,
             f"To go ahead, type `{prefix}forgetme confirm`.",
             private=True,
         )

@@ -113,3 +113,26 @@ async def test_when_shows_a_time_in_my_zone(chat: ConsoleChat) -> None:
     out = await chat.say("!when tomorow")
     assert "I can't read" in out and "Usage: `!when <moment>…`" in out
     assert "Set your zone" in await chat.say("!when 15:00 UTC", as_="newbie")
+
+
+async def test_forgetme_warns_before_confirm_about_what_stays(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    """A module's warning (e.g. published texts stay) is shown before the confirm."""
+    from chatbot.registry import Module
+    from commands import basics, members
+    from tests.harness import open_chat
+
+    extra = Module("keeper", "Keeps published things.")
+
+    @extra.on_forget_warning
+    async def warn(bot: object, member_id: str) -> str | None:
+        return f"Your published text stays ({member_id})."
+
+    chat = await open_chat(sqlite_url, clock, modules=[basics.module, members.module, extra])
+    try:
+        out = await chat.say("!forgetme", as_="zed")
+        assert "Your published text stays (console:zed)." in out
+        assert out.index("stays") < out.index("forgetme confirm")
+    finally:
+        await chat.bot.close()

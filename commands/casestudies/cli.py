@@ -1,0 +1,82 @@
+"""``chatbot export casestudies --format csv|json|wikitext [-o FILE]``.
+
+Exports the published case studies (public fields only; contact details never leave the
+database) to stdout or a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatbot.config import Config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatbot export casestudies", description="Export the published case studies."
+    )
+    parser.add_argument(
+        "--format", choices=("csv", "json", "wikitext"), default="csv", help="default: csv"
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write to this file, not stdout")
+    return parser
+
+
+def _migrations(config: Config) -> list[Path]:
+    """The migration folders of every enabled module, this one always included (Alembic
+    must know every revision recorded in the database)."""
+    from commands.casestudies import MIGRATIONS
+
+    folders: list[Path] = []
+    try:
+        from chatbot.plugins import load_modules
+
+        folders = [m.migrations for m in load_modules(config.bot.commands) if m.migrations]
+    except Exception:  # a module that can't load here must not block the export
+        folders = []
+    return folders if MIGRATIONS in folders else [*folders, MIGRATIONS]
+
+
+async def export_text(config: Config, fmt: str) -> tuple[str, int]:
+    """The export of every published study, and how many there are."""
+    from chatbot.clock import SystemClock
+    from chatbot.storage import Database
+    from commands.casestudies.exports import public, render
+    from commands.casestudies.store import PUBLISHED, CaseStudyStore
+
+    db = Database(config.database_url(), SystemClock())
+    try:
+        await db.upgrade(_migrations(config))
+        studies = await CaseStudyStore(db).in_states((PUBLISHED,))
+        return render(fmt, [public(s.id, s.record) for s in studies]), len(studies)
+    finally:
+        await db.close()
+
+
+def export_main(argv: list[str], config_path: str) -> int:
+    """Run the export; returns the exit status (0 ok, 2 usage or config error)."""
+    from chatbot.config import load_config
+    from chatbot.errors import ConfigError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help or a usage error
+        return int(exc.code or 0)
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"chatbot export casestudies: config error: {exc}", file=sys.stderr)
+        return 2
+    text, count = asyncio.run(export_text(config, args.format))
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {count} case studies to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,394 @@
+"""Case studies in the database: one row per study, and every change as a revision.
+
+``case_studies`` holds the current values (``data``, JSON) plus copies of the fields people
+search by (title, country, library type, projects, activities, a lower-cased text).
+``case_study_revisions`` keeps, for every change after submission, who made it, when, the
+state before and after, and the old and new values of the fields that changed: nothing is
+overwritten without a trace.  The review room lives in the core ``state`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chatbot.errors import UserError
+from chatbot.storage.models import Base, UtcDateTime
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from chatbot.storage import Database
+
+REVIEW_ROOM_KEY = "casestudies.review_room"
+
+SUBMITTED = "submitted"
+IN_REVIEW = "in_review"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+PUBLISHED = "published"
+WITHDRAWN = "withdrawn"
+STATES = (SUBMITTED, IN_REVIEW, ACCEPTED, REJECTED, PUBLISHED, WITHDRAWN)
+#: states whose study is deleted (not detached) when its submitter says ``!forgetme``
+UNPUBLISHED = (SUBMITTED, IN_REVIEW, ACCEPTED, REJECTED, WITHDRAWN)
+
+#: (action, from states, to state, organisers only)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str, bool]] = {
+    "withdraw": ((SUBMITTED,), WITHDRAWN, False),
+    "claim": ((SUBMITTED,), IN_REVIEW, True),
+    "accept": ((IN_REVIEW,), ACCEPTED, True),
+    "reject": ((IN_REVIEW,), REJECTED, True),
+    "revise": ((REJECTED,), SUBMITTED, False),
+    "publish": ((ACCEPTED,), PUBLISHED, True),
+    "unpublish": ((PUBLISHED,), ACCEPTED, True),
+}
+
+
+class CaseStudyRow(Base):
+    __tablename__ = "case_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str | None] = mapped_column(String(255), index=True, nullable=True)
+    member_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    data: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    library_type: Mapped[str] = mapped_column(String(20))
+    projects: Mapped[str] = mapped_column(String(300))  # ";wikipedia;wikidata;"
+    activities: Mapped[str] = mapped_column(String(300))
+    search_text: Mapped[str] = mapped_column(Text)
+    reviewer_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CaseStudyRevisionRow(Base):
+    __tablename__ = "case_study_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    study_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("case_studies.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    old_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    new_state: Mapped[str] = mapped_column(String(20))
+    old_values: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of changed fields
+    new_values: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    id: int
+    member_id: str | None
+    member_name: str | None
+    state: str
+    record: dict[str, Any]
+    reviewer_id: str | None
+    reason: str | None
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: CaseStudyRow) -> Study:
+        return cls(
+            row.id,
+            row.member_id,
+            row.member_name,
+            row.state,
+            json.loads(row.data),
+            row.reviewer_id,
+            row.reason,
+            row.revision,
+            row.created_at,
+            row.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    number: int
+    action: str
+    actor_id: str | None
+    at: datetime
+    old_state: str | None
+    new_state: str
+    old_values: dict[str, Any] | None
+    new_values: dict[str, Any] | None
+    note: str | None
+
+    @classmethod
+    def of(cls, row: CaseStudyRevisionRow) -> Revision:
+        return cls(
+            row.number,
+            row.action,
+            row.actor_id,
+            row.at,
+            row.old_state,
+            row.new_state,
+            json.loads(row.old_values) if row.old_values else None,
+            json.loads(row.new_values) if row.new_values else None,
+            row.note,
+        )
+
+
+def _tags(values: Any) -> str:
+    return ";" + ";".join(values or []) + ";"
+
+
+def _fill(row: CaseStudyRow, record: dict[str, Any]) -> None:
+    row.data = json.dumps(record, ensure_ascii=False, sort_keys=True)
+    row.title = str(record["title"])[:200]
+    row.country = str(record["country"])
+    row.library_type = str(record["library_type"])
+    row.projects = _tags(record.get("projects"))
+    row.activities = _tags(record.get("activities"))
+    searchable = (
+        record.get("title"),
+        record.get("institution"),
+        record.get("summary"),
+        record.get("lessons"),
+        record.get("activities_other"),
+    )
+    row.search_text = " ".join(str(v) for v in searchable if v).casefold()
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    return {k: old.get(k) for k in keys}, {k: new.get(k) for k in keys}
+
+
+class CaseStudyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _revise(
+        self,
+        session: AsyncSession,
+        row: CaseStudyRow,
+        action: str,
+        actor: str | None,
+        now: datetime,
+        old_state: str | None,
+        old: dict[str, Any] | None,
+        new: dict[str, Any] | None,
+        note: str | None = None,
+    ) -> None:
+        row.revision += 1
+        row.updated_at = now
+        session.add(
+            CaseStudyRevisionRow(
+                study_id=row.id,
+                number=row.revision,
+                action=action,
+                actor_id=actor,
+                at=now,
+                old_state=old_state,
+                new_state=row.state,
+                old_values=json.dumps(old, ensure_ascii=False) if old is not None else None,
+                new_values=json.dumps(new, ensure_ascii=False) if new is not None else None,
+                note=note,
+            )
+        )
+
+    async def submit(
+        self,
+        session: AsyncSession,
+        member_id: str,
+        member_name: str,
+        record: dict[str, Any],
+        now: datetime,
+    ) -> CaseStudyRow:
+        """A new study in ``submitted`` with its first revision (all values new)."""
+        row = CaseStudyRow(
+            member_id=member_id,
+            member_name=member_name,
+            state=SUBMITTED,
+            revision=0,
+            created_at=now,
+            updated_at=now,
+        )
+        _fill(row, record)
+        session.add(row)
+        await session.flush()
+        await self._revise(session, row, "submit", member_id, now, None, None, record)
+        return row
+
+    async def get(self, study_id: int) -> Study | None:
+        async with self.db.sessions() as session:
+            row = await session.get(CaseStudyRow, study_id)
+            return Study.of(row) if row is not None else None
+
+    async def load(self, session: AsyncSession, study_id: int) -> CaseStudyRow:
+        row = await session.get(CaseStudyRow, study_id, with_for_update=True)
+        if row is None:
+            raise UserError(f"There is no case study #{study_id}.")
+        return row
+
+    async def move(
+        self,
+        session: AsyncSession,
+        row: CaseStudyRow,
+        action: str,
+        actor: str,
+        now: datetime,
+        *,
+        note: str | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply a state move from :data:`TRANSITIONS` (and, for ``revise``, new values)."""
+        sources, target, _organiser = TRANSITIONS[action]
+        if row.state not in sources:
+            allowed = " or ".join(s.replace("_", " ") for s in sources)
+            raise UserError(
+                f"Case study #{row.id} is {row.state.replace('_', ' ')}; "
+                f"it can only be {_past(action)} when it is {allowed}."
+            )
+        old_state = row.state
+        row.state = target
+        old_values: dict[str, Any] | None = None
+        new_values: dict[str, Any] | None = None
+        if record is not None:
+            old_values, new_values = _diff(json.loads(row.data), record)
+            _fill(row, record)
+        if action == "claim":
+            row.reviewer_id = actor
+        if action == "reject":
+            row.reason = note
+        elif action == "revise":
+            row.reason = None
+        await self._revise(
+            session, row, action, actor, now, old_state, old_values, new_values, note
+        )
+
+    async def revisions(self, study_id: int) -> list[Revision]:
+        async with self.db.sessions() as session:
+            rows = await session.scalars(
+                select(CaseStudyRevisionRow)
+                .where(CaseStudyRevisionRow.study_id == study_id)
+                .order_by(CaseStudyRevisionRow.number)
+            )
+            return [Revision.of(r) for r in rows]
+
+    async def of_member(self, member_id: str) -> list[Study]:
+        async with self.db.sessions() as session:
+            rows = await session.scalars(
+                select(CaseStudyRow)
+                .where(CaseStudyRow.member_id == member_id)
+                .order_by(CaseStudyRow.id)
+            )
+            return [Study.of(r) for r in rows]
+
+    async def in_states(self, states: tuple[str, ...]) -> list[Study]:
+        async with self.db.sessions() as session:
+            rows = await session.scalars(
+                select(CaseStudyRow).where(CaseStudyRow.state.in_(states)).order_by(CaseStudyRow.id)
+            )
+            return [Study.of(r) for r in rows]
+
+    async def search(
+        self,
+        text: str,
+        states: tuple[str, ...],
+        *,
+        country: str | None = None,
+        activity: str | None = None,
+        project: str | None = None,
+    ) -> list[Study]:
+        query = select(CaseStudyRow).where(CaseStudyRow.state.in_(states))
+        if country:
+            query = query.where(CaseStudyRow.country == country)
+        if activity:
+            query = query.where(CaseStudyRow.activities.contains(f";{activity};", autoescape=True))
+        if project:
+            query = query.where(CaseStudyRow.projects.contains(f";{project};", autoescape=True))
+        for word in text.casefold().split():
+            query = query.where(CaseStudyRow.search_text.contains(word, autoescape=True))
+        async with self.db.sessions() as session:
+            rows = await session.scalars(query.order_by(CaseStudyRow.id).limit(50))
+            return [Study.of(r) for r in rows]
+
+    async def member_data(self, member_id: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": s.id,
+                "state": s.state,
+                "revision": s.revision,
+                "created_at": s.created_at.isoformat(),
+                "rejection_reason": s.reason,
+                "values": s.record,
+            }
+            for s in await self.of_member(member_id)
+        ]
+
+    async def forget(self, member_id: str, now: datetime) -> tuple[int, int]:
+        """Delete the member's unpublished studies; detach name and contact from published
+        ones (credit becomes "anonymous", the revisions lose who and contact).  Returns
+        (deleted, detached)."""
+        async with self.db.session() as session:
+            rows = list(
+                await session.scalars(
+                    select(CaseStudyRow).where(CaseStudyRow.member_id == member_id)
+                )
+            )
+            gone = [r.id for r in rows if r.state in UNPUBLISHED]
+            if gone:
+                await session.execute(
+                    delete(CaseStudyRevisionRow).where(CaseStudyRevisionRow.study_id.in_(gone))
+                )
+                await session.execute(delete(CaseStudyRow).where(CaseStudyRow.id.in_(gone)))
+            kept = [r for r in rows if r.state not in UNPUBLISHED]
+            for row in kept:
+                record = json.loads(row.data)
+                record["credit"] = "anonymous"
+                record["contact"] = None
+                _fill(row, record)
+                row.member_id = None
+                row.member_name = None
+                revisions = await session.scalars(
+                    select(CaseStudyRevisionRow).where(CaseStudyRevisionRow.study_id == row.id)
+                )
+                for rev in revisions:
+                    if rev.actor_id == member_id:
+                        rev.actor_id = None
+                    for attr in ("old_values", "new_values"):
+                        raw = getattr(rev, attr)
+                        if raw:
+                            values = json.loads(raw)
+                            for key in ("credit", "contact"):
+                                if key in values and values[key] is not None:
+                                    values[key] = "(removed)"
+                            setattr(rev, attr, json.dumps(values, ensure_ascii=False))
+                row.updated_at = now
+            return len(gone), len(kept)
+
+    async def review_room(self) -> dict[str, str] | None:
+        raw = await self.db.get_state(REVIEW_ROOM_KEY)
+        return json.loads(raw) if raw else None
+
+    async def set_review_room(self, room: dict[str, str]) -> None:
+        await self.db.set_state(REVIEW_ROOM_KEY, json.dumps(room))
+
+
+def _past(action: str) -> str:
+    return {
+        "withdraw": "withdrawn",
+        "claim": "claimed",
+        "accept": "accepted",
+        "reject": "rejected",
+        "revise": "revised",
+        "publish": "published",
+        "unpublish": "unpublished",
+    }[action]
