@@ -103,3 +103,27 @@ async def test_state_values(db_url: str, clock: FakeClock) -> None:
         assert await again.get_state("matrix.since") == "s2"
     finally:
         await again.close()
+
+
+async def test_quick_check_matches_alembic_with_module_branches(
+    db_url: str, clock: FakeClock
+) -> None:
+    """After an upgrade, the start-up check (no Alembic import) sees the schema as current,
+    also when module branches depend on core revisions."""
+    from chatbot.storage import MIGRATIONS, declared_heads
+    from commands import casestudies, faq, meetings
+
+    locations = [m.migrations for m in (faq.module, meetings.module, casestudies.module)]
+    assert all(locations)
+    db = Database(db_url, clock)
+    try:
+        await db.upgrade([p for p in locations if p])
+        async with db.engine.connect() as conn:
+            stored = await conn.run_sync(
+                lambda c: {
+                    r[0] for r in c.exec_driver_sql("SELECT version_num FROM alembic_version")
+                }
+            )
+        assert stored == declared_heads([MIGRATIONS / "versions", *[p for p in locations if p]])
+    finally:
+        await db.close()

@@ -46,11 +46,12 @@ def normalise_url(url: str) -> str:
 
 
 _REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']", re.M)
-_DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
+_DOWN = re.compile(r"^(?:down_revision|depends_on)\s*=\s*(.+)$", re.M)
 
 
 def declared_heads(locations: Sequence[Path]) -> set[str]:
-    """The head revisions of the migration scripts, read without importing Alembic."""
+    """The revisions Alembic keeps in ``alembic_version`` once every script is applied,
+    read from the scripts without importing Alembic."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for folder in locations:
@@ -60,8 +61,8 @@ def declared_heads(locations: Sequence[Path]) -> set[str]:
             if found is None:
                 continue
             revisions.add(found.group(1))
-            down = _DOWN.search(text)
-            if down:
+            # a revision another depends on is covered by it in alembic_version, like a parent
+            for down in _DOWN.finditer(text):
                 parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
     return revisions - parents
 
