@@ -124,3 +124,14 @@ def test_when_cli() -> None:
         check=False,
     )
     assert bad.returncode == 1 and bad.stdout == "" and "tomorow" in bad.stderr
+
+
+def test_database_password_is_masked(log_stream: io.StringIO) -> None:
+    """A password inside the database URL never reaches a log line."""
+    from chatbot.clock import FakeClock
+    from chatbot.storage import Database
+
+    configure("info", "keyvalue", stream=log_stream)
+    Database("postgresql://bot:s3cret-db-pass@db.example.org/chatbot", FakeClock())
+    get_logger("t").info("connecting", url="postgresql://bot:s3cret-db-pass@db.example.org/x")
+    assert "s3cret-db-pass" not in log_stream.getvalue()

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, inspect, make_url, select, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from chatbot.errors import InstanceLocked
+from chatbot.logs import register_secret
 from chatbot.storage.models import StateRow
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ class Database:
 
     def __init__(self, url: str, clock: Clock) -> None:
         self.url = normalise_url(url)
+        password = make_url(self.url).password
+        if password:
+            register_secret(str(password))  # never in a log line, whatever prints the URL
         self.clock = clock
         self.is_sqlite = self.url.startswith("sqlite")
         #: the database file of a SQLite URL (``None`` for PostgreSQL and in-memory SQLite)
