@@ -131,13 +131,17 @@ class Bot:
                     commands=len(self.registry.all_commands()),
                 )
                 await self._stop.wait()
+                # workers first, while the connections are still up: the outbox finishes the
+                # sends in flight (within its shutdown grace) instead of failing them
+                for task in workers:
+                    task.cancel()
+                if workers:
+                    await asyncio.wait(workers)
                 for adapter in self.adapters.values():
                     await adapter.stop()
                 for platform, task in serving.items():
                     if platform in self.leased and platform not in self.connected:
                         task.cancel()  # a standby: nothing to stop but the wait for its lease
-                for task in workers:
-                    task.cancel()
         finally:
             await self.close()
             log.info("stopped")

@@ -60,6 +60,17 @@ class TimeSection(_Section):
     date_order: Literal["DMY", "MDY", "YMD"] = "DMY"
 
 
+class OutboxSection(_Section):
+    #: rows claimed per round, and how long a claim is held before another instance may retry
+    batch: int = 100
+    lease_seconds: float = 60.0
+    #: at shutdown, seconds to let the sends in flight finish
+    shutdown_grace: float = 10.0
+    max_attempts: int = 6
+    #: per platform: [messages per second, burst]; defaults suit Matrix and Discord
+    rates: dict[str, list[float]] = msgspec.field(default_factory=dict)
+
+
 class DialogsSection(_Section):
     expire_after_days: float = 7.0
 
@@ -81,6 +92,8 @@ class WebSection(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
+    #: the address members reach the app at (behind a reverse proxy), used in feed links
+    public_url: str = ""
 
 
 class Config(_Section):
@@ -90,6 +103,7 @@ class Config(_Section):
     permissions: PermissionsSection = msgspec.field(default_factory=PermissionsSection)
     time: TimeSection = msgspec.field(default_factory=TimeSection)
     dialogs: DialogsSection = msgspec.field(default_factory=DialogsSection)
+    outbox: OutboxSection = msgspec.field(default_factory=OutboxSection)
     instances: InstancesSection = msgspec.field(default_factory=InstancesSection)
     web: WebSection = msgspec.field(default_factory=WebSection)
     adapters: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
@@ -219,6 +233,12 @@ def _check_values(config: Config, text: str, source: str) -> None:
     for key in ("member_burst", "room_burst"):
         if getattr(config.ratelimit, key) < 1:
             raise fail(["ratelimit", key], "must be at least 1")
+    box = config.outbox
+    if box.batch < 1 or box.lease_seconds <= 0 or box.shutdown_grace < 0 or box.max_attempts < 1:
+        raise fail(["outbox"], "batch and max_attempts must be at least 1, lease_seconds > 0")
+    for platform, pair in box.rates.items():
+        if len(pair) != 2 or pair[0] <= 0 or pair[1] < 1:
+            raise fail(["outbox", "rates"], f"{platform}: give [messages per second, burst]")
     if config.dialogs.expire_after_days <= 0:
         raise fail(["dialogs", "expire_after_days"], "must be greater than 0")
     inst = config.instances

@@ -910,8 +910,23 @@ def outbox_of(bot: Bot) -> Outbox:
     found = bot.services.get("outbox")
     if isinstance(found, Outbox):
         return found
+    box = bot.config.outbox
+    rates = dict(DEFAULT_RATES)
+    rates.update({k: (float(v[0]), float(v[1])) for k, v in box.rates.items()})
+    settings = OutboxSettings(
+        batch=box.batch,
+        lease=box.lease_seconds,
+        shutdown_grace=box.shutdown_grace,
+        retry=RetryPolicy(max_attempts=box.max_attempts),
+        rates=rates,
+    )
     outbox = Outbox(
-        bot.db, bot.adapters, clock=bot.clock, instance=bot.instance, owns=bot.owns_connection
+        bot.db,
+        bot.adapters,
+        clock=bot.clock,
+        settings=settings,
+        instance=bot.instance,
+        owns=bot.owns_connection,
     )
     bot.services["outbox"] = outbox
     bot.add_worker("outbox", outbox.run)

@@ -14,11 +14,15 @@ no authentication.
     the platform is listed under ``standby``.
 ``/metrics``
     Prometheus text from the bot's own registry (:mod:`chatbot.metrics`).
+
+Modules add their own routes with :func:`add_route` in their start-up hooks (which run
+before the app is created): the core imports no feature module.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -38,6 +42,18 @@ METRICS = web.AppKey("metrics", Metrics)
 
 #: seconds ``/readyz`` waits for the database
 DB_TIMEOUT = 5.0
+#: ``bot.services`` key of the routes modules add: a list of ``(method, path, handler)``
+ROUTES = "web_routes"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_route(bot: Bot, method: str, path: str, handler: Handler) -> None:
+    """Serve ``handler`` at ``path`` in the app created from now on (``request.app[BOT]``
+    is the bot); a second call for the same method and path changes nothing."""
+    routes: list[tuple[str, str, Handler]] = bot.services.setdefault(ROUTES, [])
+    if not any((m, p) == (method.upper(), path) for m, p, _h in routes):
+        routes.append((method.upper(), path, handler))
 
 
 def metrics_of(bot: Bot) -> Metrics:
@@ -57,6 +73,8 @@ def create_app(bot: Bot) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    for method, path, handler in bot.services.get(ROUTES, []):
+        app.router.add_route(method, path, handler)
     return app
 
 

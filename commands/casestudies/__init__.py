@@ -72,6 +72,13 @@ casestudy = module.group(
 )
 
 
+@module.on_startup
+async def _start_delivery(bot: Bot) -> None:
+    """The outbox sender runs as one of the bot's workers: it must be created before the bot
+    starts them, or the notifications enqueued here would never be sent."""
+    outbox_of(bot)
+
+
 def store_of(bot: Bot) -> CaseStudyStore:
     found = bot.services.get("casestudies")
     if isinstance(found, CaseStudyStore):

@@ -96,6 +96,12 @@ async def _start(bot: Bot) -> None:
 
     scheduler.register(REMINDER_JOB, reminder)
     scheduler.register(ADVANCE_JOB, advance)
+    if bot.config.web.enabled:  # the calendar feed (needs the web extra and icalendar)
+        from chatbot.web import add_route
+        from commands.meetings.ics import ROUTES
+
+        for method, path, handler in ROUTES:
+            add_route(bot, method, path, handler)
 
 
 # -- reading organisers' input --------------------------------------------------------------
@@ -541,7 +547,9 @@ async def meetings(ctx: Context) -> Reply:
     examples=["meeting 3"],
     params={"number": "the meeting's number (see !meetings)"},
 )
-async def show(ctx: Context, number: int) -> Reply:
+async def show(ctx: Context, number: int, view: Literal["ics"] | None = None) -> Reply:
+    if view == "ics":
+        return await ics_link(ctx, number)
     now = ctx.now()
     prefix = ctx.bot.prefix
     async with ctx.bot.db.sessions() as session:
@@ -581,6 +589,39 @@ async def show(ctx: Context, number: int) -> Reply:
         parts.append(f"\nTimes are in UTC: `{prefix}tz set <city>` shows them in yours.")
     parts.append(f"\n`{prefix}rsvp {number} yes|maybe|no`")
     return Reply.of(*parts, buttons=rsvp_buttons(number))
+
+
+@meeting.command(
+    help="The calendar (.ics) link of a meeting, or of all of them: times in your own zone.",
+    examples=["meeting ics 3", "meeting 3 ics", "meeting ics"],
+    params={"number": "the meeting (none: every meeting)"},
+)
+async def ics(ctx: Context, number: int | None = None) -> Reply:
+    return await ics_link(ctx, number)
+
+
+async def ics_link(ctx: Context, number: int | None) -> Reply:
+    """The feed's address, or one meeting's (``!meeting ics N`` and ``!meeting N ics``)."""
+    if not ctx.bot.config.web.enabled:
+        raise UserError("The calendar feed is off on this bot: its web app is not enabled.")
+    from commands.meetings.ics import feed_url
+
+    if number is None:
+        return Reply.of(
+            "All meetings, for your calendar app (subscribe to it, or add it by URL): ",
+            Plain(feed_url(ctx.bot)),
+        )
+    async with ctx.bot.db.sessions() as session:
+        row = await get_meeting(session, number)
+    if row.state != CONFIRMED:
+        raise UserError(f"Meeting #{number} is {row.state}: it has no calendar entry.")
+    return Reply.of(
+        f"Meeting #{number} ",
+        Plain(row.title),
+        " for your calendar app: ",
+        Plain(feed_url(ctx.bot, number)),
+        f"\nEvery meeting: `{ctx.bot.prefix}meeting ics`.",
+    )
 
 
 @module.command(
