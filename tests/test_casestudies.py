@@ -432,3 +432,20 @@ async def test_form_submit_records_the_same_study(chat: ConsoleChat) -> None:
     assert (await study(chat, 1)).record == EXPECTED
     typed = await chat.say("!casestudy formsubmit")
     assert "casestudy form" in typed
+
+
+async def test_edit_while_pending_keeps_a_revision(chat: ConsoleChat) -> None:
+    """A contributor edits a submitted study before review; the change is a revision."""
+    await submit_study(chat, "alice")
+    review = await chat.say("!casestudy edit 1", as_="alice", room="dm")
+    assert "Lakeside" in review
+    await chat.say("lessons")
+    await chat.say("Ask the local history society first.")
+    assert "resubmitted as #1" in await chat.say("yes")
+    edited = await study(chat, 1)
+    assert edited.state == "submitted"
+    assert edited.record["lessons"] == "Ask the local history society first."
+    revisions = await CaseStudyStore(chat.bot.db).revisions(1)
+    assert [r.action for r in revisions] == ["submit", "revise"]
+    await chat.say("!casestudy claim 1", as_="ana", room="#general")
+    assert "you can change it" in await chat.say("!casestudy edit 1", as_="alice", room="dm")

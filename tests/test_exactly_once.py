@@ -258,11 +258,11 @@ async def check_rows_match_messages(db: Database, fake: FakeDiscord, total: int)
 async def test_sigkill_mid_broadcast_then_restart_posts_every_room_exactly_once(
     discord_fake: FakeDiscord, stall: Stall, tmp_path: Path
 ) -> None:
-    """Killed (SIGKILL) while posting an announcement to 300 Discord channels, with a posted
+    """Killed (SIGKILL) while posting an announcement to 500 Discord channels, with a posted
     message not yet recorded, and restarted: every channel has the announcement exactly
     once (the re-sent rows hit the nonce) and every outbox row is sent."""
     fake = discord_fake
-    channels = add_channels(fake, 300)
+    channels = add_channels(fake, 500)
     total = len(channels)
     text = "The December call is on Friday at 15:00 UTC"
     organiser = f"discord:{guild_of(fake).owner_id}"

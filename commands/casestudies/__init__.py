@@ -503,17 +503,19 @@ async def withdraw(ctx: Context, number: int) -> Reply:
 
 
 @casestudy.command(
-    help="Change a rejected case study and send it again (a dialogue with your answers).",
-    examples=["casestudy revise 12"],
+    help="Change your case study while it waits for review, or a rejected one to send it "
+    "again (a dialogue with your answers; every change is kept as a revision).",
+    examples=["casestudy revise 12", "casestudy edit 12"],
+    aliases=("edit",),
 )
 async def revise(ctx: Context, number: int) -> Reply:
     study = await store_of(ctx.bot).get(number)
     if study is None or study.member_id != ctx.member.id:
         raise UserError(f"You have no case study #{number}.")
-    if study.state != "rejected":
+    if study.state not in ("rejected", "submitted"):
         raise UserError(
-            f"Case study #{number} is {study.state.replace('_', ' ')}; only a "
-            "rejected one can be revised."
+            f"Case study #{number} is {study.state.replace('_', ' ')}; you can change it "
+            "while it waits for review (submitted) or after a rejection."
         )
     if await _draft(ctx) is not None:
         raise UserError(

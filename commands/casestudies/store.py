@@ -43,7 +43,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str, bool]] = {
     "claim": ((SUBMITTED,), IN_REVIEW, True),
     "accept": ((IN_REVIEW,), ACCEPTED, True),
     "reject": ((IN_REVIEW,), REJECTED, True),
-    "revise": ((REJECTED,), SUBMITTED, False),
+    "revise": ((REJECTED, SUBMITTED), SUBMITTED, False),  # edit while pending, or resubmit
     "publish": ((ACCEPTED,), PUBLISHED, True),
     "unpublish": ((PUBLISHED,), ACCEPTED, True),
 }
