@@ -325,6 +325,12 @@ class DiscordAdapter:
         self._long_commands: dict[str, str] = {}
         self._inflight: set[asyncio.Future[None]] = set()
 
+    @property
+    def connected(self) -> bool:
+        """The gateway session is up (for ``/readyz``)."""
+        client = self.client
+        return client is not None and client.is_ready() and not client.is_closed()
+
     # -- lifecycle -------------------------------------------------------------------------
 
     async def run(self, core: Core, started: Callable[[], None]) -> None:

@@ -181,6 +181,8 @@ class MatrixAdapter:
         self.on_reaction: ReactionHook | None = None
         self.keys = StateKeys(self.user_id)
         self.client: Any = None
+        #: the last sync succeeded (for ``/readyz``); False while retrying or stopped
+        self.connected = False
         self.core: Core | None = None
         self.ledger: SyncLedger | None = None
         self._stopping = asyncio.Event()
@@ -241,6 +243,7 @@ class MatrixAdapter:
                 task.cancel()
             if self._background:
                 await asyncio.wait(set(self._background))
+            self.connected = False
             client, self.client = self.client, None
             if client is not None:
                 await client.close()
@@ -410,17 +413,21 @@ class MatrixAdapter:
             try:
                 response = poll.result()
             except NETWORK_ERRORS as exc:
+                self.connected = False
                 log.warning("matrix_sync_retry", error=repr(exc))
                 await backoff.wait()
                 continue
             except Exception:
+                self.connected = False
                 log.exception("matrix_sync_failed")
                 await backoff.wait()
                 continue
             if not isinstance(response, nio.SyncResponse):
+                self.connected = False
                 await self._sync_error(response)
                 await backoff.wait()
                 continue
+            self.connected = True
             backoff.reset()
             try:
                 batch = await self._process(response, history_only=first and first_start)

@@ -107,6 +107,7 @@ async def test_prefix_command_is_answered_in_the_channel(
     assert reply.message_reference["message_id"] == int(sent["id"])
     assert reply.allowed_mentions == {"parse": []}
     assert reply.message["mentions"] == []
+    assert bot.adapter.connected  # what /readyz reports
 
 
 async def test_bot_mention_is_stripped_and_bots_are_ignored(

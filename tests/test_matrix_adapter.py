@@ -328,13 +328,15 @@ async def test_bot_carries_on_after_homeserver_restart(
     """Synapse restarts under a running bot: the next command is answered without help."""
     account = await make_bot()
     alice = await make_peer("alice")
-    async with account.running():
+    async with account.running() as running:
         room_id = await _shared_room(alice, account)
         before = await alice.send(room_id, "!ping")
         await alice.reply_to(room_id, before)
+        assert running.adapter.connected  # what /readyz reports
         await asyncio.to_thread(synapse.restart)
         after = await alice.send(room_id, "!ping")
         await alice.reply_to(room_id, after, within=90)
+        assert running.adapter.connected
 
 
 async def test_encrypted_room_and_the_dm_the_bot_opens(
