@@ -182,16 +182,16 @@ def _run(path: str) -> int:
 
 def _db_upgrade(path: str) -> int:
     from chatbot.clock import SystemClock
-    from chatbot.plugins import load_modules
+    from chatbot.plugins import migration_locations
     from chatbot.storage import Database
 
     config = _load(path)
-    modules = load_modules(config.bot.commands)
+    locations = migration_locations(config.bot.commands)
 
     async def upgrade() -> list[str]:
         db = Database(config.database_url(), SystemClock())
         try:
-            return await db.upgrade([m.migrations for m in modules if m.migrations])
+            return await db.upgrade(locations)
         finally:
             await db.close()
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from chatbot.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from chatbot.registry import Module
 
 ADAPTERS = "chatbot.adapters"
@@ -38,6 +40,13 @@ def load(group: str, name: str) -> Any:
             f"the {name} plugin needs a package that is not installed ({exc.name}). "
             f"Install it with: pip install 'wmlib-chatbot[{name}]'"
         ) from None
+
+
+def migration_locations(names: list[str], also: Path | None = None) -> list[Path]:
+    """The migration folders of the enabled modules, plus ``also`` (a caller's own):
+    Alembic must know every revision the database has recorded."""
+    folders = [m.migrations for m in load_modules(names) if m.migrations]
+    return folders if also is None or also in folders else [*folders, also]
 
 
 def load_modules(names: list[str]) -> list[Module]:

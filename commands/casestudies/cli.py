@@ -28,18 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _migrations(config: Config) -> list[Path]:
-    """The migration folders of every enabled module, this one always included (Alembic
-    must know every revision recorded in the database)."""
+    """The migration folders of every enabled module, this one always included."""
+    from chatbot.plugins import migration_locations
     from commands.casestudies import MIGRATIONS
 
-    folders: list[Path] = []
     try:
-        from chatbot.plugins import load_modules
-
-        folders = [m.migrations for m in load_modules(config.bot.commands) if m.migrations]
+        return migration_locations(config.bot.commands, also=MIGRATIONS)
     except Exception:  # a module that can't load here must not block the export
-        folders = []
-    return folders if MIGRATIONS in folders else [*folders, MIGRATIONS]
+        return [MIGRATIONS]
 
 
 async def export_text(config: Config, fmt: str) -> tuple[str, int]:

@@ -25,31 +25,10 @@ import io
 import json
 from typing import Any
 
-from commands.casestudies.fields import OUTCOMES, SCHEMA_VERSION
+from commands.casestudies.fields import OUTCOMES, RECORD_FIELDS, SCHEMA_VERSION
 
 #: the exported fields, in order (``contact`` is private and left out)
-EXPORT_FIELDS = (
-    "id",
-    "title",
-    "institution",
-    "institution_qid",
-    "library_type",
-    "country",
-    "languages",
-    "projects",
-    "activities",
-    "activities_other",
-    "start",
-    "end",
-    "summary",
-    "outcomes",
-    "outcomes_note",
-    "links",
-    "lessons",
-    "credit",
-    "consent",
-    "licence",
-)
+EXPORT_FIELDS = ("id", *(name for name in RECORD_FIELDS if name != "contact"))
 _LISTS = ("languages", "projects", "activities", "links")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 

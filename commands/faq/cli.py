@@ -44,16 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _migrations(config: Config) -> list[Path]:
     """The migration folders of every enabled module, this one always included."""
+    from chatbot.plugins import migration_locations
     from commands.faq import MIGRATIONS
 
-    folders: list[Path] = []
     try:
-        from chatbot.plugins import load_modules
-
-        folders = [m.migrations for m in load_modules(config.bot.commands) if m.migrations]
+        return migration_locations(config.bot.commands, also=MIGRATIONS)
     except Exception:  # a module that can't load here must not block the knowledge base
-        folders = []
-    return folders if MIGRATIONS in folders else [*folders, MIGRATIONS]
+        return [MIGRATIONS]
 
 
 async def _with_service(config: Config, action: Callable[[FaqService], Awaitable[int]]) -> int:
