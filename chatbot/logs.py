@@ -8,9 +8,29 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
+#: structlog imports these, when installed, for its developer console renderer, which we never
+#: use (we render key=value or JSON); rich alone added about 0.1 s to start-up
+_PRETTY_PRINTERS = ("rich", "better_exceptions", "colorama")
+
+
+def _import_structlog() -> Any:
+    blocked = [name for name in _PRETTY_PRINTERS if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail fast
+    try:
+        import structlog
+    finally:
+        for name in blocked:
+            del sys.modules[name]  # whoever needs them later imports them as usual
+    return structlog
+
+
+if TYPE_CHECKING:
+    import structlog
+else:
+    structlog = _import_structlog()
 
 _SECRET_KEYS = ("password", "token", "secret", "authorization", "api_key")
 _secret_values: set[str] = set()

@@ -6,6 +6,7 @@ by declaring an entry point in ``chatbot.adapters`` or ``chatbot.commands``.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,10 @@ ADAPTERS = "chatbot.adapters"
 COMMANDS = "chatbot.commands"
 
 
+@cache
 def available(group: str) -> dict[str, Any]:
+    """The group's entry points by name; cached, since every lookup scans all installed
+    distributions (about 10 ms here) and start-up loads one per enabled module."""
     return {ep.name: ep for ep in entry_points(group=group)}
 
 
