@@ -3,6 +3,9 @@
 Interactive on a terminal (a prompt, ``/as``, ``/room``, ``/dm``); with piped input it reads
 one message per line and prints the replies on stdout, so it can be scripted.  Each line is
 answered before the next is read, which keeps scripted sessions deterministic.
+
+One person reads the console, as whichever member they are at the moment (``/as``), so a
+post for a whole room (an announcement, a meeting) shows its times in that member's zone.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import msgspec
 
 from chatbot.adapter import Capabilities, Sent
 from chatbot.config import adapter_settings
-from chatbot.events import Incoming, Member, Outgoing, Room
+from chatbot.events import Incoming, Member, Outgoing, Reader, Room
+from chatbot.members import store_of
 from chatbot.render import render_plain
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ class ConsoleAdapter:
         self._counter = 0
         #: whether :meth:`run` is serving (``/readyz``)
         self.connected = False
+        self.core: Core | None = None
 
     # -- identities ------------------------------------------------------------------------
 
@@ -88,6 +93,7 @@ class ConsoleAdapter:
             target=self._read_stdin, args=(loop,), daemon=True, name="console-stdin"
         )
         reader.start()
+        self.core = core
         self.connected = True
         try:
             await self._serve(core, started)
@@ -121,7 +127,13 @@ class ConsoleAdapter:
         self._stopping.set()
 
     async def send(self, out: Outgoing) -> Sent | None:
-        text = render_plain(out.reply, out.reader, out.sent_at)
+        reader = out.reader
+        if not (reader.zone or reader.lang or out.room.is_direct):
+            store = store_of(self.core)  # a room post: read by the member at the console
+            if store is not None:
+                prefs = await store.prefs(self.member)
+                reader = Reader(prefs.zone, prefs.lang)
+        text = render_plain(out.reply, reader, out.sent_at)
         if out.room.is_direct:
             target = out.room.name.removeprefix("DM ")
             if not (self.room.is_direct and self.member.display_name == target):
@@ -157,6 +169,7 @@ class ConsoleAdapter:
 
     async def feed(self, core: Core, line: str) -> None:
         """Handle one typed line: a console command or a chat message."""
+        self.core = core
         if not line.strip():
             return
         if line.startswith("/") and not line.startswith("//"):

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import json
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -43,7 +44,15 @@ from adapters.discord_slash import (
     read_options,
     zone_suggestions,
 )
-from chatbot.adapter import Capabilities, Sent
+from chatbot.adapter import (
+    Capabilities,
+    EventInterest,
+    EventInterestHook,
+    EventRecurrence,
+    EventRef,
+    EventSpec,
+    Sent,
+)
 from chatbot.config import adapter_settings, secret_from_env
 from chatbot.converters import Choice
 from chatbot.errors import ConfigError, UserError
@@ -76,6 +85,11 @@ MAX_REMEMBERED = 1000
 MAX_CUSTOM_ID = 100
 MAX_BUTTONS = 25
 _FORM_KEY = re.compile(r"[\w.\-]{1,60}")
+_INTEREST_MARK = '"GUILD_SCHEDULED_EVENT_USER_'
+#: Discord's recurrence frequencies (YEARLY = 0 is not produced by meetings)
+_FREQUENCIES = {"monthly": 1, "weekly": 2, "daily": 3}
+_EXTERNAL = 3
+_GUILD_ONLY = 2
 _BUTTON_STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -106,6 +120,8 @@ class DiscordSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     guild_ready_timeout: float = 2.0
     #: seconds an interaction handler may take before the answer is deferred (Discord: 3 s)
     defer_after: float = 2.0
+    #: publish meetings as Guild Scheduled Events (needs the Manage Events permission)
+    scheduled_events: bool = False
 
 
 def load_settings(config: Config) -> DiscordSettings:
@@ -135,6 +151,12 @@ class _Events:
 
     async def on_interaction(self, interaction: Interaction) -> None:
         await self.adapter._on_interaction(interaction)
+
+    async def on_socket_raw_receive(self, msg: str) -> None:
+        # only dispatched with ``enable_debug_events`` (set when scheduled events are on):
+        # discord.py drops GUILD_SCHEDULED_EVENT_USER_ADD/REMOVE for users it has not cached
+        if _INTEREST_MARK in msg:
+            await self.adapter._on_raw_interest(msg)
 
 
 class _Client(_Events, discord.Client):
@@ -324,6 +346,12 @@ class DiscordAdapter:
         self._answers: dict[tuple[int, str], dict[str, str]] = {}
         self._long_commands: dict[str, str] = {}
         self._inflight: set[asyncio.Future[None]] = set()
+        #: set by a feature module: a member marked or unmarked one of our scheduled events
+        self.on_event_interest: EventInterestHook | None = None
+
+    @property
+    def publishes_events(self) -> bool:
+        return self.settings.scheduled_events
 
     @property
     def connected(self) -> bool:
@@ -389,6 +417,8 @@ class DiscordAdapter:
         intents.guild_messages = True
         intents.dm_messages = True
         intents.message_content = message_content
+        events = self.settings.scheduled_events
+        intents.guild_scheduled_events = events
         client: discord.Client
         if self.settings.shards is not None:
             client = _ShardedClient(
@@ -397,6 +427,7 @@ class DiscordAdapter:
                 guild_ready_timeout=self.settings.guild_ready_timeout,
                 allowed_mentions=discord.AllowedMentions.none(),
                 chunk_guilds_at_startup=False,
+                enable_debug_events=events,
             )
         else:
             client = _Client(
@@ -404,6 +435,7 @@ class DiscordAdapter:
                 guild_ready_timeout=self.settings.guild_ready_timeout,
                 allowed_mentions=discord.AllowedMentions.none(),
                 chunk_guilds_at_startup=False,
+                enable_debug_events=events,
             )
         assert isinstance(client, _Events)
         client.adapter = self
@@ -921,6 +953,161 @@ class DiscordAdapter:
             ]
             found = exact[0] if exact else (candidates[0] if len(candidates) == 1 else None)
         return self._member(found) if found is not None else None
+
+    # -- scheduled events ------------------------------------------------------------------
+
+    def event_scope(self, room: Room) -> str | None:
+        """The guild of a channel room (from the gateway cache), None for DMs and unknowns."""
+        if room.platform != self.platform or self.client is None:
+            return None
+        channel = self._guild_channel(room)
+        return str(channel.guild.id) if channel is not None else None
+
+    async def publish_event(self, scope: str, spec: EventSpec) -> EventRef:
+        """Create an external Guild Scheduled Event; raises :class:`discord.HTTPException`
+        (e.g. 403 without Manage Events) so the caller's job retries."""
+        client = self._require_client()
+        if spec.key:
+            # a publish whose answer was lost (crash, timeout) left an event: adopt it
+            found = await self._our_event(client, scope, spec.key)
+            if found is not None:
+                return await self.update_event(EventRef(scope, found), spec)
+        body = _event_body(spec)
+        route = discord.http.Route("POST", "/guilds/{guild_id}/scheduled-events", guild_id=scope)
+        data = await client.http.request(route, json=body)
+        log.info("discord_event_published", guild=scope, event_id=data["id"])
+        return EventRef(scope, str(data["id"]), recurring=body.get("recurrence_rule") is not None)
+
+    async def _our_event(self, client: discord.Client, scope: str, key: str) -> str | None:
+        route = discord.http.Route("GET", "/guilds/{guild_id}/scheduled-events", guild_id=scope)
+        mark = _event_mark(key)
+        me = str(client.user.id) if client.user is not None else ""
+        for event in await client.http.request(route):
+            description = str(event.get("description") or "")
+            if str(event.get("creator_id")) == me and description.endswith(mark):
+                return str(event["id"])
+        return None
+
+    async def update_event(self, ref: EventRef, spec: EventSpec) -> EventRef:
+        body = _event_body(spec)
+        if ref.recurring and body.get("recurrence_rule") is None:
+            body["recurrence_rule"] = None  # no longer expressible: drop the old rule
+        route = discord.http.Route(
+            "PATCH",
+            "/guilds/{guild_id}/scheduled-events/{event_id}",
+            guild_id=ref.scope,
+            event_id=ref.event_id,
+        )
+        try:
+            await self._require_client().http.request(route, json=body)
+        except discord.NotFound:
+            raise LookupError(ref.event_id) from None
+        return EventRef(ref.scope, ref.event_id, recurring=body.get("recurrence_rule") is not None)
+
+    async def cancel_event(self, ref: EventRef) -> None:
+        route = discord.http.Route(
+            "DELETE",
+            "/guilds/{guild_id}/scheduled-events/{event_id}",
+            guild_id=ref.scope,
+            event_id=ref.event_id,
+        )
+        with contextlib.suppress(discord.NotFound):
+            await self._require_client().http.request(route)
+
+    async def _on_raw_interest(self, msg: str) -> None:
+        hook = self.on_event_interest
+        if hook is None:
+            return
+        try:
+            data = json.loads(msg)
+            kind = data["t"]
+            body = data["d"]
+            guild_id = int(body["guild_id"])
+            user_id = int(body["user_id"])
+            event_id = str(body["guild_scheduled_event_id"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if kind not in ("GUILD_SCHEDULED_EVENT_USER_ADD", "GUILD_SCHEDULED_EVENT_USER_REMOVE"):
+            return
+        member = await self._member_by_id(guild_id, user_id)
+        interest = EventInterest(
+            self.platform,
+            str(guild_id),
+            event_id,
+            member,
+            interested=kind.endswith("_ADD"),
+        )
+        await self._spawn(hook(interest))
+
+    async def _member_by_id(self, guild_id: int, user_id: int) -> Member:
+        """The member with their display name; just the id when Discord won't say."""
+        client = self._require_client()
+        guild = client.get_guild(guild_id)
+        try:
+            if guild is not None:
+                return self._member(guild.get_member(user_id) or await guild.fetch_member(user_id))
+            return self._member(client.get_user(user_id) or await client.fetch_user(user_id))
+        except discord.HTTPException as exc:
+            log.warning("discord_member_unknown", user=user_id, status=exc.status)
+            return Member(f"discord:{user_id}", self.platform, str(user_id))
+
+
+def _event_body(spec: EventSpec) -> dict[str, Any]:
+    """The REST body of an external event; the recurrence only within Discord's subset."""
+    mark = _event_mark(spec.key) if spec.key else ""
+    body: dict[str, Any] = {
+        "name": _clip(spec.title, 100),
+        "description": _clip(spec.description, 1000 - len(mark)) + mark,
+        "privacy_level": _GUILD_ONLY,
+        "entity_type": _EXTERNAL,
+        "entity_metadata": {"location": _clip(spec.location, 100)},
+        "scheduled_start_time": spec.starts_at.isoformat(),
+        "scheduled_end_time": spec.ends_at.isoformat(),
+    }
+    rule = recurrence_rule(spec.recurrence, spec.starts_at.isoformat())
+    if rule is not None:
+        body["recurrence_rule"] = rule
+    return body
+
+
+def _event_mark(key: str) -> str:
+    """The last line of an event's description naming what it publishes (Discord events
+    carry no hidden metadata)."""
+    return f"\n(ref {key})"
+
+
+def recurrence_rule(recurrence: EventRecurrence | None, start: str) -> dict[str, Any] | None:
+    """Discord's recurrence rule for ``recurrence``, or None outside the subset Discord
+    accepts: every day; every week or two on one weekday; monthly on the 1st–5th weekday."""
+    if recurrence is None or recurrence.frequency not in _FREQUENCIES:
+        return None
+    rule: dict[str, Any] = {
+        "start": start,
+        "end": None,
+        "frequency": _FREQUENCIES[recurrence.frequency],
+        "interval": recurrence.interval,
+        "by_weekday": None,
+        "by_n_weekday": None,
+        "by_month": None,
+        "by_month_day": None,
+        "by_year_day": None,
+        "count": None,
+    }
+    weekday = recurrence.weekday
+    if recurrence.frequency == "daily":
+        return rule if recurrence.interval == 1 else None
+    if weekday is None or not 0 <= weekday <= 6:
+        return None
+    if recurrence.frequency == "weekly":
+        if recurrence.interval not in (1, 2):
+            return None
+        rule["by_weekday"] = [weekday]
+        return rule
+    nth = recurrence.nth
+    if recurrence.interval != 1 or nth is None or not 1 <= nth <= 5:
+        return None
+    rule["by_n_weekday"] = [{"n": nth, "day": weekday}]
+    return rule
 
 
 def _chunks(reply: Reply) -> list[str]:

@@ -14,6 +14,19 @@ What it guarantees (issue 4):
 * **Invites** are accepted from the allowed servers and rooms only; others are declined.
 * **Encrypted rooms** work: the crypto store lives in ``store_path``, keys are shared with
   every device of the room's members without marking them verified (see ``_room_send``).
+
+Issue 7, posts for a whole room and buttons:
+
+* A post the bot makes on its own in a shared room (outbox: announcements, meetings) lists
+  its full times in every zone the room's joined members set, grouped and sorted, then UTC
+  (``adapters.matrix_render.room_times``); the zones come from the core's member cache.
+* Buttons become reactions: the bot reacts to its own message with one key per button, and
+  the message carries ``{key: command}`` under ``org.wmlib.buttons``.  A member's reaction
+  with one of those keys, on a message the bot sent, runs the command as that member (as if
+  they had typed ``!rsvp 12 yes``); the answer goes, without a ping, into the thread of the
+  message.  The mapping is read from the event itself (cached, else ``room_get_event``), so
+  it survives restarts.  Taking a reaction back (its redaction) is ignored: the member's
+  last answer stands until they react or type another.
 """
 
 from __future__ import annotations
@@ -25,7 +38,7 @@ import json
 import random
 import re
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -46,13 +59,20 @@ from adapters.matrix_incoming import (
     strip_reply_fallback,
     thread_root,
 )
-from adapters.matrix_render import render_content
+from adapters.matrix_render import (
+    BUTTONS_KEY,
+    ByReaction,
+    RoomZones,
+    render_content,
+    same_key,
+)
 from adapters.matrix_sync import Batch, StateKeys, SyncLedger
 from chatbot.adapter import Capabilities, Sent
 from chatbot.config import adapter_settings, find_line, secret_from_env
 from chatbot.errors import ConfigError
-from chatbot.events import Incoming, Member, Outgoing, Room
+from chatbot.events import Bullets, Incoming, Member, Outgoing, Reply, Room, When
 from chatbot.logs import get_logger, register_secret
+from chatbot.members import store_of
 
 if TYPE_CHECKING:
     from chatbot.adapter import Core
@@ -73,6 +93,8 @@ _UNDECRYPTED_KEEP_SECONDS = 600.0
 _DRAIN_SECONDS = 10.0
 _SETTLE_SECONDS = 0.5
 _ROOM_SYNC_SECONDS = 30.0
+_BUTTONS_KEEP = 2048
+"""Messages whose button mapping stays in memory (older ones are read from the server)."""
 
 
 class MatrixSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -200,6 +222,9 @@ class MatrixAdapter:
         self._creators: dict[str, tuple[str, set[str]]] = {}
         self._filters: dict[int, str] = {}
         self._background: set[asyncio.Future[Any]] = set()
+        #: event id → ({reaction key: command}, thread root) of messages with buttons; an
+        #: empty mapping remembers a message that has none (or is not the bot's)
+        self._buttons: OrderedDict[str, tuple[dict[str, str], str]] = OrderedDict()
 
     # -- Adapter protocol: lifecycle -------------------------------------------------------
 
@@ -661,6 +686,22 @@ class MatrixAdapter:
             message_id=event.reacts_to,
             event_id=event.event_id,
         )
+        commands, root = await self._buttons_of(room_id, event.reacts_to)
+        command = commands.get(same_key(event.key))
+        if command is not None and self.core is not None:
+            # as if the member had typed it; the answer goes quietly into the post's thread
+            await self.core.handle(
+                Incoming(
+                    platform=PLATFORM,
+                    member=reaction.member,
+                    room=reaction.room,
+                    text=self.prefix + command,
+                    event_id=event.event_id,
+                    thread_id=root,
+                    handle=ByReaction(root),
+                )
+            )
+            return
         hook = self.on_reaction
         if hook is None:
             log.debug("matrix_reaction", room=room_id, key=event.key, to=event.reacts_to)
@@ -838,13 +879,19 @@ class MatrixAdapter:
         if room is not None and room.encrypted and self.client.olm is None:
             log.error("matrix_refusing_plaintext", room=room_id, hint="set encryption = true")
             return None
-        content = render_content(out, self.prefix)
+        zones = await self._room_zones(room, out)
+        content = render_content(out, self.prefix, zones)
         patience = (
             self.delivery_patience_seconds if out.delivery_id else self.reply_patience_seconds
         )
-        event_id = await self._room_send(room_id, content, self._tx_id(out), patience)
+        tx_id = self._tx_id(out)
+        event_id = await self._room_send(room_id, content, tx_id, patience)
         if event_id is None:
             return None
+        buttons = content.get(BUTTONS_KEY)
+        if isinstance(buttons, dict) and buttons:
+            self._remember_buttons(event_id, buttons, _thread_of(content) or event_id)
+            await self._offer_reactions(room_id, event_id, list(buttons), tx_id)
         if out.in_reply_to is not None and self.ledger is not None:
             self.ledger.answered(out.in_reply_to.event_id)
         return Sent(out.room.id, event_id)
@@ -860,6 +907,97 @@ class MatrixAdapter:
             return None
         room = Room(f"{PLATFORM}:{room_id}", PLATFORM, member.display_name, is_direct=True)
         return await self.send(msgspec.structs.replace(out, room=room))
+
+    async def _room_zones(self, room: Any, out: Outgoing) -> RoomZones | None:
+        """The zones of the room's joined members, for a post the whole room reads: one the
+        bot makes on its own (not a reply) in a shared room, showing a full time."""
+        if (
+            room is None
+            or out.in_reply_to is not None
+            or out.room.is_direct
+            or out.reader.zone
+            or self._is_direct(room)
+            or not _has_full_time(out.reply)
+        ):
+            return None
+        store = store_of(self.core)
+        if store is None:
+            return None
+        ids = [
+            f"{PLATFORM}:{user_id}"
+            for user_id, user in room.users.items()
+            if user_id != self.user_id and not getattr(user, "invited", False)
+        ]
+        zones = await store.zones(ids)
+        counts = Counter(zone for zone in zones.values() if zone)
+        return tuple(sorted(counts.items()))
+
+    # -- buttons as reactions --------------------------------------------------------------
+
+    def _remember_buttons(self, event_id: str, mapping: dict[str, Any], root: str) -> None:
+        commands = {
+            same_key(key): command
+            for key, command in mapping.items()
+            if isinstance(key, str) and isinstance(command, str)
+        }
+        self._buttons[event_id] = (commands, root)
+        self._buttons.move_to_end(event_id)
+        while len(self._buttons) > _BUTTONS_KEEP:
+            self._buttons.popitem(last=False)
+
+    async def _offer_reactions(
+        self, room_id: str, event_id: str, keys: list[str], tx_id: str
+    ) -> None:
+        """React to the bot's own message with each key, so members only have to click.
+
+        Best effort: the message already says which key does what.  Transaction ids follow
+        from the message's, so a resent delivery reacts once."""
+        for key in keys:
+            content = {
+                "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+            }
+            seed = f"{tx_id}|react|{key}"
+            react_tx = "wmlib." + hashlib.sha256(seed.encode()).hexdigest()[:32]
+            try:
+                response = await self.client.room_send(
+                    room_id, "m.reaction", content, tx_id=react_tx, ignore_unverified_devices=True
+                )
+            except (*NETWORK_ERRORS, nio.LocalProtocolError, nio.OlmTrustError) as exc:
+                response = exc
+            if not isinstance(response, nio.RoomSendResponse):
+                log.warning("matrix_reaction_failed", room=room_id, key=key, error=str(response))
+
+    async def _buttons_of(self, room_id: str, event_id: str) -> tuple[dict[str, str], str]:
+        """The reaction keys of one of the bot's messages, from memory or from the server.
+
+        Only a message the bot sent counts: anyone can put ``org.wmlib.buttons`` in theirs."""
+        known = self._buttons.get(event_id)
+        if known is not None:
+            self._buttons.move_to_end(event_id)
+            return known
+        try:
+            response = await self.client.room_get_event(room_id, event_id)
+        except NETWORK_ERRORS as exc:
+            log.warning("matrix_reacted_event_unavailable", room=room_id, error=repr(exc))
+            return {}, event_id
+        if not isinstance(response, nio.RoomGetEventResponse):
+            log.warning("matrix_reacted_event_unavailable", room=room_id, error=str(response))
+            return {}, event_id  # not remembered: the server may answer next time
+        event = response.event
+        if isinstance(event, nio.MegolmEvent):
+            try:
+                event = self.client.decrypt_event(event)
+            except (nio.EncryptionError, nio.LocalProtocolError) as exc:
+                log.warning("matrix_reacted_event_undecryptable", room=room_id, error=repr(exc))
+                return {}, event_id
+        source: dict[str, Any] = getattr(event, "source", None) or {}
+        content = source.get("content")
+        content = content if isinstance(content, dict) else {}
+        mapping = content.get(BUTTONS_KEY)
+        if getattr(event, "sender", None) != self.user_id or not isinstance(mapping, dict):
+            mapping = {}
+        self._remember_buttons(event_id, mapping, _thread_of(content) or event_id)
+        return self._buttons[event_id]
 
     def _tx_id(self, out: Outgoing) -> str:
         """Stable across retries and replays: from the delivery id, or from the event being
@@ -1036,6 +1174,26 @@ class MatrixAdapter:
         if room.member_count != 2:
             return False
         return any(room.room_id in rooms for rooms in self._direct.values())
+
+
+def _has_full_time(reply: Reply) -> bool:
+    for part in reply.parts:
+        if isinstance(part, When) and part.style == "full":
+            return True
+        if isinstance(part, Bullets) and any(
+            isinstance(p, When) and p.style == "full" for item in part.items for p in item
+        ):
+            return True
+    return False
+
+
+def _thread_of(content: dict[str, Any]) -> str | None:
+    """The thread root a message belongs to, if it is in a thread."""
+    relation = content.get("m.relates_to")
+    if isinstance(relation, dict) and relation.get("rel_type") == "m.thread":
+        root = relation.get("event_id")
+        return root if isinstance(root, str) else None
+    return None
 
 
 def _id_of(event: Any) -> str | None:

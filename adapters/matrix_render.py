@@ -5,6 +5,11 @@ The bot's own strings (bare ``str`` parts) use a small markdown subset (``**bold
 ``Code``, display names, button labels) is HTML-escaped and has ``@room`` broken with a
 zero-width joiner, so a reply can never ping a whole room.  Intentional mentions
 (``m.mentions``) name at most the member being answered, and only they get a pill.
+
+A post the bot makes on its own in a shared room (an announcement, a meeting) has no single
+reader: its full times list every zone the room's members set (:func:`room_times`).  Buttons
+become reactions: the post says which key does what and carries the mapping under
+:data:`BUTTONS_KEY`, so a reaction still works after a restart (see ``MatrixAdapter``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
+
 from chatbot.events import (
     Bullets,
+    Button,
     Code,
     Inline,
     Mention,
@@ -29,7 +37,7 @@ from chatbot.events import (
     When,
 )
 from chatbot.render import render_plain
-from chatbot.timefmt import format_when, zone_parts
+from chatbot.timefmt import format_when, room_times, zone_parts
 
 HTML_FORMAT = "org.matrix.custom.html"
 MATRIX_TO = "https://matrix.to/#/"
@@ -42,6 +50,44 @@ _ROOM_PING = re.compile(r"@room", re.IGNORECASE)
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+\-]{1,20}")
+
+BUTTONS_KEY = "org.wmlib.buttons"
+"""Event content key of a message with buttons: ``{reaction key: command}``."""
+_STYLE_KEYS = {"success": "\u2705", "danger": "\u274c", "secondary": "\U0001f914"}
+_SPARE_KEYS = tuple(f"{n}\ufe0f\u20e3" for n in range(1, 10))  # keycaps 1️⃣ … 9️⃣
+_VS16 = "\ufe0f"
+
+RoomZones = tuple[tuple[str, int], ...]
+"""(zone key, members in it) of a room's joined members, sorted by key."""
+
+
+class ByReaction(msgspec.Struct, frozen=True):
+    """The ``handle`` of an :class:`Incoming` a reaction made: its answer goes, without a
+    ping, into the thread of the post that was reacted to (``thread_root``)."""
+
+    thread_root: str
+
+
+def reaction_keys(buttons: tuple[Button, ...]) -> list[tuple[str, Button]]:
+    """A reaction key per button: ✅ for ``success``, ❌ for ``danger``, 🤔 for
+    ``secondary``; keycaps 1️⃣, 2️⃣ … for the rest and for a second button of one style."""
+    used: set[str] = set()
+    spare = iter(_SPARE_KEYS)
+    out: list[tuple[str, Button]] = []
+    for button in buttons:
+        key = _STYLE_KEYS.get(button.style)
+        if key is None or key in used:
+            key = next(spare, None)
+            if key is None:
+                break  # more than a dozen buttons: the text still names their commands
+        used.add(key)
+        out.append((key, button))
+    return out
+
+
+def same_key(key: str) -> str:
+    """A reaction key as compared: clients differ on the emoji variation selector."""
+    return key.replace(_VS16, "")
 
 
 def defuse(text: str) -> str:
@@ -79,8 +125,18 @@ def pill(user_id: str, name: str) -> str:
     return f'<a href="{href}">{user_html(name)}</a>'
 
 
-def when_text(part: When, reader: Reader, now: datetime | None) -> str:
-    """The instant in the reader's zone, followed by UTC when that zone is not UTC."""
+def when_text(
+    part: When,
+    reader: Reader,
+    now: datetime | None,
+    room_zones: RoomZones | None = None,
+    prefix: str = "!",
+) -> str:
+    """The instant in the reader's zone, followed by UTC when that zone is not UTC; in a
+    post for a whole room (``room_zones`` given), a full time lists every member's zone."""
+    if room_zones is not None and part.style == "full":
+        hint = f"nobody here has set a time zone: `{prefix}tz set <city>`"
+        return room_times(part.at, room_zones, now=now, hint=hint)
     local = format_when(part.at, reader.zone, part.style, reader.lang, now=now)
     if part.style == "date" or not reader.zone:
         return local
@@ -95,9 +151,11 @@ def when_text(part: When, reader: Reader, now: datetime | None) -> str:
 class _Renderer:
     """One reply rendered for one reader, collecting who it mentions on the way."""
 
-    def __init__(self, out: Outgoing, prefix: str) -> None:
+    def __init__(self, out: Outgoing, prefix: str, room_zones: RoomZones | None) -> None:
         self.out = out
         self.prefix = prefix
+        self.room_zones = room_zones
+        self.reactions = reaction_keys(out.reply.buttons)
         answered = out.in_reply_to.member if out.in_reply_to is not None else None
         self.answered = answered if answered is not None and answered.platform == "matrix" else None
         self.mentioned: list[str] = []
@@ -111,7 +169,7 @@ class _Renderer:
         if isinstance(part, Code):
             return Code(defuse(part.text), part.language)
         if isinstance(part, When):
-            return Plain(when_text(part, self.out.reader, self.out.sent_at))
+            return Plain(self.when(part))
         if isinstance(part, Mention):
             return Plain(defuse(part.member.display_name))
         return part
@@ -125,6 +183,9 @@ class _Renderer:
             else:
                 parts.append(self.plain_part(part))
         text = render_plain(Reply(tuple(parts)), self.out.reader, self.out.sent_at)
+        if self.reactions:
+            line = "React " + " · ".join(f"{k} {defuse(b.label)}" for k, b in self.reactions)
+            text = (text + "\n" if text else "") + line
         hints = self.button_hints()
         if hints:
             lines = [f"• {defuse(label)}: type `{command}`" for label, command in hints]
@@ -146,10 +207,14 @@ class _Renderer:
             attr = f' class="language-{lang}"' if lang else ""
             return f"<pre><code{attr}>{text.rstrip()}</code></pre>"
         if isinstance(part, When):
-            return html.escape(when_text(part, self.out.reader, self.out.sent_at))
+            return html.escape(self.when(part))
         if isinstance(part, Mention):
             return self.mention_html(part)
         raise TypeError(f"not an inline part: {part!r}")
+
+    def when(self, part: When) -> str:
+        out = self.out
+        return when_text(part, out.reader, out.sent_at, self.room_zones, self.prefix)
 
     def mention_html(self, part: Mention) -> str:
         member = part.member
@@ -174,6 +239,10 @@ class _Renderer:
                 if rendered.startswith("<pre>"):
                     rendered = _BLOCK_START + rendered + _BLOCK_END
                 chunks.append(rendered)
+        if self.reactions:
+            keys = " · ".join(f"{k} {user_html(b.label)}" for k, b in self.reactions)
+            after_block = bool(chunks) and chunks[-1].endswith(_BLOCK_END)
+            chunks.append(("" if after_block or not chunks else "<br>") + f"React {keys}")
         hints = self.button_hints()
         if hints:
             items = "".join(
@@ -184,7 +253,13 @@ class _Renderer:
         return _tidy_blocks("".join(chunks))
 
     def button_hints(self) -> list[tuple[str, str]]:
-        return [(b.label, f"{self.prefix}{b.command}") for b in self.out.reply.buttons]
+        """Buttons no reaction key was left for, as the command to type."""
+        offered = {id(b) for _, b in self.reactions}
+        return [
+            (b.label, f"{self.prefix}{b.command}")
+            for b in self.out.reply.buttons
+            if id(b) not in offered
+        ]
 
     # -- envelope --------------------------------------------------------------------------
 
@@ -192,6 +267,14 @@ class _Renderer:
         incoming = self.out.in_reply_to
         if incoming is None or not incoming.event_id or incoming.room.id != self.out.room.id:
             return None
+        if isinstance(incoming.handle, ByReaction):
+            root = incoming.handle.thread_root
+            return {
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": root},
+            }
         reply_to = {"event_id": incoming.event_id}
         if incoming.thread_id:
             return {
@@ -214,18 +297,21 @@ def _tidy_blocks(text: str) -> str:
     return re.sub(r"(?:<br>)+$", "", text)
 
 
-def render_content(out: Outgoing, prefix: str = "!") -> dict[str, Any]:
+def render_content(
+    out: Outgoing, prefix: str = "!", room_zones: RoomZones | None = None
+) -> dict[str, Any]:
     """The ``m.room.message`` content for one reply: an ``m.notice`` in HTML and plain text.
 
-    ``prefix`` is the command prefix, shown in the hints that stand in for buttons
-    ("type `!rsvp 3 yes`").
+    ``prefix`` is the command prefix, shown in hints ("`!tz set <city>`").  ``room_zones``
+    is given for a post the whole room reads (see :func:`when_text`).
     """
-    renderer = _Renderer(out, prefix)
+    renderer = _Renderer(out, prefix, room_zones)
     formatted = renderer.formatted_body()  # first: it collects the pills
     body = renderer.body()
     relation = renderer.relation()
     mentioned = list(renderer.mentioned)
-    if relation is not None and renderer.answered is not None:
+    quiet = out.in_reply_to is not None and isinstance(out.in_reply_to.handle, ByReaction)
+    if relation is not None and renderer.answered is not None and not quiet:
         # A reply notifies the member it answers (as Element does for replies), nobody else.
         answered = renderer.answered.native_id
         if answered not in mentioned:
@@ -239,6 +325,8 @@ def render_content(out: Outgoing, prefix: str = "!") -> dict[str, Any]:
     }
     if relation is not None:
         content["m.relates_to"] = relation
+    if renderer.reactions:
+        content[BUTTONS_KEY] = {key: b.command for key, b in renderer.reactions}
     return fit_content(content)
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
+from chatbot.events import Member
+
 if TYPE_CHECKING:
     from chatbot.clock import Clock
-    from chatbot.events import Incoming, Member, Outgoing, Room
+    from chatbot.events import Incoming, Outgoing, Room
     from chatbot.registry import Registry
     from chatbot.storage import Database
 
@@ -90,3 +93,90 @@ class Adapter(Protocol):
 AdapterFactory = Callable[[dict[str, Any]], Adapter]
 Started = Callable[[], None]
 Handler = Callable[["Incoming"], Awaitable[None]]
+
+
+# -- platform-native scheduled events (Discord's Events tab) ----------------------------------
+
+
+class EventRecurrence(msgspec.Struct, frozen=True):
+    """How an event repeats, in UTC terms (the weekday of the UTC start, 0 = Monday).
+
+    ``frequency`` is ``daily``, ``weekly`` or ``monthly``; a monthly rule repeats on the
+    ``nth`` ``weekday`` of the month.  A platform that cannot express a rule publishes the
+    next occurrence only and is moved along by its caller."""
+
+    frequency: str
+    interval: int = 1
+    weekday: int | None = None
+    nth: int | None = None
+
+
+class EventSpec(msgspec.Struct, frozen=True):
+    """A meeting (or its next occurrence) as a platform's own scheduled event."""
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    #: where it happens: the meeting's link, or a short text
+    location: str
+    description: str = ""
+    recurrence: EventRecurrence | None = None
+    #: names what the event publishes (``meeting-12``), so a publish retried after its
+    #: answer was lost adopts the event it made instead of making a second one
+    key: str = ""
+
+
+class EventRef(msgspec.Struct, frozen=True):
+    """A published event: ``scope`` is the platform's container (a Discord guild id)."""
+
+    scope: str
+    event_id: str
+    #: whether the platform kept the recurrence (False: the next occurrence only)
+    recurring: bool = False
+
+
+class EventInterest(msgspec.Struct, frozen=True):
+    """A member marked (``interested``) or unmarked an event as interesting."""
+
+    platform: str
+    scope: str
+    event_id: str
+    member: Member
+    interested: bool
+
+
+EventInterestHook = Callable[[EventInterest], Awaitable[None]]
+
+
+@runtime_checkable
+class EventPublisher(Protocol):
+    """An adapter that can publish meetings as native scheduled events.
+
+    The adapter calls ``on_event_interest`` (set by a feature module at start-up) when a
+    member marks or unmarks one of them.  Methods raise on failure so durable callers retry.
+    """
+
+    platform: str
+    on_event_interest: EventInterestHook | None
+
+    @property
+    def publishes_events(self) -> bool:
+        """Whether the config switch is on (the caller publishes nothing otherwise)."""
+        ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    def event_scope(self, room: Room) -> str | None:
+        """The container the room's events belong to (its guild), None if it has none."""
+        ...
+
+    async def publish_event(self, scope: str, spec: EventSpec) -> EventRef: ...
+
+    async def update_event(self, ref: EventRef, spec: EventSpec) -> EventRef:
+        """Change an event; raises :class:`LookupError` if it no longer exists."""
+        ...
+
+    async def cancel_event(self, ref: EventRef) -> None:
+        """Remove an event; one that is already gone counts as removed."""
+        ...

@@ -7,6 +7,7 @@ the database first, then the cache, so a crash never leaves the cache ahead of t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,19 @@ class Prefs:
     lang: str | None = None
 
 
+_NO_PREFS = Prefs()
+#: member ids per query in :meth:`MemberStore.zones` (well under SQLite's variable limit)
+ZONE_BATCH = 500
+
+
+def store_of(core: object) -> MemberStore | None:
+    """The bot's member store, for an adapter that renders for a whole room (the Matrix
+    room posts list every member's zone).  Read by attribute rather than declared on the
+    ``Core`` protocol, so adapters without that need (and their test cores) are unaffected."""
+    store = getattr(core, "members", None)
+    return store if isinstance(store, MemberStore) else None
+
+
 class MemberStore:
     def __init__(self, db: Database, cache_size: int = 50_000) -> None:
         self.db = db
@@ -38,10 +52,39 @@ class MemberStore:
         async with self.db.sessions() as session:
             row = await session.get(MemberRow, member.id)
         prefs = Prefs(row.zone, row.lang) if row else Prefs()
+        self._remember(member.id, prefs)
+        return prefs
+
+    async def zones(self, member_ids: Iterable[str]) -> dict[str, str | None]:
+        """Each member's zone (None when unset or unknown), for a post a whole room reads.
+
+        Cached members cost nothing; the rest are read in batches of :data:`ZONE_BATCH`
+        ids, one query each, and cached, so a large room is read once."""
+        found: dict[str, str | None] = {}
+        missing: list[str] = []
+        for member_id in member_ids:
+            cached = self._cache.get(member_id)
+            if cached is None:
+                missing.append(member_id)
+            else:
+                found[member_id] = cached.zone
+        for start in range(0, len(missing), ZONE_BATCH):
+            chunk = missing[start : start + ZONE_BATCH]
+            query = select(MemberRow.id, MemberRow.zone, MemberRow.lang).where(
+                MemberRow.id.in_(chunk)
+            )
+            async with self.db.sessions() as session:
+                rows = {r.id: Prefs(r.zone, r.lang) for r in (await session.execute(query))}
+            for member_id in chunk:
+                prefs = rows.get(member_id, _NO_PREFS)
+                self._remember(member_id, prefs)
+                found[member_id] = prefs.zone
+        return found
+
+    def _remember(self, member_id: str, prefs: Prefs) -> None:
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
-        self._cache[member.id] = prefs
-        return prefs
+        self._cache[member_id] = prefs
 
     async def update(self, member: Member, **changes: Any) -> Prefs:
         """Set ``zone`` and/or ``lang`` (None clears), creating the member's row if needed."""

@@ -104,3 +104,74 @@ def language_name(code: str) -> str:
         return str(_locale(code).display_name)
     except Exception:  # a stored code Babel no longer knows: show the code
         return code
+
+
+# -- one instant for a whole room ---------------------------------------------------------
+
+#: the most local times a room post lists; the rest are counted ("+3 more zones")
+ZONE_LIST_CAP = 8
+#: city labels shown for one local time before the rest are counted ("Berlin, Paris +2")
+LABELS_PER_TIME = 3
+
+
+@lru_cache(maxsize=256)
+def _local_times(
+    at: datetime, zones: tuple[tuple[str, int], ...], cap: int
+) -> tuple[tuple[str, ...], int]:
+    """The entries of :func:`room_times` before the UTC tail, and how many zones were left
+    out.  Cached per (instant, zone set): every post of one meeting in one room, and each
+    room with the same zones, costs one grouping."""
+    groups: dict[datetime, dict[str, int]] = {}
+    for key, count in zones:
+        try:
+            tz, label = zone_parts(key)
+        except Exception:  # a stored zone this tz database no longer knows: skip it
+            continue
+        if label == "UTC":
+            continue  # the UTC tail shows it
+        wall = at.astimezone(tz).replace(tzinfo=None)
+        labels = groups.setdefault(wall, {})
+        labels[label] = labels.get(label, 0) + count
+    # the most common local times survive the cap; ties keep the later local time
+    ranked = sorted(groups.items(), key=lambda g: (-sum(g[1].values()), -g[0].timestamp()))
+    kept, dropped = ranked[:cap], ranked[cap:]
+    entries: list[str] = []
+    for wall, labels in sorted(kept, key=lambda g: g[0], reverse=True):
+        names = sorted(labels, key=lambda name: (-labels[name], name))
+        shown = ", ".join(names[:LABELS_PER_TIME])
+        if len(names) > LABELS_PER_TIME:
+            shown += f" +{len(names) - LABELS_PER_TIME}"
+        entries.append(f"{_DAYS[wall.weekday()]} {wall.hour:02d}:{wall.minute:02d} {shown}")
+    return tuple(entries), sum(len(labels) for _, labels in dropped)
+
+
+def room_times(
+    at: datetime,
+    zones: tuple[tuple[str, int], ...],
+    *,
+    now: datetime | None = None,
+    cap: int = ZONE_LIST_CAP,
+    hint: str = "",
+) -> str:
+    """One instant for every reader of a room: the local time in each zone members set,
+    latest local time first, then the full date in UTC.
+
+    ``zones`` holds (zone key, members in it), sorted by key so equal sets share a cache
+    entry.  Zones showing the same wall time (Paris and Berlin, or Lagos and Paris in
+    winter) make one entry, labelled by their most common cities.  Sorting by local time,
+    latest first, is sorting by UTC offset, east to west, as the world wakes up.  With more
+    than ``cap`` distinct local times, the most common ones are listed and the rest counted.
+    When nobody set a zone, ``hint`` (how to set one) follows the UTC time.
+
+    ``Tue 09:00 Manila · Tue 02:00 Berlin, Lagos, Paris · Tue 01:00 London · Tue 2 Dec, 01:00 UTC``
+    """
+    entries, left_out = _local_times(at, zones, cap)
+    utc = format_when(at, None, "full", now=now, with_zone=False) + " UTC"
+    items = list(entries)
+    if left_out:
+        items.append(f"+{left_out} more zone{'s' if left_out != 1 else ''}")
+    items.append(utc)
+    text = " · ".join(items)
+    if not zones and hint:
+        text += f" ({hint})"
+    return text

@@ -47,10 +47,17 @@ defer_after = {defer_after}
 
 
 def discord_config(
-    url: str, fake: FakeDiscord, *, defer_after: float = 2.0, shards: int | None = None
+    url: str,
+    fake: FakeDiscord,
+    *,
+    defer_after: float = 2.0,
+    shards: int | None = None,
+    scheduled_events: bool = False,
 ) -> Config:
     assert fake.guild is not None
     extra = "" if shards is None else f"shards = {shards}\n"
+    if scheduled_events:
+        extra += "scheduled_events = true\n"
     text = CONFIG.format(
         url=url,
         token_env=TOKEN_ENV,

@@ -42,6 +42,7 @@ from chatbot.registry import Context, Level, Module
 from commands import basics, members
 
 if TYPE_CHECKING:
+    from chatbot.clock import Clock
     from tests.peers.synapse import RegisteredUser, SynapseServer
 
 WAIT = 30.0
@@ -350,13 +351,17 @@ store_path = "{self.workdir / "store"}"
         return parse_config(text)
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[Running]:
+    async def running(
+        self, modules: list[Module] | None = None, clock: Clock | None = None
+    ) -> AsyncIterator[Running]:
+        """The bot, ready, with the test commands (or ``modules``) and an optional clock."""
         config = self.config()
         adapter = MatrixAdapter(config)
         bot = Bot(
             config,
+            clock=clock,
             adapters=[adapter],
-            modules=[basics.module, members.module, adapter_test_commands],
+            modules=modules or [basics.module, members.module, adapter_test_commands],
         )
         task = asyncio.create_task(bot.run())
         ready = asyncio.create_task(bot.ready.wait())

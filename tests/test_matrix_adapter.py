@@ -543,7 +543,7 @@ async def test_access_token_login_uses_its_device(
 
 
 def test_render_parts_as_html_and_plain_text() -> None:
-    """Bullets, code blocks, times in the reader's zone plus UTC, and button hints."""
+    """Bullets, code blocks, times in the reader's zone plus UTC, and buttons as reactions."""
     ana = Member("matrix:@ana:example.org", "matrix", "Ana <Lib>")
     room = Room("matrix:!r:example.org", "matrix", "r")
     at = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
@@ -561,12 +561,13 @@ def test_render_parts_as_html_and_plain_text() -> None:
         "<ul><li>&lt;script&gt; at Wed 4 Mar, 10:00 (Lima) / 15:00 (UTC)</li></ul>"
         '<pre><code class="language-json">{&quot;a&quot;: &quot;&lt;&quot;}</code></pre>'
         "Ana &lt;Lib&gt;"  # not the member being answered: no pill, no mention
-        "<ul><li>Going: type <code>!rsvp 3 yes</code></li></ul>"
+        "<br>React \U0001f914 Going"
     )
     assert content["body"] == (
         "Next `!meet`:\n• <script> at Wed 4 Mar, 10:00 (Lima) / 15:00 (UTC)\n"
-        '\n{"a": "<"}\n\nAna <Lib>\n• Going: type `!rsvp 3 yes`'
+        '\n{"a": "<"}\n\nAna <Lib>\nReact \U0001f914 Going'
     )
+    assert content["org.wmlib.buttons"] == {"\U0001f914": "rsvp 3 yes"}
     assert content["m.mentions"] == {}
     assert "m.relates_to" not in content
     huge = render_content(Outgoing(room, Reply.of(Plain("x" * 100_000))))

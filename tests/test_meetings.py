@@ -109,7 +109,8 @@ async def test_add_confirm_list_show_rsvp_and_cancel(chat: ConsoleChat) -> None:
     )
     assert "already confirmed" in await chat.say("!meeting confirm 1")
     posted = await work(chat)
-    assert posted[0] == "Meeting #1: Open meeting — Wed 2 Dec, 15:00 (UTC), every week (1 h)"
+    # the console's reader is ana (London): a room post shows the reading member's zone
+    assert posted[0] == "Meeting #1: Open meeting — Wed 2 Dec, 15:00 (London), every week (1 h)"
     assert "Join: https://meet.example/x" in posted
     assert posted.count(posted[0]) == 1
     listing = await chat.say("!meetings", as_="bob")
@@ -149,7 +150,9 @@ async def test_add_confirm_list_show_rsvp_and_cancel(chat: ConsoleChat) -> None:
     edited = await chat.say("!meeting edit 1 when 2026-12-03 16:00")
     assert "Next: Thu 3 Dec, 16:00 (London) = 2026-12-03 16:00 UTC, every week" in edited
     moved = await work(chat)
-    assert moved[0] == "Moved: Meeting #1: Open meeting — Thu 3 Dec, 16:00 (UTC), every week (2 h)"
+    assert moved[0] == (
+        "Moved: Meeting #1: Open meeting — Thu 3 Dec, 16:00 (London), every week (2 h)"
+    )
     assert "cancelled (the whole series)" in await chat.say("!meeting cancel 1")
     assert await chat.say("!meetings") == "No meetings are planned yet."
     assert "is cancelled" in await chat.say("!meeting 1")

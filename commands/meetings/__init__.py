@@ -32,6 +32,7 @@ from chatbot.scheduler import Job, scheduler_of
 from chatbot.storage.delivery import BroadcastRoomRow
 from chatbot.storage.models import MemberRow
 from chatbot.timefmt import format_utc, format_when
+from commands.meetings import platform_events
 from commands.meetings.render import (
     duration_words,
     lead_list,
@@ -96,6 +97,7 @@ async def _start(bot: Bot) -> None:
 
     scheduler.register(REMINDER_JOB, reminder)
     scheduler.register(ADVANCE_JOB, advance)
+    platform_events.attach(bot)
     if bot.config.web.enabled:  # the calendar feed (needs the web extra and icalendar)
         from chatbot.web import add_route
         from commands.meetings.ics import ROUTES
@@ -355,6 +357,7 @@ async def confirm(ctx: Context, number: int) -> Reply:
             _room_deliveries(ctx.bot, row, at, ANNOUNCEMENT, room_post(row, at, prefix)),
         )
         await schedule_occurrence(ctx.bot, session, row, at, now)
+        await platform_events.schedule_sync(ctx.bot, session, row, due=now)
     return Reply.of(
         f"Meeting #{number} is saved: ",
         Plain(row.title),
@@ -412,6 +415,8 @@ async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
             await outbox_of(ctx.bot).enqueue(
                 session, _room_deliveries(ctx.bot, row, at, ANNOUNCEMENT, notice)
             )
+        if row.state == CONFIRMED:
+            await platform_events.schedule_sync(ctx.bot, session, row, due=now)
     head: list[Inline] = [f"Meeting #{number} updated: ", Plain(row.title)]
     if at is not None:
         head += ["\nNext: ", Plain(describe_times(row, at, now))]
@@ -454,6 +459,8 @@ async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
                 f"**Cancelled**: meeting #{number} ", Plain(row.title), " (", When(at), ")"
             )
             await outbox.enqueue(session, _room_deliveries(ctx.bot, row, at, ANNOUNCEMENT, notice))
+        if was == CONFIRMED:
+            await platform_events.schedule_sync(ctx.bot, session, row, due=now)
     if was == DRAFT:
         return Reply.of(f"Draft #{number} dropped.")
     return Reply.of(f"Meeting #{number} is cancelled", " (the whole series)." if row.rule else ".")
@@ -497,6 +504,7 @@ async def _cancel_occurrence(
         await outbox_of(ctx.bot).enqueue(
             session, _room_deliveries(ctx.bot, row, match, ANNOUNCEMENT, notice)
         )
+        await platform_events.schedule_sync(ctx.bot, session, row, due=ctx.now())
     return Reply.of(f"Meeting #{row.id} on ", When(match), " is cancelled; the series goes on.")
 
 
@@ -650,6 +658,7 @@ async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"])
             found.answer = answer
             found.display_name = ctx.member.display_name
             found.updated_at = now
+            found.source = None  # an explicit answer: unmarking an event leaves it
     at = _next_of(row, now)
     said = {YES: "You're going to", MAYBE: "Maybe, then, for", NO: "Noted: you can't make"}
     parts: list[Inline] = [f"{said[answer]} #{number} ", Plain(row.title)]
@@ -780,6 +789,9 @@ async def run_advance(bot: Bot, job: Job, session: AsyncSession) -> None:
     following = row.series().next_after(max(at, now))
     if following is not None:
         await schedule_occurrence(bot, session, row, following, now)
+    # platform events move on to the next occurrence once this one is over
+    ended = at + timedelta(minutes=row.duration_minutes)
+    await platform_events.schedule_sync(bot, session, row, due=max(ended, now))
 
 
 # -- privacy --------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The meetings module's tables: meetings (single or series), RSVPs, reminder preferences."""
+"""The meetings module's tables: meetings (single or series), RSVPs, reminder preferences,
+and the platform events meetings are published as."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatbot.errors import UserError
@@ -72,6 +73,24 @@ class RsvpRow(Base):
     member_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
     display_name: Mapped[str] = mapped_column(String(255), default="")
     answer: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: where the answer came from when not a command: ``event`` (a platform event's
+    #: "Interested"), so unmarking it removes only that answer, never an explicit one
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
+
+
+class MeetingEventRow(Base):
+    """A meeting published as a platform's native scheduled event (a Discord guild's)."""
+
+    __tablename__ = "meeting_platform_events"
+
+    meeting_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: the platform's container of events (a Discord guild id)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: whether the platform holds the recurrence, or only the next occurrence
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -21,6 +21,7 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 
 # Permission bits used by the default world.
 ADMINISTRATOR = 1 << 3
+MANAGE_EVENTS = 1 << 33
 ALL_PERMISSIONS = (1 << 51) - 1
 DEFAULT_EVERYONE_PERMISSIONS = (
     (1 << 6)  # add reactions

@@ -35,7 +35,7 @@ from tests.discord_fake.interactions import (
     UPDATE_MESSAGE,
     PendingInteraction,
 )
-from tests.discord_fake.models import JSON, Channel, Intent, now_iso
+from tests.discord_fake.models import JSON, MANAGE_EVENTS, Channel, Intent, now_iso
 from tests.discord_fake.records import (
     EPHEMERAL,
     LOADING,
@@ -679,8 +679,66 @@ class RestApi:
             return None
         return event
 
+    def _cannot_manage_events(self, guild: Any) -> web.Response | None:
+        """Discord's 403 when the bot lacks Manage Events (administrators have it)."""
+        member = guild.find_member(self.fake.bot_user.id)
+        if member is None or not guild.permissions_of(member) & MANAGE_EVENTS:
+            return error(403, 50013, "Missing Permissions")
+        return None
+
     @staticmethod
-    def _event_error(event: JSON) -> web.Response | None:
+    def _recurrence_error(rule: Any, start: dt.datetime) -> web.Response | None:
+        """Discord's subset: daily; weekly (interval 1 or 2) on one weekday; monthly on
+        one nth weekday (n 1-5); yearly on one month day; ``start`` equals the event's."""
+        path: list[str | int] = ["recurrence_rule"]
+        if not isinstance(rule, dict):
+            return form_error(path, "BASE_TYPE_DICT", "Must be an object.")
+        if parse_time(rule.get("start")) != start:
+            return form_error(
+                [*path, "start"],
+                "GUILD_SCHEDULED_EVENT_RECURRENCE_RULE_START_MISMATCH",
+                "The recurrence start must match the event's start.",
+            )
+        frequency = rule.get("frequency")
+        interval = rule.get("interval", 1)
+        by_weekday = rule.get("by_weekday")
+        by_n_weekday = rule.get("by_n_weekday")
+        valid = False
+        if frequency == 3:  # daily
+            valid = interval == 1 and by_n_weekday is None
+        elif frequency == 2:  # weekly
+            valid = (
+                interval in (1, 2)
+                and isinstance(by_weekday, list)
+                and len(by_weekday) == 1
+                and by_weekday[0] in range(7)
+                and by_n_weekday is None
+            )
+        elif frequency == 1:  # monthly
+            valid = (
+                interval == 1
+                and by_weekday is None
+                and isinstance(by_n_weekday, list)
+                and len(by_n_weekday) == 1
+                and by_n_weekday[0].get("n") in range(1, 6)
+                and by_n_weekday[0].get("day") in range(7)
+            )
+        elif frequency == 0:  # yearly
+            valid = (
+                interval == 1
+                and len(rule.get("by_month") or []) == 1
+                and len(rule.get("by_month_day") or []) == 1
+            )
+        if not valid:
+            return form_error(
+                path,
+                "GUILD_SCHEDULED_EVENT_RECURRENCE_RULE_INVALID",
+                "This recurrence rule is not supported.",
+            )
+        return None
+
+    @classmethod
+    def _event_error(cls, event: JSON) -> web.Response | None:
         name = event.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             return form_error(
@@ -727,6 +785,8 @@ class RestApi:
                 "GUILD_SCHEDULED_EVENT_END_BEFORE_START",
                 "Cannot schedule event to end before starting.",
             )
+        if event.get("recurrence_rule") is not None:
+            return cls._recurrence_error(event["recurrence_rule"], start)
         return None
 
     async def list_events(self, request: web.Request) -> web.StreamResponse:
@@ -741,6 +801,9 @@ class RestApi:
         guild = self._guild(request)
         if guild is None:
             return unknown("Guild", 10004)
+        refused = self._cannot_manage_events(guild)
+        if refused is not None:
+            return refused
         body: JSON = request[BODY]
         event = fake.scheduled_event_payload(guild, body, fake.snowflakes.next())
         problem = self._event_error(event)
@@ -769,6 +832,9 @@ class RestApi:
         event = self._event(request)
         if event is None:
             return unknown("Guild Scheduled Event", 10070)
+        refused = self._cannot_manage_events(self._guild(request))
+        if refused is not None:
+            return refused
         body: JSON = request[BODY]
         updated = dict(event)
         for key in (
@@ -802,7 +868,11 @@ class RestApi:
         event = self._event(request)
         if event is None:
             return unknown("Guild Scheduled Event", 10070)
+        refused = self._cannot_manage_events(self._guild(request))
+        if refused is not None:
+            return refused
         del fake.scheduled_events[int(event["id"])]
+        fake.event_interest.pop(int(event["id"]), None)
         fake.scheduled_event_log.append(("delete", dict(event)))
         await fake.gateway.broadcast(
             "GUILD_SCHEDULED_EVENT_DELETE", event, intent=Intent.GUILD_SCHEDULED_EVENTS

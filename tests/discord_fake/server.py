@@ -142,6 +142,8 @@ class FakeDiscord:
         self.messages: dict[int, JSON] = {}
         self.attachment_blobs: dict[int, tuple[str, bytes]] = {}
         self.scheduled_events: dict[int, JSON] = {}
+        #: users who marked each scheduled event "Interested"
+        self.event_interest: dict[int, set[int]] = {}
         self.global_commands: list[JSON] = []
         self.guild_commands: dict[int, list[JSON]] = {}
         self.interactions: dict[int, PendingInteraction] = {}
@@ -618,6 +620,69 @@ class FakeDiscord:
     async def dispatch(self, event: str, data: JSON, *, intent: int | None = None) -> int:
         """Dispatch a raw gateway event to every live session."""
         return await self.gateway.broadcast(event, data, intent=intent)
+
+    async def delete_scheduled_event(self, event: JSON | int) -> None:
+        """Someone deletes a scheduled event in Discord's client: GUILD_SCHEDULED_EVENT_DELETE."""
+        event_id = int(event["id"]) if isinstance(event, dict) else int(event)
+        stored = self.scheduled_events.pop(event_id)
+        self.event_interest.pop(event_id, None)
+        self.scheduled_event_log.append(("delete", dict(stored)))
+        await self.gateway.broadcast(
+            "GUILD_SCHEDULED_EVENT_DELETE", stored, intent=Intent.GUILD_SCHEDULED_EVENTS
+        )
+        await self._changed()
+
+    async def mark_interested(
+        self, event: JSON | int, user: User | int | str, *, interested: bool = True
+    ) -> int:
+        """A member clicks "Interested" on a scheduled event (or clicks it again to unmark):
+        updates ``user_count`` and dispatches GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE to the
+        sessions with the GUILD_SCHEDULED_EVENTS intent; returns how many got it."""
+        event_id = int(event["id"]) if isinstance(event, dict) else int(event)
+        stored = self.scheduled_events[event_id]
+        who = self._user(user)
+        guild = self.guilds[int(stored["guild_id"])]
+        if guild.find_member(who.id) is None:
+            raise ValueError(f"{who.username} is not a member of {guild.name}")
+        marked = self.event_interest.setdefault(event_id, set())
+        if interested == (who.id in marked):
+            return 0  # Discord sends nothing when nothing changes
+        if interested:
+            marked.add(who.id)
+        else:
+            marked.discard(who.id)
+        stored["user_count"] = len(marked)
+        name = "ADD" if interested else "REMOVE"
+        data: JSON = {
+            "guild_scheduled_event_id": str(event_id),
+            "user_id": str(who.id),
+            "guild_id": str(guild.id),
+        }
+        count = await self.gateway.broadcast(
+            f"GUILD_SCHEDULED_EVENT_USER_{name}", data, intent=Intent.GUILD_SCHEDULED_EVENTS
+        )
+        await self._changed()
+        return count
+
+    async def wait_for_event_log(
+        self,
+        action: str,
+        predicate: Callable[[JSON], bool] | None = None,
+        *,
+        start: int = 0,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> JSON:
+        """The first scheduled-event change (``create``, ``update`` or ``delete``) from
+        index ``start`` of ``scheduled_event_log`` matching ``predicate``; the event as it
+        was right after that change."""
+
+        def find() -> JSON | None:
+            for kind, event in self.scheduled_event_log[start:]:
+                if kind == action and (predicate is None or predicate(event)):
+                    return event
+            return None
+
+        return await self.wait_until(find, timeout, f"a scheduled event {action}")
 
     # ======================================================= gateway payloads
 
