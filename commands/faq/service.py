@@ -10,6 +10,7 @@ chat reply (``bot.services["questions"]`` is :meth:`FaqService.reply`).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from chatbot.storage import Database
 
 log = get_logger("commands.faq")
+
+#: Environment variable choosing the ranking method: ``plain`` (default) or ``semantic``
+#: (needs the ``semantic`` extra and the model package; falls back to plain without them).
+METHOD_ENV = "CHATBOT_FAQ_METHOD"
 
 #: Longest question analysed (and recorded); the rest of a longer message is ignored.
 MAX_QUESTION = 2000
@@ -112,7 +117,14 @@ def is_small_talk(text: str) -> bool:
 class FaqService:
     """The effective knowledge base, its index and the answers built from it."""
 
-    def __init__(self, db: Database, prefix: str, base_path: Path = DEFAULT_KB_PATH) -> None:
+    def __init__(
+        self,
+        db: Database,
+        prefix: str,
+        base_path: Path = DEFAULT_KB_PATH,
+        method: str | None = None,
+    ) -> None:
+        self.method = method or os.environ.get(METHOD_ENV, "").strip() or "plain"
         self.store = FaqStore(db)
         self.prefix = prefix
         self.base = load_kb(base_path)
@@ -136,8 +148,18 @@ class FaqService:
         except KbError as exc:  # cannot happen with validated rows; never stop answering
             log.warning("faq_bad_overrides", problems=list(exc.problems))
             kb = self.base
-        index = await asyncio.to_thread(FaqIndex, kb)
+        index = await asyncio.to_thread(self._build, kb)
         self._overrides, self.kb, self._index, self._revision = overrides, kb, index, revision
+
+    def _build(self, kb: KnowledgeBase) -> FaqIndex:
+        """Index ``kb`` with the chosen method; plain when the semantic one cannot load."""
+        if self.method != "plain":
+            try:
+                return FaqIndex(kb, method=self.method)
+            except (ImportError, OSError, RuntimeError, ValueError) as exc:
+                log.warning("faq_method_unavailable", method=self.method, error=str(exc))
+                self.method = "plain"
+        return FaqIndex(kb)
 
     async def index(self) -> FaqIndex:
         """The current index, rebuilt first if another instance changed the overrides."""
