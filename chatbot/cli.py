@@ -89,18 +89,20 @@ def _main(argv: list[str]) -> int:
         from chatbot.timeparse import when_main
 
         return when_main(argv[1:])
-    if argv[:1] == ["faq"]:
-        return _faq(argv[1:])
-    if argv[:2] == ["export", "casestudies"]:
-        return _export_casestudies(argv[2:])
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.cmd is None:
-        parser.print_help()
-        return 0
+    args = None
+    if argv[:1] != ["faq"] and argv[:2] != ["export", "casestudies"]:
+        args = parser.parse_args(argv)
+        if args.cmd is None:
+            parser.print_help()
+            return 0
     from chatbot.errors import ConfigError, InstanceLocked
 
     try:
+        if args is None:  # subcommands with parsers of their own
+            if argv[0] == "faq":
+                return _faq(argv[1:])
+            return _export_casestudies(argv[2:])
         if args.cmd == "run":
             return _run(_config_path(args.config))
         if args.cmd == "check-config":

@@ -107,6 +107,8 @@ class Config(_Section):
     instances: InstancesSection = msgspec.field(default_factory=InstancesSection)
     web: WebSection = msgspec.field(default_factory=WebSection)
     adapters: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    #: each command module's own ``[modules.<name>]`` table, validated by the module
+    modules: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     source: str = ""
     source_text: str = ""
 
@@ -148,13 +150,30 @@ def parse_config(text: str, source: str = "<config>") -> Config:
 
 def adapter_settings(config: Config, platform: str, cls: type[S]) -> S:
     """Validate one adapter's ``[adapters.<platform>]`` table with the adapter's own type."""
-    raw = config.adapters.get(platform, {})
+    return _settings(config, "adapters", platform, cls)
+
+
+def module_settings(config: Config, name: str, cls: type[S]) -> S:
+    """Validate one command module's ``[modules.<name>]`` table with the module's own type."""
+    return _settings(config, "modules", name, cls)
+
+
+def _settings(config: Config, table: str, name: str, cls: type[S]) -> S:
+    raw = config.adapters.get(name, {}) if table == "adapters" else config.modules.get(name, {})
     try:
         return msgspec.convert(raw, cls, strict=True)
     except msgspec.ValidationError as exc:
         raise ConfigError(
-            describe_error(exc, config.source_text, config.source, prefix=("adapters", platform))
+            describe_error(exc, config.source_text, config.source, prefix=(table, name))
         ) from None
+
+
+def config_relative(config: Config, path: str) -> Path:
+    """A path from the config file, read relative to that file's folder (not the cwd)."""
+    found = Path(path).expanduser()
+    if found.is_absolute() or not config.source or config.source.startswith("<"):
+        return found
+    return Path(config.source).parent / found
 
 
 _PATH = re.compile(r"- at `\$((?:\.[^.`\[]+|\[\d+\])*)`")

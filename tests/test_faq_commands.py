@@ -283,3 +283,53 @@ def test_export_import_round_trip(
     assert "entry #1 (id 'x'): missing field 'answer'" in capsys.readouterr().err
     assert faq_main(["export"], str(config)) == 0
     assert capsys.readouterr().out == again
+
+
+# --- knowledge-base files named in the config ---------------------------------------------
+
+
+async def test_config_files_replace_and_amend_the_shipped_base(
+    sqlite_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    """[modules.faq] files: read relative to the config file; a later file's entry replaces
+    the same id of an earlier one, and everything else is answered from both."""
+    from chatbot.config import parse_config
+    from commands.faq.index import DEFAULT_KB_PATH
+    from commands.faq.service import kb_paths
+
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "local.toml").write_text(
+        '[[entry]]\nid = "wifi"\nquestion = "What is the wifi password at the workshop?"\n'
+        'answer = "It is on the whiteboard by the door."\n'
+        '[[entry]]\nid = "1lib1ref"\nquestion = "What is #1Lib1Ref?"\n'
+        'answer = "Our local #1Lib1Ref page: see the pinned message."\n',
+        encoding="utf-8",
+    )
+    text = f'[modules.faq]\nfiles = ["{DEFAULT_KB_PATH}", "kb/local.toml"]\n'
+    config = parse_config(text, str(tmp_path / "config.toml"))
+    paths, method = kb_paths(config)
+    assert paths == [DEFAULT_KB_PATH, tmp_path / "kb" / "local.toml"] and method == "plain"
+
+    absolute = f'[modules.faq]\nfiles = ["{DEFAULT_KB_PATH}", "{paths[1]}"]\n'
+    chat = await open_chat(sqlite_url, clock, absolute, modules=MODULES)
+    try:
+        assert "whiteboard by the door" in await chat.say("!ask wifi password for the workshop")
+        assert "pinned message" in await chat.say("!ask what is 1lib1ref")
+        assert "Wikipedia Library" in await chat.say("!ask what is the wikipedia library")
+    finally:
+        await chat.bot.close()
+
+
+def test_config_names_a_missing_file_or_a_bad_method(tmp_path: Path) -> None:
+    """A missing knowledge-base file or an unknown method stops start-up with the key's line."""
+    from chatbot.config import parse_config
+    from chatbot.errors import ConfigError
+    from commands.faq.service import kb_paths
+
+    source = str(tmp_path / "config.toml")
+    config = parse_config('[bot]\nname = "x"\n\n[modules.faq]\nfiles = ["nope.toml"]\n', source)
+    with pytest.raises(ConfigError, match=r"config.toml:5: modules.faq.files: .*nope.toml"):
+        kb_paths(config)
+    config = parse_config('[modules.faq]\nmethod = "magic"\n', source)
+    with pytest.raises(ConfigError, match=r"modules.faq.method"):
+        kb_paths(config)

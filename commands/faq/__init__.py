@@ -16,7 +16,7 @@ from chatbot.errors import UserError
 from chatbot.events import Bullets, Inline, Plain, Reply, When
 from chatbot.registry import Context, Level, Module
 from commands.faq.index import Entry
-from commands.faq.service import FaqService, answer_parts, echo, with_alternate
+from commands.faq.service import FaqService, answer_parts, echo, kb_paths, with_alternate
 
 if TYPE_CHECKING:
     from chatbot.bot import Bot
@@ -41,7 +41,8 @@ def service(ctx: Context) -> FaqService:
 
 @module.on_startup
 async def _start(bot: Bot) -> None:
-    svc = FaqService(bot.db, bot.prefix)
+    paths, method = kb_paths(bot.config)
+    svc = FaqService(bot.db, bot.prefix, paths, method)
     # the index is built once the bot is ready, keeping start-up light; a question asked
     # before then builds it on the spot (FaqService.index)
     bot.add_worker("faq-index", svc.load)

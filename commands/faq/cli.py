@@ -56,12 +56,13 @@ def _migrations(config: Config) -> list[Path]:
 async def _with_service(config: Config, action: Callable[[FaqService], Awaitable[int]]) -> int:
     from chatbot.clock import SystemClock
     from chatbot.storage import Database
-    from commands.faq.service import FaqService
+    from commands.faq.service import FaqService, kb_paths
 
     db = Database(config.database_url(), SystemClock())
     try:
         await db.upgrade(_migrations(config))
-        svc = FaqService(db, config.bot.prefix)
+        paths, method = kb_paths(config)
+        svc = FaqService(db, config.bot.prefix, paths, method)
         await svc.load()
         return await action(svc)
     finally:

@@ -349,6 +349,18 @@ def load_kb(path: str | Path = DEFAULT_KB_PATH) -> KnowledgeBase:
     return parse_kb(path.read_text(encoding="utf-8"), source=str(path))
 
 
+def load_kbs(paths: Sequence[str | Path]) -> KnowledgeBase:
+    """Several files as one base: an entry of a later file replaces the one with the same id
+    in an earlier file (in its place), so a local file can amend the shipped base."""
+    if len(paths) == 1:
+        return load_kb(paths[0])
+    entries: dict[str, Entry] = {}
+    for path in paths:
+        for entry in load_kb(path).entries:
+            entries[entry.id] = entry
+    return KnowledgeBase(tuple(entries.values()))
+
+
 _TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
 _TOML_ESCAPES["\r"] = "\\r"
 _TOML_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')

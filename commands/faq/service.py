@@ -13,9 +13,13 @@ import asyncio
 import os
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from chatbot.errors import UserError
+import msgspec
+
+from chatbot.config import config_relative, find_line, module_settings
+from chatbot.errors import ConfigError, UserError
 from chatbot.events import Bullets, Inline, Plain, Reply
 from chatbot.logs import get_logger
 from commands.faq.index import (
@@ -25,22 +29,47 @@ from commands.faq.index import (
     FaqIndex,
     KbError,
     KnowledgeBase,
-    load_kb,
+    load_kbs,
     normalise,
 )
 from commands.faq.store import FaqStore, Override, diff, merge
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Sequence
 
+    from chatbot.config import Config
     from chatbot.registry import Context
     from chatbot.storage import Database
 
 log = get_logger("commands.faq")
 
-#: Environment variable choosing the ranking method: ``plain`` (default) or ``semantic``
-#: (needs the ``semantic`` extra and the model package; falls back to plain without them).
+#: Environment variable overriding ``[modules.faq] method`` (e.g. to try ``semantic`` once).
 METHOD_ENV = "CHATBOT_FAQ_METHOD"
+
+
+class FaqSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[modules.faq]`` in the config."""
+
+    #: knowledge-base TOML files, relative to the config file; empty: the shipped base
+    files: list[str] = msgspec.field(default_factory=list)
+    #: ``plain`` (lexical, works everywhere) or ``semantic`` (needs the ``semantic`` extra
+    #: and the model package; falls back to plain without them)
+    method: Literal["plain", "semantic"] = "plain"
+
+
+def kb_paths(config: Config) -> tuple[list[Path], str]:
+    """The knowledge-base files and the method the config names; a missing file is a
+    config error naming the key, so the bot does not start without its answers."""
+    settings = module_settings(config, "faq", FaqSettings)
+    paths = [config_relative(config, name) for name in settings.files] or [DEFAULT_KB_PATH]
+    for path in paths:
+        if not path.is_file():
+            line = find_line(config.source_text, ["modules", "faq", "files"])
+            raise ConfigError(
+                f"{config.source}:{line or '?'}: modules.faq.files: {path}: no such file"
+            )
+    return paths, settings.method
+
 
 #: Longest question analysed (and recorded); the rest of a longer message is ignored.
 MAX_QUESTION = 2000
@@ -121,13 +150,13 @@ class FaqService:
         self,
         db: Database,
         prefix: str,
-        base_path: Path = DEFAULT_KB_PATH,
+        base_paths: Sequence[Path] = (DEFAULT_KB_PATH,),
         method: str | None = None,
     ) -> None:
-        self.method = method or os.environ.get(METHOD_ENV, "").strip() or "plain"
+        self.method = os.environ.get(METHOD_ENV, "").strip() or method or "plain"
         self.store = FaqStore(db)
         self.prefix = prefix
-        self.base = load_kb(base_path)
+        self.base = load_kbs(base_paths)
         self.kb = self.base
         self._overrides: list[Override] = []
         self._index: FaqIndex | None = None
