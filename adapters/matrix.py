@@ -111,6 +111,9 @@ class MatrixSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: room ids (``!abc:server``) the bot joins whoever invites it
     allowed_rooms: list[str] = msgspec.field(default_factory=list)
     organiser_power_level: int = 50
+    #: room ids whose moderators (and creators) are organisers in every room; empty: power
+    #: levels count in the room where the command is given, whoever made that room
+    organiser_rooms: list[str] = msgspec.field(default_factory=list)
     #: Matrix ids with organiser powers in every room, e.g. ``"@ana:example.org"``
     organisers: list[str] = msgspec.field(default_factory=list)
     encryption: bool = True
@@ -1094,7 +1097,8 @@ class MatrixAdapter:
 
     async def is_organiser(self, member: Member, room: Room) -> bool:
         """Listed in ``organisers``, a creator of a room version 12+ room, or power level
-        ≥ ``organiser_power_level`` in the room.
+        ≥ ``organiser_power_level`` in the room (in one of ``organiser_rooms`` when set, so
+        that a member who invites the bot into a room of their own gains nothing there).
 
         Power levels are read fresh from the room state on every call.  They do not count in
         direct rooms, where both people usually hold power 100.
@@ -1104,13 +1108,21 @@ class MatrixAdapter:
         user_id = member.native_id
         if user_id in self.organisers or member.id in self.organisers:
             return True
-        if room.is_direct or room.platform != PLATFORM or self.client is None:
+        if self.client is None:
             return False
-        version, creators = self._creators.get(room.native_id, ("1", set()))
-        if user_id in creators and _creators_outrank_all(version):
-            return True
-        level = await self._power_level(room.native_id, user_id)
-        return level >= self.settings.organiser_power_level
+        if self.settings.organiser_rooms:
+            rooms = self.settings.organiser_rooms
+        elif room.is_direct or room.platform != PLATFORM:
+            return False
+        else:
+            rooms = [room.native_id]
+        for room_id in rooms:
+            version, creators = self._creators.get(room_id, ("1", set()))
+            if user_id in creators and _creators_outrank_all(version):
+                return True
+            if await self._power_level(room_id, user_id) >= self.settings.organiser_power_level:
+                return True
+        return False
 
     async def _power_level(self, room_id: str, user_id: str) -> int:
         try:

@@ -283,6 +283,28 @@ async def test_organiser_commands_follow_power_levels(
         assert (await member.reply_to(room_id, by_link)).body == f"matrix:{listed.user_id}"
 
 
+async def test_organiser_rooms_confine_power_levels(make_bot: MakeBot, make_peer: MakePeer) -> None:
+    """With organiser_rooms set, a stranger who creates a room and invites the bot is no
+    organiser there, while a moderator of the listed room is one in that room too."""
+    owner = await make_peer("gowner")
+    moderator = await make_peer("gmod")
+    stranger = await make_peer("stranger")
+    main = await owner.create_room([moderator.user_id])
+    await moderator.join(main)
+    await owner.set_power(main, moderator.user_id, 50)
+    account = await make_bot(f'organiser_rooms = ["{main}"]')
+    async with account.running():
+        await owner.client.room_invite(main, account.user_id)
+        await owner.membership(main, account.user_id, "join")
+        own = await stranger.create_room([account.user_id, moderator.user_id])
+        await moderator.join(own)
+        await stranger.membership(own, account.user_id, "join")
+        refused = await stranger.send(own, "!secret")  # creator, power 100 in their own room
+        assert "Only organisers" in (await stranger.reply_to(own, refused)).body
+        accepted = await moderator.send(own, "!secret")
+        assert "accepted" in (await moderator.reply_to(own, accepted)).body
+
+
 async def test_invites_only_from_allowed_rooms_and_servers(
     make_bot: MakeBot, make_peer: MakePeer
 ) -> None:
