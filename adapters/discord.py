@@ -847,6 +847,8 @@ class DiscordAdapter:
             if not chunks and view is None:
                 return None
             allowed = self._allowed_mentions(out)
+            if private and pending is not None and not pending.private and not pending.answered:
+                await self._drop_public_deferral(interaction)
             pieces = chunks or [""]
             first: Sent | None = None
             for index, chunk in enumerate(pieces):
@@ -859,6 +861,14 @@ class DiscordAdapter:
                 if first is None:
                     first = Sent(out.room.id, str(message_id))
             return first
+
+    async def _drop_public_deferral(self, interaction: Interaction) -> None:
+        """A private answer to a command deferred in public: the first follow-up would
+        replace the public "thinking…" message, and stay public, so remove it first; the
+        answer then goes out as an ephemeral follow-up of its own."""
+        if interaction.response.is_done():
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
 
     async def _interaction_message(
         self,

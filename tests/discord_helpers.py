@@ -100,6 +100,12 @@ def make_test_module(gate: Gate) -> Module:
         await gate.opened.wait()
         return "Finally done."
 
+    @module.command(help="Takes its time, then answers only you.")
+    async def slowsecret(ctx: Context) -> Reply:
+        gate.entered.set()
+        await gate.opened.wait()
+        return Reply.of("Only for you.", private=True)
+
     @module.command(help="Say something back.", params={"text": "what to say"})
     async def echo(ctx: Context, text: str) -> Reply:
         return Reply.of("You said: ", Plain(text))

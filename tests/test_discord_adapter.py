@@ -413,6 +413,25 @@ async def test_slow_slash_command_is_deferred_then_followed_up(
         assert followup.replaced_original and followup.ephemeral
 
 
+async def test_private_answer_to_a_publicly_deferred_command_stays_private(
+    discord_fake: FakeDiscord, start_bot: StartBot, gate: Gate, bob: User
+) -> None:
+    """A public command deferred in public whose answer is private: the public "thinking"
+    message goes away and the answer is an ephemeral follow-up, not an edit of it."""
+    fake = discord_fake
+    async with start_bot(defer_after=0.2):
+        pending = await fake.invoke_command("slowsecret", user=bob)
+        await gate.entered.wait()
+        deferred = await pending.wait_for_response()
+        assert (deferred.type, deferred.ephemeral) == (5, False)
+        gate.opened.set()
+        followup = await pending.wait_for_followup(0)
+        assert followup.content == "Only for you."
+        assert followup.ephemeral and not followup.replaced_original
+        assert pending.original_message_id is not None
+        assert pending.original_message_id not in fake.messages
+
+
 async def test_sharded_client_when_shards_are_configured(
     discord_fake: FakeDiscord, start_bot: StartBot, bob: User
 ) -> None:
