@@ -5,8 +5,6 @@ Declared on the core :class:`~chatbot.storage.models.Base`; the schema is create
 ``0002_outbox`` migration (a core migration: the outbox serves every feature).
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import Index, Integer, String, Text

@@ -4,8 +4,6 @@ Feature modules declare their own tables on the same :class:`Base` and ship migr
 All datetimes are stored in UTC (``UtcDateTime`` re-attaches the zone that SQLite drops).
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Any
 

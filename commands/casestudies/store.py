@@ -7,8 +7,6 @@ state before and after, and the old and new values of the fields that changed: n
 overwritten without a trace.  The review room lives in the core ``state`` table.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,7 +100,7 @@ class Study:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: CaseStudyRow) -> Study:
+    def of(cls, row: CaseStudyRow) -> "Study":
         return cls(
             row.id,
             row.member_id,
@@ -130,7 +128,7 @@ class Revision:
     note: str | None
 
     @classmethod
-    def of(cls, row: CaseStudyRevisionRow) -> Revision:
+    def of(cls, row: CaseStudyRevisionRow) -> "Revision":
         return cls(
             row.number,
             row.action,
@@ -171,12 +169,12 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dic
 
 
 class CaseStudyStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: "Database") -> None:
         self.db = db
 
     async def _revise(
         self,
-        session: AsyncSession,
+        session: "AsyncSession",
         row: CaseStudyRow,
         action: str,
         actor: str | None,
@@ -205,7 +203,7 @@ class CaseStudyStore:
 
     async def submit(
         self,
-        session: AsyncSession,
+        session: "AsyncSession",
         member_id: str,
         member_name: str,
         record: dict[str, Any],
@@ -231,7 +229,7 @@ class CaseStudyStore:
             row = await session.get(CaseStudyRow, study_id)
             return Study.of(row) if row is not None else None
 
-    async def load(self, session: AsyncSession, study_id: int) -> CaseStudyRow:
+    async def load(self, session: "AsyncSession", study_id: int) -> CaseStudyRow:
         row = await session.get(CaseStudyRow, study_id, with_for_update=True)
         if row is None:
             raise UserError(f"There is no case study #{study_id}.")
@@ -239,7 +237,7 @@ class CaseStudyStore:
 
     async def move(
         self,
-        session: AsyncSession,
+        session: "AsyncSession",
         row: CaseStudyRow,
         action: str,
         actor: str,

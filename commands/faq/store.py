@@ -11,8 +11,6 @@ transaction; each instance compares it with the one its index was built from bef
 answers, so an edit made through one instance reaches the others.
 """
 
-from __future__ import annotations
-
 import json
 import secrets
 from dataclasses import dataclass
@@ -96,7 +94,7 @@ class Unanswered:
     answered_at: datetime | None
 
     @classmethod
-    def of(cls, row: UnansweredRow) -> Unanswered:
+    def of(cls, row: UnansweredRow) -> "Unanswered":
         return cls(
             row.id,
             row.text,
@@ -128,7 +126,7 @@ def _entry_of(row: FaqEntryRow) -> Entry:
     return entry
 
 
-def merge(base: KnowledgeBase, overrides: Sequence[Override]) -> KnowledgeBase:
+def merge(base: KnowledgeBase, overrides: "Sequence[Override]") -> KnowledgeBase:
     """The effective knowledge base: base order first, then added entries by ``seq``."""
     by_id = {o.id: o for o in overrides}
     entries: list[Entry] = []
@@ -161,7 +159,7 @@ def diff(base: KnowledgeBase, target: KnowledgeBase) -> list[Override]:
 class FaqStore:
     """Reads and writes the FAQ tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: "Database") -> None:
         self.db = db
 
     # -- overrides ---------------------------------------------------------------------------
@@ -192,13 +190,13 @@ class FaqStore:
                 log.warning("faq_bad_override", entry=row.id, problems=list(exc.problems))
         return result, revision
 
-    async def _bump(self, session: AsyncSession) -> str:
+    async def _bump(self, session: "AsyncSession") -> str:
         token = secrets.token_hex(8)
         await session.merge(StateRow(key=REVISION_KEY, value=token, updated_at=self.db.clock.now()))
         return token
 
     async def _write(
-        self, session: AsyncSession, override: Override, member_id: str | None
+        self, session: "AsyncSession", override: Override, member_id: str | None
     ) -> None:
         now = self.db.clock.now()
         row = await session.get(FaqEntryRow, override.id)
@@ -231,7 +229,7 @@ class FaqStore:
             await session.execute(delete(FaqEntryRow).where(FaqEntryRow.id == entry_id))
             return await self._bump(session)
 
-    async def replace_all(self, overrides: Sequence[Override], member_id: str | None) -> str:
+    async def replace_all(self, overrides: "Sequence[Override]", member_id: str | None) -> str:
         """Replace every stored override with ``overrides`` in one transaction."""
         async with self.db.session() as session:
             await session.execute(delete(FaqEntryRow))
@@ -240,7 +238,7 @@ class FaqStore:
                 await self._write(session, override, member_id)
             return await self._bump(session)
 
-    async def merge_in(self, overrides: Sequence[Override], member_id: str | None) -> str:
+    async def merge_in(self, overrides: "Sequence[Override]", member_id: str | None) -> str:
         """Add or replace the given overrides, keeping the others."""
         async with self.db.session() as session:
             for override in overrides:

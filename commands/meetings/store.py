@@ -1,8 +1,6 @@
 """The meetings module's tables: meetings (single or series), RSVPs, reminder preferences,
 and the platform events meetings are published as."""
 
-from __future__ import annotations
-
 import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -110,14 +108,14 @@ class ReminderPrefRow(Base):
         return [int(x) for x in self.leads.split(",") if x]
 
 
-async def get_meeting(session: AsyncSession, number: int) -> MeetingRow:
+async def get_meeting(session: "AsyncSession", number: int) -> MeetingRow:
     row = await session.get(MeetingRow, number)
     if row is None:
         raise UserError(f"There is no meeting #{number}.")
     return row
 
 
-async def confirmed_meetings(session: AsyncSession) -> list[MeetingRow]:
+async def confirmed_meetings(session: "AsyncSession") -> list[MeetingRow]:
     found = await session.scalars(
         select(MeetingRow).where(MeetingRow.state == CONFIRMED).order_by(MeetingRow.id)
     )
