@@ -8,7 +8,6 @@ ever talks to this protocol, so one handler serves Matrix, Discord and the conso
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
     from chatbot.storage import Database
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
+class Capabilities(msgspec.Struct, frozen=True):
     """What a platform can show; handlers may offer richer paths when these are set."""
 
     rich_text: bool = False

@@ -7,7 +7,6 @@ member understands (``BadArgument``).  The dispatcher adds the usage line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -86,8 +85,7 @@ class Converter(Protocol):
     async def convert(self, ctx: Context, text: str) -> Any: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Text:
+class Text(msgspec.Struct, frozen=True):
     """Free text; as the last argument it takes the rest of the line."""
 
     label: str = "text"
@@ -106,8 +104,7 @@ class Text:
         return text
 
 
-@dataclass(frozen=True, slots=True)
-class Integer:
+class Integer(msgspec.Struct, frozen=True):
     label: str = "number"
     greedy: bool = False
     minimum: int | None = None
@@ -127,8 +124,7 @@ class Integer:
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(msgspec.Struct, frozen=True):
     """One of a fixed set of words (case-insensitive)."""
 
     options: tuple[str, ...]
@@ -174,8 +170,7 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(seconds=round(total))
 
 
-@dataclass(frozen=True, slots=True)
-class Duration:
+class Duration(msgspec.Struct, frozen=True):
     label: str = "duration"
     greedy: bool = True
     maximum: timedelta = timedelta(days=366)
@@ -193,8 +188,7 @@ class Duration:
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class TimeZoneArg:
+class TimeZoneArg(msgspec.Struct, frozen=True):
     """A time zone as members type it: IANA name, city, offset or abbreviation."""
 
     label: str = "zone"
@@ -206,8 +200,7 @@ class TimeZoneArg:
         return resolve_zone(text)
 
 
-@dataclass(frozen=True, slots=True)
-class DateTimeArg:
+class DateTimeArg(msgspec.Struct, frozen=True):
     """A date phrase read in the caller's zone (``tomorrow 9am``, ``Friday 18h CET``)."""
 
     label: str = "when"
@@ -224,8 +217,7 @@ class DateTimeArg:
         return when
 
 
-@dataclass(frozen=True, slots=True)
-class MemberArg:
+class MemberArg(msgspec.Struct, frozen=True):
     """A member named by mention or name in the room the command came from."""
 
     label: str = "member"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from sqlalchemy import select
 
 from chatbot.errors import UserError
@@ -35,8 +35,7 @@ HELP = {"help", "?", "what?"}
 CONFIRM = {"yes", "y", "confirm", "submit", "ok", "save", "done"}
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(msgspec.Struct, frozen=True):
     """One question.  ``validate`` returns the value to store (JSON-able) or raises
     :class:`UserError` saying what was wrong."""
 
@@ -58,8 +57,7 @@ class Step:
         return self.show(value) if self.show else str(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Dialog:
+class Dialog(msgspec.Struct, frozen=True):
     name: str
     title: str
     steps: tuple[Step, ...]

@@ -8,9 +8,9 @@ the database first, then the cache, so a crash never leaves the cache ahead of t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from sqlalchemy import delete, select
 
 from chatbot.storage.models import DialogRow, MemberRow
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from chatbot.storage import Database
 
 
-@dataclass(frozen=True, slots=True)
-class Prefs:
+class Prefs(msgspec.Struct, frozen=True):
     zone: str | None = None
     lang: str | None = None
 

@@ -54,7 +54,6 @@ import random
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
@@ -226,8 +225,7 @@ def decode_payload(text: str) -> tuple[Reply, Reader]:
 # -- enqueueing ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(msgspec.Struct, frozen=True):
     """What to send and where: a ``room`` or a ``member``'s direct messages."""
 
     platform: str
@@ -425,8 +423,7 @@ async def enqueue(session: AsyncSession, deliveries: Sequence[Delivery], now: da
 # -- sending -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(msgspec.Struct, frozen=True):
     """Exponential back-off: ``base * factor**(attempt-1)`` seconds, capped, ± jitter."""
 
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -441,16 +438,17 @@ class RetryPolicy:
         return raw * (1.0 + rng.uniform(-self.jitter, self.jitter))
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxSettings:
+class OutboxSettings(msgspec.Struct, frozen=True):
     batch: int = 100
     lease: float = 60.0
     poll_interval: float = 30.0
     concurrency: int = 8
     #: at shutdown, seconds to let the round in progress record what it sent
     shutdown_grace: float = 10.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    rates: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    retry: RetryPolicy = msgspec.field(default_factory=RetryPolicy)
+    rates: Mapping[str, tuple[float, float]] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_RATES)
+    )
 
 
 class Claimed(msgspec.Struct, frozen=True):

@@ -7,8 +7,9 @@ answering every flooded message would make the bot part of the flood.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 if TYPE_CHECKING:
     from chatbot.clock import Clock
@@ -20,8 +21,7 @@ class Verdict(enum.Enum):
     SILENT = "silent"  # refused; already told
 
 
-@dataclass(slots=True)
-class Bucket:
+class Bucket(msgspec.Struct):
     tokens: float
     stamp: float
     notified: bool = False

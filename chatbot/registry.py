@@ -21,7 +21,6 @@ import inspect
 import types
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
@@ -98,8 +97,7 @@ class Context:
 HandlerFn = Callable[..., Awaitable[Any]]
 
 
-@dataclass(slots=True)
-class Param:
+class Param(msgspec.Struct):
     name: str
     converter: Converter
     required: bool
@@ -113,8 +111,7 @@ class Param:
         return label + ("…" if self.rest and self.converter.label == "text" else "")
 
 
-@dataclass(slots=True)
-class Command:
+class Command(msgspec.Struct):
     name: str
     handler: HandlerFn
     params: list[Param]
@@ -228,19 +225,18 @@ class Group:
 Hook = Callable[..., Awaitable[Any]]
 
 
-@dataclass
-class Module:
+class Module(msgspec.Struct):
     """A feature: its commands and groups, plus hooks into privacy and start-up."""
 
     name: str
     help: str
-    commands: dict[str, Command | Group] = field(default_factory=dict)
+    commands: dict[str, Command | Group] = msgspec.field(default_factory=dict)
     migrations: Path | None = None
-    mydata_hooks: list[Hook] = field(default_factory=list)
-    forget_hooks: list[Hook] = field(default_factory=list)
-    forget_warning_hooks: list[Hook] = field(default_factory=list)
-    startup_hooks: list[Hook] = field(default_factory=list)
-    dialogs: list[Dialog] = field(default_factory=list)
+    mydata_hooks: list[Hook] = msgspec.field(default_factory=list)
+    forget_hooks: list[Hook] = msgspec.field(default_factory=list)
+    forget_warning_hooks: list[Hook] = msgspec.field(default_factory=list)
+    startup_hooks: list[Hook] = msgspec.field(default_factory=list)
+    dialogs: list[Dialog] = msgspec.field(default_factory=list)
 
     def group(self, name: str, help: str, aliases: tuple[str, ...] = ()) -> Group:
         grp = Group(name, help, self, aliases)

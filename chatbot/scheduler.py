@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -76,8 +75,7 @@ class Job(msgspec.Struct, frozen=True):
 JobHandler = Callable[[Job, "AsyncSession"], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Kind:
+class _Kind(msgspec.Struct, frozen=True):
     run: JobHandler
     on_skip: JobHandler | None
 

@@ -8,10 +8,10 @@ overwritten without a trace.  The review room lives in the core ``state`` table.
 """
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from sqlalchemy import ForeignKey, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,8 +86,7 @@ class CaseStudyRevisionRow(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Study:
+class Study(msgspec.Struct, frozen=True):
     id: int
     member_id: str | None
     member_name: str | None
@@ -115,8 +114,7 @@ class Study:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Revision:
+class Revision(msgspec.Struct, frozen=True):
     number: int
     action: str
     actor_id: str | None

@@ -13,10 +13,10 @@ answers, so an edit made through one instance reaches the others.
 
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from sqlalchemy import Boolean, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,8 +71,7 @@ class UnansweredRow(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Override:
+class Override(msgspec.Struct, frozen=True):
     """One stored override: ``entry`` replaces or adds an entry; None hides the base one."""
 
     id: str
@@ -80,8 +79,7 @@ class Override:
     seq: int
 
 
-@dataclass(frozen=True, slots=True)
-class Unanswered:
+class Unanswered(msgspec.Struct, frozen=True):
     """A recorded question, as shown to organisers and in ``!mydata``."""
 
     id: int

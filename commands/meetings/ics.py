@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from aiohttp import web
 from icalendar import Calendar, Event
 
@@ -69,7 +69,7 @@ def rrule_of(rule: Rule) -> dict[str, Any] | None:
 def _first_local(series: Series) -> datetime | None:
     """The series' first wall-time start, cancelled or not: iCalendar always counts DTSTART
     as an occurrence, while ``dateutil`` skips a start that does not match the rule."""
-    return next(replace(series, exdates=frozenset()).local_starts(), None)
+    return next(msgspec.structs.replace(series, exdates=frozenset()).local_starts(), None)
 
 
 def _aware(local: datetime, zone_key: str) -> datetime:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
+import msgspec
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
 from dateutil.rrule import weekdays as _WEEKDAYS
 
@@ -34,8 +34,7 @@ WEEKS = "weeks"
 MONTHLY_NTH = "monthly"
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """How a meeting repeats: every ``interval`` days/weeks, or a monthly nth weekday."""
 
     kind: str = NONE
@@ -104,14 +103,13 @@ def parse_monthly(text: str) -> Rule:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Series:
+class Series(msgspec.Struct, frozen=True):
     """A first start (local wall time in ``zone_key``), a rule and cancelled local dates."""
 
     start_local: datetime
     zone_key: str
     rule: Rule = Rule()
-    exdates: frozenset[date] = field(default_factory=frozenset)
+    exdates: frozenset[date] = msgspec.field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         if self.start_local.tzinfo is not None:
