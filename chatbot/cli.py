@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -185,6 +183,9 @@ def _check(path: str) -> int:
 
 
 def _run(path: str) -> int:
+    import asyncio
+    import signal
+
     config = _load(path)
     bot = build_bot(config)
 
@@ -212,6 +213,8 @@ def _run(path: str) -> int:
 
 
 def _db_upgrade(path: str) -> int:
+    import asyncio
+
     from chatbot.clock import SystemClock
     from chatbot.plugins import migration_locations
     from chatbot.storage import Database
