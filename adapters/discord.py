@@ -27,6 +27,7 @@ import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import discord
@@ -85,6 +86,12 @@ MAX_REMEMBERED = 1000
 MAX_CUSTOM_ID = 100
 MAX_BUTTONS = 25
 _FORM_KEY = re.compile(r"[\w.\-]{1,60}")
+_MODAL_ID = re.compile(r"wmlib:modal:(?P<page>\d{1,3}):(?P<user>\d{1,20}):(?P<key>[\w.\-]+)")
+#: ``state`` keys: a form by its key, and a member's answers to its first pages
+FORM_STATE = "discord:form:"
+ANSWERS_STATE = "discord:answers:"
+#: how long a member's half-filled form is kept
+ANSWERS_KEPT = timedelta(days=7)
 _INTEREST_MARK = '"GUILD_SCHEDULED_EVENT_USER_'
 #: Discord's recurrence frequencies (YEARLY = 0 is not produced by meetings)
 _FREQUENCIES = {"monthly": 1, "weekly": 2, "daily": 3}
@@ -280,6 +287,8 @@ class FormModal(discord.ui.Modal):
         self.form = form
         self.key = key
         self.page = page
+        adapter._live_modals[self.custom_id] = None
+        _trim(adapter._live_modals)
         start = page * FIELDS_PER_PAGE
         for spec in form.fields[start : start + FIELDS_PER_PAGE]:
             default = answers.get(spec.key) or spec.default
@@ -304,6 +313,10 @@ class FormModal(discord.ui.Modal):
         await self.adapter._form_page_submitted(
             interaction, self.form, self.key, self.page, answers
         )
+
+    async def on_timeout(self) -> None:
+        # a submit after this reaches the adapter's own handler (see _on_orphan_modal)
+        self.adapter._live_modals.pop(self.custom_id, None)
 
 
 @dataclasses.dataclass(eq=False)
@@ -344,6 +357,8 @@ class DiscordAdapter:
         self._pending: dict[int, _Pending] = {}
         self._forms: dict[str, Form] = {}
         self._answers: dict[tuple[int, str], dict[str, str]] = {}
+        #: custom ids of the modals this process opened (discord.py dispatches their submits)
+        self._live_modals: dict[str, None] = {}
         self._long_commands: dict[str, str] = {}
         self._inflight: set[asyncio.Future[None]] = set()
         #: set by a feature module: a member marked or unmarked one of our scheduled events
@@ -546,7 +561,9 @@ class DiscordAdapter:
             await self._on_slash(interaction)
         elif interaction.type is discord.InteractionType.autocomplete:
             await self._on_autocomplete(interaction)
-        # buttons and modals are dispatched by discord.py to the dynamic items and modals
+        elif interaction.type is discord.InteractionType.modal_submit:
+            await self._on_orphan_modal(interaction)
+        # buttons and live modals are dispatched by discord.py to the dynamic items and modals
 
     async def _on_slash(self, interaction: Interaction) -> None:
         data = cast(Mapping[str, Any], interaction.data or {})
@@ -654,6 +671,55 @@ class DiscordAdapter:
         _trim(self._forms)
         return key
 
+    async def _keep_form(self, form: Form) -> str:
+        """Remember a form here and in the database, so that its button, its modal and its
+        later pages still work after a restart (a member may take minutes to fill it in)."""
+        key = self._remember_form(form)
+        await self._save_state(FORM_STATE + key, msgspec.json.encode(form).decode())
+        return key
+
+    async def _form(self, key: str) -> Form | None:
+        form = self._forms.get(key)
+        if form is None:
+            raw = await self._load_state(FORM_STATE + key)
+            if raw is not None:
+                with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+                    form = msgspec.json.decode(raw, type=Form)
+                    self._forms[key] = form
+                    _trim(self._forms)
+        return form
+
+    async def _answers_so_far(self, user_id: int, key: str) -> dict[str, str] | None:
+        """The pages a member already submitted, or None when they have not started."""
+        slot = (user_id, key)
+        if slot in self._answers:
+            return dict(self._answers[slot])
+        raw = await self._load_state(f"{ANSWERS_STATE}{user_id}:{key}")
+        if raw is None:
+            return None
+        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+            return msgspec.json.decode(raw, type=dict[str, str])
+        return None
+
+    async def _save_state(self, key: str, value: str) -> None:
+        core = self.core
+        if core is None:
+            return
+        try:
+            await core.db.set_state(key, value)
+        except Exception:  # the form still works until a restart
+            log.exception("discord_state_not_saved", key=key)
+
+    async def _load_state(self, key: str) -> str | None:
+        core = self.core
+        if core is None:
+            return None
+        try:
+            return await core.db.get_state(key)
+        except Exception:
+            log.exception("discord_state_not_read", key=key)
+            return None
+
     def _modal(self, interaction: Interaction, key: str, page: int) -> FormModal | None:
         form = self._forms.get(key)
         if form is None or page >= page_count(form):
@@ -662,30 +728,56 @@ class DiscordAdapter:
         return FormModal(self, form, key, page, interaction.user.id, answers)
 
     async def _open_form(self, interaction: Interaction, key: str, page: int) -> None:
-        modal = self._modal(interaction, key, page)
-        if modal is None or (page and (interaction.user.id, key) not in self._answers):
+        form = await self._form(key)
+        answers = await self._answers_so_far(interaction.user.id, key) if page else {}
+        if form is None or page >= page_count(form) or answers is None:
             await interaction.response.send_message(
                 FORM_EXPIRED, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
             )
             return
+        modal = FormModal(self, form, key, page, interaction.user.id, answers)
         await interaction.response.send_modal(modal)
+
+    async def _on_orphan_modal(self, interaction: Interaction) -> None:
+        """A form page opened before a restart: read its answers from the raw interaction."""
+        data = cast(Mapping[str, Any], interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        match = _MODAL_ID.fullmatch(custom_id)
+        if match is None or custom_id in self._live_modals:
+            return
+        if match["user"] != str(interaction.user.id):
+            return
+        key, page = match["key"], int(match["page"])
+        form = await self._form(key)
+        if form is None:
+            await interaction.response.send_message(
+                FORM_EXPIRED, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+            return
+        await self._form_page_submitted(interaction, form, key, page, _modal_values(data))
 
     async def _form_page_submitted(
         self, interaction: Interaction, form: Form, key: str, page: int, answers: dict[str, str]
     ) -> None:
-        slot = (interaction.user.id, key)
-        if page == 0:
-            self._answers.pop(slot, None)
-            self._answers[slot] = {}
-            _trim(self._answers)
-        elif slot not in self._answers:
+        user_id = interaction.user.id
+        slot = (user_id, key)
+        so_far = {} if page == 0 else await self._answers_so_far(user_id, key)
+        if so_far is None:
             await interaction.response.send_message(
                 FORM_EXPIRED, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
             )
             return
-        self._answers[slot].update(answers)
+        so_far.update(answers)
         pages = page_count(form)
+        state_key = f"{ANSWERS_STATE}{user_id}:{key}"
         if page + 1 < pages:
+            self._answers.pop(slot, None)
+            self._answers[slot] = so_far
+            _trim(self._answers)
+            await self._save_state(state_key, json.dumps(so_far))  # before saying "saved"
+            if page == 0 and self.core is not None:
+                with contextlib.suppress(Exception):
+                    await self.core.db.prune_state(ANSWERS_STATE, ANSWERS_KEPT)
             view = discord.ui.View(timeout=None)
             view.add_item(PageButton(key, page + 1))
             await interaction.response.send_message(
@@ -695,9 +787,12 @@ class DiscordAdapter:
                 allowed_mentions=discord.AllowedMentions.none(),
             )
             return
-        values = self._answers.pop(slot)
+        self._answers.pop(slot, None)
+        if page and self.core is not None:  # the answers now go to the command
+            with contextlib.suppress(Exception):
+                await self.core.db.drop_state(state_key)
         resolved = self._command_of(self.prefix + form.command)
-        incoming = self._interaction_incoming(interaction, self.prefix + form.command, values)
+        incoming = self._interaction_incoming(interaction, self.prefix + form.command, so_far)
         private = resolved is not None and resolved.command.private
         await self._run_interaction(interaction, incoming, private=private)
 
@@ -802,6 +897,8 @@ class DiscordAdapter:
         reference: discord.MessageReference | None,
     ) -> Sent | None:
         chunks = _chunks(out.reply)
+        if out.reply.form is not None:
+            await self._keep_form(out.reply.form)
         view = self._view(out.reply)
         if not chunks and view is None:
             return None
@@ -836,13 +933,15 @@ class DiscordAdapter:
                 in (discord.InteractionType.application_command, discord.InteractionType.component)
             ):
                 # nothing was sent yet: the modal itself is the answer
-                modal = self._modal(interaction, self._remember_form(form), 0)
+                modal = self._modal(interaction, await self._keep_form(form), 0)
                 if modal is not None:
                     await response.send_modal(modal)
                     if pending is not None:
                         pending.answered = True
                     return Sent(out.room.id, str(interaction.id))
             chunks = _chunks(out.reply)
+            if form is not None:
+                await self._keep_form(form)
             view = self._view(out.reply)
             if not chunks and view is None:
                 return None
@@ -1132,6 +1231,24 @@ def _nonce(delivery_id: str, index: int) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _modal_values(data: Mapping[str, Any]) -> dict[str, str]:
+    """The text inputs of a raw modal submit (in action rows or labels, at any depth)."""
+    values: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "custom_id" in node and isinstance(node.get("value"), str):
+                values[str(node["custom_id"])] = node["value"]
+            for child in node.get("components", []), node.get("component"):
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(data.get("components", []))
+    return values
 
 
 def _trim(remembered: dict[Any, Any]) -> None:

@@ -266,6 +266,39 @@ async def test_prefix_form_offers_an_open_form_button(
     assert modal.type == 9
 
 
+async def test_a_half_filled_form_survives_restarts(
+    discord_fake: FakeDiscord, start_bot: StartBot, bob: User
+) -> None:
+    """The bot restarts while bob fills in page 1, and again before page 2: the form, the
+    first page's answers and the last page all still arrive at the handler."""
+    fake = discord_fake
+    general = main_guild(fake).channel("general")
+    async with start_bot():
+        await fake.send_message(general, bob, "!survey")
+        posted = await fake.wait_for_message(channel_id=general.id)
+        clicked = await fake.click_button(posted, "wmlib:form:survey", user=bob)
+        first = await clicked.wait_for_response()
+        assert first.modal is not None
+    page1 = {f"q{i}": f"answer {i}" for i in range(1, 6)}
+    async with start_bot():
+        submitted = await fake.submit_modal(first, page1, user=bob)
+        saved = await submitted.wait_for_response()
+        assert saved.message is not None
+        assert custom_ids(saved.message) == ["wmlib:page:1:survey"]
+    async with start_bot():
+        clicked = await fake.click_button(saved.message, "wmlib:page:1:survey", user=bob)
+        second = await clicked.wait_for_response()
+        assert second.modal is not None and text_inputs(second.modal) == ["q6", "q7"]
+        assert fake.gateway.identify_count == 3
+    async with start_bot():
+        done = await fake.submit_modal(second, {"q6": "six", "q7": "seven"}, user=bob)
+        answer = await done.wait_for_response()
+        assert answer.content == (
+            "Thanks! q1=answer 1, q2=answer 2, q3=answer 3, q4=answer 4, q5=answer 5, "
+            "q6=six, q7=seven"
+        )
+
+
 async def test_button_click_works_after_a_restart(
     discord_fake: FakeDiscord, start_bot: StartBot, bob: User, carol: User
 ) -> None:

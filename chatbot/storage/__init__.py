@@ -11,10 +11,11 @@ import fcntl
 import os
 import re
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, inspect, make_url, select, text
+from sqlalchemy import delete, event, inspect, make_url, select, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -164,6 +165,20 @@ class Database:
     async def set_state(self, key: str, value: str) -> None:
         async with self.session() as session:
             await session.merge(StateRow(key=key, value=value, updated_at=self.clock.now()))
+
+    async def drop_state(self, key: str) -> None:
+        async with self.session() as session:
+            await session.execute(delete(StateRow).where(StateRow.key == key))
+
+    async def prune_state(self, prefix: str, older_than: timedelta) -> None:
+        """Forget the values under ``prefix`` not written for ``older_than`` (abandoned)."""
+        cutoff = self.clock.now() - older_than
+        async with self.session() as session:
+            await session.execute(
+                delete(StateRow).where(
+                    StateRow.key.startswith(prefix, autoescape=True), StateRow.updated_at < cutoff
+                )
+            )
 
     async def close(self) -> None:
         try:
