@@ -159,7 +159,7 @@ def module_settings(config: Config, name: str, cls: type[S]) -> S:
 
 
 def _settings(config: Config, table: str, name: str, cls: type[S]) -> S:
-    raw = config.adapters.get(name, {}) if table == "adapters" else config.modules.get(name, {})
+    raw = getattr(config, table).get(name, {})
     try:
         return msgspec.convert(raw, cls, strict=True)
     except msgspec.ValidationError as exc:

@@ -48,8 +48,16 @@ def load(group: str, name: str) -> Any:
 
 def migration_locations(names: list[str], also: Path | None = None) -> list[Path]:
     """The migration folders of the enabled modules, plus ``also`` (a caller's own):
-    Alembic must know every revision the database has recorded."""
-    folders = [m.migrations for m in load_modules(names) if m.migrations]
+    Alembic must know every revision the database has recorded.
+
+    A module's own command-line tool passes ``also``; then a module that cannot load here
+    does not block the tool, whose own folder is enough for its tables."""
+    try:
+        folders = [m.migrations for m in load_modules(names) if m.migrations]
+    except Exception:
+        if also is None:
+            raise
+        return [also]
     return folders if also is None or also in folders else [*folders, also]
 
 

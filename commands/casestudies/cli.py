@@ -27,27 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _migrations(config: Config) -> list[Path]:
-    """The migration folders of every enabled module, this one always included."""
-    from chatbot.plugins import migration_locations
-    from commands.casestudies import MIGRATIONS
-
-    try:
-        return migration_locations(config.bot.commands, also=MIGRATIONS)
-    except Exception:  # a module that can't load here must not block the export
-        return [MIGRATIONS]
-
-
 async def export_text(config: Config, fmt: str) -> tuple[str, int]:
     """The export of every published study, and how many there are."""
     from chatbot.clock import SystemClock
+    from chatbot.plugins import migration_locations
     from chatbot.storage import Database
+    from commands.casestudies import MIGRATIONS
     from commands.casestudies.exports import public, render
     from commands.casestudies.store import PUBLISHED, CaseStudyStore
 
     db = Database(config.database_url(), SystemClock())
     try:
-        await db.upgrade(_migrations(config))
+        await db.upgrade(migration_locations(config.bot.commands, also=MIGRATIONS))
         studies = await CaseStudyStore(db).in_states((PUBLISHED,))
         return render(fmt, [public(s.id, s.record) for s in studies]), len(studies)
     finally:

@@ -42,25 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _migrations(config: Config) -> list[Path]:
-    """The migration folders of every enabled module, this one always included."""
-    from chatbot.plugins import migration_locations
-    from commands.faq import MIGRATIONS
-
-    try:
-        return migration_locations(config.bot.commands, also=MIGRATIONS)
-    except Exception:  # a module that can't load here must not block the knowledge base
-        return [MIGRATIONS]
-
-
 async def _with_service(config: Config, action: Callable[[FaqService], Awaitable[int]]) -> int:
     from chatbot.clock import SystemClock
+    from chatbot.plugins import migration_locations
     from chatbot.storage import Database
+    from commands.faq import MIGRATIONS
     from commands.faq.service import FaqService, kb_paths
 
     db = Database(config.database_url(), SystemClock())
     try:
-        await db.upgrade(_migrations(config))
+        await db.upgrade(migration_locations(config.bot.commands, also=MIGRATIONS))
         paths, method = kb_paths(config)
         svc = FaqService(db, config.bot.prefix, paths, method)
         await svc.load()
