@@ -285,6 +285,12 @@ def leave_one_set_out(
         samples[path] = fit_samples(kb, items, unseen=True, cutoff=cutoff)
         if scaled is not None:
             samples[path] += fit_samples(scaled, items)
+    everything = [s for path in paths for s in samples[path]]
+    bias, weights = fit_confidence(everything)
+    print(
+        "fitted on all the sets: "
+        + json.dumps({"bias": round(bias, 2), **{k: round(v, 2) for k, v in weights.items()}})
+    )
     shipped = (engine._CONFIDENCE_BIAS, dict(engine._CONFIDENCE_WEIGHTS))
     bases = [kb] if scaled is None else [kb, scaled]
     rows: list[LosoRow] = []
