@@ -37,7 +37,7 @@ Method (lexical, no model weights, everything precomputed at index time):
      should meet the one phrasing it paraphrases, not the pile of words of all alternates;
    * the **character 3-gram TF-IDF cosine** between the question's content words and the
      closest phrasing (words padded with ``#``, an inverted index over the phrasings, n-grams
-     in more than 20 % of them skipped): robust to morphology, compounds and typos the
+     in more than 10 % of them skipped): robust to morphology, compounds and typos the
      repair step leaves alone (``usergroup``, ``organising``/``organizer``).  It also
      nominates candidates that share no whole word with the question.
 
@@ -947,8 +947,10 @@ _RANK_CHARS = 0.25
 _RERANK_DEPTH = 30
 # Character n-gram candidates below this cosine are not added to the shortlist.
 _CHAR_CANDIDATE_MIN = 0.3
-# n-grams found in more than this share of the phrasings are skipped when scoring.
-_CHAR_MAX_DF = 0.2
+# n-grams found in more than this share of the phrasings are skipped when scoring (0.1 rather
+# than 0.2: the same rates on the held-out sets, the median answer at 500 entries 3.3-5.2 ms
+# -> 2.0-2.8 ms).
+_CHAR_MAX_DF = 0.1
 # A query word found only in an entry's answer counts this much towards coverage.
 _ANSWER_ONLY_CREDIT = 0.6
 _SEE_ALSO_RATIO = 0.8
