@@ -5,8 +5,13 @@ Tests type lines as members and read back exactly what the console would print.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
+
+import pytest
 
 from adapters.console import ConsoleAdapter
 from chatbot.bot import Bot
@@ -16,6 +21,30 @@ from commands import basics, members
 if TYPE_CHECKING:
     from chatbot.clock import FakeClock
     from chatbot.registry import Module
+
+
+@contextlib.asynccontextmanager
+async def ready(bot: Bot, seconds: float) -> AsyncIterator[Bot]:
+    """Run ``bot`` until it is ready (the test fails if it is not within ``seconds``,
+    or re-raises why it stopped); stop it on exit."""
+    task = asyncio.create_task(bot.run(), name="bot")
+    started = asyncio.create_task(bot.ready.wait(), name="bot-ready")
+    done, _ = await asyncio.wait(
+        {task, started}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+    )
+    if started not in done:
+        started.cancel()
+        if task in done:
+            task.result()
+        bot.stop()
+        await asyncio.wait_for(task, seconds)
+        pytest.fail(f"the bot did not get ready within {seconds:.0f} s")
+    try:
+        yield bot
+    finally:
+        bot.stop()
+        await asyncio.wait_for(task, seconds)
+
 
 BASE_CONFIG = """
 [bot]

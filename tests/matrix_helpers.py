@@ -40,6 +40,7 @@ from chatbot.config import Config, parse_config
 from chatbot.events import Mention, Plain, Reply
 from chatbot.registry import Context, Level, Module
 from commands import basics, members
+from tests.harness import ready
 
 if TYPE_CHECKING:
     from chatbot.clock import Clock
@@ -363,21 +364,8 @@ store_path = "{self.workdir / "store"}"
             adapters=[adapter],
             modules=modules or [basics.module, members.module, adapter_test_commands],
         )
-        task = asyncio.create_task(bot.run())
-        ready = asyncio.create_task(bot.ready.wait())
-        done, _ = await asyncio.wait({task, ready}, timeout=60, return_when="FIRST_COMPLETED")
-        if ready not in done:
-            ready.cancel()
-            if task in done:
-                task.result()
-            bot.stop()
-            await task
-            pytest.fail("the bot did not get ready within 60 s")
-        try:
+        async with ready(bot, 60):
             yield Running(bot, adapter)
-        finally:
-            bot.stop()
-            await asyncio.wait_for(task, 60)
 
     def database_url(self) -> str:
         return self.config().database_url()

@@ -9,7 +9,6 @@ every step waits for what the platform records, with a timeout.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -29,6 +28,7 @@ from commands import casestudies as cs
 from tests.discord_fake import FakeDiscord, RecordedMessage
 from tests.discord_fake.interactions import PendingInteraction
 from tests.discord_helpers import ORGANISER_ROLE, TOKEN_ENV, discord_config
+from tests.harness import ready
 from tests.matrix_helpers import WAIT, BotAccount, Peer
 from tests.test_casestudies import GOOD, SUMMARY
 
@@ -47,23 +47,8 @@ async def running(
 ) -> AsyncIterator[Bot]:
     """A Bot with the case-study module on one adapter, ready; stopped on exit."""
     bot = Bot(config, clock=clock, adapters=[adapter], modules=MODULES)
-    task = asyncio.create_task(bot.run(), name="bot")
-    ready = asyncio.create_task(bot.ready.wait(), name="bot-ready")
-    done, _ = await asyncio.wait(
-        {task, ready}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-    )
-    if ready not in done:
-        ready.cancel()
-        if task in done:
-            task.result()
-        bot.stop()
-        await asyncio.wait_for(task, START_TIMEOUT)
-        pytest.fail(f"the bot did not get ready within {START_TIMEOUT:.0f} s")
-    try:
+    async with ready(bot, START_TIMEOUT):
         yield bot
-    finally:
-        bot.stop()
-        await asyncio.wait_for(task, START_TIMEOUT)
 
 
 # -- Matrix -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from commands.meetings.store import MeetingEventRow, RsvpRow
 from tests.discord_fake import FakeDiscord, RecordedMessage, User
 from tests.discord_fake.models import ADMINISTRATOR, JSON, MANAGE_EVENTS
 from tests.discord_helpers import TOKEN_ENV, discord_config
+from tests.harness import ready
 
 T = TypeVar("T")
 
@@ -60,21 +61,8 @@ async def running(
         adapters=[DiscordAdapter(config)],
         modules=[basics.module, members.module, meetings.module],
     )
-    task = asyncio.create_task(bot.run(), name="bot")
-    ready = asyncio.create_task(bot.ready.wait(), name="bot-ready")
-    done, _ = await asyncio.wait({task, ready}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
-    if ready not in done:
-        ready.cancel()
-        if task in done:
-            task.result()
-        bot.stop()
-        await asyncio.wait_for(task, WAIT)
-        pytest.fail(f"the bot did not get ready within {WAIT:.0f} s")
-    try:
+    async with ready(bot, WAIT):
         yield bot
-    finally:
-        bot.stop()
-        await asyncio.wait_for(task, WAIT)
 
 
 async def until_committed(

@@ -983,6 +983,13 @@ _SEM_CONFIDENCE_BIAS = -4.6
 _SEM_CONFIDENCE_WEIGHTS = {"cosine": 3.0, "margin": 2.9, "lexical": 1.3, "coverage": 3.0}
 
 
+def _logistic(bias: float, weights: Mapping[str, float], features: Mapping[str, float]) -> float:
+    """A confidence: the logistic of the weighted features (weights read at each call, so
+    ``faq_eval --loso`` can swap them)."""
+    z = bias + sum(weights[name] * value for name, value in features.items())
+    return 1 / (1 + math.exp(-z))
+
+
 @dataclass(frozen=True, slots=True)
 class _SemFeatures:
     """Signals about the best candidate of the semantic method."""
@@ -1002,10 +1009,7 @@ class _SemFeatures:
 
     @property
     def confidence(self) -> float:
-        z = _SEM_CONFIDENCE_BIAS + sum(
-            _SEM_CONFIDENCE_WEIGHTS[name] * value for name, value in self.as_dict().items()
-        )
-        return 1 / (1 + math.exp(-z))
+        return _logistic(_SEM_CONFIDENCE_BIAS, _SEM_CONFIDENCE_WEIGHTS, self.as_dict())
 
 
 def _idf(n: int, df: int) -> float:
@@ -1035,10 +1039,7 @@ class _Features:
 
     @property
     def confidence(self) -> float:
-        z = _CONFIDENCE_BIAS + sum(
-            _CONFIDENCE_WEIGHTS[name] * value for name, value in self.as_dict().items()
-        )
-        return 1 / (1 + math.exp(-z))
+        return _logistic(_CONFIDENCE_BIAS, _CONFIDENCE_WEIGHTS, self.as_dict())
 
 
 @dataclass(frozen=True, slots=True)
