@@ -152,6 +152,28 @@ async def test_answer_makes_the_question_match_next_time(chat: ConsoleChat) -> N
     assert "No unanswered questions" in await chat.say("!faq unanswered", as_="ana")
 
 
+async def test_nearmiss_stops_a_wrong_answer(chat: ConsoleChat) -> None:
+    """An organiser teaches that an entry does not answer a question: the bot then says it
+    does not know (and records it), `!faq show` lists it, and `!faq alias` takes it back."""
+    question = "Which room is the meeting in?"
+    title = "Q: How do I attend an online meeting?"
+    assert (await chat.say(f"!ask {question}", as_="bob")).startswith(title)
+    assert "Only organisers" in await chat.say(f"!faq nearmiss attend-meeting {question}")
+    out = await chat.say(f"!faq nearmiss attend-meeting {question}", as_="ana")
+    assert "Noted: `attend-meeting` does not answer “Which room is the meeting in?”" in out
+    assert "already lists" in await chat.say(f"!faq nearmiss attend-meeting {question}", as_="ana")
+    assert (await chat.say(f"!ask {question}", as_="bob")).startswith("I don't know")
+    assert [row.text for row in await open_questions(chat)] == [question]
+    show = await chat.say("!faq show attend-meeting")
+    assert "Does not answer: " in show and question in show
+    await chat.say(f"!faq alias attend-meeting {question}", as_="ana")
+    assert (await chat.say(f"!ask {question}", as_="bob")).startswith(title)
+    assert question not in (await chat.say("!faq show attend-meeting")).split("Does not answer")[-1]
+    own = "how do i attend an online meeting"
+    out = await chat.say(f"!faq nearmiss attend-meeting {own}", as_="ana")
+    assert "That's the question of `attend-meeting` itself" in out
+
+
 async def test_edits_are_validated_and_name_the_problem(chat: ConsoleChat) -> None:
     """Invalid edits are refused with the engine's reason, and existing ids are protected."""
     out = await chat.say('!faq add -wifi "Wifi?" On the desk.', as_="ana")
@@ -176,6 +198,7 @@ async def test_edits_persist_across_a_restart(db_url: str, clock: FakeClock) -> 
         await first.say("!faq edit wifi answer It is on the notice board, see `!help`.")
         await first.say("!faq edit wifi tags venue, practical")
         await first.say("!faq alias wifi how do I get online in the library")
+        await first.say("!faq nearmiss wifi is the wifi fast enough for video calls")
         await first.say("!faq edit meetings question When do we meet next?")
         assert "Removed `swot-analysis`" in await first.say("!faq remove swot-analysis")
     finally:
@@ -188,6 +211,10 @@ async def test_edits_persist_across_a_restart(db_url: str, clock: FakeClock) -> 
         show = await second.say("!faq show wifi")
         assert "Topics: venue, practical" in show
         assert "how do I get online in the library" in show
+        assert "Does not answer: is the wifi fast enough for video calls" in show
+        assert (await second.say("!ask is the wifi fast enough for video calls")).startswith(
+            "I don't know"
+        )
         assert (await second.say("!ask when is the next meeting")).startswith(
             "Q: When do we meet next?"
         )

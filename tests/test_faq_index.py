@@ -202,6 +202,49 @@ def test_near_miss_offers_related_topics(index: FaqIndex) -> None:
     assert all(isinstance(e, Entry) for e in answer.nearest)
 
 
+def _residence_kb(*near_misses: str) -> KnowledgeBase:
+    return KnowledgeBase(
+        (
+            Entry(
+                "wir",
+                "What is a Wikipedian in Residence?",
+                "A Wikipedian hosted by an institution to help its staff share collections.",
+                ("what does a wikipedian in residence do",),
+                near_misses=near_misses,
+            ),
+            Entry("hours", "When is the reading room open?", "Nine to five."),
+        )
+    )
+
+
+def test_near_misses_make_similar_questions_abstain() -> None:
+    """An entry's near-misses (what its answer does not say) make questions like them abstain,
+    word for word or not, while the entry's own question is still answered."""
+    salary = "how much is a wikipedian in residence paid per month"
+    plain = FaqIndex(_residence_kb())
+    assert answer_id(plain, salary) == "wir"
+    taught = FaqIndex(_residence_kb("how well paid is a wikipedian in residence"))
+    assert taught.ask(salary).abstained
+    assert taught.ask(salary).nearest[0].id == "wir"
+    assert answer_id(taught, "what is a wikipedian in residence") == "wir"
+    exact = FaqIndex(_residence_kb(salary))
+    answer = exact.ask(salary.upper() + "?")
+    assert answer.abstained and answer.confidence == 0.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much does a wikipedian in residence get paid",
+        "can i change my wikipedia username",
+        "how many members does the user group have",
+    ],
+)
+def test_shipped_near_misses_abstain(index: FaqIndex, question: str) -> None:
+    """Questions about a detail the shipped answers do not give are not answered."""
+    assert index.ask(question).abstained
+
+
 @pytest.mark.parametrize("question", ["", "   ", "?!", "the of and", "qwzx vbnm"])
 def test_empty_or_meaningless_question_abstains(index: FaqIndex, question: str) -> None:
     """A question with no content word abstains without suggestions."""
@@ -268,6 +311,14 @@ def test_english_is_not_flagged(text: str) -> None:
     assert detect_language(text) is None
 
 
+def test_abbreviation_the_base_knows_is_not_foreign(index: FaqIndex) -> None:
+    """ "WiR" is the German "we" and the base's Wikipedian in Residence: the base wins."""
+    answer = index.ask("WiR meaning?")
+    assert answer.language is None
+    assert answer.entry is not None and answer.entry.id == "wikipedian-in-residence"
+    assert detect_language("wir sind bibliothekare") == "de"
+
+
 def test_non_english_question_abstains_with_language(index: FaqIndex) -> None:
     """Without entries in the member's language, the engine abstains and says which."""
     answer = index.ask("¿Dónde está el informe anual del grupo?")
@@ -332,6 +383,7 @@ _entries = st.builds(
     answer=st.one_of(_text, st.sampled_from(['say "hi"\n\\o/', "tab\there", "é\u2028\x7f\x00x"])),
     alternates=st.lists(_text, max_size=3).map(tuple),
     tags=st.lists(_text, max_size=2).map(tuple),
+    near_misses=st.lists(_text, max_size=2).map(tuple),
     lang=st.sampled_from(["en", "fr", "pt-BR", "sw"]),
 )
 

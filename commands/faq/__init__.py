@@ -16,7 +16,14 @@ from chatbot.errors import UserError
 from chatbot.events import Bullets, Inline, Plain, Reply, When
 from chatbot.registry import Context, Level, Module
 from commands.faq.index import Entry
-from commands.faq.service import FaqService, answer_parts, echo, kb_paths, with_alternate
+from commands.faq.service import (
+    FaqService,
+    answer_parts,
+    echo,
+    kb_paths,
+    with_alternate,
+    with_near_miss,
+)
 
 if TYPE_CHECKING:
     from chatbot.bot import Bot
@@ -28,7 +35,7 @@ module = Module(
 )
 faq = module.group("faq", "Browse the knowledge base behind `!ask`; organisers edit it.")
 
-Field = Literal["answer", "question", "alternates", "tags"]
+Field = Literal["answer", "question", "alternates", "tags", "near_misses"]
 
 
 def service(ctx: Context) -> FaqService:
@@ -155,6 +162,8 @@ async def show(ctx: Context, id: str) -> Reply:
     parts.extend(answer_parts(entry.answer))
     if entry.alternates:
         parts.extend(["\nAlso asked as: ", Plain(" | ".join(entry.alternates))])
+    if entry.near_misses:
+        parts.extend(["\nDoes not answer: ", Plain(" | ".join(entry.near_misses))])
     if entry.tags:
         parts.extend(["\nTopics: ", Plain(", ".join(entry.tags))])
     if entry.lang != "en":
@@ -236,14 +245,19 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
 
 
 @faq.command(
-    help="Change an entry's answer, question, alternates (separated by |) or tags (by commas).",
+    help="Change an entry's answer, question, alternates or near_misses (separated by |) or "
+    "tags (by commas).",
     level=Level.ORGANISER,
     examples=[
         "faq edit meetings answer Type `!meetings` to see them.",
         "faq edit meetings alternates next call | when do you meet",
         "faq edit meetings tags meetings, calendar",
+        "faq edit meetings near_misses is there a recording | who chairs the calls",
     ],
-    params={"field": "answer, question, alternates or tags", "text": "the new value"},
+    params={
+        "field": "answer, question, alternates, near_misses or tags",
+        "text": "the new value",
+    },
 )
 async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
     svc = service(ctx)
@@ -254,6 +268,8 @@ async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
         changed = replace(entry, question=" ".join(text.split()))
     elif field == "alternates":
         changed = replace(entry, alternates=_split_items(text, commas=False))
+    elif field == "near_misses":
+        changed = replace(entry, near_misses=_split_items(text, commas=False))
     else:
         changed = replace(entry, tags=_split_items(text, commas=True))
     await svc.save(changed, ctx.member.id)
@@ -274,6 +290,29 @@ async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
         return Reply.of(f"`{entry.id}` already has that phrasing.")
     await svc.save(changed, ctx.member.id)
     return Reply.of(f"Added the phrasing to `{entry.id}`: ", Plain(changed.alternates[-1]))
+
+
+@faq.command(
+    help="Teach me a question that looks like an entry but that its answer does not answer.",
+    level=Level.ORGANISER,
+    examples=["faq nearmiss wikipedian-in-residence how much does a WiR earn"],
+    params={
+        "id": "the entry the question resembles",
+        "question": "the question its answer does not answer",
+    },
+)
+async def nearmiss(ctx: Context, id: str, question: str) -> Reply:
+    svc = service(ctx)
+    entry = await svc.entry(id)
+    changed = with_near_miss(entry, question)
+    if changed is entry:
+        return Reply.of(f"`{entry.id}` already lists that question as one it does not answer.")
+    await svc.save(changed, ctx.member.id)
+    return Reply.of(
+        f"Noted: `{entry.id}` does not answer “",
+        Plain(echo(changed.near_misses[-1])),
+        "”. I'll say I don't know to it, and to questions much like it.",
+    )
 
 
 @faq.command(

@@ -31,6 +31,7 @@ from commands.faq.index import (
     KnowledgeBase,
     load_kbs,
     normalise,
+    phrasing_key,
 )
 from commands.faq.store import FaqStore, Override, diff, merge
 
@@ -346,9 +347,26 @@ class FaqService:
 
 
 def with_alternate(entry: Entry, phrasing: str) -> Entry:
-    """``entry`` with one more alternate phrasing (unchanged if it already has it)."""
+    """``entry`` with one more alternate phrasing (unchanged if it already has it); no longer
+    one of its near-misses, if it was."""
     phrasing = " ".join(phrasing.split())
-    known = {normalise(p) for p in (entry.question, *entry.alternates)}
-    if normalise(phrasing) in known:
+    key = phrasing_key(phrasing)
+    if key in {phrasing_key(p) for p in (entry.question, *entry.alternates)}:
         return entry
-    return replace(entry, alternates=(*entry.alternates, phrasing))
+    near_misses = tuple(p for p in entry.near_misses if phrasing_key(p) != key)
+    return replace(entry, alternates=(*entry.alternates, phrasing), near_misses=near_misses)
+
+
+def with_near_miss(entry: Entry, question: str) -> Entry:
+    """``entry`` with one more question it does not answer (unchanged if it has it already);
+    no longer one of its alternates, if it was."""
+    question = " ".join(question.split())
+    key = phrasing_key(question)
+    if key == phrasing_key(entry.question):
+        raise UserError(
+            f"That's the question of `{entry.id}` itself; change the entry's question first."
+        )
+    if key in {phrasing_key(p) for p in entry.near_misses}:
+        return entry
+    alternates = tuple(p for p in entry.alternates if phrasing_key(p) != key)
+    return replace(entry, alternates=alternates, near_misses=(*entry.near_misses, question))

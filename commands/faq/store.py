@@ -49,6 +49,7 @@ class FaqEntryRow(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     alternates: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of strings
     tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of strings
+    near_misses: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of strings
     lang: Mapped[str] = mapped_column(String(35), default="en")
     seq: Mapped[int] = mapped_column(Integer, default=0)  # order of added entries
     updated_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -108,18 +109,13 @@ class Unanswered(msgspec.Struct, frozen=True):
 def _entry_of(row: FaqEntryRow) -> Entry:
     """The entry a row holds; raises :class:`KbError` (naming the entry) when it is bad."""
     try:
-        alternates = json.loads(row.alternates)
-        tags = json.loads(row.tags)
+        lists = [json.loads(text) for text in (row.alternates, row.tags, row.near_misses)]
     except ValueError:
-        raise KbError([f"entry {row.id!r}: stored alternates or tags are not JSON"]) from None
-    if not (
-        isinstance(alternates, list)
-        and isinstance(tags, list)
-        and all(isinstance(a, str) for a in alternates)
-        and all(isinstance(t, str) for t in tags)
-    ):
-        raise KbError([f"entry {row.id!r}: stored alternates or tags are not lists of strings"])
-    entry = Entry(row.id, row.question, row.answer, tuple(alternates), tuple(tags), row.lang)
+        raise KbError([f"entry {row.id!r}: stored phrasings or tags are not JSON"]) from None
+    if not all(isinstance(x, list) and all(isinstance(s, str) for s in x) for x in lists):
+        raise KbError([f"entry {row.id!r}: stored phrasings or tags are not lists of strings"])
+    alternates, tags, near_misses = (tuple(x) for x in lists)
+    entry = Entry(row.id, row.question, row.answer, alternates, tags, row.lang, near_misses)
     KnowledgeBase((entry,))  # the engine's validation
     return entry
 
@@ -211,6 +207,7 @@ class FaqStore:
         row.answer = entry.answer if entry else ""
         row.alternates = json.dumps(list(entry.alternates) if entry else [], ensure_ascii=False)
         row.tags = json.dumps(list(entry.tags) if entry else [], ensure_ascii=False)
+        row.near_misses = json.dumps(list(entry.near_misses) if entry else [], ensure_ascii=False)
         row.lang = entry.lang if entry else "en"
         row.updated_by = member_id
         row.updated_at = now
