@@ -67,6 +67,13 @@ async def test_dm_question_is_answered(chat: ConsoleChat) -> None:
     assert "hello" in (await chat.say("hi")).casefold()
 
 
+async def test_thanks_is_welcomed_and_not_recorded(chat: ConsoleChat) -> None:
+    """Thanks, in a DM or after !ask, gets a "you're welcome", not an answer about the bot."""
+    assert await chat.say("thanks bot!", room="dm") == "You're welcome!"
+    assert await chat.say("!ask thank you so much") == "You're welcome!"
+    assert await open_questions(chat) == []
+
+
 async def test_mention_is_answered_and_plain_room_text_is_not(chat: ConsoleChat) -> None:
     """A message mentioning the bot is answered; other room chatter is left alone."""
     assert await chat.say("when is the next meeting") == ""

@@ -245,6 +245,13 @@ def test_shipped_near_misses_abstain(index: FaqIndex, question: str) -> None:
     assert index.ask(question).abstained
 
 
+@pytest.mark.parametrize("text", ["thanks bot!", "hello bot", "Thank you so much!"])
+def test_small_talk_is_not_a_question(index: FaqIndex, text: str) -> None:
+    """Thanking the bot names it, but asks nothing about it: no answer, no suggestions."""
+    answer = index.ask(text)
+    assert answer.abstained and answer.nearest == ()
+
+
 @pytest.mark.parametrize("question", ["", "   ", "?!", "the of and", "qwzx vbnm"])
 def test_empty_or_meaningless_question_abstains(index: FaqIndex, question: str) -> None:
     """A question with no content word abstains without suggestions."""

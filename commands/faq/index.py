@@ -109,7 +109,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -131,6 +131,7 @@ __all__ = [
     "normalise",
     "parse_kb",
     "phrasing_key",
+    "small_talk",
 ]
 
 DEFAULT_KB_PATH = Path(__file__).with_name("kb.toml")
@@ -908,6 +909,35 @@ def detect_language(text: str, known: Collection[str] = ()) -> str | None:
     return None
 
 
+_FIRST_GREETING = frozenset(
+    ("hi", "hello", "hey", "hiya", "howdy", "yo", "hola", "salut", "bonjour", "ciao", "hallo")
+)
+_THANKS = frozenset(("thanks", "thank", "thx", "ty", "cheers"))
+_GREETINGS = (
+    _FIRST_GREETING
+    | _THANKS
+    | frozenset(
+        (
+            *("bye", "goodbye", "good", "morning", "afternoon", "evening", "night", "you", "bot"),
+            *("there", "all", "everyone", "folks", "much", "lot", "a", "so", "very", "great"),
+        )
+    )
+)
+
+
+def small_talk(text: str) -> Literal["greeting", "thanks"] | None:
+    """ "hi", "hello bot", "thanks bot!": a greeting or thanks with no question in it."""
+    words = [w.strip(".,!:;()") for w in normalise(text).replace("?", " ").split()]
+    words = [w for w in words if w]
+    if not words or len(words) > 5 or "?" in text:
+        return None
+    if words[0] in _THANKS and all(w in _GREETINGS for w in words):
+        return "thanks"
+    if words[0] in _FIRST_GREETING and all(w in _GREETINGS for w in words):
+        return "thanks" if any(w in _THANKS for w in words) else "greeting"
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # The index
 # ---------------------------------------------------------------------------------------------
@@ -1586,6 +1616,9 @@ class FaqIndex:
 
     def ask(self, text: str) -> Answer:
         """Answer ``text``, or abstain with the nearest topics when not confident."""
+        if small_talk(text):
+            # "thanks bot!" is not a question about the bot
+            return Answer(text, None, 0.0, 0.0, True)
         index, language, scored = self._analyse(text)
         if index is None or scored is None:
             # No entry in the member's language: abstain, with what the English base has.

@@ -30,8 +30,8 @@ from commands.faq.index import (
     KbError,
     KnowledgeBase,
     load_kbs,
-    normalise,
     phrasing_key,
+    small_talk,
 )
 from commands.faq.store import FaqStore, Override, diff, merge
 
@@ -77,20 +77,6 @@ MAX_QUESTION = 2000
 #: How much of a member's question is quoted back in a reply.
 ECHO_CHARS = 200
 
-_FIRST_GREETING = frozenset(
-    ("hi", "hello", "hey", "hiya", "howdy", "yo", "hola", "salut", "bonjour", "ciao", "hallo")
-)
-_THANKS = frozenset(("thanks", "thank", "thx", "ty", "cheers"))
-_GREETINGS = (
-    _FIRST_GREETING
-    | _THANKS
-    | frozenset(
-        (
-            *("bye", "goodbye", "good", "morning", "afternoon", "evening", "night", "you", "bot"),
-            *("there", "all", "everyone", "folks", "much", "lot", "a", "so", "very"),
-        )
-    )
-)
 _PROBLEM_PREFIX = re.compile(r"^entry #\d+(?: \(id .*?\))?: ")
 _CODE_SPAN = re.compile(r"`([^`\n]{1,300})`|\*\*([\w\s.,:;!?'\"()/#&+-]{1,120})\*\*")
 
@@ -131,17 +117,6 @@ def echo(text: str) -> str:
 def problems_text(exc: KbError) -> str:
     """The engine's validation problems without its "entry #N" prefix, one per sentence."""
     return "; ".join(_PROBLEM_PREFIX.sub("", p) for p in exc.problems)
-
-
-def is_small_talk(text: str) -> bool:
-    """ "hi", "hello bot", "thanks!": a greeting or thanks with no question in it."""
-    words = normalise(text).replace("?", " ").split()
-    words = [w.strip(".,!:;()") for w in words]
-    words = [w for w in words if w]
-    if not words or len(words) > 5 or "?" in text:
-        return False
-    first = words[0]
-    return (first in _FIRST_GREETING or first in _THANKS) and all(w in _GREETINGS for w in words)
 
 
 class FaqService:
@@ -268,13 +243,6 @@ class FaqService:
 
     async def reply(self, ctx: Context, text: str) -> Reply | None:
         """The ``questions`` service: plain text in a DM or a mention of the bot."""
-        if is_small_talk(text):
-            if any(w.strip(".,!") in _THANKS for w in normalise(text).split()):
-                return Reply.of("You're welcome!")
-            return Reply.of(
-                f"Hello! Ask me a question in plain words, or type `{self.prefix}help` "
-                "to see what I can do."
-            )
         return await self.ask(ctx, text)
 
     async def ask(self, ctx: Context, text: str) -> Reply:
@@ -282,6 +250,14 @@ class FaqService:
         question = text.strip()
         if not question:
             return Reply.of(f"Ask me a question, e.g. `{self.prefix}ask how do I join?`")
+        talk = small_talk(question)
+        if talk == "thanks":
+            return Reply.of("You're welcome!")
+        if talk == "greeting":
+            return Reply.of(
+                f"Hello! Ask me a question in plain words, or type `{self.prefix}help` "
+                "to see what I can do."
+            )
         analysed = question[:MAX_QUESTION]
         index = await self.index()
         result = index.ask(analysed)
