@@ -233,9 +233,10 @@ def fit_samples(
     """
     from rapidfuzz import fuzz
 
-    index = FaqIndex(kb, method=method)
+    full = FaqIndex(kb, method=method)
     samples: list[tuple[dict[str, float], int]] = []
     for item in items:
+        index = full
         if unseen:
             q = item.question.casefold()
             entries = tuple(
@@ -247,7 +248,8 @@ def fit_samples(
                 )
                 for e in kb.entries
             )
-            index = FaqIndex(KnowledgeBase(entries), method=method)
+            if entries != kb.entries:  # an index of its own only when an alternate is left out
+                index = FaqIndex(KnowledgeBase(entries), method=method)
         best, features = index.features(item.question)
         if features is not None:
             samples.append((features, int(best == item.expected)))

@@ -137,7 +137,7 @@ __all__ = [
 DEFAULT_KB_PATH = Path(__file__).with_name("kb.toml")
 
 #: Confidence below which :meth:`FaqIndex.ask` abstains (plain method).
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = 0.46
 #: The same for the semantic method, chosen on the held-out sets the same way.
 SEMANTIC_THRESHOLD = 0.70
 
@@ -999,20 +999,20 @@ _SEE_ALSO_RATIO = 0.8
 
 # Confidence: a logistic combination of scale-free features of the best candidate, fitted on
 # the development and held-out sets (``benchmarks/faq_eval.py --loso``) and rounded.
-_CONFIDENCE_BIAS = -5.8
+_CONFIDENCE_BIAS = -5.5
 _CONFIDENCE_WEIGHTS = {
     "coverage": 4.4,
-    "phrasing": 3.7,
-    "similarity": 0.7,
-    "chars": 0.9,
-    "margin": 2.2,
+    "phrasing": 3.4,
+    "similarity": 0.8,
+    "chars": 1.1,
+    "margin": 2.1,
     "unknown": -0.8,
-    "near_miss": -3.7,
+    "near_miss": -3.8,
 }
 
 # A question this close to a near-miss (Dice overlap), and closer to it by this much than to any
 # phrasing of its best entry, is declined whatever the other signals say (on the development
-# and held-out sets: 47 unanswerable questions declined, one answerable one).
+# and held-out sets: 48 unanswerable questions declined, two answerable ones).
 _NEAR_MISS_DECLINE = 0.7
 _NEAR_MISS_LEAD = 0.05
 
@@ -1091,6 +1091,16 @@ class _Features:
     @property
     def confidence(self) -> float:
         return _logistic(_CONFIDENCE_BIAS, _CONFIDENCE_WEIGHTS, self.as_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A question's keys with their weights, for phrasing overlaps."""
+
+    weights: dict[str, float]
+    keys: frozenset[str]
+    related: tuple[tuple[str, float, tuple[str, ...]], ...]  # key, discounted weight, related
+    total: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -1185,16 +1195,24 @@ class _LangIndex:
         # Weight of a key (content stem or "~" + question word) in similarities and coverage.
         self.weight: dict[str, float] = dict(self.idf)
         self.weight.update({k: _WEAK_WEIGHT * _idf(n, d) for k, d in weak_df.items()})
-        self.phrasings = [
-            tuple((keys, sum(self.weight[k] for k in keys)) for keys in entry_keys)
+        # Each entry's phrasings: their weights, and which of them hold each key.
+        self.phrasing_weights = [
+            [sum(self.weight[k] for k in keys) for keys in entry_keys]
             for entry_keys in phrasing_keys
         ]
+        self.phrasing_postings: list[dict[str, list[int]]] = []
+        for entry_keys in phrasing_keys:
+            by_key: dict[str, list[int]] = {}
+            for p, held in enumerate(entry_keys):
+                for k in held:
+                    by_key.setdefault(k, []).append(p)
+            self.phrasing_postings.append(by_key)
         # Near-misses of every entry, by key: what the base knowingly does not answer.
         self.near_weights = [sum(self._w(k) for k in keys) for keys in near_keys]
         self.near_postings: dict[str, list[int]] = {}
         for n, near in enumerate(near_keys):
-            for key in near:
-                self.near_postings.setdefault(key, []).append(n)
+            for k in near:
+                self.near_postings.setdefault(k, []).append(n)
         # Related words the base uses, for each stem (soft query expansion).
         self.related: dict[str, tuple[str, ...]] = {
             s: tuple(r for r in rel if r in self.idf) for s, rel in _RELATED.items()
@@ -1352,17 +1370,31 @@ class _LangIndex:
         weights = self.near_weights
         return max((2 * s / (total + weights[n]) for n, s in shared.items()), default=0.0)
 
-    def _overlap(self, keys: frozenset[str], query: Mapping[str, float]) -> float:
-        """Weight of the query keys a phrasing has: in full, or through a related word."""
-        shared = 0.0
-        for k, w in query.items():
-            if k in keys:
-                shared += w
-            else:
-                for r in self.related.get(k, ()):
-                    if r in keys:
-                        shared += _RELATED_WEIGHT * w
-                        break
+    def _query(self, terms: Sequence[_Term]) -> _Query:
+        weights = {k: self._w(k) for k in {_key(t) for t in terms}}
+        related = tuple(
+            (k, _RELATED_WEIGHT * w, self.related[k])
+            for k, w in weights.items()
+            if self.related.get(k)
+        )
+        return _Query(weights, frozenset(weights), related, sum(weights.values()))
+
+    def _overlaps(self, entry: int, query: _Query) -> dict[int, float]:
+        """For each phrasing of ``entry`` sharing a key with the question, the weight of the
+        query keys it has: in full, or through a related word (once per key)."""
+        postings = self.phrasing_postings[entry]
+        shared: dict[int, float] = {}
+        for k, w in query.weights.items():
+            for p in postings.get(k, ()):
+                shared[p] = shared.get(p, 0.0) + w
+        for k, w, related in query.related:
+            direct = set(postings.get(k, ()))
+            credited: set[int] = set()
+            for r in related:
+                for p in postings.get(r, ()):
+                    if p not in credited and p not in direct:
+                        credited.add(p)
+                        shared[p] = shared.get(p, 0.0) + w
         return shared
 
     def rank(self, terms: Sequence[_Term], text: str) -> _Ranking:
@@ -1396,17 +1428,17 @@ class _LangIndex:
                 shortlist.append(i)
                 seen.add(i)
         top = max(bm25.values(), default=0.0) or 1.0
-        query = {k: self._w(k) for k in {_key(t) for t in terms}}
-        q_weight = sum(query.values())
+        query = self._query(terms)
+        q_weight = query.total
         similarity: dict[int, float] = {}
         scored: list[tuple[int, float]] = []
         for i in shortlist:
-            best_sim = 0.0
-            for keys, p_weight in self.phrasings[i]:
-                shared = self._overlap(keys, query)
-                if shared:
-                    best_sim = max(best_sim, 2 * shared / (q_weight + p_weight))
-            similarity[i] = best_sim
+            weights = self.phrasing_weights[i]
+            similarity[i] = max(
+                (2 * x / (q_weight + weights[p]) for p, x in self._overlaps(i, query).items()),
+                default=0.0,
+            )
+            best_sim = similarity[i]
             score = (
                 _RANK_BM25 * bm25.get(i, 0.0) / top
                 + _RANK_WORDS * best_sim
@@ -1436,9 +1468,9 @@ class _LangIndex:
             elif any(r in everything for r in related):
                 matched += _RELATED_WEIGHT * _ANSWER_ONLY_CREDIT * w
         coverage = matched / total if total else 0.0
-        query = {k: self._w(k) for k in {_key(t) for t in terms}}
+        query = self._query(terms)
         phrasing = max(
-            (self._overlap(keys, query) / weight for keys, weight in self.phrasings[best]),
+            (x / self.phrasing_weights[best][p] for p, x in self._overlaps(best, query).items()),
             default=0.0,
         )
         # the lead over the best entry on another topic (sharing no tag): siblings such as
@@ -1456,7 +1488,7 @@ class _LangIndex:
             chars=ranking.chars.get(best, 0.0),
             unknown=unknown / total if total else 0.0,
             margin=margin,
-            near_miss=self.near_miss(query),
+            near_miss=self.near_miss(query.weights),
         )
 
 
