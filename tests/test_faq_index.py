@@ -245,7 +245,9 @@ def test_shipped_near_misses_abstain(index: FaqIndex, question: str) -> None:
     assert index.ask(question).abstained
 
 
-@pytest.mark.parametrize("text", ["thanks bot!", "hello bot", "Thank you so much!"])
+@pytest.mark.parametrize(
+    "text", ["thanks bot!", "hello bot", "Thank you so much!", "hi all, good morning from Manila"]
+)
 def test_small_talk_is_not_a_question(index: FaqIndex, text: str) -> None:
     """Thanking the bot names it, but asks nothing about it: no answer, no suggestions."""
     answer = index.ask(text)

@@ -929,6 +929,8 @@ def small_talk(text: str) -> Literal["greeting", "thanks"] | None:
     """ "hi", "hello bot", "thanks bot!": a greeting or thanks with no question in it."""
     words = [w.strip(".,!:;()") for w in normalise(text).replace("?", " ").split()]
     words = [w for w in words if w]
+    if "from" in words[1:] and len(words) - words.index("from") <= 4:
+        words = words[: words.index("from")]  # "hello from Nairobi!"
     if not words or len(words) > 5 or "?" in text:
         return None
     if words[0] in _THANKS and all(w in _GREETINGS for w in words):
@@ -1701,6 +1703,8 @@ class FaqIndex:
         if index is None or scored is None or not scored.ranking.order:
             return None, None
         best = index.entries[scored.ranking.order[0][0]].id
+        if scored.declined:
+            return best, None  # declined whatever the weights
         if scored.semantic is not None:
             return best, scored.semantic.as_dict()
         return best, scored.features.as_dict() if scored.features else None
