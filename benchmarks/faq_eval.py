@@ -196,26 +196,62 @@ def rates(outcomes: list[Outcome]) -> tuple[float, float]:
 
 
 def fit_confidence(
-    samples: list[tuple[dict[str, float], int]], l2: float = 0.001, steps: int = 6000
+    samples: list[tuple[dict[str, float], int]], l2: float = 0.001, steps: int = 100
 ) -> tuple[float, dict[str, float]]:
-    """Logistic regression (batch gradient descent, L2) of "the best entry is right" on the
-    confidence features; returns the bias and the weights."""
+    """Logistic regression (L2 on the weights, not the bias) of "the best entry is right" on
+    the confidence features, by Newton's method: a handful of 9x9 solves instead of thousands
+    of gradient steps, so ``--loso`` over a dozen sets takes seconds. Returns the bias and the
+    weights."""
     names = sorted(samples[0][0])
-    bias, weights = 0.0, dict.fromkeys(names, 0.0)
-    rate = 1.0
+    rows = [[1.0, *(features[k] for k in names)] for features, _ in samples]
+    labels = [label for _, label in samples]
+    d, n = len(names) + 1, len(samples)
+    theta = [0.0] * d
     for _ in range(steps):
-        g_bias, grads = 0.0, dict.fromkeys(names, 0.0)
-        for features, label in samples:
-            z = bias + sum(weights[k] * features[k] for k in names)
+        grad = [0.0] * d
+        hess = [[0.0] * d for _ in range(d)]
+        for x, y in zip(rows, labels, strict=True):
+            z = sum(t * v for t, v in zip(theta, x, strict=True))
             p = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
-            g_bias += p - label
-            for k in names:
-                grads[k] += (p - label) * features[k]
-        n = len(samples)
-        bias -= rate * g_bias / n
-        for k in names:
-            weights[k] -= rate * (grads[k] / n + l2 * weights[k])
-    return bias, weights
+            s = p * (1 - p)
+            for i in range(d):
+                grad[i] += (p - y) * x[i] / n
+                si = s * x[i] / n
+                row = hess[i]
+                for j in range(i, d):
+                    row[j] += si * x[j]
+        for i in range(d):
+            for j in range(i):
+                hess[i][j] = hess[j][i]
+            if i:
+                grad[i] += l2 * theta[i]
+                hess[i][i] += l2
+        step = _solve(hess, grad)
+        theta = [t - u for t, u in zip(theta, step, strict=True)]
+        if max(abs(u) for u in step) < 1e-6:
+            break
+    return theta[0], dict(zip(names, theta[1:], strict=True))
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """x with a @ x = b (Gaussian elimination, partial pivoting; a is small and positive
+    definite here)."""
+    m = [[*row, rhs] for row, rhs in zip(a, b, strict=True)]
+    size = len(m)
+    for col in range(size):
+        pivot = max(range(col, size), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        if abs(m[col][col]) < 1e-12:
+            continue
+        for r in range(col + 1, size):
+            f = m[r][col] / m[col][col]
+            for c in range(col, size + 1):
+                m[r][c] -= f * m[col][c]
+    x = [0.0] * size
+    for r in range(size - 1, -1, -1):
+        if abs(m[r][r]) >= 1e-12:
+            x[r] = (m[r][size] - sum(m[r][c] * x[c] for c in range(r + 1, size))) / m[r][r]
+    return x
 
 
 def fit_samples(
