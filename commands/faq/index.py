@@ -1351,28 +1351,15 @@ class _LangIndex:
                 best[i] = score
         return best
 
-    def near_miss(self, query: Mapping[str, float]) -> float:
+    def near_miss(self, query: _Query) -> float:
         """Dice overlap of the question's keys with the closest near-miss of any entry (a
-        question about an entry's topic that its answer does not answer), counted like
-        :meth:`_overlap`: related words at a discount."""
-        if not self.near_weights:
-            return 0.0
-        shared: dict[int, float] = {}
-        for k, w in query.items():
-            hits = self.near_postings.get(k, ())
-            for n in hits:
-                shared[n] = shared.get(n, 0.0) + w
-            credited = set(hits)
-            for r in self.related.get(k, ()):
-                for n in self.near_postings.get(r, ()):
-                    if n not in credited:
-                        credited.add(n)
-                        shared[n] = shared.get(n, 0.0) + _RELATED_WEIGHT * w
-        total = sum(query.values())
+        question about an entry's topic that its answer does not answer)."""
+        shared = _shared_weights(self.near_postings, query)
         weights = self.near_weights
-        return max((2 * s / (total + weights[n]) for n, s in shared.items()), default=0.0)
+        return max((2 * x / (query.total + weights[n]) for n, x in shared.items()), default=0.0)
 
     def _query(self, terms: Sequence[_Term]) -> _Query:
+        """The question's keys, weighted, and those with related words in the base."""
         weights = {k: self._w(k) for k in {_key(t) for t in terms}}
         related = tuple(
             (k, _RELATED_WEIGHT * w, self.related[k])
@@ -1383,21 +1370,8 @@ class _LangIndex:
 
     def _overlaps(self, entry: int, query: _Query) -> dict[int, float]:
         """For each phrasing of ``entry`` sharing a key with the question, the weight of the
-        query keys it has: in full, or through a related word (once per key)."""
-        postings = self.phrasing_postings[entry]
-        shared: dict[int, float] = {}
-        for k, w in query.weights.items():
-            for p in postings.get(k, ()):
-                shared[p] = shared.get(p, 0.0) + w
-        for k, w, related in query.related:
-            direct = set(postings.get(k, ()))
-            credited: set[int] = set()
-            for r in related:
-                for p in postings.get(r, ()):
-                    if p not in credited and p not in direct:
-                        credited.add(p)
-                        shared[p] = shared.get(p, 0.0) + w
-        return shared
+        query keys it has."""
+        return _shared_weights(self.phrasing_postings[entry], query)
 
     def rank(self, terms: Sequence[_Term], text: str) -> _Ranking:
         """BM25F over the content terms (related words at a discount) plus character n-gram
@@ -1490,8 +1464,26 @@ class _LangIndex:
             chars=ranking.chars.get(best, 0.0),
             unknown=unknown / total if total else 0.0,
             margin=margin,
-            near_miss=self.near_miss(query.weights),
+            near_miss=self.near_miss(query),
         )
+
+
+def _shared_weights(postings: Mapping[str, Sequence[int]], query: _Query) -> dict[int, float]:
+    """For each phrasing listed in ``postings`` (key -> phrasings holding it) that shares a key
+    with the question, the weight of the query keys it has: in full, or through a related word
+    at a discount (once per query key)."""
+    shared: dict[int, float] = {}
+    for k, w in query.weights.items():
+        for p in postings.get(k, ()):
+            shared[p] = shared.get(p, 0.0) + w
+    for k, w, related in query.related:
+        credited = set(postings.get(k, ()))
+        for r in related:
+            for p in postings.get(r, ()):
+                if p not in credited:
+                    credited.add(p)
+                    shared[p] = shared.get(p, 0.0) + w
+    return shared
 
 
 def phrasing_key(text: str) -> str:
@@ -1512,7 +1504,7 @@ class _Scored:
     ranking: _Ranking
     features: _Features | None
     semantic: _SemFeatures | None = None
-    declined: bool = False  # the question is one of the base's near-misses, word for word
+    declined: bool = False  # the question is (much like) one of the base's near-misses
 
     @property
     def confidence(self) -> float:
