@@ -172,13 +172,30 @@ async def test_nearmiss_stops_a_wrong_answer(chat: ConsoleChat) -> None:
     assert (await chat.say(f"!ask {question}", as_="bob")).startswith("I don't know")
     assert [row.text for row in await open_questions(chat)] == [question]
     show = await chat.say("!faq show attend-meeting")
-    assert "Does not answer: " in show and question in show
+    assert "Does not answer (" in show and question in show
     await chat.say(f"!faq alias attend-meeting {question}", as_="ana")
     assert (await chat.say(f"!ask {question}", as_="bob")).startswith(title)
     assert question not in (await chat.say("!faq show attend-meeting")).split("Does not answer")[-1]
     own = "how do i attend an online meeting"
     out = await chat.say(f"!faq nearmiss attend-meeting {own}", as_="ana")
     assert "That's the question of `attend-meeting` itself" in out
+
+
+async def test_show_lists_the_latest_phrasings_and_all_by_direct_message(chat: ConsoleChat) -> None:
+    """An entry with many phrasings shows the latest few and how many; `all` sends every one
+    by direct message, so a room is not flooded."""
+    entry = faq_service(chat).kb.get("attend-meeting")
+    assert entry is not None and len(entry.alternates) > 5 and len(entry.near_misses) > 5
+    out = await chat.say("!faq show attend-meeting", as_="bob")
+    assert f"Also asked as ({len(entry.alternates)}, the latest 5): " in out
+    assert entry.alternates[-1] in out and entry.alternates[0] not in out
+    assert f"Does not answer ({len(entry.near_misses)}, the latest 5): " in out
+    assert "`!faq show attend-meeting all` lists them all." in out
+    out = await chat.say("!faq show attend-meeting all", as_="bob")
+    *dm, notice = out.splitlines()
+    assert notice == "I've sent you a direct message."
+    assert all(line.startswith("[DM to bob] ") for line in dm)
+    assert entry.alternates[0] in out and entry.near_misses[0] in out
 
 
 async def test_edits_are_validated_and_name_the_problem(chat: ConsoleChat) -> None:

@@ -150,25 +150,44 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
     )
 
 
+#: Phrasings and near-misses `!faq show` lists before pointing to `!faq show <id> all`.
+SHOWN_ITEMS = 5
+
+
 @faq.command(
-    help="Show one entry: its question, answer, other phrasings and topics.",
-    examples=["faq show join-the-group"],
-    params={"id": "the entry's id, from `!faq list` or a `see also`"},
+    help="Show one entry: its question, answer, other phrasings, near-misses and topics.",
+    examples=["faq show join-the-group", "faq show join-the-group all"],
+    params={
+        "id": "the entry's id, from `!faq list` or a `see also`",
+        "detail": "`all` to get every phrasing and near-miss (by direct message)",
+    },
 )
-async def show(ctx: Context, id: str) -> Reply:
+async def show(ctx: Context, id: str, detail: Literal["all"] | None = None) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
+    every = detail == "all"
     parts: list[Inline] = [f"`{entry.id}` **Q:** ", Plain(entry.question), "\n"]
     parts.extend(answer_parts(entry.answer))
-    if entry.alternates:
-        parts.extend(["\nAlso asked as: ", Plain(" | ".join(entry.alternates))])
-    if entry.near_misses:
-        parts.extend(["\nDoes not answer: ", Plain(" | ".join(entry.near_misses))])
+    more = False
+    for label, items in (
+        ("Also asked as", entry.alternates),
+        ("Does not answer", entry.near_misses),
+    ):
+        if not items:
+            continue
+        if every or len(items) <= SHOWN_ITEMS:
+            parts.extend([f"\n{label}: ", Plain(" | ".join(items))])
+        else:
+            more = True
+            latest = " | ".join(items[-SHOWN_ITEMS:])
+            parts.extend([f"\n{label} ({len(items)}, the latest {SHOWN_ITEMS}): ", Plain(latest)])
     if entry.tags:
         parts.extend(["\nTopics: ", Plain(", ".join(entry.tags))])
     if entry.lang != "en":
         parts.append(f"\nLanguage: {entry.lang}")
-    return Reply.of(*parts)
+    if more:
+        parts.append(f"\n`{ctx.bot.prefix}faq show {entry.id} all` lists them all.")
+    return Reply.of(*parts, private=every, direct=every)
 
 
 # -- organisers ---------------------------------------------------------------------------------
