@@ -54,7 +54,7 @@ async def _start(bot: Bot) -> None:
     # before then builds it on the spot (FaqService.index)
     bot.add_worker("faq-index", svc.load)
     bot.services["faq"] = svc
-    bot.services["questions"] = svc.reply
+    bot.services["questions"] = svc.ask  # plain text in a DM or a mention of the bot
 
 
 @module.on_mydata

@@ -933,11 +933,9 @@ def small_talk(text: str) -> Literal["greeting", "thanks"] | None:
         words = words[: words.index("from")]  # "hello from Nairobi!"
     if not words or len(words) > 5 or "?" in text:
         return None
-    if words[0] in _THANKS and all(w in _GREETINGS for w in words):
-        return "thanks"
-    if words[0] in _FIRST_GREETING and all(w in _GREETINGS for w in words):
-        return "thanks" if any(w in _THANKS for w in words) else "greeting"
-    return None
+    if words[0] not in _FIRST_GREETING | _THANKS or not all(w in _GREETINGS for w in words):
+        return None
+    return "thanks" if any(w in _THANKS for w in words) else "greeting"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -241,10 +241,6 @@ class FaqService:
 
     # -- answering ----------------------------------------------------------------------------
 
-    async def reply(self, ctx: Context, text: str) -> Reply | None:
-        """The ``questions`` service: plain text in a DM or a mention of the bot."""
-        return await self.ask(ctx, text)
-
     async def ask(self, ctx: Context, text: str) -> Reply:
         """Answer a member's question, or say so and record it for the organisers."""
         question = text.strip()
