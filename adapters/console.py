@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, TextIO
 
 import msgspec
 
-from chatbot.adapter import Capabilities, Sent
-from chatbot.config import adapter_settings
-from chatbot.events import Incoming, Member, Outgoing, Reader, Room
-from chatbot.members import store_of
-from chatbot.render import render_plain
+from chatbot.base.config import adapter_settings
+from chatbot.dispatch.adapter import Capabilities, Sent
+from chatbot.messages.events import Incoming, Member, Outgoing, Reader, Room
+from chatbot.messages.render import render_plain
+from chatbot.storage.members import store_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from chatbot.adapter import Core
-    from chatbot.config import Config
+    from chatbot.base.config import Config
+    from chatbot.dispatch.adapter import Core
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
 HELP = """Console commands:

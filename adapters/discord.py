@@ -45,7 +45,10 @@ from adapters.discord_slash import (
     read_options,
     zone_suggestions,
 )
-from chatbot.adapter import (
+from chatbot.base.config import adapter_settings, secret_from_env
+from chatbot.base.errors import ConfigError, UserError
+from chatbot.base.logs import get_logger, register_secret
+from chatbot.dispatch.adapter import (
     Capabilities,
     EventInterest,
     EventInterestHook,
@@ -54,16 +57,13 @@ from chatbot.adapter import (
     EventSpec,
     Sent,
 )
-from chatbot.config import adapter_settings, secret_from_env
-from chatbot.converters import Choice
-from chatbot.errors import ConfigError, UserError
-from chatbot.events import Form, Incoming, Member, Outgoing, Reply, Room
-from chatbot.logs import get_logger, register_secret
-from chatbot.registry import Resolved
+from chatbot.dispatch.converters import Choice
+from chatbot.dispatch.registry import Resolved
+from chatbot.messages.events import Form, Incoming, Member, Outgoing, Reply, Room
 
 if TYPE_CHECKING:
-    from chatbot.adapter import Core
-    from chatbot.config import Config
+    from chatbot.base.config import Config
+    from chatbot.dispatch.adapter import Core
 
 log = get_logger("adapters.discord")
 

@@ -11,7 +11,7 @@ import re
 
 import discord
 
-from chatbot.events import Bullets, Code, Inline, Mention, Part, Plain, Reply, When
+from chatbot.messages.events import Bullets, Code, Inline, Mention, Part, Plain, Reply, When
 
 MAX_CONTENT = 2000
 #: ``When.style`` → Discord timestamp style (``F`` long date and time, ``D`` date, ``t`` time…)

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chatbot.converters import _QUOTES, Choice, Integer, MemberArg, Text, TimeZoneArg
-from chatbot.errors import UserError
-from chatbot.registry import Command, Group, Param, Registry
+from chatbot.base.errors import UserError
+from chatbot.dispatch.converters import _QUOTES, Choice, Integer, MemberArg, Text, TimeZoneArg
+from chatbot.dispatch.registry import Command, Group, Param, Registry
 
 # Discord's option types
 SUB_COMMAND = 1
@@ -286,7 +286,7 @@ def read_options(data: Mapping[str, Any]) -> tuple[str | None, dict[str, Any], s
 
 
 def quote_arg(value: str, *, force: bool = False) -> str:
-    """``value`` as one argument for :func:`chatbot.converters.split_args`.
+    """``value`` as one argument for :func:`chatbot.dispatch.converters.split_args`.
 
     A word without spaces stays as it is; anything else is wrapped in the first quote pair
     whose closing mark it does not contain.
@@ -334,7 +334,7 @@ def zone_suggestions(typed: str, limit: int = MAX_CHOICES) -> list[tuple[str, st
     """(shown name, value) pairs for a zone being typed: the exact reading first (offset,
     abbreviation, IANA name), then places and IANA names starting with it, then near misses.
     Each value resolves to its zone with ``tz set``."""
-    from chatbot import timezones as tz
+    from chatbot.time import zones as tz
 
     found: dict[str, str] = {}
 

@@ -67,16 +67,16 @@ from adapters.matrix_render import (
     same_key,
 )
 from adapters.matrix_sync import Batch, StateKeys, SyncLedger
-from chatbot.adapter import Capabilities, Sent
-from chatbot.config import adapter_settings, find_line, secret_from_env
-from chatbot.errors import ConfigError
-from chatbot.events import Bullets, Incoming, Member, Outgoing, Reply, Room, When
-from chatbot.logs import get_logger, register_secret
-from chatbot.members import store_of
+from chatbot.base.config import adapter_settings, find_line, secret_from_env
+from chatbot.base.errors import ConfigError
+from chatbot.base.logs import get_logger, register_secret
+from chatbot.dispatch.adapter import Capabilities, Sent
+from chatbot.messages.events import Bullets, Incoming, Member, Outgoing, Reply, Room, When
+from chatbot.storage.members import store_of
 
 if TYPE_CHECKING:
-    from chatbot.adapter import Core
-    from chatbot.config import Config
+    from chatbot.base.config import Config
+    from chatbot.dispatch.adapter import Core
     from chatbot.storage import Database
 
 log = get_logger("adapters.matrix")

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from chatbot.events import (
+from chatbot.messages.events import (
     Bullets,
     Button,
     Code,
@@ -36,8 +36,8 @@ from chatbot.events import (
     Reply,
     When,
 )
-from chatbot.render import render_plain
-from chatbot.timefmt import format_when, room_times, zone_parts
+from chatbot.messages.render import render_plain
+from chatbot.time.format import format_when, room_times, zone_parts
 
 HTML_FORMAT = "org.matrix.custom.html"
 MATRIX_TO = "https://matrix.to/#/"

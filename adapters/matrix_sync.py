@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chatbot.logs import get_logger
+from chatbot.base.logs import get_logger
 
 if TYPE_CHECKING:
     from chatbot.storage import Database

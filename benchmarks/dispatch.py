@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Literal
 
 from benchmarks.memory_adapter import MemoryAdapter
-from chatbot.bot import Bot
-from chatbot.clock import FakeClock
-from chatbot.config import parse_config
-from chatbot.events import Incoming, Member, Plain, Reply, Room, When
-from chatbot.registry import Context, Level, Module
+from chatbot.base.clock import FakeClock
+from chatbot.base.config import parse_config
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Level, Module
+from chatbot.messages.events import Incoming, Member, Plain, Reply, Room, When
+from chatbot.runtime.bot import Bot
 from commands import basics, members
 
 CONFIG = """

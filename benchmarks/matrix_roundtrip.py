@@ -34,7 +34,7 @@ from nio import (
     SyncResponse,
 )
 
-from chatbot.logs import configure
+from chatbot.base.logs import configure
 from tests.matrix_helpers import BotAccount, Peer
 from tests.peers.synapse import SYNAPSE_VERSION, RegisteredUser, SynapseServer
 

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import available_timezones
 
-from chatbot.timefmt import format_when
-from chatbot.timezones import zone_from_key
+from chatbot.time.format import format_when
+from chatbot.time.zones import zone_from_key
 from commands.meetings.render import dm_payloads, dm_text
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatbot.adapter import Capabilities, Sent
-from chatbot.events import Member, Outgoing, Room
-from chatbot.render import render_plain
+from chatbot.dispatch.adapter import Capabilities, Sent
+from chatbot.messages.events import Member, Outgoing, Room
+from chatbot.messages.render import render_plain
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from chatbot.adapter import Core
+    from chatbot.dispatch.adapter import Core
 
 
 class MemoryAdapter:

@@ -3,7 +3,7 @@
 1. Deliveries per second: ``--rows`` due rows drained by one or two senders (each with its
    own engine, as two instances would have) into an in-memory adapter.
 2. Fan-out: one announcement to ``--members`` members' DMs, each with the meeting time
-   rendered in the member's zone and language (:func:`chatbot.timefmt.format_when`), queued
+   rendered in the member's zone and language (:func:`chatbot.time.format.format_when`), queued
    with one batched insert in one transaction.  Timed from reading the members to the commit.
 
 Run: .venv/bin/python -m benchmarks.outbox [--rows 5000] [--members 10000] [--repeat 3]
@@ -27,9 +27,8 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select
 
 from benchmarks.memory_adapter import MemoryAdapter
-from chatbot.clock import SystemClock
-from chatbot.events import Plain, Reply, Room
-from chatbot.outbox import (
+from chatbot.base.clock import SystemClock
+from chatbot.delivery.outbox import (
     ANNOUNCEMENT,
     Delivery,
     Outbox,
@@ -39,10 +38,11 @@ from chatbot.outbox import (
     encode_payload,
     insert_rows,
 )
+from chatbot.messages.events import Plain, Reply, Room
 from chatbot.storage import Database
 from chatbot.storage.delivery import OutboxRow
 from chatbot.storage.models import MemberRow
-from chatbot.timefmt import format_when
+from chatbot.time.format import format_when
 
 ZONES = [
     None,

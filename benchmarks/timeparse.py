@@ -101,8 +101,8 @@ def _time_all(
 
 def main(rounds: int) -> int:
     t0 = time.perf_counter()
-    from chatbot import timeparse
-    from chatbot.errors import BadArgument
+    from chatbot.base.errors import BadArgument
+    from chatbot.time import parse as timeparse
 
     import_time = time.perf_counter() - t0
 
@@ -148,7 +148,7 @@ def main(rounds: int) -> int:
     for line in wrong:
         print(line)
     print(
-        f"cold: import chatbot.timeparse {_ms(import_time)}; first phrase "
+        f"cold: import chatbot.time.parse {_ms(import_time)}; first phrase "
         f"{_ms(first_grammar)}; first phrase needing dateparser {_ms(first_dateparser)} "
         f"(imports and builds it{'' if not loaded_before else '; was already loaded'})"
     )

@@ -1,3 +1,3 @@
-from chatbot.cli import main
+from chatbot.runtime.cli import main
 
 raise SystemExit(main())

@@ -4,7 +4,7 @@
 ``!announce confirm N``.  Confirming writes the announcement's state and one outbox row per
 room in one transaction; the outbox sender then posts them (retrying, rate-limited, each
 exactly once on platforms with idempotency keys).  ``--at <when>`` schedules it, read in the
-organiser's zone.  Text always travels as :class:`~chatbot.events.Plain`, and mass pings
+organiser's zone.  Text always travels as :class:`~chatbot.messages.events.Plain`, and mass pings
 (``@everyone``, ``@here``, ``@room``) are removed: the bot never pings everyone on someone's
 behalf.
 """
@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import desc, func, select, update
 
-from chatbot.adapter import Sent
-from chatbot.errors import UserError
-from chatbot.events import Bullets, Inline, Plain, Reply, Room, When
-from chatbot.outbox import (
+from chatbot.base.errors import UserError
+from chatbot.delivery.outbox import (
     ANNOUNCEMENT,
     CANCELLED,
     CLAIMED,
@@ -33,12 +31,15 @@ from chatbot.outbox import (
     Delivery,
     outbox_of,
 )
-from chatbot.registry import Context, Level, Module
-from chatbot.scheduler import scheduler_of
+from chatbot.delivery.scheduler import scheduler_of
+from chatbot.dispatch.adapter import Sent
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Level, Module
+from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
 from chatbot.storage.delivery import AnnouncementRow, BroadcastRoomRow, OutboxRow
 
 if TYPE_CHECKING:
-    from chatbot.bot import Bot
+    from chatbot.dispatch.host import Host
 
 module = Module("announce", "Organisers' announcements to every broadcast room.")
 announce = module.group("announce", "Send an announcement to every broadcast room.")
@@ -58,7 +59,7 @@ _AT_START = re.compile(r"^--at\s+(?:\"([^\"]+)\"|'([^']+)'|(\S+))\s*(.*)$", re.D
 
 
 @module.on_startup
-async def start_delivery(bot: Bot) -> None:
+async def start_delivery(bot: Host) -> None:
     """The outbox sender and the scheduler run as the bot's workers."""
     outbox_of(bot)
     scheduler_of(bot)
@@ -96,7 +97,7 @@ def _ref(number: int) -> str:
 
 
 async def _get(ctx: Context, number: int) -> AnnouncementRow:
-    async with ctx.bot.db.sessions() as session:
+    async with ctx.db.sessions() as session:
         row = await session.get(AnnouncementRow, number)
     if row is None:
         raise UserError(f"There is no announcement #{number}.")
@@ -115,7 +116,7 @@ async def _get(ctx: Context, number: int) -> AnnouncementRow:
 )
 async def draft(ctx: Context, text: str) -> Reply:
     message, phrase = split_at(text)
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     if not message:
         raise UserError("The announcement is empty: write its text after the command.")
     if len(message) > MAX_LENGTH:
@@ -124,17 +125,17 @@ async def draft(ctx: Context, text: str) -> Reply:
         )
     due: datetime | None = None
     if phrase is not None:
-        from chatbot.timeparse import parse_when
+        from chatbot.time.parse import parse_when
 
         prefs = await ctx.prefs()
         due = await parse_when(
-            phrase, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.bot.config.time.date_order
+            phrase, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
         )
         if due <= ctx.now():
             raise UserError("That time has already passed: pick a time in the future.")
     cleaned, had_pings = neutralise(message)
     now = ctx.now()
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         rooms = list(
             (
                 await session.scalars(select(BroadcastRoomRow).order_by(BroadcastRoomRow.room_id))
@@ -169,7 +170,7 @@ async def draft(ctx: Context, text: str) -> Reply:
             tuple(
                 (
                     Plain(f"{r.name} ({r.platform})"),
-                    *(() if r.platform in ctx.bot.adapters else (" — not connected here",)),
+                    *(() if r.platform in ctx.adapters else (" — not connected here",)),
                 )
                 for r in rooms
             )
@@ -192,7 +193,7 @@ async def draft(ctx: Context, text: str) -> Reply:
 )
 async def confirm(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     now = ctx.now()
     if row.created_by != ctx.member.id:
         raise UserError(f"Announcement #{number} is someone else's draft: preview your own.")
@@ -217,8 +218,8 @@ async def confirm(ctx: Context, number: int) -> Reply:
         )
         for room in rooms
     ]
-    outbox = outbox_of(ctx.bot)
-    async with ctx.bot.db.session() as session:
+    outbox = outbox_of(ctx.host)
+    async with ctx.db.session() as session:
         result = await session.execute(
             update(AnnouncementRow)
             .where(AnnouncementRow.id == number, AnnouncementRow.state == DRAFT)
@@ -265,7 +266,7 @@ def _row_state(row: OutboxRow, now: datetime) -> list[Inline]:
 
 
 async def _deliveries(ctx: Context, number: int) -> list[OutboxRow]:
-    async with ctx.bot.db.sessions() as session:
+    async with ctx.db.sessions() as session:
         found = await session.scalars(
             select(OutboxRow).where(OutboxRow.ref == _ref(number)).order_by(OutboxRow.id)
         )
@@ -299,7 +300,7 @@ async def status(ctx: Context, number: int) -> Reply:
     examples=["announce list"],
 )
 async def list_(ctx: Context) -> Reply:
-    async with ctx.bot.db.sessions() as session:
+    async with ctx.db.sessions() as session:
         rows = list(
             (
                 await session.scalars(
@@ -341,11 +342,11 @@ async def list_(ctx: Context) -> Reply:
 )
 async def cancel(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     now = ctx.now()
     if row.state in (CANCELLED, RETRACTED):
         return Reply.of(f"Announcement #{number} is already {row.state}.")
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         stopped = await session.execute(
             update(OUTBOX)
             .where(OUTBOX.c.ref == _ref(number), OUTBOX.c.state == PENDING)
@@ -384,7 +385,7 @@ async def cancel(ctx: Context, number: int) -> Reply:
 async def retract(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
     now = ctx.now()
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         await session.execute(
             update(OUTBOX)
             .where(OUTBOX.c.ref == _ref(number), OUTBOX.c.state == PENDING)
@@ -395,7 +396,7 @@ async def retract(ctx: Context, number: int) -> Reply:
     unsupported: list[str] = []
     failed: list[str] = []
     for r in rows:
-        adapter = ctx.bot.adapters.get(r.platform)
+        adapter = ctx.adapters.get(r.platform)
         method = getattr(adapter, "retract", None) if adapter is not None else None
         if method is None or not r.message_id or not r.sent_room_id:
             unsupported.append(r.target_name)
@@ -408,7 +409,7 @@ async def retract(ctx: Context, number: int) -> Reply:
             done.append(r.id)
         else:
             failed.append(r.target_name)
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         if done:
             await session.execute(
                 update(OUTBOX).where(OUTBOX.c.id.in_(done)).values(state=RETRACTED, updated_at=now)
@@ -438,9 +439,9 @@ async def retract(ctx: Context, number: int) -> Reply:
 )
 async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
     action = action.casefold()
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     if action == "list":
-        async with ctx.bot.db.sessions() as session:
+        async with ctx.db.sessions() as session:
             found = list(
                 (
                     await session.scalars(
@@ -458,7 +459,7 @@ async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
         raise UserError(f"Use `{prefix}announce rooms add here` or `… remove here`.", markdown=True)
     target = _target_room(ctx, room)
     now = ctx.now()
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         existing = await session.get(BroadcastRoomRow, target.id)
         if action == "add":
             if existing is not None:
@@ -486,7 +487,7 @@ def _target_room(ctx: Context, text: str) -> Room:
             raise UserError("A direct message can't be a broadcast room: ask in the room itself.")
         return ctx.room
     platform = ctx.room.platform
-    if text.split(":", 1)[0] in ctx.bot.adapters and ":" in text:
+    if text.split(":", 1)[0] in ctx.adapters and ":" in text:
         platform = text.split(":", 1)[0]
         native = text.split(":", 1)[1]
     else:

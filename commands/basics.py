@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from chatbot import __version__
-from chatbot.events import Bullets, Inline, Plain, Reply
-from chatbot.registry import Command, Context, Group, Level, Module
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Command, Group, Level, Module
+from chatbot.messages.events import Bullets, Inline, Plain, Reply
 
 module = Module("basics", "Getting started with the bot.")
 
@@ -16,8 +17,8 @@ module = Module("basics", "Getting started with the bot.")
     params={"topic": "a command name, e.g. tz"},
 )
 async def help(ctx: Context, topic: str = "") -> Reply:
-    prefix = ctx.bot.prefix
-    registry = ctx.bot.registry
+    prefix = ctx.prefix
+    registry = ctx.registry
     topic = topic.strip().removeprefix(prefix).casefold()
     if not topic:
         return await _overview(ctx)
@@ -42,11 +43,11 @@ async def help(ctx: Context, topic: str = "") -> Reply:
 
 
 async def _overview(ctx: Context) -> Reply:
-    prefix = ctx.bot.prefix
-    level = await ctx.bot.level_of(ctx.member, ctx.room, ctx.adapter)
+    prefix = ctx.prefix
+    level = await ctx.level_of(ctx.member, ctx.room)
     items: list[tuple[Inline, ...]] = []
     seen: set[int] = set()
-    for module_ in ctx.bot.registry.modules.values():
+    for module_ in ctx.registry.modules.values():
         for item in module_.commands.values():
             if id(item) in seen:
                 continue
@@ -98,13 +99,13 @@ async def ping(ctx: Context) -> str:
 
 @module.command(help="Who I am and where to learn more.", examples=["about"])
 async def about(ctx: Context) -> Reply:
-    cfg = ctx.bot.config.bot
-    platforms = ", ".join(sorted(ctx.bot.adapters)) or "nowhere yet"
+    cfg = ctx.config.bot
+    platforms = ", ".join(sorted(ctx.adapters)) or "nowhere yet"
     return Reply.of(
         f"{cfg.about}\n",
         f"I help members see meetings in their own time zone, answer questions, and collect "
         f"case studies of libraries working with Wikimedia. Connected to: {platforms}. "
         f"Version {__version__}.\n",
         f"More about the group: {cfg.website}\n",
-        f"Start with `{ctx.bot.prefix}tz set <your city>`, then `{ctx.bot.prefix}help`.",
+        f"Start with `{ctx.prefix}tz set <your city>`, then `{ctx.prefix}help`.",
     )

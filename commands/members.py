@@ -6,12 +6,13 @@ import json
 from datetime import UTC
 from typing import Any
 
-from chatbot.dialogs import Dialog, Step
-from chatbot.errors import AmbiguousZone, UserError
-from chatbot.events import Bullets, Code, Inline, Plain, Reply, When
-from chatbot.registry import Context, Module
-from chatbot.timefmt import check_language, language_name
-from chatbot.timezones import Zone, resolve_zone, zone_from_key
+from chatbot.base.errors import AmbiguousZone, UserError
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.dialogs import Dialog, Step
+from chatbot.dispatch.registry import Module
+from chatbot.messages.events import Bullets, Code, Inline, Plain, Reply, When
+from chatbot.time.format import check_language, language_name
+from chatbot.time.zones import Zone, resolve_zone, zone_from_key
 
 module = Module("members", "Your time zone, language and data.")
 tz = module.group("tz", "Your time zone: every time I show you is in it.", aliases=("timezone",))
@@ -27,7 +28,7 @@ def _zone_line(zone: Zone) -> str:
 )
 async def show(ctx: Context) -> Reply:
     prefs = await ctx.prefs()
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     if prefs.zone is None:
         return Reply.of(
             "You haven't set a time zone yet, so I show times in UTC. It's ",
@@ -59,13 +60,13 @@ async def show(ctx: Context) -> Reply:
     private=True,
 )
 async def set_(ctx: Context, zone: str) -> Reply:
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     try:
         found = resolve_zone(zone)
     except AmbiguousZone as exc:
         choices = tuple((f"`{prefix}tz set {c}`",) for c in exc.candidates)
         return Reply.of(Plain(exc.message), "\nPick one:\n", Bullets(choices), private=True)
-    await ctx.bot.members.update(ctx.member, zone=found.key)
+    await ctx.members.update(ctx.member, zone=found.key)
     ctx.forget_prefs()
     parts: list[Inline] = [
         f"Done: your time zone is {_zone_line(found)}. It's ",
@@ -79,7 +80,7 @@ async def set_(ctx: Context, zone: str) -> Reply:
 
 @tz.command(name="clear", help="Forget your time zone (times are then shown in UTC).", private=True)
 async def clear(ctx: Context) -> str:
-    await ctx.bot.members.update(ctx.member, zone=None)
+    await ctx.members.update(ctx.member, zone=None)
     return "I've forgotten your time zone; I'll show times in UTC."
 
 
@@ -92,7 +93,7 @@ async def clear(ctx: Context) -> str:
 )
 async def lang(ctx: Context, code: str = "") -> Reply:
     prefs = await ctx.prefs()
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     if not code.strip():
         current = language_name(prefs.lang) if prefs.lang else "English (the default)"
         return Reply.of(
@@ -107,7 +108,7 @@ async def lang(ctx: Context, code: str = "") -> Reply:
             f"Use a code like fr, es, pt-BR or id, e.g. `{prefix}lang fr`."
         )
     value = None if canonical == "en" else canonical
-    await ctx.bot.members.update(ctx.member, lang=value)
+    await ctx.members.update(ctx.member, lang=value)
     ctx.forget_prefs()
     sample = When(ctx.now(), "full")
     return Reply.of("Done: dates now look like this: ", sample, ".", private=True)
@@ -124,17 +125,17 @@ async def mydata(ctx: Context) -> Reply:
     return Reply.of(
         "Here is everything I store about you:\n",
         Code(text, "json"),
-        f"\n`{ctx.bot.prefix}forgetme` deletes it.",
+        f"\n`{ctx.prefix}forgetme` deletes it.",
         private=True,
         direct=True,
     )
 
 
 async def collect_member_data(ctx: Context) -> dict[str, Any]:
-    data = await ctx.bot.members.export(ctx.member.id)
-    for module_ in ctx.bot.registry.modules.values():
+    data = await ctx.members.export(ctx.member.id)
+    for module_ in ctx.registry.modules.values():
         for hook in module_.mydata_hooks:
-            data[module_.name] = await hook(ctx.bot, ctx.member.id)
+            data[module_.name] = await hook(ctx.host, ctx.member.id)
     return data
 
 
@@ -144,12 +145,12 @@ async def collect_member_data(ctx: Context) -> dict[str, Any]:
     private=True,
 )
 async def forgetme(ctx: Context, confirm: str = "") -> Reply:
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     if confirm.strip().casefold() != "confirm":
         warnings: list[Inline] = []
-        for module_ in ctx.bot.registry.modules.values():
+        for module_ in ctx.registry.modules.values():
             for warn in module_.forget_warning_hooks:
-                text = await warn(ctx.bot, ctx.member.id)
+                text = await warn(ctx.host, ctx.member.id)
                 if text:
                     warnings.append(f"{text}\n")
         return Reply.of(
@@ -161,13 +162,13 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
             private=True,
         )
     notes: list[str] = []
-    for module_ in ctx.bot.registry.modules.values():
+    for module_ in ctx.registry.modules.values():
         for hook in module_.forget_hooks:
-            note = await hook(ctx.bot, ctx.member.id)
+            note = await hook(ctx.host, ctx.member.id)
             if note:
                 notes.append(note)
-    await ctx.bot.members.forget(ctx.member.id)
-    ctx.bot.dialogs.forget(ctx.member.id)
+    await ctx.members.forget(ctx.member.id)
+    ctx.dialogs.forget(ctx.member.id)
     ctx.forget_prefs()
     extra = (" " + " ".join(notes)) if notes else ""
     return Reply.of(f"Done: I've deleted everything I stored about you.{extra}", private=True)
@@ -179,11 +180,11 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
     params={"moment": "a date or time, e.g. 'friday 18h CET' or 'in 2 hours'"},
 )
 async def when(ctx: Context, moment: str) -> Reply:
-    from chatbot.timeparse import parse_details
+    from chatbot.time.parse import parse_details
 
     prefs = await ctx.prefs()
     parsed = await parse_details(
-        moment, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.bot.config.time.date_order
+        moment, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
     )
     if prefs.zone is None:
         return Reply.of(
@@ -191,7 +192,7 @@ async def when(ctx: Context, moment: str) -> Reply:
             " is ",
             When(parsed.at, "full"),
             ". ",
-            f"Set your zone with `{ctx.bot.prefix}tz set <city>` to see times in your own.",
+            f"Set your zone with `{ctx.prefix}tz set <city>` to see times in your own.",
         )
     utc = parsed.at.astimezone(UTC)
     return Reply.of(
@@ -223,14 +224,14 @@ def _lang_answer(text: str) -> str:
 
 async def _finish_setup(ctx: Context, answers: dict[str, Any]) -> Reply:
     lang_value = answers.get("language")
-    await ctx.bot.members.update(
+    await ctx.members.update(
         ctx.member, zone=answers["zone"], lang=None if lang_value in (None, "en") else lang_value
     )
     ctx.forget_prefs()
     return Reply.of(
         "All set! It's ",
         When(ctx.now(), "full"),
-        f" for you now. Try `{ctx.bot.prefix}help` to see what else I can do.",
+        f" for you now. Try `{ctx.prefix}help` to see what else I can do.",
     )
 
 
@@ -265,4 +266,4 @@ SETUP = module.dialog(
     help="Set up your time zone and language, step by step.", examples=["setup"], private=True
 )
 async def setup(ctx: Context) -> Reply:
-    return await ctx.bot.dialogs.start(ctx, "setup")
+    return await ctx.dialogs.start(ctx, "setup")

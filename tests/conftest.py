@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.clock import FakeClock
+from chatbot.base.clock import FakeClock
 from tests.harness import ConsoleChat, open_chat
 
 pytest_plugins = [

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from adapters.discord import DiscordAdapter
-from chatbot.bot import Bot
-from chatbot.clock import FakeClock
-from chatbot.config import Config, parse_config
-from chatbot.converters import Integer
-from chatbot.events import Button, Form, FormField, Member, Mention, Plain, Reply
-from chatbot.registry import Context, Level, Module
-from chatbot.timezones import Zone
+from chatbot.base.clock import FakeClock
+from chatbot.base.config import Config, parse_config
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.converters import Integer
+from chatbot.dispatch.registry import Level, Module
+from chatbot.messages.events import Button, Form, FormField, Member, Mention, Plain, Reply
+from chatbot.runtime.bot import Bot
+from chatbot.time.zones import Zone
 from commands import basics, members
 from tests.discord_fake import FakeDiscord
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from adapters.console import ConsoleAdapter
-from chatbot.bot import Bot
-from chatbot.config import parse_config
+from chatbot.base.config import parse_config
+from chatbot.runtime.bot import Bot
 from commands import basics, members
 
 if TYPE_CHECKING:
-    from chatbot.clock import FakeClock
-    from chatbot.registry import Module
+    from chatbot.base.clock import FakeClock
+    from chatbot.dispatch.registry import Module
 
 
 @contextlib.asynccontextmanager

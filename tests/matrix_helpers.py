@@ -35,15 +35,16 @@ from nio import (
 )
 
 from adapters.matrix import MatrixAdapter
-from chatbot.bot import Bot
-from chatbot.config import Config, parse_config
-from chatbot.events import Mention, Plain, Reply
-from chatbot.registry import Context, Level, Module
+from chatbot.base.config import Config, parse_config
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Level, Module
+from chatbot.messages.events import Mention, Plain, Reply
+from chatbot.runtime.bot import Bot
 from commands import basics, members
 from tests.harness import ready
 
 if TYPE_CHECKING:
-    from chatbot.clock import Clock
+    from chatbot.base.clock import Clock
     from tests.peers.synapse import RegisteredUser, SynapseServer
 
 WAIT = 30.0

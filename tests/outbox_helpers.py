@@ -6,15 +6,15 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chatbot.adapter import Capabilities, Sent
-from chatbot.render import render_plain
+from chatbot.dispatch.adapter import Capabilities, Sent
+from chatbot.messages.render import render_plain
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from chatbot.adapter import Core
-    from chatbot.clock import FakeClock
-    from chatbot.events import Member, Outgoing, Room
+    from chatbot.base.clock import FakeClock
+    from chatbot.dispatch.adapter import Core
+    from chatbot.messages.events import Member, Outgoing, Room
 
 
 class Recorder:

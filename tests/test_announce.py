@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from chatbot.clock import FakeClock
-from chatbot.outbox import ANNOUNCEMENT, FAILED, SENDING, SENT, Outbox
+from chatbot.base.clock import FakeClock
+from chatbot.delivery.outbox import ANNOUNCEMENT, FAILED, SENDING, SENT, Outbox
 from chatbot.storage import Database
 from chatbot.storage.delivery import BroadcastRoomRow, OutboxRow
 from commands import announce, basics, members

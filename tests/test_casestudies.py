@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from chatbot.clock import FakeClock
-from chatbot.events import Incoming, Member, Room
-from chatbot.outbox import decode_payload
-from chatbot.render import render_plain
+from chatbot.base.clock import FakeClock
+from chatbot.delivery.outbox import decode_payload
+from chatbot.messages.events import Incoming, Member, Room
+from chatbot.messages.render import render_plain
 from chatbot.storage.delivery import OutboxRow
 from commands import basics, members
 from commands import casestudies as cs

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from chatbot.clock import FakeClock
-from chatbot.errors import UserError
+from chatbot.base.clock import FakeClock
+from chatbot.base.errors import UserError
 from commands.casestudies import fields
 from commands.casestudies.cli import export_main
 from commands.casestudies.exports import (

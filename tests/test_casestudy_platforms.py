@@ -2,7 +2,7 @@
 through the fake Discord (modals included), from the submission to the contributor hearing
 that it was accepted, with hostile text shown safely on each.
 
-Each test runs a real :class:`~chatbot.bot.Bot` with the case-study module; notifications
+Each test runs a real :class:`~chatbot.runtime.bot.Bot` with the case-study module; notifications
 (the review room's note, the contributor's DM) go through the outbox sender.  Nothing sleeps:
 every step waits for what the platform records, with a timeout.
 """
@@ -19,10 +19,10 @@ from nio import RoomMessageNotice
 
 from adapters.discord import DiscordAdapter
 from adapters.matrix import MatrixAdapter
-from chatbot.bot import Bot
-from chatbot.clock import FakeClock
-from chatbot.config import Config
-from chatbot.registry import Module
+from chatbot.base.clock import FakeClock
+from chatbot.base.config import Config
+from chatbot.dispatch.registry import Module
+from chatbot.runtime.bot import Bot
 from commands import basics, members
 from commands import casestudies as cs
 from tests.discord_fake import FakeDiscord, RecordedMessage

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.console import ConsoleSettings
-from chatbot.config import adapter_settings, load_config, parse_config
-from chatbot.errors import ConfigError
+from chatbot.base.config import adapter_settings, load_config, parse_config
+from chatbot.base.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from chatbot.clock import FakeClock
-from chatbot.dialogs import Dialog, Step
-from chatbot.errors import UserError
-from chatbot.events import Reply
-from chatbot.registry import Context, Module
+from chatbot.base.clock import FakeClock
+from chatbot.base.errors import UserError
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.dialogs import Dialog, Step
+from chatbot.dispatch.registry import Module
+from chatbot.messages.events import Reply
 from commands import basics, members
 from tests.harness import ConsoleChat, open_chat
 
@@ -48,7 +49,7 @@ def event_module() -> Module:
 
     @module.command(help="Report an event.")
     async def report(ctx: Context) -> Reply:
-        return await ctx.bot.dialogs.start(ctx, "event")
+        return await ctx.dialogs.start(ctx, "event")
 
     return module
 

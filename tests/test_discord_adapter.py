@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from adapters.discord_render import render, split_content
 from adapters.discord_slash import build_slash, command_text, quote_arg
-from chatbot.clock import FakeClock
-from chatbot.converters import _QUOTES, split_args
-from chatbot.events import Bullets, Code, Outgoing, Plain, Reply, Room, When
-from chatbot.registry import Context, Module, Registry
+from chatbot.base.clock import FakeClock
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.converters import _QUOTES, split_args
+from chatbot.dispatch.registry import Module, Registry
+from chatbot.messages.events import Bullets, Code, Outgoing, Plain, Reply, Room, When
 from commands import basics, members
 from tests.discord_fake import FakeDiscord, Guild, RecordedMessage, Role, User
 from tests.discord_fake.gateway import GatewayConnection

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from chatbot.clock import SystemClock
-from chatbot.events import Plain, Reply, Room
-from chatbot.outbox import ANNOUNCEMENT, SENT, Delivery, enqueue
+from chatbot.base.clock import SystemClock
+from chatbot.delivery.outbox import ANNOUNCEMENT, SENT, Delivery, enqueue
+from chatbot.messages.events import Plain, Reply, Room
 from chatbot.storage import Database
 from chatbot.storage.delivery import AnnouncementRow, BroadcastRoomRow, OutboxRow
 from tests.discord_fake import Channel, FakeDiscord, Guild, RecordedMessage

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.adapter import Sent
-from chatbot.clock import FakeClock
-from chatbot.events import Incoming, Member, Outgoing, Plain, Room
+from chatbot.base.clock import FakeClock
+from chatbot.dispatch.adapter import Sent
+from chatbot.messages.events import Incoming, Member, Outgoing, Plain, Room
 from commands import basics, members
 from commands import faq as faq_module
 from commands.faq.cli import faq_main
@@ -344,7 +344,7 @@ async def test_config_files_replace_and_amend_the_shipped_base(
 ) -> None:
     """[modules.faq] files: read relative to the config file; a later file's entry replaces
     the same id of an earlier one, and everything else is answered from both."""
-    from chatbot.config import parse_config
+    from chatbot.base.config import parse_config
     from commands.faq.index import DEFAULT_KB_PATH
     from commands.faq.service import kb_paths
 
@@ -373,8 +373,8 @@ async def test_config_files_replace_and_amend_the_shipped_base(
 
 def test_config_names_a_missing_file_or_a_bad_method(tmp_path: Path) -> None:
     """A missing knowledge-base file or an unknown method stops start-up with the key's line."""
-    from chatbot.config import parse_config
-    from chatbot.errors import ConfigError
+    from chatbot.base.config import parse_config
+    from chatbot.base.errors import ConfigError
     from commands.faq.service import kb_paths
 
     source = str(tmp_path / "config.toml")

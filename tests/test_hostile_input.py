@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from chatbot.clock import FakeClock
+from chatbot.base.clock import FakeClock
 from tests.harness import ConsoleChat, open_chat
 
 COMMANDS = [

@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.console import ConsoleAdapter
-from chatbot.bot import Bot
-from chatbot.clock import FakeClock, SystemClock
-from chatbot.config import parse_config
-from chatbot.errors import ConfigError, InstanceLocked
-from chatbot.events import Plain, Reply, Room
-from chatbot.leases import Leases
-from chatbot.outbox import SENT, Delivery, enqueue, outbox_of
+from chatbot.base.clock import FakeClock, SystemClock
+from chatbot.base.config import parse_config
+from chatbot.base.errors import ConfigError, InstanceLocked
+from chatbot.delivery.leases import Leases
+from chatbot.delivery.outbox import SENT, Delivery, enqueue, outbox_of
+from chatbot.messages.events import Plain, Reply, Room
+from chatbot.runtime.bot import Bot
 from chatbot.storage import Database
 from chatbot.storage.delivery import OutboxRow
 from tests.outbox_helpers import Recorder

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chatbot.clock import FakeClock
-from chatbot.leases import Leases
+from chatbot.base.clock import FakeClock
+from chatbot.delivery.leases import Leases
 from chatbot.storage import Database
 from tests.outbox_helpers import LoopStopped, TimeTravel
 

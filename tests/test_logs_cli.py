@@ -13,8 +13,8 @@ import pytest
 import structlog
 
 from chatbot import __version__
-from chatbot.converters import parse_duration
-from chatbot.logs import configure, get_logger, register_secret
+from chatbot.base.logs import configure, get_logger, register_secret
+from chatbot.dispatch.converters import parse_duration
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_when_cli() -> None:
 
 def test_database_password_is_masked(log_stream: io.StringIO) -> None:
     """A password inside the database URL never reaches a log line."""
-    from chatbot.clock import FakeClock
+    from chatbot.base.clock import FakeClock
     from chatbot.storage import Database
 
     configure("info", "keyvalue", stream=log_stream)

@@ -1,7 +1,7 @@
 """The Matrix adapter against a real Synapse: real members, a real bot, real sync.
 
 Every test registers fresh users on the session's homeserver and runs a real
-:class:`chatbot.bot.Bot` with the adapter, SQLite in ``tmp_path`` and its own crypto store.
+:class:`chatbot.runtime.bot.Bot` with the adapter, SQLite in ``tmp_path`` and its own crypto store.
 Nothing sleeps: tests wait for the events they expect, with timeouts.
 """
 
@@ -22,10 +22,10 @@ from nio import InviteMemberEvent, MegolmEvent, RoomMessageNotice
 from adapters.matrix import MatrixAdapter, MatrixUnavailable, Reaction
 from adapters.matrix_render import render_content
 from adapters.matrix_sync import StateKeys
-from chatbot.clock import SystemClock
-from chatbot.config import parse_config
-from chatbot.errors import ConfigError
-from chatbot.events import (
+from chatbot.base.clock import SystemClock
+from chatbot.base.config import parse_config
+from chatbot.base.errors import ConfigError
+from chatbot.messages.events import (
     Bullets,
     Button,
     Code,

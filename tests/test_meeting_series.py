@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chatbot.errors import UserError
-from chatbot.outbox import decode_payload
-from chatbot.timefmt import format_when
+from chatbot.base.errors import UserError
+from chatbot.delivery.outbox import decode_payload
+from chatbot.time.format import format_when
 from commands.meetings import parse_duration, split_options
 from commands.meetings.render import dm_payloads, lead_words, parse_leads
 from commands.meetings.series import (
@@ -158,6 +158,6 @@ def test_dm_payloads_carry_only_the_members_own_time() -> None:
 
 
 def _plain(text: str) -> object:
-    from chatbot.events import Plain
+    from chatbot.messages.events import Plain
 
     return Plain(text)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from chatbot.clock import FakeClock
-from chatbot.outbox import Outbox
-from chatbot.scheduler import SKIPPED, Scheduler
+from chatbot.base.clock import FakeClock
+from chatbot.delivery.outbox import Outbox
+from chatbot.delivery.scheduler import SKIPPED, Scheduler
 from chatbot.storage.delivery import JobRow, OutboxRow
 from commands import announce, basics, members
 from commands import meetings as meetings_module

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chatbot.clock import FakeClock
+from chatbot.base.clock import FakeClock
 from tests.harness import ConsoleChat
 from tests.test_meetings import _open, work
 

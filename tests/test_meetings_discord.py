@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from adapters.discord import DiscordAdapter
-from chatbot.bot import Bot
-from chatbot.clock import FakeClock
-from chatbot.scheduler import PENDING, scheduler_of
+from chatbot.base.clock import FakeClock
+from chatbot.delivery.scheduler import PENDING, scheduler_of
+from chatbot.runtime.bot import Bot
 from chatbot.storage.delivery import JobRow
 from commands import basics, meetings, members
 from commands.meetings.platform_events import EVENT_JOB

@@ -12,8 +12,8 @@ import pytest
 import recurring_ical_events
 from aiohttp.test_utils import TestClient
 
-from chatbot.clock import FakeClock
-from chatbot.web import ROUTES, add_route, create_app
+from chatbot.base.clock import FakeClock
+from chatbot.web.app import ROUTES, add_route, create_app
 from commands import basics, members
 from commands import meetings as meetings_module
 from commands.meetings.ics import PUBLIC_URL_ENV, build_calendar

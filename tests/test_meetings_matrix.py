@@ -18,10 +18,10 @@ from nio import ReactionEvent, RoomMessageNotice, RoomSendResponse
 
 from adapters.matrix import Reaction
 from adapters.matrix_render import render_content
-from chatbot.clock import FakeClock
-from chatbot.events import Button, Member, Outgoing, Reader, Reply, Room, When
-from chatbot.registry import Module
-from chatbot.timefmt import room_times
+from chatbot.base.clock import FakeClock
+from chatbot.dispatch.registry import Module
+from chatbot.messages.events import Button, Member, Outgoing, Reader, Reply, Room, When
+from chatbot.time.format import room_times
 from commands import basics, members
 from commands import meetings as meetings_module
 from commands.meetings.store import RsvpRow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chatbot.clock import FakeClock
+from chatbot.base.clock import FakeClock
 from tests.harness import ConsoleChat
 
 
@@ -119,7 +119,7 @@ async def test_forgetme_warns_before_confirm_about_what_stays(
     sqlite_url: str, clock: FakeClock
 ) -> None:
     """A module's warning (e.g. published texts stay) is shown before the confirm."""
-    from chatbot.registry import Module
+    from chatbot.dispatch.registry import Module
     from commands import basics, members
     from tests.harness import open_chat
 

@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from chatbot.clock import FakeClock
-from chatbot.events import Bullets, Button, Code, Member, Mention, Plain, Reader, Reply, Room, When
-from chatbot.outbox import (
+from chatbot.base.clock import FakeClock
+from chatbot.delivery.outbox import (
     ANNOUNCEMENT,
     CLAIMED,
     FAILED,
@@ -27,6 +26,18 @@ from chatbot.outbox import (
     decode_payload,
     encode_payload,
     enqueue,
+)
+from chatbot.messages.events import (
+    Bullets,
+    Button,
+    Code,
+    Member,
+    Mention,
+    Plain,
+    Reader,
+    Reply,
+    Room,
+    When,
 )
 from chatbot.storage import Database
 from chatbot.storage.delivery import OutboxRow
@@ -220,7 +231,7 @@ async def test_expired_lease_makes_a_claim_claimable_again(db: Database, clock: 
     [row] = await rows(db)
     assert (row.state, row.claimed_by, row.attempts) == (SENT, "alive", 2)
     # the dead instance coming back cannot overwrite what the live one recorded
-    from chatbot.outbox import Outcome
+    from chatbot.delivery.outbox import Outcome
 
     await dead._record([Outcome(claimed[0], error="late news")], CLAIMED)
     [row] = await rows(db)

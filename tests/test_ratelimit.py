@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatbot.clock import FakeClock
-from chatbot.ratelimit import FloodGuard, Verdict
+from chatbot.base.clock import FakeClock
+from chatbot.dispatch.ratelimit import FloodGuard, Verdict
 from tests.harness import open_chat
 
 

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 import pytest
 from structlog.testing import capture_logs
 
-from chatbot.clock import FakeClock
-from chatbot.converters import Integer, split_args
-from chatbot.errors import BadArgument
-from chatbot.events import Reply
-from chatbot.registry import Context, Group, Level, Module, Registry
+from chatbot.base.clock import FakeClock
+from chatbot.base.errors import BadArgument
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.converters import Integer, split_args
+from chatbot.dispatch.registry import Group, Level, Module, Registry
+from chatbot.messages.events import Reply
 from commands import basics, members
 from tests.harness import ConsoleChat, open_chat
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatbot.clock import FakeClock
-from chatbot.scheduler import (
+from chatbot.base.clock import FakeClock
+from chatbot.delivery.scheduler import (
     CANCELLED,
     DONE,
     FAILED,

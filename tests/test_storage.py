@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import inspect
 
-from chatbot.clock import FakeClock
-from chatbot.events import Member
-from chatbot.members import MemberStore
+from chatbot.base.clock import FakeClock
+from chatbot.messages.events import Member
 from chatbot.storage import Database, normalise_url
+from chatbot.storage.members import MemberStore
 from chatbot.storage.models import DialogRow
 
 

@@ -1,4 +1,4 @@
-"""Date phrases read in the member's zone: chatbot.timeparse."""
+"""Date phrases read in the member's zone: chatbot.time.parse."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot import timeparse
-from chatbot.errors import AmbiguousZone, BadArgument
-from chatbot.timeparse import (
+from chatbot.base.errors import AmbiguousZone, BadArgument
+from chatbot.time import parse as timeparse
+from chatbot.time.parse import (
     Parsed,
     parse_details,
     parse_details_sync,
@@ -459,8 +459,8 @@ async def test_grammar_phrases_never_load_dateparser(monkeypatch: pytest.MonkeyP
 
 
 def test_import_does_not_load_dateparser() -> None:
-    """Importing chatbot.timeparse stays cheap: dateparser is imported on first need."""
-    code = "import sys, chatbot.timeparse; print('dateparser' in sys.modules)"
+    """Importing chatbot.time.parse stays cheap: dateparser is imported on first need."""
+    code = "import sys, chatbot.time.parse; print('dateparser' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -502,7 +502,7 @@ def test_cli_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_in_subprocess() -> None:
     """The CLI entry works in a fresh interpreter (dateparser loaded there too)."""
-    code = "import sys; from chatbot.timeparse import when_main; sys.exit(when_main(sys.argv[1:]))"
+    code = "import sys; from chatbot.time.parse import when_main; sys.exit(when_main(sys.argv[1:]))"
     ok = subprocess.run(
         [sys.executable, "-c", code, "tonight 8pm", "--zone", "Europe/Paris", "--now",
          "2026-11-25T12:00:00Z"],

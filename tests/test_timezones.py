@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.errors import AmbiguousZone, BadArgument, UserError, ZoneNotFound
-from chatbot.timezones import (
+from chatbot.base.errors import AmbiguousZone, BadArgument, UserError, ZoneNotFound
+from chatbot.time.zones import (
     ZONE_ABBREVIATIONS,
     Zone,
     _index,
@@ -674,7 +674,7 @@ def test_lookup_exact_gives_zone_none_or_user_error(text: str) -> None:
 def test_import_is_cheap() -> None:
     """Starting the bot does not pay for zone indexes or rapidfuzz until someone sets a zone."""
     code = (
-        "import sys, chatbot.timezones as t\n"
+        "import sys, chatbot.time.zones as t\n"
         "assert 'rapidfuzz' not in sys.modules\n"
         "assert t._index.cache_info().currsize == 0\n"
         "assert t._iana_index.cache_info().currsize == 0\n"

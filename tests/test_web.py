@@ -15,13 +15,13 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.console import ConsoleAdapter
-from chatbot.bot import Bot
-from chatbot.clock import FakeClock
-from chatbot.config import parse_config
-from chatbot.events import Plain, Reply
-from chatbot.outbox import Delivery, Outbox, outbox_of
-from chatbot.scheduler import scheduler_of
-from chatbot.web import WebServer, create_app
+from chatbot.base.clock import FakeClock
+from chatbot.base.config import parse_config
+from chatbot.delivery.outbox import Delivery, Outbox, outbox_of
+from chatbot.delivery.scheduler import scheduler_of
+from chatbot.messages.events import Plain, Reply
+from chatbot.runtime.bot import Bot
+from chatbot.web.app import WebServer, create_app
 from commands import basics, members
 from tests.harness import BASE_CONFIG, ConsoleChat, open_chat
 

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from chatbot.errors import InstanceLocked
-from chatbot.logs import register_secret
+from chatbot.base.errors import InstanceLocked
+from chatbot.base.logs import register_secret
 from chatbot.storage.models import StateRow
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
-    from chatbot.clock import Clock
+    from chatbot.base.clock import Clock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -4,7 +4,7 @@ Where the dialogue runs
     The dialogue engine keys a conversation on (member, room).  ``!casestudy submit`` in a
     direct message starts it there.  Typed in a room, the bot first sends a short direct
     message through the adapter's ``send_direct``, which returns where it landed
-    (:class:`~chatbot.adapter.Sent`), so the dialogue is started keyed on that DM room
+    (:class:`~chatbot.dispatch.adapter.Sent`), so the dialogue is started keyed on that DM room
     (``console:dm:<name>``, the Matrix DM room, the Discord DM channel) and its first
     question is posted there; the room only hears "I've sent you a direct message".  If the
     DM can't be sent, the member is asked to allow DMs or to DM the bot themselves.
@@ -25,9 +25,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
-from chatbot.dialogs import Dialog, Step
-from chatbot.errors import UserError
-from chatbot.events import (
+from chatbot.base.errors import UserError
+from chatbot.delivery.outbox import Delivery, outbox_of
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.dialogs import Dialog, Step
+from chatbot.dispatch.registry import Level, Module
+from chatbot.messages.events import (
     Bullets,
     Code,
     Form,
@@ -40,8 +43,6 @@ from chatbot.events import (
     Reply,
     Room,
 )
-from chatbot.outbox import Delivery, outbox_of
-from chatbot.registry import Context, Level, Module
 from chatbot.storage.models import DialogRow
 from commands.casestudies import fields as f
 from commands.casestudies.exports import public, render
@@ -56,7 +57,7 @@ from commands.casestudies.store import (
 )
 
 if TYPE_CHECKING:
-    from chatbot.bot import Bot
+    from chatbot.dispatch.host import Host
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 DIALOG_NAME = "casestudy"
@@ -73,13 +74,13 @@ casestudy = module.group(
 
 
 @module.on_startup
-async def _start_delivery(bot: Bot) -> None:
+async def _start_delivery(bot: Host) -> None:
     """The outbox sender runs as one of the bot's workers: it must be created before the bot
     starts them, or the notifications enqueued here would never be sent."""
     outbox_of(bot)
 
 
-def store_of(bot: Bot) -> CaseStudyStore:
+def store_of(bot: Host) -> CaseStudyStore:
     found = bot.services.get("casestudies")
     if isinstance(found, CaseStudyStore):
         return found
@@ -243,10 +244,10 @@ async def _complete(ctx: Context, answers: dict[str, Any]) -> Reply:
 async def _record(ctx: Context, record: dict[str, Any], revising: int | None) -> Reply:
     """Store a confirmed submission (new, or the revision of a rejected study) and tell the
     review room, in one transaction."""
-    store = store_of(ctx.bot)
+    store = store_of(ctx.host)
     now = ctx.now()
     room = await store.review_room()
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         if revising is not None:
             row = await store.load(session, revising)
             if row.member_id != ctx.member.id:
@@ -263,14 +264,14 @@ async def _record(ctx: Context, record: dict[str, Any], revising: int | None) ->
                 Plain(ctx.member.display_name),
                 ": ",
                 Plain(record["title"]),
-                f". `{ctx.bot.prefix}casestudy claim {study_id}` to review it.",
+                f". `{ctx.prefix}casestudy claim {study_id}` to review it.",
             )
             target = Room(room["id"], room["platform"], room["name"])
             delivery = Delivery(room["platform"], note, room=target, ref=f"casestudy:{study_id}")
-            await outbox_of(ctx.bot).enqueue(session, [delivery])
+            await outbox_of(ctx.host).enqueue(session, [delivery])
     return Reply.of(
         f"Thank you! Your case study is {what} as #{study_id}. The organisers will review it; "
-        f"`{ctx.bot.prefix}casestudy mine` shows where it stands."
+        f"`{ctx.prefix}casestudy mine` shows where it stands."
     )
 
 
@@ -286,7 +287,7 @@ module.dialog(_dialog())
 
 
 async def _draft(ctx: Context) -> DialogRow | None:
-    async with ctx.bot.db.sessions() as session:
+    async with ctx.db.sessions() as session:
         rows = await session.scalars(
             select(DialogRow).where(
                 DialogRow.member_id == ctx.member.id,
@@ -308,21 +309,21 @@ async def _start_in_dm(ctx: Context, answers: dict[str, Any] | None) -> Reply:
     if sent is None:
         return Reply.of(
             "I couldn't send you a direct message. Allow messages from members here, or "
-            f"send me `{ctx.bot.prefix}casestudy submit` in a direct message.",
+            f"send me `{ctx.prefix}casestudy submit` in a direct message.",
             private=True,
         )
     dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
-    dm_ctx = Context(ctx.bot, _incoming_in(ctx, dm), ctx.adapter)
+    dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     first = await _open(dm_ctx, answers)
     await ctx.adapter.send(Outgoing(dm, first, sent_at=ctx.now()))
     return Reply.of("I've sent you a direct message: let's continue there.", private=True)
 
 
 async def _open(ctx: Context, answers: dict[str, Any] | None) -> Reply:
-    first = await ctx.bot.dialogs.start(ctx, DIALOG_NAME, answers)
+    first = await ctx.dialogs.start(ctx, DIALOG_NAME, answers)
     if answers is None:
         return first
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         row = await session.get(DialogRow, (ctx.member.id, ctx.room.id))
         if row is not None:
             row.reviewing = 1
@@ -349,7 +350,7 @@ def _incoming_in(ctx: Context, room: Room) -> Incoming:
 async def submit(ctx: Context) -> Reply:
     if await _draft(ctx) is not None:
         return Reply.of(
-            f"You have a case study in progress: `{ctx.bot.prefix}casestudy resume` continues "
+            f"You have a case study in progress: `{ctx.prefix}casestudy resume` continues "
             "it (or say `cancel` there to drop it).",
             private=True,
         )
@@ -364,15 +365,15 @@ async def resume(ctx: Context) -> Reply:
     row = await _draft(ctx)
     if row is None:
         return Reply.of(
-            f"You have no case study in progress; `{ctx.bot.prefix}casestudy submit` starts one.",
+            f"You have no case study in progress; `{ctx.prefix}casestudy submit` starts one.",
             private=True,
         )
     if row.room_id == ctx.room.id:
-        reply = await ctx.bot.dialogs.feed(ctx, "help")
+        reply = await ctx.dialogs.feed(ctx, "help")
         return reply or Reply.of("Your draft expired.")
     dm = Room(row.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
-    dm_ctx = Context(ctx.bot, _incoming_in(ctx, dm), ctx.adapter)
-    reply = await ctx.bot.dialogs.feed(dm_ctx, "help")
+    dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
+    reply = await ctx.dialogs.feed(dm_ctx, "help")
     if reply is not None:
         await ctx.adapter.send(Outgoing(dm, reply, sent_at=ctx.now()))
     return Reply.of("Your draft is waiting in our direct messages: continue there.", private=True)
@@ -387,23 +388,22 @@ def _line(study: Study) -> tuple[Inline, ...]:
 
 @casestudy.command(help="Your case studies and where each stands.", examples=["casestudy mine"])
 async def mine(ctx: Context) -> Reply:
-    studies = await store_of(ctx.bot).of_member(ctx.member.id)
+    studies = await store_of(ctx.host).of_member(ctx.member.id)
     if not studies:
         return Reply.of(
-            f"You haven't submitted a case study yet; `{ctx.bot.prefix}casestudy submit` starts "
-            "one.",
+            f"You haven't submitted a case study yet; `{ctx.prefix}casestudy submit` starts one.",
             private=True,
         )
     return Reply.of("Your case studies:\n", Bullets(tuple(_line(s) for s in studies)), private=True)
 
 
 async def _is_organiser(ctx: Context) -> bool:
-    level = await ctx.bot.level_of(ctx.member, ctx.room, ctx.adapter)
+    level = await ctx.level_of(ctx.member, ctx.room)
     return level >= Level.ORGANISER
 
 
 async def _visible(ctx: Context, number: int) -> Study:
-    study = await store_of(ctx.bot).get(number)
+    study = await store_of(ctx.host).get(number)
     if study is None or not (
         study.state == PUBLISHED or study.member_id == ctx.member.id or await _is_organiser(ctx)
     ):
@@ -447,7 +447,7 @@ async def history(ctx: Context, number: int) -> Reply:
     if study.member_id != ctx.member.id and not await _is_organiser(ctx):
         raise UserError("Only the contributor and organisers can see the revisions.")
     items = []
-    for rev in await store_of(ctx.bot).revisions(number):
+    for rev in await store_of(ctx.host).revisions(number):
         changed = ", ".join(sorted(rev.new_values or {})) or "no field"
         items.append(
             (
@@ -463,8 +463,8 @@ async def history(ctx: Context, number: int) -> Reply:
 async def _move(
     ctx: Context, number: int, action: str, *, note: str | None = None
 ) -> tuple[Study, list[Delivery]]:
-    store = store_of(ctx.bot)
-    async with ctx.bot.db.session() as session:
+    store = store_of(ctx.host)
+    async with ctx.db.session() as session:
         row = await store.load(session, number)
         if not TRANSITIONS[action][2] and row.member_id != ctx.member.id:
             raise UserError(f"Case study #{number} isn't yours.")
@@ -480,7 +480,7 @@ async def _move(
                     title,
                     ") needs changes before it can be accepted. The reviewer says: ",
                     Plain(note or ""),
-                    f"\n`{ctx.bot.prefix}casestudy revise {number}` lets you change it and "
+                    f"\n`{ctx.prefix}casestudy revise {number}` lets you change it and "
                     "send it again.",
                 ),
             )
@@ -489,7 +489,7 @@ async def _move(
                 row, Reply.of(f"Good news: your case study #{number} (", title, f") is {action}ed.")
             )
         if deliveries:
-            await outbox_of(ctx.bot).enqueue(session, deliveries)
+            await outbox_of(ctx.host).enqueue(session, deliveries)
     return study, deliveries
 
 
@@ -509,7 +509,7 @@ async def withdraw(ctx: Context, number: int) -> Reply:
     aliases=("edit",),
 )
 async def revise(ctx: Context, number: int) -> Reply:
-    study = await store_of(ctx.bot).get(number)
+    study = await store_of(ctx.host).get(number)
     if study is None or study.member_id != ctx.member.id:
         raise UserError(f"You have no case study #{number}.")
     if study.state not in ("rejected", "submitted"):
@@ -519,8 +519,7 @@ async def revise(ctx: Context, number: int) -> Reply:
         )
     if await _draft(ctx) is not None:
         raise UserError(
-            f"Finish or cancel the case study in progress first "
-            f"(`{ctx.bot.prefix}casestudy resume`)."
+            f"Finish or cancel the case study in progress first (`{ctx.prefix}casestudy resume`)."
         )
     answers = f.answers_from_record(study.record)
     answers["_study"] = number
@@ -537,7 +536,7 @@ async def revise(ctx: Context, number: int) -> Reply:
     private=True,
 )
 async def pending(ctx: Context) -> Reply:
-    studies = await store_of(ctx.bot).in_states((SUBMITTED, "in_review", "accepted"))
+    studies = await store_of(ctx.host).in_states((SUBMITTED, "in_review", "accepted"))
     if not studies:
         return Reply.of("No case study is waiting.", private=True)
     return Reply.of("Waiting:\n", Bullets(tuple(_line(s) for s in studies)), private=True)
@@ -561,8 +560,7 @@ async def claim(ctx: Context, number: int) -> Reply:
 async def accept(ctx: Context, number: int) -> Reply:
     await _move(ctx, number, "accept")
     return Reply.of(
-        f"Case study #{number} is accepted; `{ctx.bot.prefix}casestudy publish "
-        f"{number}` publishes it."
+        f"Case study #{number} is accepted; `{ctx.prefix}casestudy publish {number}` publishes it."
     )
 
 
@@ -603,7 +601,7 @@ async def unpublish(ctx: Context, number: int) -> Reply:
 )
 async def reviewroom(ctx: Context, where: Literal["here"]) -> Reply:
     room = ctx.room
-    await store_of(ctx.bot).set_review_room(
+    await store_of(ctx.host).set_review_room(
         {"id": room.id, "platform": room.platform, "name": room.name}
     )
     return Reply.of("New case studies will be announced in this room.")
@@ -629,7 +627,7 @@ async def search(ctx: Context, query: str = "") -> Reply:
         else:
             words.append(token)
     states: tuple[str, ...] = STATES if await _is_organiser(ctx) else (PUBLISHED,)
-    found = await store_of(ctx.bot).search(
+    found = await store_of(ctx.host).search(
         " ".join(words),
         states,
         country=filters.get("country"),
@@ -647,7 +645,7 @@ async def search(ctx: Context, query: str = "") -> Reply:
     examples=["casestudy export csv", "casestudy export wikitext"],
 )
 async def export(ctx: Context, kind: Literal["csv", "json", "wikitext"]) -> Reply:
-    studies = await store_of(ctx.bot).in_states((PUBLISHED,))
+    studies = await store_of(ctx.host).in_states((PUBLISHED,))
     text = render(kind, [public(s.id, s.record) for s in studies])
     return Reply.of(
         f"{len(studies)} published case studies as {kind}:\n",
@@ -709,7 +707,7 @@ def _form(values: dict[str, str] | None = None) -> Form:
 async def form(ctx: Context) -> Reply:
     if not ctx.adapter.capabilities.forms:
         return Reply.of(
-            f"Forms need Discord; here `{ctx.bot.prefix}casestudy submit` asks the same "
+            f"Forms need Discord; here `{ctx.prefix}casestudy submit` asks the same "
             "questions one at a time.",
             private=True,
         )
@@ -728,7 +726,7 @@ async def form(ctx: Context) -> Reply:
 async def formsubmit(ctx: Context) -> Reply:
     values = ctx.incoming.form_values
     if values is None:
-        raise UserError(f"Use `{ctx.bot.prefix}casestudy form` to open the form.")
+        raise UserError(f"Use `{ctx.prefix}casestudy form` to open the form.")
     try:
         record = f.validate_record(values)
     except UserError as exc:
@@ -745,7 +743,7 @@ async def formsubmit(ctx: Context) -> Reply:
 
 
 @module.on_mydata
-async def _mydata(bot: Bot, member_id: str) -> dict[str, Any]:
+async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
     async with bot.db.sessions() as session:
         drafts = await session.scalars(
             select(DialogRow).where(DialogRow.member_id == member_id, DialogRow.name == DIALOG_NAME)
@@ -758,7 +756,7 @@ async def _mydata(bot: Bot, member_id: str) -> dict[str, Any]:
 
 
 @module.on_forget_warning
-async def _forget_warning(bot: Bot, member_id: str) -> str | None:
+async def _forget_warning(bot: Host, member_id: str) -> str | None:
     published = [s for s in await store_of(bot).of_member(member_id) if s.state == PUBLISHED]
     if not published:
         return None
@@ -769,7 +767,7 @@ async def _forget_warning(bot: Bot, member_id: str) -> str | None:
 
 
 @module.on_forget
-async def _forget(bot: Bot, member_id: str) -> str | None:
+async def _forget(bot: Host, member_id: str) -> str | None:
     deleted, detached = await store_of(bot).forget(member_id, bot.clock.now())
     if not deleted and not detached:
         return None

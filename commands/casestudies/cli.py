@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatbot.runtime.plugins import CliCommand
+
 if TYPE_CHECKING:
-    from chatbot.config import Config
+    from chatbot.base.config import Config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def export_text(config: Config, fmt: str) -> tuple[str, int]:
     """The export of every published study, and how many there are."""
-    from chatbot.clock import SystemClock
-    from chatbot.plugins import migration_locations
+    from chatbot.base.clock import SystemClock
+    from chatbot.runtime.plugins import migration_locations
     from chatbot.storage import Database
     from commands.casestudies import MIGRATIONS
     from commands.casestudies.exports import public, render
@@ -47,8 +49,8 @@ async def export_text(config: Config, fmt: str) -> tuple[str, int]:
 
 def export_main(argv: list[str], config_path: str) -> int:
     """Run the export; returns the exit status (0 ok, 2 usage or config error)."""
-    from chatbot.config import load_config
-    from chatbot.errors import ConfigError
+    from chatbot.base.config import load_config
+    from chatbot.base.errors import ConfigError
 
     parser = build_parser()
     try:
@@ -67,3 +69,19 @@ def export_main(argv: list[str], config_path: str) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _export_entry(argv: list[str], config_path: str) -> int:
+    """``chatbot export casestudies …``: case studies are the one kind exported so far."""
+    if argv[:1] != ["casestudies"]:
+        print("usage: chatbot export casestudies [-c FILE] [--format F] [-o FILE]", file=sys.stderr)
+        return 2
+    return export_main(argv[1:], config_path)
+
+
+#: the ``chatbot export`` subcommand (entry point group ``chatbot.cli``)
+export_command = CliCommand(
+    help="chatbot export casestudies [-c FILE] --format csv|json|wikitext [-o FILE]",
+    main=_export_entry,
+    module="casestudies",
+)

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from chatbot.errors import UserError
+from chatbot.base.errors import UserError
 
 SCHEMA_VERSION = 1
 

@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import ForeignKey, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chatbot.errors import UserError
+from chatbot.base.errors import UserError
 from chatbot.storage.models import Base, UtcDateTime
 
 if TYPE_CHECKING:

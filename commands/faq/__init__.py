@@ -12,9 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from chatbot.errors import UserError
-from chatbot.events import Bullets, Inline, Plain, Reply, When
-from chatbot.registry import Context, Level, Module
+from chatbot.base.errors import UserError
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Level, Module
+from chatbot.messages.events import Bullets, Inline, Plain, Reply, When
 from commands.faq.index import Entry
 from commands.faq.service import (
     FaqService,
@@ -26,7 +27,7 @@ from commands.faq.service import (
 )
 
 if TYPE_CHECKING:
-    from chatbot.bot import Bot
+    from chatbot.dispatch.host import Host
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
@@ -40,14 +41,14 @@ Field = Literal["answer", "question", "alternates", "tags", "near_misses"]
 
 def service(ctx: Context) -> FaqService:
     """This bot's FAQ service (created at start-up)."""
-    found = ctx.bot.services.get("faq")
+    found = ctx.services.get("faq")
     if not isinstance(found, FaqService):
         raise UserError("The knowledge base isn't loaded yet; try again in a moment.")
     return found
 
 
 @module.on_startup
-async def _start(bot: Bot) -> None:
+async def _start(bot: Host) -> None:
     paths, method = kb_paths(bot.config)
     svc = FaqService(bot.db, bot.prefix, paths, method)
     # the index is built once the bot is ready, keeping start-up light; a question asked
@@ -58,13 +59,13 @@ async def _start(bot: Bot) -> None:
 
 
 @module.on_mydata
-async def _mydata(bot: Bot, member_id: str) -> dict[str, Any]:
+async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
     svc: FaqService = bot.services["faq"]
     return await svc.store.member_data(member_id)
 
 
 @module.on_forget
-async def _forget(bot: Bot, member_id: str) -> str | None:
+async def _forget(bot: Host, member_id: str) -> str | None:
     svc: FaqService = bot.services["faq"]
     count = await svc.store.forget(member_id)
     if not count:
@@ -101,7 +102,7 @@ async def ask(ctx: Context, question: str) -> Reply:
 async def list_(ctx: Context, tag: str = "") -> Reply:
     svc = service(ctx)
     await svc.index()
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     entries = svc.kb.entries
     wanted = " ".join(tag.split()).casefold()
     if not wanted:
@@ -186,7 +187,7 @@ async def show(ctx: Context, id: str, detail: Literal["all"] | None = None) -> R
     if entry.lang != "en":
         parts.append(f"\nLanguage: {entry.lang}")
     if more:
-        parts.append(f"\n`{ctx.bot.prefix}faq show {entry.id} all` lists them all.")
+        parts.append(f"\n`{ctx.prefix}faq show {entry.id} all` lists them all.")
     return Reply.of(*parts, private=every, direct=every)
 
 
@@ -202,7 +203,7 @@ async def show(ctx: Context, id: str, detail: Literal["all"] | None = None) -> R
 )
 async def unanswered(ctx: Context, count: int = 10) -> Reply:
     svc = service(ctx)
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     rows = await svc.store.recent(max(1, min(count, 50)))
     if not rows:
         return Reply.of("No unanswered questions: every question found its answer.", private=True)
@@ -253,13 +254,13 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
     if existing is not None:
         raise UserError(
             f"There's already an entry '{existing.id}'. "
-            f"Change it with {ctx.bot.prefix}faq edit {existing.id} …"
+            f"Change it with {ctx.prefix}faq edit {existing.id} …"
         )
     entry = Entry(id=id, question=" ".join(question.split()), answer=answer.strip())
     await svc.save(entry, ctx.member.id)
     return Reply.of(
-        f"Added `{entry.id}`. `{ctx.bot.prefix}faq alias {entry.id} <phrasing>` adds other ways "
-        f"to ask it, `{ctx.bot.prefix}faq edit {entry.id} tags <topics>` its topics."
+        f"Added `{entry.id}`. `{ctx.prefix}faq alias {entry.id} <phrasing>` adds other ways "
+        f"to ask it, `{ctx.prefix}faq edit {entry.id} tags <topics>` its topics."
     )
 
 
@@ -381,9 +382,7 @@ async def remove(ctx: Context, id: str) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
     await svc.remove(entry.id, ctx.member.id)
-    undo = (
-        f" `{ctx.bot.prefix}faq reset {entry.id}` brings it back." if svc.in_base(entry.id) else ""
-    )
+    undo = f" `{ctx.prefix}faq reset {entry.id}` brings it back." if svc.in_base(entry.id) else ""
     return Reply.of(f"Removed `{entry.id}`.{undo}")
 
 
@@ -400,7 +399,7 @@ async def reset(ctx: Context, id: str) -> Reply:
     )
     if shipped is None:
         raise UserError(
-            f"'{id[:60]}' isn't a shipped entry; {ctx.bot.prefix}faq remove deletes added ones."
+            f"'{id[:60]}' isn't a shipped entry; {ctx.prefix}faq remove deletes added ones."
         )
     if svc.kb.get(shipped.id) == shipped:
         return Reply.of(f"`{shipped.id}` is already as shipped.")

@@ -16,10 +16,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatbot.runtime.plugins import CliCommand
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from chatbot.config import Config
+    from chatbot.base.config import Config
     from commands.faq.service import FaqService
 
 
@@ -43,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _with_service(config: Config, action: Callable[[FaqService], Awaitable[int]]) -> int:
-    from chatbot.clock import SystemClock
-    from chatbot.plugins import migration_locations
+    from chatbot.base.clock import SystemClock
+    from chatbot.runtime.plugins import migration_locations
     from chatbot.storage import Database
     from commands.faq import MIGRATIONS
     from commands.faq.service import FaqService, kb_paths
@@ -62,8 +64,8 @@ async def _with_service(config: Config, action: Callable[[FaqService], Awaitable
 
 def faq_main(argv: list[str], config_path: str) -> int:
     """Run ``chatbot faq ACTION …``; returns the exit status (0 ok, 1 invalid file, 2 usage)."""
-    from chatbot.config import load_config
-    from chatbot.errors import ConfigError
+    from chatbot.base.config import load_config
+    from chatbot.base.errors import ConfigError
     from commands.faq.index import KbError, dump_kb, load_kb
 
     parser = build_parser()
@@ -115,3 +117,11 @@ def faq_main(argv: list[str], config_path: str) -> int:
         return 0
 
     return asyncio.run(_with_service(config, import_))
+
+
+#: the ``chatbot faq`` subcommand (entry point group ``chatbot.cli``)
+faq_command = CliCommand(
+    help="knowledge base: chatbot faq [-c FILE] import FILE [--merge] | export [-o FILE]",
+    main=faq_main,
+    module="faq",
+)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from chatbot.config import config_relative, find_line, module_settings
-from chatbot.errors import ConfigError, UserError
-from chatbot.events import Bullets, Inline, Plain, Reply
-from chatbot.logs import get_logger
+from chatbot.base.config import config_relative, find_line, module_settings
+from chatbot.base.errors import ConfigError, UserError
+from chatbot.base.logs import get_logger
+from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from commands.faq.index import (
     DEFAULT_KB_PATH,
     Answer,
@@ -38,8 +38,8 @@ from commands.faq.store import FaqStore, Override, diff, merge
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from chatbot.config import Config
-    from chatbot.registry import Context
+    from chatbot.base.config import Config
+    from chatbot.dispatch.context import Context
     from chatbot.storage import Database
 
 log = get_logger("commands.faq")

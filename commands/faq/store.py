@@ -20,7 +20,7 @@ import msgspec
 from sqlalchemy import Boolean, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chatbot.logs import get_logger
+from chatbot.base.logs import get_logger
 from chatbot.storage.models import Base, StateRow, UtcDateTime
 from commands.faq.index import Entry, KbError, KnowledgeBase
 

@@ -24,14 +24,22 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, select
 
-from chatbot.errors import UserError
-from chatbot.events import Bullets, Inline, Plain, Reply, Room, When
-from chatbot.outbox import ANNOUNCEMENT, REMINDER, Delivery, dm_rows, insert_rows, outbox_of
-from chatbot.registry import Context, Level, Module
-from chatbot.scheduler import Job, scheduler_of
+from chatbot.base.errors import UserError
+from chatbot.delivery.outbox import (
+    ANNOUNCEMENT,
+    REMINDER,
+    Delivery,
+    dm_rows,
+    insert_rows,
+    outbox_of,
+)
+from chatbot.delivery.scheduler import Job, scheduler_of
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Level, Module
+from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
 from chatbot.storage.delivery import BroadcastRoomRow
 from chatbot.storage.models import MemberRow
-from chatbot.timefmt import format_utc, format_when
+from chatbot.time.format import format_utc, format_when
 from commands.meetings import platform_events
 from commands.meetings.render import (
     duration_words,
@@ -58,7 +66,7 @@ from commands.meetings.store import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from chatbot.bot import Bot
+    from chatbot.dispatch.host import Host
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
@@ -84,7 +92,7 @@ _DURATION = re.compile(r"^(?:(\d{1,2})h(?:ours?)?)?(?:(\d{1,4})(?:m|mins?|minute
 
 
 @module.on_startup
-async def _start(bot: Bot) -> None:
+async def _start(bot: Host) -> None:
     """Register the reminder jobs; the outbox and the scheduler run as workers."""
     outbox_of(bot)
     scheduler = scheduler_of(bot)
@@ -99,7 +107,7 @@ async def _start(bot: Bot) -> None:
     scheduler.register(ADVANCE_JOB, advance)
     platform_events.attach(bot)
     if bot.config.web.enabled:  # the calendar feed (needs the web extra and icalendar)
-        from chatbot.web import add_route
+        from chatbot.web.app import add_route
         from commands.meetings.ics import ROUTES
 
         for method, path, handler in ROUTES:
@@ -145,15 +153,15 @@ def check_link(text: str) -> str:
 
 async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
     """The instant and the zone it was read in; refused with the reason and an example."""
-    from chatbot.timeparse import parse_details
+    from chatbot.time.parse import parse_details
 
-    example = EXAMPLE.format(p=ctx.bot.prefix)
+    example = EXAMPLE.format(p=ctx.prefix)
     if not phrase:
         raise UserError(f"When is it? For example: {example}", markdown=True)
     prefs = await ctx.prefs()
     try:
         parsed = await parse_details(
-            phrase, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.bot.config.time.date_order
+            phrase, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
         )
     except UserError as exc:
         raise UserError(f"{exc.message} For example: {example}") from None
@@ -166,7 +174,7 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
 
 
 def local_iso(at: datetime, zone_key: str) -> str:
-    from chatbot.timezones import zone_from_key
+    from chatbot.time.zones import zone_from_key
 
     local = at.astimezone(zone_from_key(zone_key).tzinfo)
     return local.replace(tzinfo=None).isoformat(timespec="minutes")
@@ -212,7 +220,7 @@ async def _target_rooms(ctx: Context, session: AsyncSession) -> list[Room]:
     },
 )
 async def add(ctx: Context, title: str, details: str = "") -> Reply:
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     title = " ".join(title.split())
     if not title or len(title) > MAX_TITLE:
         raise UserError(f"A title has 1 to {MAX_TITLE} characters.")
@@ -238,7 +246,7 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
     first = series.next_after(now)
     if first is None:
         raise UserError("That series has no occurrence in the future.")
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         rooms = await _target_rooms(ctx, session)
         row = MeetingRow(
             title=title,
@@ -285,7 +293,7 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
 
 
 async def schedule_occurrence(
-    bot: Bot, session: AsyncSession, row: MeetingRow, at: datetime, now: datetime
+    bot: Host, session: AsyncSession, row: MeetingRow, at: datetime, now: datetime
 ) -> int:
     """Reminder jobs for the occurrence at ``at`` (the lead times still ahead), and the job
     at its start that schedules the next one; returns how many reminders."""
@@ -312,7 +320,7 @@ async def schedule_occurrence(
 
 
 def _room_deliveries(
-    bot: Bot, row: MeetingRow, at: datetime, kind: str, reply: Reply
+    bot: Host, row: MeetingRow, at: datetime, kind: str, reply: Reply
 ) -> list[Delivery]:
     return [
         Delivery(
@@ -336,9 +344,9 @@ def _room_deliveries(
 )
 async def confirm(ctx: Context, number: int) -> Reply:
     now = ctx.now()
-    prefix = ctx.bot.prefix
-    outbox = outbox_of(ctx.bot)
-    async with ctx.bot.db.session() as session:
+    prefix = ctx.prefix
+    outbox = outbox_of(ctx.host)
+    async with ctx.db.session() as session:
         row = await get_meeting(session, number)
         if row.state != DRAFT:
             raise UserError(f"Meeting #{number} is already {row.state}.")
@@ -354,10 +362,10 @@ async def confirm(ctx: Context, number: int) -> Reply:
         row.updated_at = now
         await outbox.enqueue(
             session,
-            _room_deliveries(ctx.bot, row, at, ANNOUNCEMENT, room_post(row, at, prefix)),
+            _room_deliveries(ctx.host, row, at, ANNOUNCEMENT, room_post(row, at, prefix)),
         )
-        await schedule_occurrence(ctx.bot, session, row, at, now)
-        await platform_events.schedule_sync(ctx.bot, session, row, due=now)
+        await schedule_occurrence(ctx.host, session, row, at, now)
+        await platform_events.schedule_sync(ctx.host, session, row, due=now)
     return Reply.of(
         f"Meeting #{number} is saved: ",
         Plain(row.title),
@@ -387,7 +395,7 @@ async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
     zone_key = ""
     if field == "when":
         new_at, zone_key = await read_when(ctx, value)
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         row = await get_meeting(session, number)
         if row.state == CANCELLED:
             raise UserError(f"Meeting #{number} is cancelled.")
@@ -409,14 +417,14 @@ async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
         row.updated_at = now
         at = row.series().next_after(now)
         if field == "when" and row.state == CONFIRMED and at is not None:
-            await schedule_occurrence(ctx.bot, session, row, at, now)
-            moved = room_post(row, at, ctx.bot.prefix)
+            await schedule_occurrence(ctx.host, session, row, at, now)
+            moved = room_post(row, at, ctx.prefix)
             notice = Reply(("**Moved**: ", *moved.parts), buttons=moved.buttons)
-            await outbox_of(ctx.bot).enqueue(
-                session, _room_deliveries(ctx.bot, row, at, ANNOUNCEMENT, notice)
+            await outbox_of(ctx.host).enqueue(
+                session, _room_deliveries(ctx.host, row, at, ANNOUNCEMENT, notice)
             )
         if row.state == CONFIRMED:
-            await platform_events.schedule_sync(ctx.bot, session, row, due=now)
+            await platform_events.schedule_sync(ctx.host, session, row, due=now)
     head: list[Inline] = [f"Meeting #{number} updated: ", Plain(row.title)]
     if at is not None:
         head += ["\nNext: ", Plain(describe_times(row, at, now))]
@@ -434,7 +442,7 @@ async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
 )
 async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
     now = ctx.now()
-    prefix = ctx.bot.prefix
+    prefix = ctx.prefix
     _rest, options = split_options(occurrence)
     if occurrence.strip() and "occurrence" not in options:
         raise UserError(
@@ -442,8 +450,8 @@ async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
             f"`{prefix}meeting cancel {number} --occurrence <date>`.",
             markdown=True,
         )
-    outbox = outbox_of(ctx.bot)
-    async with ctx.bot.db.session() as session:
+    outbox = outbox_of(ctx.host)
+    async with ctx.db.session() as session:
         row = await get_meeting(session, number)
         if row.state == CANCELLED:
             return Reply.of(f"Meeting #{number} is already cancelled.")
@@ -458,9 +466,9 @@ async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
             notice = Reply.of(
                 f"**Cancelled**: meeting #{number} ", Plain(row.title), " (", When(at), ")"
             )
-            await outbox.enqueue(session, _room_deliveries(ctx.bot, row, at, ANNOUNCEMENT, notice))
+            await outbox.enqueue(session, _room_deliveries(ctx.host, row, at, ANNOUNCEMENT, notice))
         if was == CONFIRMED:
-            await platform_events.schedule_sync(ctx.bot, session, row, due=now)
+            await platform_events.schedule_sync(ctx.host, session, row, due=now)
     if was == DRAFT:
         return Reply.of(f"Draft #{number} dropped.")
     return Reply.of(f"Meeting #{number} is cancelled", " (the whole series)." if row.rule else ".")
@@ -469,7 +477,7 @@ async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
 async def _cancel_occurrence(
     ctx: Context, session: AsyncSession, row: MeetingRow, phrase: str
 ) -> Reply:
-    from chatbot.timeparse import parse_details
+    from chatbot.time.parse import parse_details
 
     if not row.rule:
         raise UserError(f"Meeting #{row.id} is not a series: cancel it as a whole.")
@@ -477,7 +485,7 @@ async def _cancel_occurrence(
         phrase,
         zone_key=row.zone,
         now=ctx.now(),
-        date_order=ctx.bot.config.time.date_order,
+        date_order=ctx.config.time.date_order,
         allow_date_only=True,
     )
     series = row.series()
@@ -501,10 +509,10 @@ async def _cancel_occurrence(
             When(match),
             " only; the series goes on.",
         )
-        await outbox_of(ctx.bot).enqueue(
-            session, _room_deliveries(ctx.bot, row, match, ANNOUNCEMENT, notice)
+        await outbox_of(ctx.host).enqueue(
+            session, _room_deliveries(ctx.host, row, match, ANNOUNCEMENT, notice)
         )
-        await platform_events.schedule_sync(ctx.bot, session, row, due=ctx.now())
+        await platform_events.schedule_sync(ctx.host, session, row, due=ctx.now())
     return Reply.of(f"Meeting #{row.id} on ", When(match), " is cancelled; the series goes on.")
 
 
@@ -522,8 +530,8 @@ def _next_of(row: MeetingRow, now: datetime) -> datetime | None:
 )
 async def meetings(ctx: Context) -> Reply:
     now = ctx.now()
-    prefix = ctx.bot.prefix
-    async with ctx.bot.db.sessions() as session:
+    prefix = ctx.prefix
+    async with ctx.db.sessions() as session:
         rows = await confirmed_meetings(session)
     upcoming = sorted(
         ((at, row) for row in rows if (at := _next_of(row, now)) is not None),
@@ -559,8 +567,8 @@ async def show(ctx: Context, number: int, view: Literal["ics"] | None = None) ->
     if view == "ics":
         return await ics_link(ctx, number)
     now = ctx.now()
-    prefix = ctx.bot.prefix
-    async with ctx.bot.db.sessions() as session:
+    prefix = ctx.prefix
+    async with ctx.db.sessions() as session:
         row = await get_meeting(session, number)
         answers = list(
             (
@@ -610,16 +618,16 @@ async def ics(ctx: Context, number: int | None = None) -> Reply:
 
 async def ics_link(ctx: Context, number: int | None) -> Reply:
     """The feed's address, or one meeting's (``!meeting ics N`` and ``!meeting N ics``)."""
-    if not ctx.bot.config.web.enabled:
+    if not ctx.config.web.enabled:
         raise UserError("The calendar feed is off on this bot: its web app is not enabled.")
     from commands.meetings.ics import feed_url
 
     if number is None:
         return Reply.of(
             "All meetings, for your calendar app (subscribe to it, or add it by URL): ",
-            Plain(feed_url(ctx.bot)),
+            Plain(feed_url(ctx.host)),
         )
-    async with ctx.bot.db.sessions() as session:
+    async with ctx.db.sessions() as session:
         row = await get_meeting(session, number)
     if row.state != CONFIRMED:
         raise UserError(f"Meeting #{number} is {row.state}: it has no calendar entry.")
@@ -627,8 +635,8 @@ async def ics_link(ctx: Context, number: int | None) -> Reply:
         f"Meeting #{number} ",
         Plain(row.title),
         " for your calendar app: ",
-        Plain(feed_url(ctx.bot, number)),
-        f"\nEvery meeting: `{ctx.bot.prefix}meeting ics`.",
+        Plain(feed_url(ctx.host, number)),
+        f"\nEvery meeting: `{ctx.prefix}meeting ics`.",
     )
 
 
@@ -639,7 +647,7 @@ async def ics_link(ctx: Context, number: int | None) -> Reply:
 )
 async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"]) -> Reply:
     now = ctx.now()
-    async with ctx.bot.db.session() as session:
+    async with ctx.db.session() as session:
         row = await get_meeting(session, number)
         if row.state != CONFIRMED:
             raise UserError(f"Meeting #{number} is not open for answers ({row.state}).")
@@ -675,8 +683,8 @@ async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"])
 )
 async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Reply:
     now = ctx.now()
-    prefix = ctx.bot.prefix
-    async with ctx.bot.db.session() as session:
+    prefix = ctx.prefix
+    async with ctx.db.session() as session:
         found = await session.get(ReminderPrefRow, ctx.member.id)
         if state == "off":
             if found is not None:
@@ -726,7 +734,7 @@ async def _live(session: AsyncSession, job: Job) -> tuple[MeetingRow, datetime] 
     return row, datetime.fromisoformat(job.payload["at"])
 
 
-async def run_reminder(bot: Bot, job: Job, session: AsyncSession) -> None:
+async def run_reminder(bot: Host, job: Job, session: AsyncSession) -> None:
     """Queue the room posts and members' DMs for one lead time of one occurrence."""
     live = await _live(session, job)
     if live is None:
@@ -778,7 +786,7 @@ async def run_reminder(bot: Bot, job: Job, session: AsyncSession) -> None:
         outbox.wake_after_commit(session)
 
 
-async def run_advance(bot: Bot, job: Job, session: AsyncSession) -> None:
+async def run_advance(bot: Host, job: Job, session: AsyncSession) -> None:
     """At an occurrence's start, schedule the reminders of the next one."""
     live = await _live(session, job)
     if live is None:
@@ -798,7 +806,7 @@ async def run_advance(bot: Bot, job: Job, session: AsyncSession) -> None:
 
 
 @module.on_mydata
-async def _mydata(bot: Bot, member_id: str) -> dict[str, Any]:
+async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
     async with bot.db.sessions() as session:
         answers = (
             await session.scalars(
@@ -816,7 +824,7 @@ async def _mydata(bot: Bot, member_id: str) -> dict[str, Any]:
 
 
 @module.on_forget
-async def _forget(bot: Bot, member_id: str) -> str | None:
+async def _forget(bot: Host, member_id: str) -> str | None:
     async with bot.db.session() as session:
         gone = await session.execute(delete(RsvpRow).where(RsvpRow.member_id == member_id))
         prefs = await session.execute(

@@ -21,12 +21,12 @@ import msgspec
 from aiohttp import web
 from icalendar import Calendar, Event
 
-from chatbot.timezones import zone_from_key
+from chatbot.time.zones import zone_from_key
 from commands.meetings.series import DAYS, MONTHLY_NTH, NONE, Rule, Series
 from commands.meetings.store import CANCELLED, CONFIRMED, MeetingRow, confirmed_meetings
 
 if TYPE_CHECKING:
-    from chatbot.bot import Bot
+    from chatbot.dispatch.host import Host
 
 #: the environment variable with the web app's public address (no ``[web] public_url`` yet)
 PUBLIC_URL_ENV = "CHATBOT_PUBLIC_URL"
@@ -37,7 +37,7 @@ _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _ZONE_YEARS = 5
 
 
-def public_base(bot: Bot) -> str:
+def public_base(bot: Host) -> str:
     """The web app's public address: ``[web] public_url``, ``$CHATBOT_PUBLIC_URL``, else
     ``http://host:port``."""
     settings = bot.config.web
@@ -47,7 +47,7 @@ def public_base(bot: Bot) -> str:
     return f"http://{settings.host}:{settings.port}"
 
 
-def feed_url(bot: Bot, number: int | None = None) -> str:
+def feed_url(bot: Host, number: int | None = None) -> str:
     """The address of the whole feed, or of one meeting's ``.ics``."""
     path = "/meetings.ics" if number is None else f"/meetings/{number}.ics"
     return public_base(bot) + path
@@ -147,8 +147,8 @@ def build_calendar(rows: Iterable[MeetingRow], now: datetime, name: str, base: s
 # -- the web app's routes ------------------------------------------------------------------
 
 
-def _bot_of(request: web.Request) -> Bot:
-    from chatbot.web import BOT
+def _bot_of(request: web.Request) -> Host:
+    from chatbot.web.app import BOT
 
     return request.app[BOT]
 

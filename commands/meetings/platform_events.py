@@ -1,6 +1,6 @@
 """Meetings as platform-native scheduled events (Discord's Events tab), and "Interested" as RSVP.
 
-An adapter that implements :class:`~chatbot.adapter.EventPublisher` with its switch on
+An adapter that implements :class:`~chatbot.dispatch.adapter.EventPublisher` with its switch on
 (``[adapters.discord] scheduled_events = true``) gets one event per meeting and per scope
 (a Discord guild) of the meeting's rooms.  Publishing is durable: confirming, editing or
 cancelling a meeting schedules a :data:`EVENT_JOB` job in the same transaction, and the job
@@ -25,16 +25,22 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from chatbot.adapter import EventInterest, EventPublisher, EventRecurrence, EventRef, EventSpec
-from chatbot.logs import get_logger
-from chatbot.scheduler import Job, scheduler_of
+from chatbot.base.logs import get_logger
+from chatbot.delivery.scheduler import Job, scheduler_of
+from chatbot.dispatch.adapter import (
+    EventInterest,
+    EventPublisher,
+    EventRecurrence,
+    EventRef,
+    EventSpec,
+)
 from commands.meetings.series import DAYS, MONTHLY_NTH, WEEKS, Rule
 from commands.meetings.store import CONFIRMED, YES, MeetingEventRow, MeetingRow, RsvpRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from chatbot.bot import Bot
+    from chatbot.dispatch.host import Host
 
 log = get_logger("commands.meetings.events")
 
@@ -55,14 +61,14 @@ class NotHere(RuntimeError):
 # -- which adapters publish ---------------------------------------------------------------------
 
 
-def _publisher(bot: Bot, platform: str) -> EventPublisher | None:
+def _publisher(bot: Host, platform: str) -> EventPublisher | None:
     adapter: object = bot.adapters.get(platform)
     if isinstance(adapter, EventPublisher):
         return adapter
     return None
 
 
-def _platform_publishes(bot: Bot, platform: str) -> bool:
+def _platform_publishes(bot: Host, platform: str) -> bool:
     """The switch of the platform's adapter; for one run by another instance, its config."""
     if platform in bot.adapters:
         adapter = _publisher(bot, platform)
@@ -70,7 +76,9 @@ def _platform_publishes(bot: Bot, platform: str) -> bool:
     return bot.adapter_config(platform).get("scheduled_events") is True
 
 
-async def schedule_sync(bot: Bot, session: AsyncSession, row: MeetingRow, *, due: datetime) -> bool:
+async def schedule_sync(
+    bot: Host, session: AsyncSession, row: MeetingRow, *, due: datetime
+) -> bool:
     """Queue an event sync for ``row`` in the caller's transaction, if any of its rooms'
     platforms publishes events or events were published before; returns whether it did."""
     platforms = {room.platform for room in row.room_list() if not room.is_direct}
@@ -119,7 +127,7 @@ def recurrence_of(row: MeetingRow, at: datetime) -> EventRecurrence | None:
     return EventRecurrence("monthly", 1, weekday=rule.weekday, nth=rule.nth)
 
 
-def event_spec(bot: Bot, row: MeetingRow, at: datetime) -> EventSpec:
+def event_spec(bot: Host, row: MeetingRow, at: datetime) -> EventSpec:
     prefix = bot.prefix
     rule = Rule.decode(row.rule).describe()
     lines = [f"Meeting #{row.id}" + (f", {rule} ({row.zone} time)." if rule else ".")]
@@ -143,7 +151,7 @@ def event_spec(bot: Bot, row: MeetingRow, at: datetime) -> EventSpec:
 # -- the job ------------------------------------------------------------------------------------
 
 
-async def run_event_job(bot: Bot, job: Job, session: AsyncSession) -> None:
+async def run_event_job(bot: Host, job: Job, session: AsyncSession) -> None:
     """Bring the platform events of one meeting in line; on failure, keep what was done and
     try again later (the scheduler itself never retries)."""
     meeting_id = int(job.payload["meeting"])
@@ -175,14 +183,14 @@ async def run_event_job(bot: Bot, job: Job, session: AsyncSession) -> None:
         )
 
 
-def _connected(bot: Bot, platform: str) -> EventPublisher:
+def _connected(bot: Host, platform: str) -> EventPublisher:
     adapter = _publisher(bot, platform)
     if adapter is None or not adapter.connected:
         raise NotHere(f"{platform} is not connected on this instance")
     return adapter
 
 
-async def sync_events(bot: Bot, session: AsyncSession, meeting_id: int) -> None:
+async def sync_events(bot: Host, session: AsyncSession, meeting_id: int) -> None:
     """Create, move or remove the meeting's events; the session records each step as it
     succeeds, so a later failure keeps the earlier ones."""
     row = await session.get(MeetingRow, meeting_id)
@@ -241,7 +249,7 @@ async def sync_events(bot: Bot, session: AsyncSession, meeting_id: int) -> None:
 # -- "Interested" -------------------------------------------------------------------------------
 
 
-async def on_interest(bot: Bot, interest: EventInterest) -> None:
+async def on_interest(bot: Host, interest: EventInterest) -> None:
     """Marking one of our events answers yes; unmarking takes back only that answer."""
     now = bot.clock.now()
     member = interest.member
@@ -285,7 +293,7 @@ async def on_interest(bot: Bot, interest: EventInterest) -> None:
     )
 
 
-def attach(bot: Bot) -> None:
+def attach(bot: Host) -> None:
     """Register the job and hook the adapters that publish events (at the module's start)."""
 
     async def run(job: Job, session: AsyncSession) -> None:

@@ -18,8 +18,8 @@ import msgspec
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
 from dateutil.rrule import weekdays as _WEEKDAYS
 
-from chatbot.errors import UserError
-from chatbot.timezones import zone_from_key
+from chatbot.base.errors import UserError
+from chatbot.time.zones import zone_from_key
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ORDINALS = {"1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3}

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chatbot.errors import UserError
-from chatbot.events import Room
+from chatbot.base.errors import UserError
+from chatbot.messages.events import Room
 from chatbot.storage.models import Base, UtcDateTime
 from commands.meetings.series import Rule, Series
 

@@ -15,6 +15,8 @@ from typing import Literal
 
 import msgspec
 
+from chatbot.time.format import TimeStyle
+
 
 class Member(msgspec.Struct, frozen=True):
     """A person on one platform; ``id`` is scoped, e.g. ``matrix:@alice:example.org``."""
@@ -69,9 +71,6 @@ class Code(msgspec.Struct, frozen=True):
 
     text: str
     language: str = ""
-
-
-TimeStyle = Literal["full", "date", "time", "short"]
 
 
 class When(msgspec.Struct, frozen=True):

@@ -1,7 +1,7 @@
 """The contract between the core and a chat platform.
 
-An adapter turns platform events into :class:`~chatbot.events.Incoming` values handed to
-the core, and renders :class:`~chatbot.events.Outgoing` replies its own way.  The core only
+An adapter turns platform events into :class:`~chatbot.messages.events.Incoming` values handed to
+the core, and renders :class:`~chatbot.messages.events.Outgoing` replies its own way.  The core only
 ever talks to this protocol, so one handler serves Matrix, Discord and the console.
 """
 
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
-from chatbot.events import Member
+from chatbot.messages.events import Member
 
 if TYPE_CHECKING:
-    from chatbot.clock import Clock
-    from chatbot.events import Incoming, Outgoing, Room
-    from chatbot.registry import Registry
+    from chatbot.base.clock import Clock
+    from chatbot.dispatch.registry import Registry
+    from chatbot.messages.events import Incoming, Outgoing, Room
     from chatbot.storage import Database
 
 

@@ -1,24 +1,41 @@
 """Finding adapters and command modules through entry points.
 
 The core never imports a platform or a feature by name: a third-party package can add one
-by declaring an entry point in ``chatbot.adapters`` or ``chatbot.commands``.
+by declaring an entry point in ``chatbot.adapters`` or ``chatbot.commands``, and a
+subcommand of the ``chatbot`` command line in ``chatbot.cli`` (a :class:`CliCommand`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from chatbot.errors import ConfigError
+import msgspec
+
+from chatbot.base.errors import ConfigError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from chatbot.registry import Module
+    from chatbot.dispatch.registry import Module
 
 ADAPTERS = "chatbot.adapters"
 COMMANDS = "chatbot.commands"
+CLI = "chatbot.cli"
+
+
+class CliCommand(msgspec.Struct, frozen=True):
+    """A subcommand a module adds to ``chatbot`` (entry point group ``chatbot.cli``).
+
+    ``main(argv, config_path)`` gets the arguments after the subcommand's name (``-c FILE``
+    already taken out) and returns the exit status; ``module`` names the command module it
+    belongs to, so that a missing extra is reported clearly before it runs."""
+
+    help: str
+    main: Callable[[list[str], str], int]
+    module: str = ""
 
 
 @cache
@@ -32,7 +49,7 @@ def load(group: str, name: str) -> Any:
     found = available(group)
     if name not in found:
         known = ", ".join(sorted(found)) or "none installed"
-        kind = "adapter" if group == ADAPTERS else "command module"
+        kind = {ADAPTERS: "adapter", COMMANDS: "command module", CLI: "subcommand"}[group]
         raise ConfigError(
             f"there is no {kind} called '{name}' (available: {known}). "
             "Install its extra, e.g. pip install 'wmlib-chatbot[matrix]'."
@@ -62,7 +79,7 @@ def migration_locations(names: list[str], also: Path | None = None) -> list[Path
 
 
 def load_modules(names: list[str]) -> list[Module]:
-    from chatbot.registry import Module
+    from chatbot.dispatch.registry import Module
 
     modules = []
     for name in names:

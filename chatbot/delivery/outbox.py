@@ -62,7 +62,9 @@ import msgspec
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy import event as sa_event
 
-from chatbot.events import (
+from chatbot.base.logs import get_logger
+from chatbot.dispatch.ratelimit import TokenBuckets
+from chatbot.messages.events import (
     Bullets,
     Button,
     Code,
@@ -77,8 +79,6 @@ from chatbot.events import (
     Room,
     When,
 )
-from chatbot.logs import get_logger
-from chatbot.ratelimit import TokenBuckets
 from chatbot.storage.delivery import OutboxRow
 from chatbot.storage.models import UtcDateTime
 
@@ -86,12 +86,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from chatbot.adapter import Adapter, Sent
-    from chatbot.bot import Bot
-    from chatbot.clock import Clock
+    from chatbot.base.clock import Clock
+    from chatbot.dispatch.adapter import Adapter, Sent
+    from chatbot.dispatch.host import Host
     from chatbot.storage import Database
 
-log = get_logger("chatbot.outbox")
+log = get_logger("chatbot.delivery.outbox")
 
 #: the migration that creates the outbox, jobs, announcements and broadcast rooms tables
 
@@ -903,7 +903,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def outbox_of(bot: Bot) -> Outbox:
+def outbox_of(bot: Host) -> Outbox:
     """The bot's sender, created (and added as a worker) on first use."""
     found = bot.services.get("outbox")
     if isinstance(found, Outbox):

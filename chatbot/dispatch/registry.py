@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import msgspec
 
-from chatbot.converters import (
+from chatbot.base.errors import BadArgument
+from chatbot.dispatch.converters import (
     Choice,
+    ConvertContext,
     Converter,
     DateTimeArg,
     Duration,
@@ -38,16 +40,11 @@ from chatbot.converters import (
     Token,
     split_args,
 )
-from chatbot.errors import BadArgument
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from chatbot.adapter import Adapter
-    from chatbot.bot import Bot
-    from chatbot.dialogs import Dialog
-    from chatbot.events import Incoming, Member, Room
-    from chatbot.members import Prefs
+    from chatbot.dispatch.dialogs import Dialog
 
 
 class Level(enum.IntEnum):
@@ -56,42 +53,6 @@ class Level(enum.IntEnum):
     MEMBER = 0
     ORGANISER = 1
     ADMIN = 2
-
-
-class Context:
-    """Everything a handler may need about the message it is answering."""
-
-    __slots__ = ("_prefs", "adapter", "bot", "command", "incoming", "level")
-
-    def __init__(
-        self, bot: Bot, incoming: Incoming, adapter: Adapter, command: Command | None = None
-    ) -> None:
-        self.bot = bot
-        self.incoming = incoming
-        self.adapter = adapter
-        self.command = command
-        self.level = Level.MEMBER
-        self._prefs: Prefs | None = None
-
-    @property
-    def member(self) -> Member:
-        return self.incoming.member
-
-    @property
-    def room(self) -> Room:
-        return self.incoming.room
-
-    def now(self) -> datetime:
-        return self.bot.clock.now()
-
-    async def prefs(self) -> Prefs:
-        """The caller's stored preferences (zone, language), cached for this message."""
-        if self._prefs is None:
-            self._prefs = await self.bot.members.prefs(self.member)
-        return self._prefs
-
-    def forget_prefs(self) -> None:
-        self._prefs = None
 
 
 HandlerFn = Callable[..., Awaitable[Any]]
@@ -134,7 +95,7 @@ class Command(msgspec.Struct):
         args = " ".join(p.usage for p in self.params)
         return f"{prefix}{self.qualified_name}" + (f" {args}" if args else "")
 
-    async def parse(self, ctx: Context, raw: str, tokens: list[Token]) -> dict[str, Any]:
+    async def parse(self, ctx: ConvertContext, raw: str, tokens: list[Token]) -> dict[str, Any]:
         """Convert the tokens into keyword arguments for the handler."""
         values: dict[str, Any] = {}
         params = self.params
@@ -324,8 +285,8 @@ def _converter_for(annotation: Any, name: str, is_last: bool) -> tuple[Converter
         return conv, optional, is_last and conv.greedy
     if origin is Literal:
         return Choice(tuple(str(a) for a in get_args(annotation)), label=name), optional, False
-    from chatbot.events import Member
-    from chatbot.timezones import Zone
+    from chatbot.messages.events import Member
+    from chatbot.time.zones import Zone
 
     simple: dict[Any, Converter] = {
         int: Integer(label=name),

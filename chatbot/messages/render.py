@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from chatbot.events import Bullets, Code, Inline, Mention, Plain, Reader, Reply, When
-from chatbot.timefmt import format_when
+from chatbot.messages.events import Bullets, Code, Inline, Mention, Plain, Reader, Reply, When
+from chatbot.time.format import format_when
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
-from chatbot.timezones import zone_from_key
+from chatbot.time.zones import zone_from_key
 
-if TYPE_CHECKING:
-    from chatbot.events import TimeStyle
+#: how much of an instant to show
+TimeStyle = Literal["full", "date", "time", "short"]
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

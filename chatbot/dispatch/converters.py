@@ -13,14 +13,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from chatbot.errors import BadArgument
+from chatbot.base.errors import BadArgument
 
 if TYPE_CHECKING:
-    from chatbot.events import Member
-    from chatbot.registry import Context
-    from chatbot.timezones import Zone
+    from chatbot.messages.events import Member
+    from chatbot.storage.members import Prefs
+    from chatbot.time.zones import Zone
 
 MAX_ARGUMENT = 2000
+
+
+class ConvertContext(Protocol):
+    """What a converter reads of the message it converts for (a handler's ``Context``)."""
+
+    def now(self) -> datetime: ...
+
+    async def prefs(self) -> Prefs: ...
+
+    async def resolve_member(self, text: str) -> Member | None: ...
+
 
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "‚": "‘", "「": "」"}
 
@@ -82,7 +93,7 @@ class Converter(Protocol):
     @property
     def greedy(self) -> bool: ...
 
-    async def convert(self, ctx: Context, text: str) -> Any: ...
+    async def convert(self, ctx: ConvertContext, text: str) -> Any: ...
 
 
 class Text(msgspec.Struct, frozen=True):
@@ -93,7 +104,7 @@ class Text(msgspec.Struct, frozen=True):
     min_len: int = 1
     max_len: int = MAX_ARGUMENT
 
-    async def convert(self, ctx: Context, text: str) -> str:
+    async def convert(self, ctx: ConvertContext, text: str) -> str:
         text = text.strip()
         if len(text) < self.min_len:
             raise BadArgument(f"The {self.label} is too short (at least {self.min_len}).")
@@ -110,7 +121,7 @@ class Integer(msgspec.Struct, frozen=True):
     minimum: int | None = None
     maximum: int | None = None
 
-    async def convert(self, ctx: Context, text: str) -> int:
+    async def convert(self, ctx: ConvertContext, text: str) -> int:
         cleaned = text.strip().lstrip("#")
         if not (cleaned.isascii() and cleaned.isdigit() and len(cleaned) <= 18) and not (
             _SIGNED_INT.fullmatch(cleaned)
@@ -131,7 +142,7 @@ class Choice(msgspec.Struct, frozen=True):
     label: str = "choice"
     greedy: bool = False
 
-    async def convert(self, ctx: Context, text: str) -> str:
+    async def convert(self, ctx: ConvertContext, text: str) -> str:
         value = text.strip().casefold()
         for option in self.options:
             if option.casefold() == value:
@@ -175,7 +186,7 @@ class Duration(msgspec.Struct, frozen=True):
     greedy: bool = True
     maximum: timedelta = timedelta(days=366)
 
-    async def convert(self, ctx: Context, text: str) -> timedelta:
+    async def convert(self, ctx: ConvertContext, text: str) -> timedelta:
         value = parse_duration(text)
         if value is None:
             raise BadArgument(
@@ -194,8 +205,8 @@ class TimeZoneArg(msgspec.Struct, frozen=True):
     label: str = "zone"
     greedy: bool = True
 
-    async def convert(self, ctx: Context, text: str) -> Zone:
-        from chatbot.timezones import resolve_zone
+    async def convert(self, ctx: ConvertContext, text: str) -> Zone:
+        from chatbot.time.zones import resolve_zone
 
         return resolve_zone(text)
 
@@ -207,8 +218,8 @@ class DateTimeArg(msgspec.Struct, frozen=True):
     greedy: bool = True
     future: bool = True
 
-    async def convert(self, ctx: Context, text: str) -> datetime:
-        from chatbot.timeparse import parse_when
+    async def convert(self, ctx: ConvertContext, text: str) -> datetime:
+        from chatbot.time.parse import parse_when
 
         prefs = await ctx.prefs()
         when = await parse_when(text, zone_key=prefs.zone, now=ctx.now())
@@ -223,8 +234,8 @@ class MemberArg(msgspec.Struct, frozen=True):
     label: str = "member"
     greedy: bool = False
 
-    async def convert(self, ctx: Context, text: str) -> Member:
-        member = await ctx.adapter.resolve_member(ctx.room, text.strip())
+    async def convert(self, ctx: ConvertContext, text: str) -> Member:
+        member = await ctx.resolve_member(text.strip())
         if member is None:
             raise BadArgument(f"I can't find a member called '{clip(text)}' here.")
         return member

@@ -68,9 +68,9 @@ class Metrics:
 
     async def refresh(self, db: Database, now: datetime) -> None:
         """Query the gauges that live in the database."""
-        from chatbot.outbox import OUTBOX, PENDING
-        from chatbot.scheduler import JOBS
-        from chatbot.scheduler import PENDING as JOB_PENDING
+        from chatbot.delivery.outbox import OUTBOX, PENDING
+        from chatbot.delivery.scheduler import JOBS
+        from chatbot.delivery.scheduler import PENDING as JOB_PENDING
 
         async with db.sessions() as session:
             depth = await session.scalar(

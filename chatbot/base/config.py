@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from chatbot.errors import ConfigError
+from chatbot.base.errors import ConfigError
 
 SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
 DATABASE_ENV = "CHATBOT_DATABASE_URL"

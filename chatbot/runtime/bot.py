@@ -13,25 +13,26 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from chatbot.clock import Clock, SystemClock
-from chatbot.dialogs import DialogEngine
-from chatbot.errors import BadArgument, NotPermitted, UserError, new_ref
-from chatbot.events import Incoming, Outgoing, Reader, Reply
-from chatbot.logs import get_logger
-from chatbot.members import MemberStore
-from chatbot.outbox import instance_name
-from chatbot.ratelimit import FloodGuard, Verdict
-from chatbot.registry import Command, Context, Group, Level, Registry
+from chatbot.base.clock import Clock, SystemClock
+from chatbot.base.errors import BadArgument, NotPermitted, UserError, new_ref
+from chatbot.base.logs import get_logger
+from chatbot.delivery.outbox import instance_name
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.dialogs import DialogEngine
+from chatbot.dispatch.ratelimit import FloodGuard, Verdict
+from chatbot.dispatch.registry import Command, Group, Level, Registry
+from chatbot.messages.events import Incoming, Outgoing, Reader, Reply
 from chatbot.storage import Database
+from chatbot.storage.members import MemberStore
 
 if TYPE_CHECKING:
-    from chatbot.adapter import Adapter
-    from chatbot.config import Config
-    from chatbot.events import Member, Room
-    from chatbot.metrics import Metrics
-    from chatbot.registry import Module
+    from chatbot.base.config import Config
+    from chatbot.dispatch.adapter import Adapter
+    from chatbot.dispatch.registry import Module
+    from chatbot.messages.events import Member, Room
+    from chatbot.web.metrics import Metrics
 
-log = get_logger("chatbot.bot")
+log = get_logger("chatbot.runtime.bot")
 
 FLOOD_NOTICE = (
     "You're sending commands faster than I can answer. Give me a few seconds, then try again."
@@ -94,7 +95,7 @@ class Bot:
             for hook in module.startup_hooks:
                 await hook(self)
         if self.config.web.enabled:
-            from chatbot.web import enable_web
+            from chatbot.web.app import enable_web
 
             enable_web(self)
 
@@ -175,7 +176,7 @@ class Bot:
         """Several instances on PostgreSQL: only the holder of the lease
         ``adapter:<platform>`` runs the connection; the others are ready (their workers run)
         and take it over once the holder's lease runs out."""
-        from chatbot.leases import Leases
+        from chatbot.delivery.leases import Leases
 
         platform = adapter.platform
         settings = self.config.instances
@@ -311,7 +312,7 @@ class Bot:
 
     def _unknown(self, name: str) -> Reply:
         shown = name if len(name) <= 30 else name[:29] + "…"
-        from chatbot.events import Plain
+        from chatbot.messages.events import Plain
 
         guess = self.registry.suggest(name)
         hint = f" Did you mean `{self.prefix}{guess}`?" if guess else ""
@@ -323,8 +324,8 @@ class Bot:
         )
 
     def _group_help(self, group: Group, ctx: Context, raw: str) -> Reply:
-        from chatbot.converters import split_args
-        from chatbot.events import Plain
+        from chatbot.dispatch.converters import split_args
+        from chatbot.messages.events import Plain
 
         tokens = split_args(raw)
         subs = sorted({c.name for c in group.subcommands.values()})
@@ -343,7 +344,7 @@ class Bot:
         )
 
     def _user_error(self, ctx: Context, exc: UserError) -> Reply:
-        from chatbot.events import Plain
+        from chatbot.messages.events import Plain
 
         if isinstance(exc, BadArgument) and ctx.command is not None:
             usage = ctx.command.usage(self.prefix)

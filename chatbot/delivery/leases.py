@@ -21,15 +21,15 @@ from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from chatbot.logs import get_logger
-from chatbot.outbox import Sleep, instance_name, wait_for_event
+from chatbot.base.logs import get_logger
+from chatbot.delivery.outbox import Sleep, instance_name, wait_for_event
 from chatbot.storage.delivery import LeaseRow
 
 if TYPE_CHECKING:
-    from chatbot.clock import Clock
+    from chatbot.base.clock import Clock
     from chatbot.storage import Database
 
-log = get_logger("chatbot.leases")
+log = get_logger("chatbot.delivery.leases")
 
 LEASES = cast(Table, LeaseRow.__table__)
 

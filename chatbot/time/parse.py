@@ -7,12 +7,12 @@ How a phrase is read
 ====================
 
 1. **Checks**: empty, longer than :data:`MAX_PHRASE_LENGTH`, control or unusual characters →
-   :class:`~chatbot.errors.BadArgument`.  Invisible format characters (zero-width spaces,
+   :class:`~chatbot.base.errors.BadArgument`.  Invisible format characters (zero-width spaces,
    direction marks pasted with a phrase) are dropped.
 2. **Zone pre-pass**: one zone named in the phrase is found and removed: an IANA name
    (``Europe/Paris``, ``america/new_york``, ``America/Sao Paulo``), an abbreviation from
-   :data:`chatbot.timezones.ZONE_ABBREVIATIONS` (``CET``, ``PST``…; an ambiguous one such as
-   ``IST`` raises :class:`~chatbot.errors.AmbiguousZone` naming the candidates), an offset
+   :data:`chatbot.time.zones.ZONE_ABBREVIATIONS` (``CET``, ``PST``…; an ambiguous one such as
+   ``IST`` raises :class:`~chatbot.base.errors.AmbiguousZone` naming the candidates), an offset
    (``UTC``, ``GMT+2``, ``UTC-03:00``, or ``+05:30``/``Z`` right after a time).  Without one the
    phrase is read in the member's zone (``zone_key``; UTC when ``None``).  Everything relative
    (today, tomorrow, Friday) is then counted in the zone the phrase is read in: "tomorrow 9am
@@ -61,7 +61,7 @@ Interpretation choices
 * **Relative phrases** count from ``now``: ``in 2 hours`` is exactly two hours later, whatever
   the zone; ``in 3 days`` keeps the time of day even across a clock change (``in 72 hours``
   does not).
-* Zone abbreviations follow :mod:`chatbot.timezones`: ``CET`` is ``Europe/Brussels`` (so it
+* Zone abbreviations follow :mod:`chatbot.time.zones`: ``CET`` is ``Europe/Brussels`` (so it
   follows summer time), ``PST`` the US Pacific zone, ``GMT`` and ``UTC`` the fixed offset.
   Lower-case abbreviations are read too (``friday 18h cet``), except those that are English
   words (``eat``, ``met``…) and the two-letter ones (``ET``, ``PT``…), which must be upper case.
@@ -89,8 +89,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 from zoneinfo import ZoneInfo
 
-from chatbot.errors import AmbiguousZone, BadArgument
-from chatbot.timezones import (
+from chatbot.base.errors import AmbiguousZone, BadArgument
+from chatbot.time.zones import (
     ZONE_ABBREVIATIONS,
     Zone,
     lookup_exact,
@@ -174,7 +174,7 @@ async def parse_when(
     (00:00 local).  The result may be in the past ("today 09:00" at noon): callers that need a
     future time check it (``DateTimeArg`` does).  A naive ``now``, an unknown ``date_order`` or a
     corrupt ``zone_key`` is a bug: ``ValueError`` (or ``KeyError`` from
-    :func:`chatbot.timezones.zone_from_key`), never ``BadArgument``.
+    :func:`chatbot.time.zones.zone_from_key`), never ``BadArgument``.
     """
     parsed = await parse_details(
         text, zone_key=zone_key, now=now, date_order=date_order, allow_date_only=allow_date_only

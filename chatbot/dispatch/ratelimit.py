@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    from chatbot.clock import Clock
+    from chatbot.base.clock import Clock
 
 
 class Verdict(enum.Enum):

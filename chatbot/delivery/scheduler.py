@@ -34,18 +34,18 @@ import msgspec
 from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy import event as sa_event
 
-from chatbot.logs import get_logger
-from chatbot.outbox import Sleep, instance_name, wait_for_event
+from chatbot.base.logs import get_logger
+from chatbot.delivery.outbox import Sleep, instance_name, wait_for_event
 from chatbot.storage.delivery import JobRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from chatbot.bot import Bot
-    from chatbot.clock import Clock
+    from chatbot.base.clock import Clock
+    from chatbot.dispatch.host import Host
     from chatbot.storage import Database
 
-log = get_logger("chatbot.scheduler")
+log = get_logger("chatbot.delivery.scheduler")
 
 JOBS = cast(Table, JobRow.__table__)
 
@@ -363,7 +363,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def scheduler_of(bot: Bot) -> Scheduler:
+def scheduler_of(bot: Host) -> Scheduler:
     """The bot's job worker, created (and added as a worker) on first use; modules register
     their job kinds on it in their start-up hooks."""
     found = bot.services.get("scheduler")

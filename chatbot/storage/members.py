@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from chatbot.storage.models import DialogRow, MemberRow
 
 if TYPE_CHECKING:
-    from chatbot.events import Member
+    from chatbot.messages.events import Member
     from chatbot.storage import Database
 
 

@@ -12,21 +12,44 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 from sqlalchemy import select
 
-from chatbot.errors import UserError
-from chatbot.events import Bullets, Inline, Plain, Reply
+from chatbot.base.errors import UserError
+from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from chatbot.storage.models import DialogRow
 
 if TYPE_CHECKING:
-    from chatbot.registry import Context
+    from datetime import datetime
+
+    from chatbot.messages.events import Member, Room
     from chatbot.storage import Database
 
+
+class DialogContext(Protocol):
+    """What the engine reads of the message it answers (a handler's ``Context``)."""
+
+    @property
+    def member(self) -> Member: ...
+
+    @property
+    def room(self) -> Room: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    def now(self) -> datetime: ...
+
+
 Validator = Callable[[str], Any]
-Completion = Callable[["Context", dict[str, Any]], Awaitable[Reply]]
+#: ``async fn(ctx, answers) -> Reply``, called with the handler's full ``Context`` (typed
+#: ``Any`` here so this module need not import it: ``Context`` sits above the engine)
+Completion = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
 
 CANCEL = {"cancel", "stop", "quit", "abort"}
 BACK = {"back", "previous", "undo"}
@@ -94,7 +117,9 @@ class DialogEngine:
             raise ValueError(f"dialogue {dialog.name} registered twice")
         self.dialogs[dialog.name] = dialog
 
-    async def start(self, ctx: Context, name: str, answers: dict[str, Any] | None = None) -> Reply:
+    async def start(
+        self, ctx: DialogContext, name: str, answers: dict[str, Any] | None = None
+    ) -> Reply:
         """Begin (or restart) a dialogue for the caller in this room."""
         dialog = self.dialogs[name]
         row = DialogRow(
@@ -108,7 +133,7 @@ class DialogEngine:
             expires_at=ctx.now() + (dialog.expire_after or self.default_ttl),
             updated_at=ctx.now(),
         )
-        async with ctx.bot.db.session() as session:
+        async with ctx.db.session() as session:
             await session.merge(row)
         self.open_keys.add((ctx.member.id, ctx.room.id))
         intro: list[Inline] = [f"{dialog.intro}\n"] if dialog.intro else []
@@ -118,12 +143,12 @@ class DialogEngine:
     def active(self, member_id: str, room_id: str) -> bool:
         return (member_id, room_id) in self.open_keys
 
-    async def feed(self, ctx: Context, text: str) -> Reply | None:
+    async def feed(self, ctx: DialogContext, text: str) -> Reply | None:
         """Answer ``text`` if the caller has a dialogue here; None if they have none."""
         key = (ctx.member.id, ctx.room.id)
         if key not in self.open_keys:
             return None
-        async with ctx.bot.db.session() as session:
+        async with ctx.db.session() as session:
             row = await session.get(DialogRow, key)
             if row is None:
                 self.open_keys.discard(key)
@@ -158,9 +183,9 @@ class DialogEngine:
         self.open_keys = {k for k in self.open_keys if k[0] != member_id}
 
     async def _advance(
-        self, ctx: Context, dialog: Dialog, row: DialogRow, text: str
+        self, ctx: DialogContext, dialog: Dialog, row: DialogRow, text: str
     ) -> tuple[Reply, str]:
-        word = text.casefold().lstrip(ctx.bot.config.bot.prefix)
+        word = text.casefold().lstrip(ctx.prefix)
         answers: dict[str, Any] = json.loads(row.answers)
         if word in CANCEL:
             return Reply.of(f"Cancelled your {dialog.title}. Nothing was saved."), "cancelled"

@@ -6,7 +6,7 @@ Members set their zone with free text (``!tz set <text>``).  This module reads t
   minutes :00/:15/:30/:45), stored as ``UTC+05:30`` / ``UTC-03:00`` / ``UTC``;
 * abbreviations: ``PST``, ``CET``, ``WAT``…  Unambiguous ones map to a representative zone that
   follows daylight saving time; ambiguous ones (``IST``, ``CST``, ``BST``, ``AST``, ``SST``)
-  raise :class:`~chatbot.errors.AmbiguousZone` listing the candidates;
+  raise :class:`~chatbot.base.errors.AmbiguousZone` listing the candidates;
 * IANA names in any case, with spaces or underscores (``america/sao paulo``); legacy aliases
   (``US/Eastern``, ``Asia/Calcutta``) are stored under their canonical name;
 * city, region and country names, typo-tolerant (``lagoss``, ``manilla``, ``sao polo``), also with
@@ -54,7 +54,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 from zoneinfo import ZoneInfo
 
-from chatbot.errors import AmbiguousZone, BadArgument, ZoneNotFound
+from chatbot.base.errors import AmbiguousZone, BadArgument, ZoneNotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -1005,7 +1005,7 @@ def parse_offset(text: str) -> timezone | None:
 
     Reads ``UTC+5:30``, ``utc+05:30``, ``GMT-3``, ``+0530``, ``UTC+5``, ``UTC -03:00``, ``UTC+5.5``,
     ``UTC``, ``GMT``, ``Z``.  Text that is clearly an offset but not a real one (``UTC+15``,
-    ``UTC+5:20``) raises :class:`~chatbot.errors.BadArgument` with a message for the member.
+    ``UTC+5:20``) raises :class:`~chatbot.base.errors.BadArgument` with a message for the member.
     """
     minutes = _offset_minutes(text)
     if minutes is None:
@@ -1233,7 +1233,7 @@ def zone_for_abbreviation(abbr: str, *, strict_case: bool = False) -> str | None
     """The IANA key for a zone abbreviation (``PST`` → ``America/Los_Angeles``), or None.
 
     Ambiguous abbreviations (``IST``, ``CST``, ``BST``…) raise
-    :class:`~chatbot.errors.AmbiguousZone` with the candidate keys.  With ``strict_case`` only
+    :class:`~chatbot.base.errors.AmbiguousZone` with the candidate keys.  With ``strict_case`` only
     upper-case spellings count, so that a date parser does not read the words "eat" or "cat".
     """
     word = abbr.strip()
@@ -1386,7 +1386,7 @@ def resolve_zone(text: str) -> Zone:
 
     Tries, in order: an offset, an abbreviation, an IANA name (:func:`lookup_exact`); a city,
     region or country name; the same with a region (``Portland, Oregon``, ``Lagos Nigeria``);
-    then a fuzzy match.  Every failure is a :class:`~chatbot.errors.UserError`: ``BadArgument``
+    then a fuzzy match.  Every failure is a :class:`~chatbot.base.errors.UserError`: ``BadArgument``
     (empty, too long, impossible offset), ``AmbiguousZone`` (with ``candidates``) or
     ``ZoneNotFound`` (with up to three ``suggestions``).
     """

@@ -13,7 +13,7 @@ no authentication.
     instance standing by for another's connection (lease ``adapter:<platform>``) is ready:
     the platform is listed under ``standby``.
 ``/metrics``
-    Prometheus text from the bot's own registry (:mod:`chatbot.metrics`).
+    Prometheus text from the bot's own registry (:mod:`chatbot.web.metrics`).
 
 Modules add their own routes with :func:`add_route` in their start-up hooks (which run
 before the app is created): the core imports no feature module.
@@ -23,21 +23,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from chatbot.logs import get_logger
-from chatbot.metrics import Metrics
+from chatbot.base.logs import get_logger
+from chatbot.dispatch.host import Host
+from chatbot.web.metrics import Metrics
 
-if TYPE_CHECKING:
-    from chatbot.bot import Bot
+log = get_logger("chatbot.web.app")
 
-log = get_logger("chatbot.web")
 
-BOT: web.AppKey[Bot] = web.AppKey("bot")
+class WebHost(Host, Protocol):
+    """What the web app reads of the bot beyond :class:`Host`: readiness and metrics."""
+
+    metrics: Metrics | None
+    #: platforms whose connection is lease-managed, and those this instance runs now
+    leased: set[str]
+    connected: set[str]
+    ready: asyncio.Event
+
+
+BOT: web.AppKey[WebHost] = web.AppKey("bot")
 METRICS = web.AppKey("metrics", Metrics)
 
 #: seconds ``/readyz`` waits for the database
@@ -48,7 +57,7 @@ ROUTES = "web_routes"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_route(bot: Bot, method: str, path: str, handler: Handler) -> None:
+def add_route(bot: Host, method: str, path: str, handler: Handler) -> None:
     """Serve ``handler`` at ``path`` in the app created from now on (``request.app[BOT]``
     is the bot); a second call for the same method and path changes nothing."""
     routes: list[tuple[str, str, Handler]] = bot.services.setdefault(ROUTES, [])
@@ -56,7 +65,7 @@ def add_route(bot: Bot, method: str, path: str, handler: Handler) -> None:
         routes.append((method.upper(), path, handler))
 
 
-def metrics_of(bot: Bot) -> Metrics:
+def metrics_of(bot: WebHost) -> Metrics:
     """The bot's metrics, created on first use and hooked to the outbox if there is one."""
     if bot.metrics is None:
         bot.metrics = Metrics()
@@ -66,7 +75,7 @@ def metrics_of(bot: Bot) -> Metrics:
     return bot.metrics
 
 
-def create_app(bot: Bot) -> web.Application:
+def create_app(bot: WebHost) -> web.Application:
     app = web.Application()
     app[BOT] = bot
     app[METRICS] = metrics_of(bot)
@@ -123,7 +132,7 @@ async def metrics(request: web.Request) -> web.Response:
 class WebServer:
     """The app served on ``[web] host:port`` while the bot runs (a bot worker)."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: WebHost) -> None:
         self.bot = bot
         self.started = asyncio.Event()
         self.port: int | None = None
@@ -144,7 +153,7 @@ class WebServer:
             await runner.cleanup()
 
 
-def enable_web(bot: Bot) -> WebServer:
+def enable_web(bot: WebHost) -> WebServer:
     """Count metrics from now on and serve the app once the bot is ready."""
     found = bot.services.get("web")
     if isinstance(found, WebServer):

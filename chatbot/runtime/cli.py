@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from chatbot import __version__
 
 if TYPE_CHECKING:
-    from chatbot.bot import Bot
-    from chatbot.config import Config
+    from chatbot.base.config import Config
+    from chatbot.runtime.bot import Bot
+    from chatbot.runtime.plugins import CliCommand
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -27,7 +28,9 @@ def _config_path(arg: str | None) -> str:
     return DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else "config.example.toml"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_plugins: bool = False) -> argparse.ArgumentParser:
+    """The parser of the core's own subcommands; ``with_plugins`` adds those that command
+    modules declare (for ``--help``: listing them imports their modules)."""
     parser = argparse.ArgumentParser(
         prog="chatbot",
         description="Community chat bot of the Wikimedia and Libraries User Group.",
@@ -48,16 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
         help='read a date phrase as the bot would: chatbot when "PHRASE" [--zone Z] [--now ISO]',
     )
 
-    sub.add_parser(
-        "export",
-        add_help=False,
-        help="chatbot export casestudies [-c FILE] --format csv|json|wikitext [-o FILE]",
-    )
-    sub.add_parser(
-        "faq",
-        add_help=False,
-        help="knowledge base: chatbot faq [-c FILE] import FILE [--merge] | export [-o FILE]",
-    )
+    if with_plugins:
+        from chatbot.runtime.plugins import CLI, available
+
+        for name in sorted(available(CLI)):
+            try:
+                found = _subcommand(name)
+            except Exception:  # a module whose extra is missing: list it, explain on use
+                sub.add_parser(name, add_help=False, help="(its module cannot load here)")
+                continue
+            sub.add_parser(name, add_help=False, help=found.help)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", metavar="ACTION", required=True)
@@ -84,23 +87,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     if argv[:1] == ["when"]:
-        from chatbot.timeparse import when_main
+        from chatbot.time.parse import when_main
 
         return when_main(argv[1:])
-    parser = build_parser()
-    args = None
-    if argv[:1] != ["faq"] and argv[:2] != ["export", "casestudies"]:
-        args = parser.parse_args(argv)
-        if args.cmd is None:
-            parser.print_help()
-            return 0
-    from chatbot.errors import ConfigError, InstanceLocked
+    from chatbot.base.errors import ConfigError, InstanceLocked
 
+    if argv and not argv[0].startswith("-") and argv[0] not in _CORE_COMMANDS:
+        try:  # a subcommand a command module declares, with a parser of its own
+            return _plugin(argv[0], argv[1:])
+        except ConfigError as exc:
+            print(f"chatbot: {exc}", file=sys.stderr)
+            return 2
+    parser = build_parser(with_plugins=not argv or argv[0] in ("-h", "--help"))
+    args = parser.parse_args(argv)
+    if args.cmd is None:
+        parser.print_help()
+        return 0
     try:
-        if args is None:  # subcommands with parsers of their own
-            if argv[0] == "faq":
-                return _faq(argv[1:])
-            return _export_casestudies(argv[2:])
         if args.cmd == "run":
             return _run(_config_path(args.config))
         if args.cmd == "check-config":
@@ -131,31 +134,33 @@ def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
     return config_arg, rest
 
 
-def _export_casestudies(argv: list[str]) -> int:
-    """``chatbot export casestudies …``, handled by the case-study module's own parser."""
+_CORE_COMMANDS = frozenset({"run", "check-config", "when", "db"})
+
+
+def _subcommand(name: str) -> CliCommand:
+    from chatbot.base.errors import ConfigError
+    from chatbot.runtime.plugins import CLI, CliCommand, load
+
+    found = load(CLI, name)
+    if not isinstance(found, CliCommand):
+        raise ConfigError(f"the entry point chatbot.cli '{name}' is not a CliCommand")
+    return found
+
+
+def _plugin(name: str, argv: list[str]) -> int:
+    """``chatbot NAME [-c FILE] …``: a subcommand from the ``chatbot.cli`` entry points."""
+    found = _subcommand(name)
+    if found.module:
+        from chatbot.runtime.plugins import COMMANDS, load
+
+        load(COMMANDS, found.module)  # a clear error if the module is not installed
     config_arg, rest = _split_config(argv)
-    from chatbot.plugins import COMMANDS, load
-
-    load(COMMANDS, "casestudies")
-    from commands.casestudies.cli import export_main
-
-    return export_main(rest, _config_path(config_arg))
-
-
-def _faq(argv: list[str]) -> int:
-    """``chatbot faq [-c FILE] import|export …``, handled by the faq module's own parser."""
-    config_arg, rest = _split_config(argv)
-    from chatbot.plugins import COMMANDS, load
-
-    load(COMMANDS, "faq")  # a clear error if the module is not installed
-    from commands.faq.cli import faq_main
-
-    return faq_main(rest, _config_path(config_arg))
+    return found.main(rest, _config_path(config_arg))
 
 
 def _load(path: str) -> Config:
-    from chatbot.config import load_config
-    from chatbot.logs import configure
+    from chatbot.base.config import load_config
+    from chatbot.base.logs import configure
 
     config = load_config(path)
     configure(config.logging.level, config.logging.format)
@@ -164,8 +169,8 @@ def _load(path: str) -> Config:
 
 def build_bot(config: Config) -> Bot:
     """The bot with the adapters and command modules the config enables."""
-    from chatbot.bot import Bot
-    from chatbot.plugins import ADAPTERS, load, load_modules
+    from chatbot.runtime.bot import Bot
+    from chatbot.runtime.plugins import ADAPTERS, load, load_modules
 
     modules = load_modules(config.bot.commands)
     adapters = [load(ADAPTERS, name)(config) for name in config.bot.adapters]
@@ -215,8 +220,8 @@ def _run(path: str) -> int:
 def _db_upgrade(path: str) -> int:
     import asyncio
 
-    from chatbot.clock import SystemClock
-    from chatbot.plugins import migration_locations
+    from chatbot.base.clock import SystemClock
+    from chatbot.runtime.plugins import migration_locations
     from chatbot.storage import Database
 
     config = _load(path)

@@ -1,0 +1,107 @@
+"""The context a handler gets: the message it answers, and the core through narrow members.
+
+A handler sees the member and room, the platform it came from, and the core through
+:attr:`Context.prefix`, :attr:`Context.db`, :meth:`Context.now`, :meth:`Context.prefs`,
+:attr:`Context.services` (the outbox, the scheduler) and a few more; :attr:`Context.host` is
+the rest of the bot as :class:`~chatbot.dispatch.host.Host` describes it, never the runtime's
+``Bot``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chatbot.dispatch.registry import Level
+
+if TYPE_CHECKING:
+    from chatbot.base.clock import Clock
+    from chatbot.base.config import Config
+    from chatbot.dispatch.adapter import Adapter
+    from chatbot.dispatch.dialogs import DialogEngine
+    from chatbot.dispatch.host import Host
+    from chatbot.dispatch.registry import Command, Registry
+    from chatbot.messages.events import Incoming, Member, Room
+    from chatbot.storage import Database
+    from chatbot.storage.members import MemberStore, Prefs
+
+
+class Context:
+    """Everything a handler may need about the message it is answering."""
+
+    __slots__ = ("_prefs", "adapter", "command", "host", "incoming", "level")
+
+    def __init__(
+        self, host: Host, incoming: Incoming, adapter: Adapter, command: Command | None = None
+    ) -> None:
+        self.host = host
+        self.incoming = incoming
+        self.adapter = adapter
+        self.command = command
+        self.level = Level.MEMBER
+        self._prefs: Prefs | None = None
+
+    @property
+    def member(self) -> Member:
+        return self.incoming.member
+
+    @property
+    def room(self) -> Room:
+        return self.incoming.room
+
+    @property
+    def prefix(self) -> str:
+        return self.host.prefix
+
+    @property
+    def db(self) -> Database:
+        """The shared database (``async with ctx.db.session() as s``)."""
+        return self.host.db
+
+    @property
+    def clock(self) -> Clock:
+        return self.host.clock
+
+    @property
+    def config(self) -> Config:
+        return self.host.config
+
+    @property
+    def members(self) -> MemberStore:
+        return self.host.members
+
+    @property
+    def dialogs(self) -> DialogEngine:
+        return self.host.dialogs
+
+    @property
+    def registry(self) -> Registry:
+        return self.host.registry
+
+    @property
+    def services(self) -> dict[str, Any]:
+        return self.host.services
+
+    @property
+    def adapters(self) -> dict[str, Adapter]:
+        return self.host.adapters
+
+    def now(self) -> datetime:
+        return self.host.clock.now()
+
+    async def prefs(self) -> Prefs:
+        """The caller's stored preferences (zone, language), cached for this message."""
+        if self._prefs is None:
+            self._prefs = await self.host.members.prefs(self.member)
+        return self._prefs
+
+    def forget_prefs(self) -> None:
+        self._prefs = None
+
+    async def level_of(self, member: Member, room: Room) -> Level:
+        """A member's powers in a room (config allow-lists, then the platform's own)."""
+        return await self.host.level_of(member, room, self.adapter)
+
+    async def resolve_member(self, text: str) -> Member | None:
+        """The member a mention or name typed in this room names, if any."""
+        return await self.adapter.resolve_member(self.room, text)

@@ -1,0 +1,7 @@
+"""Time as members write and read it: time zones and places, date phrases, formatting.
+
+Owns: ``zones`` (what ``!tz set`` accepts: offsets, abbreviations, IANA names),
+``places`` (cities and countries from GeoNames), ``parse`` (date phrases to aware
+datetimes), ``format`` (an instant in a reader's zone and language).  May use:
+:mod:`chatbot.base`.
+"""
