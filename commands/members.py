@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from chatbot.base.errors import AmbiguousZone, UserError
@@ -195,12 +195,10 @@ async def when(ctx: Context, moment: str) -> Reply:
             f"Set your zone with `{ctx.prefix}tz set <city>` to see times in your own.",
         )
     utc = parsed.at.astimezone(UTC)
-    return Reply.of(
-        Plain(moment.strip()),
-        " is ",
-        When(parsed.at, "full"),
-        f" for you ({utc:%H:%M} UTC).",
-    )
+    local = parsed.at.astimezone(zone_from_key(prefs.zone).tzinfo)
+    # a member on UTC's clock (UTC itself, London in winter) would read the same time twice
+    aside = "" if local.utcoffset() == timedelta(0) else f" ({utc:%H:%M} UTC)"
+    return Reply.of(Plain(moment.strip()), " is ", When(parsed.at, "full"), f" for you{aside}.")
 
 
 # -- the newcomer's setup dialogue --------------------------------------------------------
