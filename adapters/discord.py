@@ -525,6 +525,7 @@ class DiscordAdapter:
             event_id=str(interaction.id),
             form_values=form_values,
             handle=interaction,
+            ephemeral=True,  # interactions can be answered so that only the member sees it
         )
 
     # -- messages --------------------------------------------------------------------------
