@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.matrix import MatrixAdapter
 from chatbot.base.clock import FakeClock
+from chatbot.base.config import parse_config
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict
-from tests.harness import open_chat
+from chatbot.runtime.bot import Bot
+from commands import basics
+from tests.harness import open_chat, ready
+from tests.matrix_helpers import BotAccount, Peer
 
 
 def test_member_bucket_refills_and_notifies_once(clock: FakeClock) -> None:
@@ -94,3 +105,53 @@ async def test_flooded_room_in_chat_gets_one_notice_for_everyone(
         ]
     finally:
         await chat.bot.close()
+
+
+@pytest.mark.synapse
+async def test_matrix_flooded_room_gets_one_quiet_notice(synapse: Any, tmp_path: Path) -> None:
+    """On Synapse: when a room floods the bot, one m.notice replies to the first refused
+    command, and nobody else who joins the flood gets one."""
+    bot_user = await synapse.register(synapse.fresh_localpart("floodbot"))
+    account = BotAccount(synapse, bot_user, tmp_path, "encryption = false")
+    peers = [await Peer.register(synapse, f"flooder{i}") for i in range(3)]
+    text = account.config().source_text
+    config = parse_config(
+        text.replace("room_rate = 100.0", "room_rate = 0.001").replace(
+            "room_burst = 10000", "room_burst = 2"
+        )
+    )
+    try:
+        bot = Bot(config, adapters=[MatrixAdapter(config)], modules=[basics.module])
+        verdicts: list[Verdict] = []
+        four = asyncio.Event()
+        check = bot.flood.check
+
+        def counted(member_id: str, room_id: str) -> Verdict:
+            verdicts.append(check(member_id, room_id))
+            if len(verdicts) == 4:
+                four.set()
+            return verdicts[-1]
+
+        bot.flood.check = counted  # type: ignore[method-assign]
+        async with ready(bot, 60):
+            first = peers[0]
+            room = await first.create_room([account.user_id, *(p.user_id for p in peers[1:])])
+            for peer in peers[1:]:
+                await peer.join(room)
+            await first.membership(room, account.user_id, "join")
+            sent = []
+            for peer in [*peers, peers[0]]:
+                sent.append(await peer.send(room, "!ping"))
+                if len(sent) <= 3:  # the first two answered, the third the notice
+                    await peer.reply_to(room, sent[-1])
+            await asyncio.wait_for(four.wait(), 30)
+            notice = await peers[2].reply_to(room, sent[2])
+        assert verdicts == [Verdict.ALLOW, Verdict.ALLOW, Verdict.NOTIFY_ROOM, Verdict.SILENT]
+        content = notice.source["content"]
+        assert content["msgtype"] == "m.notice"
+        assert content["body"].startswith("This room is sending commands faster than I can")
+        assert not peers[0].replies_to(sent[3])
+    finally:
+        for peer in peers:
+            await peer.close()
+        account.forget_env()
