@@ -78,16 +78,17 @@ benchmarks.
 Where the code is
 =================
 
-This module is the entry point (the functions above, and steps 1–4 put together in
-``_analyse``); the steps live in modules of their own, each importing only the ones before it:
+This module is the entry point: the public functions, and ``_analyse``, which puts steps 1–4
+together.  The steps live in modules of their own, each importing only those listed before it:
 
 * :mod:`chatbot.time.phrase_prepass`: steps 1–3, the checks, the zone named in the phrase, clock
   forms rewritten;
-* :mod:`chatbot.time.phrase_instant`: :class:`Parsed`, the limits, and the checks every result
-  passes (year range, clock changes);
+* :mod:`chatbot.time.phrase_instant`: :class:`Parsed`, the limits, and step 6, the checks every
+  result passes (year range, clock changes);
 * :mod:`chatbot.time.phrase_grammar`: step 4, our grammar;
-* :mod:`chatbot.time.phrase_dateparser`: step 5, the dateparser fallback;
-* :mod:`chatbot.time.when_cli`: the ``chatbot when`` command line.
+* :mod:`chatbot.time.phrase_dateparser`: step 5, the dateparser fallback.
+
+The ``chatbot when`` command line is :mod:`chatbot.time.when_cli`, which uses this module.
 """
 
 from __future__ import annotations
