@@ -17,7 +17,11 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LINT = [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]
+LINT = [
+    sys.executable,
+    "-c",
+    "from importlinter.cli import lint_imports_command; lint_imports_command()",
+]
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:

@@ -144,7 +144,7 @@ async def test_expired_dialogue_is_dropped(demo: ConsoleChat, clock: FakeClock) 
 async def test_review_keeps_each_code_span_whole(demo: ConsoleChat) -> None:
     """The review's hint names the first answer in one code span, so a rich renderer (Matrix
     HTML) shows `title` as code and the rest as text."""
-    from adapters.matrix_render import render_content
+    from adapters.matrix.render import render_content
     from chatbot.messages.events import Outgoing
 
     sent: list[Outgoing] = []

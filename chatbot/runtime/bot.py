@@ -24,7 +24,7 @@ from chatbot.base.errors import (
     new_ref,
 )
 from chatbot.base.logs import get_logger
-from chatbot.delivery.outbox import instance_name
+from chatbot.delivery.workers import instance_name
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import DialogEngine
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict
