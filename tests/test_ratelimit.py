@@ -12,6 +12,7 @@ from adapters.matrix import MatrixAdapter
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import parse_config
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict
+from chatbot.messages.events import Reply
 from chatbot.runtime.bot import Bot
 from commands import basics
 from tests.harness import open_chat, ready
@@ -103,6 +104,41 @@ async def test_flooded_room_in_chat_gets_one_notice_for_everyone(
             "This room is sending commands faster than I can answer, so I'm skipping some. "
             "Give me a few seconds, then try again."
         ]
+    finally:
+        await chat.bot.close()
+
+
+async def test_questions_mentions_and_dialogue_answers_count_too(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    """Not only prefix commands: questions by direct message, mentions and the answers to a
+    dialogue draw on the same budget, with one notice per burst; chatter does not."""
+    chat = await open_chat(sqlite_url, clock, "", modules=None)
+    asked: list[str] = []
+
+    async def questions(ctx: object, text: str) -> Reply:
+        asked.append(text)
+        return Reply.of("an answer")
+
+    chat.bot.services["questions"] = questions
+    chat.bot.flood = FloodGuard(clock, member_rate=0.5, member_burst=3, room_rate=5, room_burst=50)
+    try:
+        outputs = [await chat.say(f"question {i}?", room="dm") for i in range(8)]
+        assert outputs[:3] == ["an answer"] * 3
+        assert sum("faster than I can answer" in o for o in outputs) == 1
+        assert len(asked) == 3
+        clock.advance(10)
+        # a dialogue: its answers count as well
+        start = await chat.say("!setup")
+        assert start
+        answers = [await chat.say("lagos") for _ in range(6)]
+        assert sum("faster than I can answer" in o for o in answers) == 1
+        assert answers[-1] == ""
+        clock.advance(10)
+        # chatter in a room that does not speak to the bot costs nothing
+        for _ in range(20):
+            assert await chat.say("just talking", room="#general") == ""
+        assert await chat.say("!ping") == "Pong! I'm here."
     finally:
         await chat.bot.close()
 

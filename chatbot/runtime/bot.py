@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from chatbot.base.clock import Clock, SystemClock
 from chatbot.base.errors import (
@@ -356,26 +356,39 @@ class Bot:
             await self.send_reply(ctx, reply)
 
     async def _route(self, ctx: Context) -> Reply | None:
+        """Pick the path (dialogue answer, command, question); every path that answers
+        counts against the member's and the room's flood budget, ignored chatter not."""
         text = ctx.incoming.text
         prefix = self.prefix
         member_id, room_id = ctx.member.id, ctx.room.id
+        in_dialog = self.dialogs.active(member_id, room_id)
         if text.startswith(prefix):
             body = text[len(prefix) :]
             name, raw = _split_name(body)
             if not name or not name[0].isalnum():
                 return None  # "!!!" or "! wow": not talking to us
-            if (
-                name in _DIALOG_WORDS
-                and not raw.strip()
-                and self.dialogs.active(member_id, room_id)
-            ):
+            if (flooded := self._flooded(ctx)) is not None:
+                return flooded or None
+            if name in _DIALOG_WORDS and not raw.strip() and in_dialog:
                 return await self.dialogs.feed(ctx, name)
             return await self._command(ctx, name, raw)
-        if self.dialogs.active(member_id, room_id):
+        if not (in_dialog or ctx.room.is_direct or ctx.incoming.mentions_bot):
+            return None
+        if (flooded := self._flooded(ctx)) is not None:
+            return flooded or None
+        if in_dialog:
             return await self.dialogs.feed(ctx, text)
-        if ctx.room.is_direct or ctx.incoming.mentions_bot:
-            return await self.on_question(ctx, text)
-        return None
+        return await self.on_question(ctx, text)
+
+    def _flooded(self, ctx: Context) -> Reply | Literal[False] | None:
+        """``None`` when the message may go on; else the notice to send (``False``: none,
+        the member or room was told already in this burst)."""
+        if ctx.incoming.platform in self.flood_exempt:
+            return None
+        verdict = self.flood.check(ctx.member.id, ctx.room.id)
+        if verdict is Verdict.ALLOW:
+            return None
+        return self._flood_notice(ctx, verdict) or False
 
     async def on_question(self, ctx: Context, text: str) -> Reply | None:
         """Plain text in a DM or a mention: the knowledge base answers when it is enabled."""
@@ -386,13 +399,6 @@ class Bot:
         return Reply.of(f"Type `{self.prefix}help` to see what I can do.")
 
     async def _command(self, ctx: Context, name: str, raw: str) -> Reply | None:
-        verdict = (
-            Verdict.ALLOW
-            if ctx.incoming.platform in self.flood_exempt
-            else self.flood.check(ctx.member.id, ctx.room.id)
-        )
-        if verdict is not Verdict.ALLOW:
-            return self._flood_notice(ctx, verdict)
         resolved = self.registry.resolve(name, raw)
         if resolved is None:
             return self._unknown(name)
