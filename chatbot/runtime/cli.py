@@ -59,6 +59,16 @@ def build_parser(*, with_plugins: bool = False) -> argparse.ArgumentParser:
             module = entry.value.split(":")[0]
             sub.add_parser(name, add_help=False, help=f"from {module}: chatbot {name} --help")
 
+    backup = sub.add_parser(
+        "backup", help="copy the database and Matrix keys into one archive (bot may run)"
+    )
+    backup.add_argument("-c", "--config", help=config_help)
+    backup.add_argument("path", help="the archive to write (.tar.gz), or a folder for it")
+    restore = sub.add_parser("restore", help="put a backup archive back (bot stopped)")
+    restore.add_argument("-c", "--config", help=config_help)
+    restore.add_argument("path", help="an archive written by chatbot backup")
+    restore.add_argument("--force", action="store_true", help="replace an existing database")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="apply schema migrations")
@@ -107,6 +117,13 @@ def _main(argv: list[str]) -> int:
             return _check(_config_path(args.config))
         if args.cmd == "db":
             return _db_upgrade(_config_path(args.config))
+        if args.cmd in ("backup", "restore"):
+            from chatbot.runtime import backup
+
+            config = _load(_config_path(args.config))
+            if args.cmd == "backup":
+                return backup.backup_main(config, Path(args.path))
+            return backup.restore_main(config, Path(args.path), force=args.force)
     except ConfigError as exc:
         print(f"chatbot: config error: {exc}", file=sys.stderr)
         return 2
@@ -131,7 +148,7 @@ def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
     return config_arg, rest
 
 
-_CORE_COMMANDS = frozenset({"run", "check-config", "when", "db"})
+_CORE_COMMANDS = frozenset({"run", "check-config", "when", "db", "backup", "restore"})
 
 
 def _subcommand(name: str) -> CliCommand:
