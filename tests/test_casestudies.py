@@ -253,7 +253,7 @@ async def test_review_workflow_states_rejection_dm_and_revisions(any_chat: Conso
     assert "reviewing case study #1" in await chat.say("!casestudy claim 1")
     assert (await study(chat, 1)).state == "in_review"
     assert "withdrawn when it is submitted" in await chat.say("!casestudy withdraw 1", as_="alice")
-    assert "I need the reason" in await chat.say("!casestudy reject 1", as_="ana")
+    assert "The reason is missing" in await chat.say("!casestudy reject 1", as_="ana")
     assert "rejected" in await chat.say("!casestudy reject 1 Please add the dashboard numbers")
     rejected = await study(chat, 1)
     assert rejected.state == "rejected"

@@ -60,6 +60,10 @@ def make_module() -> Module:
     async def rename(ctx: Context, number: int, title: str) -> str:
         return f"renamed {number} to {title}"
 
+    @module.command(help="Add an entry.", examples=['entry wikimania "When?" Every summer.'])
+    async def entry(ctx: Context, id: str, question: str, answer: str) -> str:
+        return f"{id}|{question}|{answer}"
+
     bare = module.group("bare", "A group without a default.")
 
     @bare.command(help="One.")
@@ -116,7 +120,13 @@ async def test_wrong_argument_gets_usage(demo: ConsoleChat) -> None:
 
 async def test_missing_and_extra_arguments(demo: ConsoleChat) -> None:
     """Missing and unexpected arguments are named."""
-    assert "I need the a (a)" in await demo.say("!add")
+    out = await demo.say("!add")
+    assert "The a is missing: a number." in out
+    assert "(a)" not in out
+    out = await demo.say("!thing rename")
+    assert "The number is missing: a number." in out
+    out = await demo.say("!entry wikimania")
+    assert "The question is missing: some text. For example: entry wikimania" in out
     assert "didn't expect '9'" in await demo.say("!add 1 2 9")
     assert await demo.say("!add 5") == "6"
 
@@ -224,3 +234,22 @@ def test_help_text_lists_group() -> None:
         "!thing <number>",
         "!thing rename <number> <title>…",
     ]
+
+
+async def test_words_that_could_group_two_ways_are_not_half_read(demo: ConsoleChat) -> None:
+    """A quoted phrase that lands in the rest of the line means the words before it were
+    meant together: nothing is run, and the reply shows the line to type, quoted right."""
+    out = await demo.say('!entry bad id "What is it?" An answer.')
+    assert "bad|id" not in out
+    assert "which words go together" in out
+    assert '!entry "bad id" "What is it?" An answer.' in out
+    # typographic quotes and apostrophes: the suggested line reads back the same way
+    out = await demo.say("!entry it's my id “Q?” A")
+    assert '!entry "it\'s my id" "Q?" A' in out
+    # the ordinary ways are read as before
+    assert await demo.say('!entry wikimania "When is it?" Every "summer".') == (
+        'wikimania|When is it?|Every "summer".'
+    )
+    assert await demo.say('!entry "bad id" "Q?" A') == "bad id|Q?|A"
+    # a word from a fixed list before the rest is never in doubt
+    assert await demo.say('!pick red "a note in quotes"') == "red|a note in quotes"

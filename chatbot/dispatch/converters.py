@@ -26,6 +26,9 @@ MAX_ARGUMENT = 2000
 class ConvertContext(Protocol):
     """What a converter reads of the message it converts for (a handler's ``Context``)."""
 
+    @property
+    def prefix(self) -> str: ...
+
     def now(self) -> datetime: ...
 
     async def prefs(self) -> Prefs: ...

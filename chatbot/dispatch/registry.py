@@ -96,13 +96,17 @@ class Command(msgspec.Struct):
         return f"{prefix}{self.qualified_name}" + (f" {args}" if args else "")
 
     async def parse(self, ctx: ConvertContext, raw: str, tokens: list[Token]) -> dict[str, Any]:
-        """Convert the tokens into keyword arguments for the handler."""
+        """Convert the tokens into keyword arguments for the handler.
+
+        A command line whose words could be grouped in more than one way is refused with
+        the grouping to type (never half-read and stored)."""
+        _check_quote_alignment(self, ctx.prefix, tokens)
         values: dict[str, Any] = {}
         params = self.params
         for index, param in enumerate(params):
             if index >= len(tokens):
                 if param.required:
-                    raise BadArgument(f"I need the {param.name} ({param.converter.label}).")
+                    raise BadArgument(_missing(self, param))
                 values[param.name] = param.default
                 continue
             token = tokens[index]
@@ -119,6 +123,71 @@ class Command(msgspec.Struct):
             extra = " ".join(t.text for t in tokens[len(params) :])
             raise BadArgument(f"I didn't expect '{extra[:40]}' at the end.")
         return values
+
+
+#: what to type for a missing argument, by converter kind (when the command gives no help)
+_KINDS: dict[type, str] = {
+    Integer: "a number",
+    Text: "some text",
+    TimeZoneArg: "a city, a zone name or an offset (Lagos, Europe/Paris, UTC+1)",
+    DateTimeArg: "a date and time (friday 15:00, tomorrow 9am)",
+    Duration: "a duration (30 minutes, 2h, 3 days)",
+    MemberArg: "a member (a mention or their name)",
+}
+
+
+def _missing(cmd: Command, param: Param) -> str:
+    """``The reason is missing: why it is rejected.`` — in words, not the converter's name."""
+    what = param.help or _KINDS.get(type(param.converter))
+    if what is None and isinstance(param.converter, Choice):
+        what = "one of " + ", ".join(param.converter.options)
+    message = f"The {param.name.replace('_', ' ')} is missing" + (f": {what}." if what else ".")
+    if cmd.examples:
+        message += f" For example: {cmd.examples[0]}"
+    return message
+
+
+def quote(text: str) -> str:
+    """``text`` in quotes that the argument splitter reads back as one argument."""
+    for open_, close in (('"', '"'), ("'", "'"), ("“", "”"), ("«", "»")):
+        if close not in text:
+            return f"{open_}{text}{close}"
+    return text
+
+
+def _check_quote_alignment(cmd: Command, prefix: str, tokens: list[Token]) -> None:
+    """Refuse a line whose first quoted argument lands inside the rest-of-line argument
+    while words before it were read one per argument: ``!faq add bad id "Q?" A`` would
+    otherwise save id ``bad`` with question ``id``.  The reply shows the line to type."""
+    params = cmd.params
+    rest_at = next((i for i, p in enumerate(params) if p.rest), None)
+    if rest_at is None or rest_at == 0:
+        return
+    first_quoted = next((i for i, tok in enumerate(tokens) if tok.quoted), None)
+    if first_quoted is None or first_quoted < rest_at:
+        return
+    # the quoted phrase was meant for the free-text argument just before the rest (a word
+    # from a fixed list there, as in ``!meeting edit 1 title "New title"``, is no doubt);
+    # the words before it fill the arguments before that one, extra ones joined
+    target = rest_at - 1
+    if target == 0 or not isinstance(params[target].converter, Text):
+        return
+    before = tokens[:first_quoted]
+    slots = target  # arguments to fill with the words before the quoted one
+    texts = [t.text for t in before]
+    join_at = max(
+        (i for i in range(slots) if isinstance(params[i].converter, Text)), default=slots - 1
+    )
+    extra = len(texts) - slots
+    grouped = [*texts[:join_at], " ".join(texts[join_at : join_at + extra + 1])]
+    grouped += texts[join_at + extra + 1 :]
+    parts = [quote(g) if " " in g else g for g in grouped]
+    tail = [quote(t.text) if t.quoted else t.text for t in tokens[first_quoted:]]
+    line = " ".join([prefix + cmd.qualified_name, *parts, *tail])
+    raise BadArgument(
+        "I'm not sure which words go together. Put quotes around an argument of several "
+        f"words, like this: {line}"
+    )
 
 
 class Group:
