@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.matrix_sync import StateKeys, SyncLedger
+from adapters.matrix.ledger import StateKeys, SyncLedger
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import Config, parse_config
 from chatbot.runtime.backup import BackupError, create_backup, restore_backup

@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from adapters.matrix_sync import StateKeys, SyncLedger
+from adapters.matrix.ledger import StateKeys, SyncLedger
 from chatbot.base.clock import FakeClock
 from chatbot.runtime.plugins import migration_locations
 from chatbot.storage import MIGRATIONS as CORE_MIGRATIONS
