@@ -4,8 +4,11 @@ release brought to today's schema without losing a row."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from adapters.matrix.ledger import StateKeys, SyncLedger
@@ -101,3 +104,24 @@ async def test_first_release_database_upgrades_without_losing_a_row(
             assert after[table][column] == values, f"{table}.{column} changed"
     wanted = declared_heads([CORE_MIGRATIONS / "versions", *migration_locations(ALL_MODULES)])
     assert {row[0] for row in after["alembic_version"]["version_num"]} == wanted
+
+
+def test_processes_starting_together_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """Three `chatbot db upgrade` processes on one empty database, started at once, as
+    instances of a fresh deployment would: all succeed and agree on the schema."""
+    config = tmp_path / "config.toml"
+    commands = ", ".join(f'"{name}"' for name in ALL_MODULES)
+    config.write_text(f"[bot]\ncommands = [{commands}]\n", encoding="utf-8")
+    env = {**os.environ, "CHATBOT_DATABASE_URL": postgres_url}
+    command = [sys.executable, "-m", "chatbot", "db", "upgrade", "-c", str(config)]
+    processes = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [err for _out, err in outputs]
+    wanted = declared_heads([CORE_MIGRATIONS / "versions", *migration_locations(ALL_MODULES)])
+    for out, _err in outputs:
+        assert out.strip() == f"database is at {', '.join(sorted(wanted))}"
