@@ -1,9 +1,11 @@
 """``chatbot check-config --online``: the bot logs in and says, per room, what it may not do
-(a real Synapse for Matrix; the Discord fake is in test_check_online_discord.py)."""
+(a real Synapse for Matrix; the Discord fake is in test_check_online_discord.py); and a
+backup restored on a real homeserver keeps the bot's session."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from nio import RoomPutStateResponse
 
 from adapters.matrix import MatrixAdapter
 from chatbot.base.clock import SystemClock
+from chatbot.runtime.backup import create_backup, restore_backup
 from chatbot.runtime.checks import online_findings
 from chatbot.storage import Database
 from tests.matrix_helpers import BotAccount, Peer, devices
@@ -86,4 +89,40 @@ async def test_online_check_reports_a_refused_login(synapse: Any, tmp_path: Path
         assert lines[1].startswith("error: matrix: cannot log in or list rooms:"), lines
         assert "login as" in lines[1] and "failed" in lines[1]
     finally:
+        account.forget_env()
+
+
+async def test_restore_on_a_new_machine_keeps_the_session_and_answers_nothing_twice(
+    synapse: Any, tmp_path: Path
+) -> None:
+    """The bot's data is lost (database and crypto store); the backup brings it back: same
+    device (nothing for members to verify again), the old commands are not answered again,
+    the commands sent meanwhile are answered once, and an encrypted room still works."""
+    user = await synapse.register(synapse.fresh_localpart("bot"))
+    account = BotAccount(synapse, user, tmp_path)
+    archive = tmp_path / "backup.tar.gz"
+    (tmp_path / "peers").mkdir()
+    alice = await Peer.register(synapse, "alice", tmp_path / "peers")  # with encryption
+    try:
+        async with account.running() as first:
+            room_id = await alice.create_room([account.user_id], encrypted=True)
+            await alice.membership(room_id, account.user_id, "join")
+            old = await alice.send(room_id, "!ping")
+            await alice.reply_to(room_id, old)
+            device = first.adapter.client.device_id
+        create_backup(account.config(), archive)
+        shutil.rmtree(tmp_path / "store")
+        (tmp_path / "bot.db").unlink()
+        meanwhile = await alice.send(room_id, "!echo while it was down")
+        restore_backup(account.config(), archive)
+        async with account.running() as second:
+            assert "while it was down" in (await alice.reply_to(room_id, meanwhile)).body
+            barrier = await alice.send(room_id, "!ping")
+            await alice.reply_to(room_id, barrier)
+            assert second.adapter.client.device_id == device
+        for event_id in (old, meanwhile, barrier):
+            assert len(alice.replies_to(event_id)) == 1, event_id
+        assert await devices(synapse, user) == sorted([user.device_id, device])
+    finally:
+        await alice.close()
         account.forget_env()
