@@ -133,3 +133,30 @@ def test_check_config_an_adapter_that_cannot_be_made(
     assert main(["check-config", "-c", str(config)]) == 2
     out = capsys.readouterr().err
     assert "error: adapters.matrix:" in out and "user_id" in out
+
+
+def test_init_asks_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a terminal the missing answers are asked (an empty answer takes the default)."""
+    # platforms, database, organisers, feed address, homeserver, bot id, rooms
+    answers = iter(["matrix", "", "", "", "https://matrix.example.org", "", "!general:example.org"])
+    asked: list[str] = []
+
+    def fake_input(prompt: str) -> str:
+        asked.append(prompt)
+        return next(answers, "")
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    monkeypatch.setattr("sys.stdin", Terminal())
+    assert main(["init", "--dir", str(tmp_path)]) == 0
+    assert asked[0] == "Platforms (matrix, discord, console) [console]: "
+    assert "The bot's Matrix id [@wmlib-bot:example.org]: " in asked
+    config = load_config(tmp_path / "config.toml")
+    assert config.bot.adapters == ["matrix"]
+    assert config.bot.database == "sqlite:///data/chatbot.db"
+    assert config.adapters["matrix"]["user_id"] == "@wmlib-bot:example.org"
+    assert config.adapters["matrix"]["allowed_rooms"] == ["!general:example.org"]
+    assert not config.web.enabled
