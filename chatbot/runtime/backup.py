@@ -165,6 +165,7 @@ def create_backup(config: Config, dest: Path) -> dict[str, Any]:
         "chatbot": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chatbot-backup-", dir=dest.parent) as tmp:
         work = Path(tmp)
         db_file = sqlite_file(url)
@@ -197,6 +198,8 @@ def create_backup(config: Config, dest: Path) -> dict[str, Any]:
 
 def restore_backup(config: Config, source: Path, *, force: bool = False) -> dict[str, Any]:
     """Put the archive's database and crypto store back; returns its manifest."""
+    if not source.is_file():
+        raise BackupError(f"{source}: no such file")
     with tempfile.TemporaryDirectory(prefix="chatbot-restore-") as tmp:
         work = Path(tmp)
         try:
