@@ -19,6 +19,8 @@ from chatbot.base.errors import ConfigError
 
 SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
 DATABASE_ENV = "CHATBOT_DATABASE_URL"
+#: the command modules enabled when ``[bot] commands`` is not set: all that ship
+DEFAULT_COMMANDS = ("basics", "members", "faq", "announce", "meetings", "casestudies")
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -30,7 +32,9 @@ class BotSection(_Section):
     prefix: str = "!"
     database: str = "sqlite:///data/chatbot.db"
     adapters: list[str] = msgspec.field(default_factory=lambda: ["console"])
-    commands: list[str] = msgspec.field(default_factory=lambda: ["basics", "members"])
+    #: every module this package ships (config.example.toml shows the same list: a test
+    #: keeps the two equal)
+    commands: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_COMMANDS))
     about: str = (
         "I'm the community bot of the Wikimedia and Libraries User Group, which connects "
         "librarians and Wikimedians around the world."

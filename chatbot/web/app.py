@@ -8,8 +8,10 @@ no authentication.
     200 while the process runs.
 ``/readyz``
     200 when the database answers ``SELECT 1`` and every enabled adapter is connected, else
-    503; the JSON body names what is not ready.  An adapter says so with a ``connected``
-    attribute; one without it counts as connected once the bot is ready.  On PostgreSQL an
+    503; the JSON body names what is not ready (a platform still connecting, or failed and
+    retrying with its log reference: the other platforms serve meanwhile).  An adapter
+    says so with a ``connected`` attribute; one without it counts as connected once the bot
+    is ready and its connection is up.  On PostgreSQL an
     instance standing by for another's connection (lease ``adapter:<platform>``) is ready:
     the platform is listed under ``standby``.
 ``/metrics``
@@ -46,6 +48,8 @@ class WebHost(Host, Protocol):
     #: platforms whose connection is lease-managed, and those this instance runs now
     leased: set[str]
     connected: set[str]
+    #: platforms whose connection is down (connecting, or failed and retrying), with why
+    unavailable: dict[str, str]
     ready: asyncio.Event
 
 
@@ -110,11 +114,12 @@ async def readyz(request: web.Request) -> web.Response:
         if platform in bot.leased and platform not in bot.connected:
             standby.append(platform)  # another instance holds the connection
             continue
+        down = bot.unavailable.get(platform)
         connected = getattr(adapter, "connected", None)
         if not isinstance(connected, bool):
-            connected = bot.ready.is_set()
-        if not connected:
-            problems[f"adapter:{platform}"] = "not connected"
+            connected = bot.ready.is_set() and down is None
+        if down is not None or not connected:
+            problems[f"adapter:{platform}"] = f"not connected: {down}" if down else "not connected"
     body: dict[str, Any] = {"status": "ready" if not problems else "not ready"}
     if problems:
         body["problems"] = problems

@@ -672,7 +672,7 @@ async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"])
     parts: list[Inline] = [f"{said[answer]} #{number} ", Plain(row.title)]
     if at is not None:
         parts += [" (", When(at, "full"), ")"]
-    return Reply.of(*parts, ".", private=True)
+    return Reply.of(*parts, ".", aside=True)
 
 
 @remind.command(
@@ -689,7 +689,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
         if state == "off":
             if found is not None:
                 await session.delete(found)
-            return Reply.of("Meeting reminders are off.", private=True)
+            return Reply.of("Meeting reminders are off.", aside=True)
         try:
             minutes = parse_leads(leads, MEMBER_LEADS) if leads.strip() else []
         except ValueError as exc:
@@ -718,7 +718,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
     if prefs.zone is None:
         parts.append(f", in UTC until you set your zone (`{prefix}tz set <city>`)")
     parts.append(f". `{prefix}remind me off` stops them.")
-    return Reply.of(*parts, private=True)
+    return Reply.of(*parts, aside=True)
 
 
 # -- jobs -----------------------------------------------------------------------------------
