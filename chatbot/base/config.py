@@ -98,6 +98,10 @@ class WebSection(_Section):
     port: int = 8080
     #: the address members reach the app at (behind a reverse proxy), used in feed links
     public_url: str = ""
+    #: a second listener with the public pages only (the calendar feed), for a reverse
+    #: proxy; empty: none (then everything is on host:port)
+    public_host: str = ""
+    public_port: int = 8081
 
 
 class Config(_Section):
@@ -274,8 +278,9 @@ def _check_values(config: Config, text: str, source: str) -> None:
         )
     if len(inst.name) > 64:
         raise fail(["instances", "name"], "must be at most 64 characters")
-    if not 0 <= config.web.port <= 65535:
-        raise fail(["web", "port"], "must be a port number (0-65535)")
+    for key in ("port", "public_port"):
+        if not 0 <= getattr(config.web, key) <= 65535:
+            raise fail(["web", key], "must be a port number (0-65535)")
     for name in config.bot.adapters:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise fail(["bot", "adapters"], f"'{name}' is not an adapter name")
