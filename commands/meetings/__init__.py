@@ -154,6 +154,7 @@ def check_link(text: str) -> str:
 async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
     """The instant and the zone it was read in; refused with the reason and an example."""
     from chatbot.time.parse import parse_details
+    from chatbot.time.schedule_rules import PastTime, check_schedulable
 
     example = EXAMPLE.format(p=ctx.prefix)
     if not phrase:
@@ -165,11 +166,10 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
         )
     except UserError as exc:
         raise UserError(f"{exc.message} For example: {example}") from None
-    if parsed.at <= ctx.now():
-        raise UserError(
-            f"'{phrase[:60]}' is {format_utc(parsed.at)}, which has already passed: pick a "
-            f"time in the future. For example: {example}"
-        )
+    try:
+        check_schedulable(parsed.at, ctx.now(), phrase, "meeting")
+    except PastTime as exc:
+        raise UserError(f"{exc.message} For example: {example}") from None
     return parsed.at, parsed.zone_key
 
 
