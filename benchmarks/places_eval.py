@@ -8,6 +8,9 @@ Two lists, both in ``benchmarks/data``:
 * ``places_capitals.tsv``: the Spanish, French, Portuguese and German names of 30 capitals,
   typed by hand, with the expected zone; each is also tried without its accents.
 
+The sample's names are also tried with one typo each (a letter dropped, added, changed or two
+swapped; seeded): no target, it shows how much typo tolerance is left with so many names.
+
 A lookup is *right* when it gives the expected zone or one with the same clock over the coming
 year (GeoNames puts Hanoi in Asia/Bangkok, the bot answers Asia/Ho_Chi_Minh); *asks* when the
 member is asked to choose and the right zone is among the choices; *wrong* otherwise (another
@@ -69,6 +72,20 @@ def rows(path: Path) -> list[list[str]]:
     return [line.split("\t") for line in lines if line and not line.startswith("#")]
 
 
+def one_typo(name: str, rng: random.Random) -> str:
+    """``name`` with one letter dropped, added, changed or swapped with the next."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    i = rng.randrange(len(name) - 1)
+    kind = rng.randrange(4)
+    if kind == 0:
+        return name[:i] + name[i + 1 :]
+    if kind == 1:
+        return name[:i] + rng.choice(letters) + name[i:]
+    if kind == 2:
+        return name[:i] + rng.choice(letters.replace(name[i], "")) + name[i + 1 :]
+    return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
+
+
 def same_clock(a: str, b: str) -> bool:
     return a == b or (
         not a.startswith("UTC") and not b.startswith("UTC") and _clock(a) == _clock(b)
@@ -114,11 +131,14 @@ def main() -> None:
     cities = [(typed, zone) for typed, _, _, _, zone in rows(SAMPLE)]
     capitals = [(name, zone) for _, _, name, zone in rows(CAPITALS)]
     plain_capitals = [(plain(name), zone) for name, zone in capitals]
+    rng = random.Random(SEED)
+    typos = [(one_typo(typed, rng), zone) for typed, zone in cities if len(typed) >= 5]
     results = {}
     for label, cases in (
         ("cities", cities),
         ("capitals", capitals),
         ("capitals_without_accents", plain_capitals),
+        ("cities_with_one_typo", typos),
     ):
         result = score(cases, args.show_misses)
         results[label] = result

@@ -113,14 +113,18 @@ class Gazetteer:
     name's ids marks a place for which that name is only an alternate name."""
 
     def __init__(
-        self, rows: list[tuple[object, ...]], names: dict[str, _Ids], qualifiers: dict[str, _Ids]
+        self,
+        rows: list[tuple[object, ...]],
+        names: dict[str, _Ids],
+        qualifiers: dict[str, _Ids],
+        choices: tuple[str, ...],
     ) -> None:
-        self._rows = rows  # a city as (shown, kind, country, admin, zone, people), else a Place
+        self._rows = rows  # a city as (shown, kind, country, admin, zone, weight), else a Place
         self._names = names
         self._qualifiers = qualifiers
         #: Main names for typo matching (ASCII, four letters or more, weight 50,000 or more),
         #: the heaviest first.
-        self.choices: tuple[str, ...] = ()
+        self.choices = choices
 
     def place(self, pid: int) -> Place:
         row = self._rows[~pid if pid < 0 else pid]
@@ -226,10 +230,7 @@ def gazetteer() -> Gazetteer:
         if data is None:
             data = _build()
             _write(path, data)
-        rows, names, qualifiers, choices = data
-        gaz = Gazetteer(rows, names, qualifiers)
-        gaz.choices = choices
-        return gaz
+        return Gazetteer(*data)
 
 
 def _cache_path() -> Path:
@@ -302,14 +303,14 @@ class _Builder:
             self.name(name, ~pid)
         return pid
 
-    def name(self, name: str, ref: int, *, region: bool = False) -> None:
+    def name(self, name: str, ref: int, *, region: bool = False, typo: bool = True) -> None:
         key = norm(name)
         if not key or ref in self.names[key] or ~ref in self.names[key]:
             return
         self.names[key].append(ref)
         if region:
             self.qualifiers[key].append(ref)
-        if ref >= 0:
+        if ref >= 0 and typo:
             self.choices[key] = max(self.choices.get(key, 0), self.people[ref])
 
     def done(self) -> _Data:
@@ -325,16 +326,16 @@ class _Builder:
         return self.rows, pack(self.names), pack(self.qualifiers), choices
 
 
-def _zone_tab() -> dict[str, list[tuple[str, str]]]:
-    """Country code → (zone, comment) from tzdata's zone.tab."""
+def _zone_tab() -> dict[str, list[str]]:
+    """Country code → its zones, from tzdata's zone.tab."""
     from importlib import resources
 
     text = (resources.files("tzdata.zoneinfo") / "zone.tab").read_text(encoding="utf-8")
-    table: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    table: dict[str, list[str]] = defaultdict(list)
     for line in text.splitlines():
         if line and not line.startswith("#"):
             fields = line.split("\t")
-            table[fields[0]].append((fields[2], fields[3] if len(fields) > 3 else ""))
+            table[fields[0]].append(fields[2])
     return table
 
 
@@ -347,8 +348,8 @@ def _build() -> _Data:
     states = {code: s["name"] for code, s in cache.get_us_states().items()}
     available = available_zones()
     zone_tab = {
-        cc: [canonical_key(z, available) for z, _ in rows if z in available]
-        for cc, rows in _zone_tab().items()
+        cc: [canonical_key(z, available) for z in zones if z in available]
+        for cc, zones in _zone_tab().items()
     }
     b = _Builder()
     # (country, region or "") → zone → people, and the two biggest cities
@@ -392,7 +393,9 @@ def _build() -> _Data:
         zones = region_zones(cc, "")
         if not zones:
             continue
-        pid = b.add(Place(country["name"], "country", cc, "", zones), country_names[cc])
+        pid = b.add(Place(country["name"], "country", cc, "", zones), [country["name"]])
+        for name in country_names[cc]:  # not for typo matching: "chine" is one from "chime"
+            b.name(name, pid, region=True, typo=False)
         country_ids[cc] = pid
         b.qualifiers[norm(cc)].append(pid)
     for code, state in sorted(states.items()):
@@ -415,7 +418,7 @@ def _city_zone(zone: str, country_zones: list[str]) -> str:
 
 
 def _country_names(countries: dict[str, dict[str, object]]) -> dict[str, list[str]]:
-    """GeoNames' English name and CLDR's in :data:`_LANGUAGES` and the country's own languages."""
+    """CLDR's names in :data:`_LANGUAGES` and the country's own languages."""
     from babel import Locale, UnknownLocaleError
 
     @functools.cache
@@ -428,7 +431,7 @@ def _country_names(countries: dict[str, dict[str, object]]) -> dict[str, list[st
     result: dict[str, list[str]] = {}
     for cc, country in countries.items():
         own = [lang.split("-")[0] for lang in str(country["languages"]).split(",") if lang]
-        names = [str(country["name"])]
+        names = []
         for lang in dict.fromkeys([*_LANGUAGES, *own]):
             name = territories(lang).get(cc)
             if name:  # "Myanmar (Burma)", "RAE de Hong Kong (China)": the part outside brackets
