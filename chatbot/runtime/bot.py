@@ -158,6 +158,7 @@ class Bot:
                 workers: list[asyncio.Task[None]] = []
                 if await self._wait_started(list(started.values())):
                     workers = [tg.create_task(work(), name=name) for name, work in self._workers]
+                    _warm_up_places()
                     self.ready.set()
                     log.info(
                         "ready",
@@ -498,6 +499,24 @@ class Bot:
 
 
 _DIALOG_WORDS = frozenset({"cancel", "back", "skip", "help"})
+
+
+def _warm_up_places() -> None:
+    """Load (or, after an install, build: seconds of CPU) the places index in a thread once
+    ready, so the first ``!tz set`` or zone autocompletion does not stall the event loop.
+    A daemon thread: stopping the bot never waits for it (the cache file is written
+    atomically, so an interrupted build leaves nothing half-made)."""
+    import threading
+
+    def warm() -> None:
+        from chatbot.time.zones import warm_up
+
+        try:
+            warm_up()
+        except Exception:  # a member's first !tz set will try again and say what is wrong
+            log.exception("places_warm_up_failed", ref=new_ref())
+
+    threading.Thread(target=warm, name="places-warm-up", daemon=True).start()
 
 
 def _first(group: BaseExceptionGroup[Exception]) -> Exception:
