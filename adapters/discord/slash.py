@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chatbot.base.errors import UserError
 from chatbot.dispatch.converters import _QUOTES, Choice, Integer, MemberArg, Text, TimeZoneArg
 from chatbot.dispatch.registry import Command, Group, Param, Registry
 
@@ -331,55 +330,13 @@ def command_text(target: SlashTarget, values: Mapping[str, Any]) -> str:
 
 
 def zone_suggestions(typed: str, limit: int = MAX_CHOICES) -> list[tuple[str, str]]:
-    """(shown name, value) pairs for a zone being typed: the exact reading first (offset,
-    abbreviation, IANA name), then places and IANA names starting with it, then near misses.
-    Each value resolves to its zone with ``tz set``."""
-    from chatbot.time import zones as tz
+    """(shown name, value) pairs for a zone being typed, clipped to what Discord shows;
+    each value resolves to its zone with ``tz set``."""
+    from chatbot.time.zone_completion import complete_zone
 
-    found: dict[str, str] = {}
-
-    def add(key: str, shown: str) -> None:
-        if key not in found and len(found) < limit:
-            found[key] = clip_choice(shown)
-
-    text = typed.strip()[: tz.MAX_INPUT_LENGTH]
-    if not text:
-        for key in POPULAR_ZONES[:limit]:
-            add(key, key)
-        return [(shown, key) for key, shown in found.items()]
-    try:
-        exact = tz.lookup_exact(text)
-    except UserError as exc:
-        exact = None
-        for key in getattr(exc, "candidates", ()):
-            add(key, key)
-    if exact is not None:
-        add(exact.key, exact.key)
-    index = tz._index()
-    norm = tz._norm(text)
-    norm_key = tz._norm_key(text)
-    if norm:
-        for name in index.place_choices:
-            if name.startswith(norm):
-                place = index.places[name]
-                for key, covers in place.candidates:
-                    add(key, _place_label(place.display, key, covers))
-    if norm_key:
-        starts = [n for n in index.iana_choices if any(p.startswith(norm) for p in n.split("/"))]
-        contains = [n for n in index.iana_choices if norm_key in n and n not in starts]
-        for name in starts + contains:
-            key = index.iana[name]
-            add(key, key)
-    if len(found) < limit and len(norm) >= 3:
-        for _score, place in tz._fuzzy(norm, index.place_choices, index):
-            for key, covers in place.candidates:
-                add(key, _place_label(place.display, key, covers))
-    return [(shown, key) for key, shown in found.items()]
-
-
-def _place_label(display: str, key: str, covers: str) -> str:
-    detail = covers if covers and covers != display else ""
-    return f"{display} – {key}" + (f" ({detail})" if detail and detail not in key else "")
+    if not typed.strip():
+        return [(key, key) for key in POPULAR_ZONES[:limit]]
+    return [(clip_choice(shown), key) for shown, key in complete_zone(typed, limit)]
 
 
 def choice_suggestions(options: tuple[str, ...], typed: str) -> list[tuple[str, str]]:
