@@ -287,3 +287,43 @@ async def test_broadcast_rooms_are_reused_when_set(sqlite_url: str, clock: FakeC
         assert "It will be posted in: #events (console)" in dm
     finally:
         await chat.bot.close()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "when is the next meeting?",
+        "next call??",
+        "¿Cuándo es la próxima reunión?",
+        "quand est la prochaine réunion ?",
+        "wann ist das nächste Treffen?",
+        "quando é a próxima reunião?",
+    ],
+)
+async def test_next_meeting_questions_get_the_meeting(
+    sqlite_url: str, clock: FakeClock, question: str
+) -> None:
+    """Asked by DM, by mention or with !ask, in English or another of the group's
+    languages, the answer is the next meeting itself, in the member's zone, with the RSVP."""
+    from commands import faq
+
+    chat = await open_chat(sqlite_url, clock, modules=[*MODULES, faq.module])
+    try:
+        assert "No meeting is planned yet" in await chat.say(question, room="dm")
+        await chat.say("!tz set Europe/London", as_="ana", room="#general")
+        await chat.say('!meeting add "Open meeting" 2026-12-02 15:00 --every week')
+        await chat.say("!meeting confirm 1")
+        await chat.say('!meeting add "Later meeting" 2026-12-09 15:00')
+        await chat.say("!meeting confirm 2")
+        await chat.say("!tz set Manila", as_="rosa")
+        for answer in (
+            await chat.say(question, room="dm"),
+            await chat.say(f"!ask {question}", room="#general"),
+        ):
+            assert answer.startswith("The next meeting:")
+            assert "Meeting #1" in answer and "Wed 2 Dec, 23:00 (Manila)" in answer
+            assert "!rsvp 1 yes|maybe|no" in answer
+        # other questions about meetings still go to the knowledge base
+        assert "The next meeting" not in await chat.say("!ask how do I add a meeting?")
+    finally:
+        await chat.bot.close()

@@ -27,6 +27,7 @@ from chatbot.base.logs import get_logger
 from chatbot.delivery.workers import instance_name
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import DialogEngine
+from chatbot.dispatch.host import QUESTION_HOOKS
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict
 from chatbot.dispatch.registry import Command, Group, Level, Registry
 from chatbot.messages.events import Incoming, Reply
@@ -392,7 +393,13 @@ class Bot:
         return self._flood_notice(ctx, verdict) or False
 
     async def on_question(self, ctx: Context, text: str) -> Reply | None:
-        """Plain text in a DM or a mention: the knowledge base answers when it is enabled."""
+        """Plain text in a DM or a mention, or ``!ask``: a module that recognises the
+        question answers it (:data:`~chatbot.dispatch.host.QUESTION_HOOKS`), else the
+        knowledge base when it is enabled."""
+        for hook in self.services.get(QUESTION_HOOKS, ()):
+            found: Reply | None = await hook(ctx, text)
+            if found is not None:
+                return found
         answer = self.services.get("questions")
         if answer is not None:
             result: Reply | None = await answer(ctx, text)

@@ -35,12 +35,14 @@ from chatbot.delivery.outbox_rows import (
 )
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.dispatch.context import Context
+from chatbot.dispatch.host import QUESTION_HOOKS
 from chatbot.dispatch.registry import Level, Module, quote
 from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
 from chatbot.storage.delivery import BroadcastRoomRow
 from chatbot.storage.models import MemberRow
 from chatbot.time.format import format_utc, format_when
 from commands.meetings import platform_events
+from commands.meetings.questions import next_meeting_hook
 from commands.meetings.recurrence import read_option, read_recurrence
 from commands.meetings.render import (
     duration_words,
@@ -107,6 +109,8 @@ async def _start(bot: Host) -> None:
     scheduler.register(REMINDER_JOB, reminder)
     scheduler.register(ADVANCE_JOB, advance)
     platform_events.attach(bot)
+    hooks = bot.services.setdefault(QUESTION_HOOKS, [])
+    hooks.append(next_meeting_hook(next_meeting_number, show))
     if bot.config.web.enabled:  # the calendar feed (needs the web extra and icalendar)
         from chatbot.web.app import add_route
         from commands.meetings.ics import ROUTES
@@ -544,6 +548,14 @@ async def _cancel_occurrence(
 def _next_of(row: MeetingRow, now: datetime) -> datetime | None:
     """The next start, or the current one while it is still going on."""
     return row.series().next_after(now - timedelta(minutes=row.duration_minutes))
+
+
+async def next_meeting_number(ctx: Context, now: datetime) -> int | None:
+    """The confirmed meeting that starts next (or is going on now), if any."""
+    async with ctx.db.sessions() as session:
+        rows = await confirmed_meetings(session)
+    upcoming = [(at, row.id) for row in rows if (at := _next_of(row, now)) is not None]
+    return min(upcoming)[1] if upcoming else None
 
 
 @module.command(
