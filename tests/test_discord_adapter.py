@@ -527,7 +527,8 @@ async def test_without_message_content_intent_slash_commands_still_work(
 
 
 def test_render_uses_native_timestamps_lists_and_escapes() -> None:
-    """When → <t:…>, Bullets → "- " lines, user text escaped, code blocks on their own lines."""
+    """When → <t:…>, Bullets → "- " lines (a blank line ends the list), user text escaped,
+    code blocks on their own lines."""
     at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     unix = int(at.timestamp())
     reply = Reply.of(
@@ -542,7 +543,7 @@ def test_render_uses_native_timestamps_lists_and_escapes() -> None:
     )
     assert render(reply) == (
         f"**Next**: <t:{unix}:F> or <t:{unix}:D> (<t:{unix}:R>)\n"
-        "- \\*a\\*\n- `` x`y ``\n"
+        "- \\*a\\*\n- `` x`y ``\n\n"
         "```json\nline1\n`\u200b``\nline2\n```\n"
         "after"
     )
