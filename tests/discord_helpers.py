@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -18,7 +19,7 @@ from chatbot.messages.events import Button, Form, FormField, Member, Mention, Pl
 from chatbot.runtime.bot import Bot
 from chatbot.time.zones import Zone
 from commands import basics, members
-from tests.discord_fake import FakeDiscord
+from tests.discord_fake import FakeDiscord, Guild
 
 TOKEN_ENV = "WMLIB_TEST_DISCORD_TOKEN"
 #: seconds for the bot to become ready, and to stop
@@ -153,8 +154,19 @@ class RunningBot:
     adapter: DiscordAdapter
 
 
+StartBot = Callable[..., AbstractAsyncContextManager[RunningBot]]
+"""The ``start_bot`` fixture (see :mod:`tests.discord_fixtures`)."""
+
+
+def main_guild(fake: FakeDiscord) -> Guild:
+    assert fake.guild is not None
+    return fake.guild
+
+
 @contextlib.asynccontextmanager
-async def running_bot(config: Config, clock: FakeClock, gate: Gate) -> AsyncIterator[RunningBot]:
+async def running_bot(
+    config: Config, clock: FakeClock, gate: Gate, *, modules: list[Module] | None = None
+) -> AsyncIterator[RunningBot]:
     """Start a Bot with the Discord adapter, wait until it is ready, stop it on exit."""
     timeout = START_TIMEOUT
     adapter = DiscordAdapter(config)
@@ -162,7 +174,7 @@ async def running_bot(config: Config, clock: FakeClock, gate: Gate) -> AsyncIter
         config,
         clock=clock,
         adapters=[adapter],
-        modules=[basics.module, members.module, make_test_module(gate)],
+        modules=modules or [basics.module, members.module, make_test_module(gate)],
     )
     task = asyncio.create_task(bot.run(), name="bot")
     ready = asyncio.create_task(bot.ready.wait(), name="bot-ready")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,82 +12,18 @@ from hypothesis import strategies as st
 
 from adapters.discord.render import render, split_content
 from adapters.discord.slash import build_slash, command_text, quote_arg
-from chatbot.base.clock import FakeClock
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import _QUOTES, split_args
 from chatbot.dispatch.registry import Module, Registry
 from chatbot.messages.events import Bullets, Code, Outgoing, Plain, Reply, Room, When
 from commands import basics, members
-from tests.discord_fake import FakeDiscord, Guild, RecordedMessage, Role, User
+from tests.discord_fake import FakeDiscord, RecordedMessage, Role, User
 from tests.discord_fake.gateway import GatewayConnection
 from tests.discord_fake.harness import discord
 from tests.discord_fake.models import JSON, Intent
-from tests.discord_helpers import (
-    ORGANISER_ROLE,
-    TOKEN_ENV,
-    Gate,
-    RunningBot,
-    discord_config,
-    make_test_module,
-    running_bot,
-)
+from tests.discord_helpers import Gate, RunningBot, StartBot, main_guild, make_test_module
 
-StartBot = Callable[..., AbstractAsyncContextManager[RunningBot]]
-
-
-def main_guild(fake: FakeDiscord) -> Guild:
-    assert fake.guild is not None
-    return fake.guild
-
-
-@pytest.fixture
-def bob(discord_fake: FakeDiscord) -> User:
-    return discord_fake.user("bob")
-
-
-@pytest.fixture
-def organisers(discord_fake: FakeDiscord) -> Role:
-    """A role without permissions, named in ``organiser_roles`` (created before connecting)."""
-    return discord_fake.add_role(main_guild(discord_fake), ORGANISER_ROLE)
-
-
-@pytest.fixture
-def carol(discord_fake: FakeDiscord) -> User:
-    """A plain member."""
-    guild = main_guild(discord_fake)
-    user = discord_fake.add_user("carol", global_name="Carol")
-    discord_fake.add_member(guild, user, roles=[guild.get_role("Member")])
-    return user
-
-
-@pytest.fixture
-def gate() -> Gate:
-    return Gate()
-
-
-@pytest.fixture
-def start_bot(
-    discord_fake: FakeDiscord,
-    sqlite_url: str,
-    clock: FakeClock,
-    gate: Gate,
-    organisers: Role,
-    carol: User,
-    monkeypatch: pytest.MonkeyPatch,
-) -> StartBot:
-    """Start a bot (as a context manager) on the fake; keyword arguments tune the config."""
-    monkeypatch.setenv(TOKEN_ENV, discord_fake.token)
-
-    def start(**options: Any) -> AbstractAsyncContextManager[RunningBot]:
-        return running_bot(discord_config(sqlite_url, discord_fake, **options), clock, gate)
-
-    return start
-
-
-@pytest.fixture
-async def bot(start_bot: StartBot) -> AsyncIterator[RunningBot]:
-    async with start_bot() as running:
-        yield running
+pytest_plugins = ["tests.discord_fixtures"]
 
 
 # -------------------------------------------------------------------- commands
