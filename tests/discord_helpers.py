@@ -39,7 +39,7 @@ room_burst = 1000
 
 [adapters.discord]
 token_env = "{token_env}"
-guild_ids = [{guild_id}]
+guild_ids = [{guild_ids}]
 organiser_roles = ["{role}"]
 api_base_url = "{api}"
 gateway_url = "{gateway}"
@@ -55,7 +55,9 @@ def discord_config(
     defer_after: float = 2.0,
     shards: int | None = None,
     scheduled_events: bool = False,
+    guild_ids: list[int] | None = None,
 ) -> Config:
+    """The test bot's config; ``guild_ids`` defaults to the fake's main guild."""
     assert fake.guild is not None
     extra = "" if shards is None else f"shards = {shards}\n"
     if scheduled_events:
@@ -63,7 +65,9 @@ def discord_config(
     text = CONFIG.format(
         url=url,
         token_env=TOKEN_ENV,
-        guild_id=fake.guild.id,
+        guild_ids=", ".join(
+            str(g) for g in (guild_ids if guild_ids is not None else [fake.guild.id])
+        ),
         role=ORGANISER_ROLE,
         api=fake.api_base,
         gateway=fake.gateway_url,

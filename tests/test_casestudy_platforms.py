@@ -177,8 +177,9 @@ def form_pages(title: str) -> list[dict[str, str]]:
 
 
 def assert_safe_on_discord(message: RecordedMessage, role_id: int) -> None:
-    """Mentions in the hostile title are broken and escaped, and the message pings nobody."""
-    assert f"@\u200beveryone <@\u200b&{role_id}> \\*\\*bold\\*\\*" in message.content
+    """The hostile title pings nobody: @everyone is broken, markdown escaped, and the role
+    mention typed in the form was read as the role's name."""
+    assert f"@\u200beveryone @{ORGANISER_ROLE} \\*\\*bold\\*\\*" in message.content
     assert "@everyone" not in message.content and f"<@&{role_id}>" not in message.content
     assert message.allowed_mentions == {"parse": []}
     assert message.message["mention_everyone"] is False

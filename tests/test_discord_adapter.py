@@ -21,7 +21,14 @@ from tests.discord_fake import FakeDiscord, RecordedMessage, Role, User
 from tests.discord_fake.gateway import GatewayConnection
 from tests.discord_fake.harness import discord
 from tests.discord_fake.models import JSON, Intent
-from tests.discord_helpers import Gate, RunningBot, StartBot, main_guild, make_test_module
+from tests.discord_helpers import (
+    ORGANISER_ROLE,
+    Gate,
+    RunningBot,
+    StartBot,
+    main_guild,
+    make_test_module,
+)
 
 pytest_plugins = ["tests.discord_fixtures"]
 
@@ -302,15 +309,15 @@ async def test_administrators_are_organisers_in_slash_commands(
 async def test_user_text_never_pings(
     discord_fake: FakeDiscord, bot: RunningBot, bob: User, organisers: Role
 ) -> None:
-    """@everyone, @here and role mentions in user text are shown escaped and ping nobody."""
+    """@everyone and @here in user text are shown escaped, role and user mentions as the
+    names they show, markdown literally; nobody is pinged."""
     fake = discord_fake
     general = main_guild(fake).channel("general")
     text = f"@everyone @here <@&{organisers.id}> <@{bob.id}> **loud**"
     await fake.send_message(general, bob, f"!echo {text}")
     reply = await fake.wait_for_message(channel_id=general.id)
     assert reply.content == (
-        f"You said: @\u200beveryone @\u200bhere <@\u200b&{organisers.id}> "
-        f"<@\u200b{bob.id}> \\*\\*loud\\*\\*"
+        f"You said: @\u200beveryone @\u200bhere @{ORGANISER_ROLE} @Bob \\*\\*loud\\*\\*"
     )
     assert reply.allowed_mentions == {"parse": []}
     assert reply.message["mention_everyone"] is False

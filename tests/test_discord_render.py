@@ -203,3 +203,10 @@ def test_user_text_never_starts_a_block() -> None:
     """Quotes, headings, lists and numbered lists in member text are shown literally."""
     escaped = escape_user_text("1. one\n  2) two\n10. ten\n> q\n# h\n- l")
     assert [kind for kind, _ in discord_lines(escaped)] == ["text"] * 6
+
+
+def test_mentions_in_user_text_are_broken() -> None:
+    """Whatever reaches the renderer as user text (from Matrix, say) pings nobody."""
+    assert render(Reply.of(Plain("@everyone <@&123456789012345678> <@123456789012345678>"))) == (
+        "@\u200beveryone <@\u200b&123456789012345678> <@\u200b123456789012345678>"
+    )

@@ -20,7 +20,7 @@ from adapters.discord.base import Interaction, digest
 from adapters.discord.checks import ChannelChecks
 from adapters.discord.forms import FormButton, PageButton
 from adapters.discord.interactions import CommandButton
-from adapters.discord.members import Members
+from adapters.discord.members import ORGANISER_GUILDS_HINT, Members
 from adapters.discord.scheduled_events import INTEREST_MARK, ScheduledEvents
 from adapters.discord.sending import Sending
 from adapters.discord.slash import build_slash, held_matches
@@ -182,6 +182,11 @@ class DiscordAdapter(Sending, ScheduledEvents, Members, ChannelChecks):
         self._ready = True
         client = self._require_client()
         await self._sync_commands(client)
+        if not self.settings.guild_ids:
+            guilds = await self._group_guilds()
+            log.warning(
+                "discord_organiser_guilds_not_set", guilds=guilds, hint=ORGANISER_GUILDS_HINT
+            )
         log.info(
             "discord_ready",
             user=str(client.user),
@@ -252,11 +257,21 @@ class DiscordAdapter(Sending, ScheduledEvents, Members, ChannelChecks):
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
-        mention = re.compile(rf"<@!?{client.user.id}>")
+        # the bot's own role, picked in the @ menu, mentions the bot too
+        own_role = message.guild.self_role if message.guild is not None else None
+        mention = re.compile(
+            rf"<@!?{client.user.id}>" + (rf"|<@&{own_role.id}>" if own_role is not None else "")
+        )
         mentions_bot = bool(mention.search(message.content))
         text = mention.sub("", message.content).strip() if mentions_bot else message.content
         if not text and not mentions_bot:
             return  # an attachment, or content hidden without the message-content intent
+        text = await self._readable(
+            text,
+            message.guild,
+            known=list(message.mentions),
+            keep_users=self._takes_a_member(text),
+        )
         incoming = Incoming(
             platform=self.platform,
             member=self._member(message.author),
