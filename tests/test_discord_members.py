@@ -203,7 +203,7 @@ async def test_only_closed_dms_are_reported_as_closed(
     fake.fail_next("POST", "/channels/{channel_id}/messages", status=403, body=CLOSED_DMS)
     await fake.send_message(general, carol, "!mydata")
     note = await fake.wait_for_message(channel_id=general.id)
-    assert note.content.startswith("I couldn't send you a direct message")
+    assert "I couldn't send you a direct message: do you accept messages" in note.content
 
     start, first = len(fake.sent), len(fake.requests)
     fake.fail_next("POST", "/channels/{channel_id}/messages", status=503)
@@ -212,4 +212,4 @@ async def test_only_closed_dms_are_reported_as_closed(
         "POST", "/channels/{channel_id}/messages", lambda r: r.index >= first
     )
     await asyncio.gather(*adapter._inflight)  # the command has been handled
-    assert not [m for m in fake.sent[start:] if "couldn't send you a direct" in m.content]
+    assert not [m for m in fake.sent[start:] if "do you accept messages" in m.content]
