@@ -127,7 +127,7 @@ def slash_name(name: str) -> str:
 def describe(text: str, fallback: str) -> str:
     """A plain description of 1-100 characters: Discord shows it as typed, so markdown
     marks (``**``, ``__``, backticks) and escapes are dropped; trimmed with …."""
-    unmarked = _ESCAPE.sub(r"\1", re.sub(r"\*\*|__|(?<!\\)`", "", text)).replace("`", "")
+    unmarked = re.sub(r"\*\*|__|`", "", _ESCAPE.sub(r"\1", text))
     flat = " ".join(unmarked.split()) or fallback
     flat = flat or "-"
     return flat if len(flat) <= MAX_DESCRIPTION else flat[: MAX_DESCRIPTION - 1] + "…"
