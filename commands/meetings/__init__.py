@@ -205,6 +205,13 @@ def series_words(rule: str, at: datetime, zone_key: str) -> str:
     return f"{rule}, {clock} {where}"
 
 
+def _for_you(ctx: Context, at: datetime, other_zone: bool) -> list[Inline]:
+    """``at`` for the reader: always where the platform shows each reader's own time."""
+    if other_zone or ctx.adapter.capabilities.native_timestamps:
+        return ["\nFor you: ", When(at, "full")]
+    return []
+
+
 def _rooms_json(rooms: list[Room]) -> str:
     return json.dumps([[r.id, r.platform, r.name] for r in rooms])
 
@@ -300,8 +307,7 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
         f"\nDuration: {duration_words(duration)}",
     ]
     own = (await ctx.prefs()).zone
-    if own and own != zone_key:
-        parts.append(f"\nFor you: {format_when(first, own, now=now)}")
+    parts += _for_you(ctx, first, own != zone_key and own is not None)
     if zone_key == "UTC" and own is None:
         parts.append(f"\n(Read in UTC: set your zone with `{prefix}tz set <city>`.)")
     if link:
@@ -453,7 +459,7 @@ async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
             await platform_events.schedule_sync(ctx.host, session, row, due=now)
     head: list[Inline] = [f"Meeting #{number} updated: ", Plain(row.title)]
     if at is not None:
-        head += ["\nNext: ", Plain(describe_times(row, at, now))]
+        head += ["\nNext: ", Plain(describe_times(row, at, now)), *_for_you(ctx, at, False)]
     if row.link:
         head += ["\nLink: ", Plain(row.link)]
     head.append(f"\nDuration: {duration_words(row.duration_minutes)}")
