@@ -180,7 +180,9 @@ async def test_reminders_to_rooms_and_opted_in_members(chat: ConsoleChat, clock:
     await add_and_confirm(chat, '!meeting add "Call" 2026-11-27 15:00 UTC')
     await work(chat)
     await chat.say("!tz set Asia/Kathmandu", as_="bob")
-    assert "I'll DM you 1 day, 15 minutes before each meeting" in await chat.say("!remind me on")
+    assert "I'll DM you 1 day before and 15 minutes before each meeting" in await chat.say(
+        "!remind me on"
+    )
     await chat.say("!remind me on 1h", as_="carol")
     assert "I can't use '2m'" in await chat.say("!remind me on 2m", as_="dan")
     clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))

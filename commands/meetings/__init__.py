@@ -47,6 +47,7 @@ from commands.meetings.recurrence import read_option, read_recurrence
 from commands.meetings.render import (
     duration_words,
     lead_list,
+    leads_before,
     parse_leads,
     room_post,
     rsvp_buttons,
@@ -659,7 +660,11 @@ async def ics(ctx: Context, number: int | None = None) -> Reply:
 async def ics_link(ctx: Context, number: int | None) -> Reply:
     """The feed's address, or one meeting's (``!meeting ics N`` and ``!meeting N ics``)."""
     if not ctx.config.web.enabled:
-        raise UserError("The calendar feed is off on this bot: its web app is not enabled.")
+        raise UserError(
+            "The calendar feed is off on this bot. Whoever runs the bot turns it on with "
+            "`enabled = true` in the `[web]` section of its config (see the README).",
+            markdown=True,
+        )
     from commands.meetings.ics import feed_url
 
     if number is None:
@@ -754,7 +759,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
             found.display_name = ctx.member.display_name
             found.updated_at = now
     prefs = await ctx.prefs()
-    parts: list[Inline] = [f"I'll DM you {lead_list(minutes)} before each meeting"]
+    parts: list[Inline] = [f"I'll DM you {leads_before(minutes)} each meeting"]
     if prefs.zone is None:
         parts.append(f", in UTC until you set your zone (`{prefix}tz set <city>`)")
     parts.append(f". `{prefix}remind me off` stops them.")
