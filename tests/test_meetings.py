@@ -89,6 +89,10 @@ async def test_add_echoes_in_zone_and_utc_and_refuses_bad_dates(chat: ConsoleCha
     past = await chat.say('!meeting add "Late" yesterday 15:00')
     assert "which has already passed" in past and 'For example: `!meeting add "Open' in past
     assert "I can't read 'blorp' as a date" in await chat.say('!meeting add "X" blorp')
+    # a title of several words without quotes: the command to type, nothing saved
+    unquoted = await chat.say("!meeting add Open meeting friday 15:00 --duration 1h")
+    assert 'Is the title "Open meeting"?' in unquoted
+    assert '`!meeting add "Open meeting" friday 15:00 --duration 1h`' in unquoted
     ambiguous = await chat.say('!meeting add "X" friday 15:00 IST')
     assert "IST can mean several zones" in ambiguous and "For example: `!meeting add" in ambiguous
     assert "When is it?" in await chat.say('!meeting add "X" --every week')

@@ -157,6 +157,40 @@ def check_link(text: str) -> str:
     return link
 
 
+async def _suggest_title_quotes(ctx: Context, title: str, phrase: str, details: str) -> None:
+    """``!meeting add Open meeting friday 15:00`` reads the title ``Open`` and the date
+    ``meeting friday 15:00``: when moving a few words into the title makes the date readable,
+    refuse with the command to type, the title in quotes, instead of "cannot read the date"."""
+    from chatbot.time.parse import parse_details
+
+    if ctx.incoming.text.split(None, 2)[-1:] and _QUOTED_START.match(
+        ctx.incoming.text.split(None, 2)[-1]
+    ):
+        return  # the title was quoted: the date really is unreadable
+    words = phrase.split()
+    prefs = await ctx.prefs()
+    for taken in range(1, min(4, len(words))):
+        try:
+            await parse_details(
+                " ".join(words[taken:]),
+                zone_key=prefs.zone,
+                now=ctx.now(),
+                date_order=ctx.config.time.date_order,
+            )
+        except UserError:
+            continue
+        whole = " ".join([title, *words[:taken]])
+        rest = details.split(None, taken)[-1]
+        raise UserError(
+            f"Is the title {quote(whole)}? A title of several words goes in quotes: "
+            f"`{ctx.prefix}meeting add {quote(whole)} {rest}`",
+            markdown=True,
+        )
+
+
+_QUOTED_START = re.compile("^[\"'“‘«„]")
+
+
 async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
     """The instant and the zone it was read in; refused with the reason and an example."""
     from chatbot.time.parse import parse_details
@@ -274,7 +308,11 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
             rule, phrase = said, rest
     duration = parse_duration(options["duration"]) if "duration" in options else 60
     link = check_link(options["link"]) if "link" in options else None
-    at, zone_key = await read_when(ctx, phrase)
+    try:
+        at, zone_key = await read_when(ctx, phrase)
+    except UserError:
+        await _suggest_title_quotes(ctx, title, phrase, details)
+        raise
     now = ctx.now()
     series = Series(datetime.fromisoformat(local_iso(at, zone_key)), zone_key, rule)
     first = series.next_after(now)
