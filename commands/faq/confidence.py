@@ -1,0 +1,109 @@
+"""Confidence: how sure the engine is that its best entry answers the question.
+
+A raw ranking score depends on the question's length and on the base (its size, how many
+alternates its entries carry), so it is a poor threshold.  The confidence (0-1) is a logistic
+combination of scale-free features of the best entry, fitted across several knowledge bases
+written independently (``benchmarks/faq_eval.py --lobo``: each base is scored with weights and
+threshold fitted on the *other* bases only), then rounded.  The bases are used as written by
+an organiser, with no alternates and no near-misses, so nothing here relies on them; a base
+that has them only ranks better.
+
+Below the method's threshold the engine abstains and offers the nearest topics instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "HYBRID_THRESHOLD",
+    "PLAIN_THRESHOLD",
+    "HybridFeatures",
+    "hybrid_confidence",
+    "logistic",
+    "plain_confidence",
+]
+
+# -- the lexical (plain) method ---------------------------------------------------------------
+
+#: Confidence below which the plain method abstains.
+PLAIN_THRESHOLD = 0.48
+PLAIN_BIAS = -5.0
+PLAIN_WEIGHTS = {
+    "coverage": 4.1,
+    "phrasing": 3.3,
+    "similarity": 1.0,
+    "chars": 1.4,
+    "margin": 1.9,
+    "unknown": -0.7,
+    "near_miss": -4.7,
+}
+
+# -- the hybrid method (lexical + multilingual embeddings) ------------------------------------
+
+#: Confidence below which the hybrid method abstains.
+HYBRID_THRESHOLD = 0.72
+HYBRID_BIAS = -3.24
+HYBRID_WEIGHTS = {
+    "cosine": 0.58,
+    "answer": 0.39,
+    "lead": 0.8,
+    "spread": 0.84,
+    "agree": 0.86,
+    "coverage": 1.01,
+    "similarity": 0.33,
+    "phrasing": 0.14,
+    "chars": -0.51,
+    "margin": 0.37,
+    "unknown": -0.48,
+    "foreign": 0.57,
+}
+
+# A question this close to a near-miss (Dice overlap), and closer to it by this much than to any
+# phrasing of its best entry, is declined whatever the other signals say.
+NEAR_MISS_DECLINE = 0.7
+NEAR_MISS_LEAD = 0.05
+
+
+def logistic(bias: float, weights: Mapping[str, float], features: Mapping[str, float]) -> float:
+    """The logistic of the weighted features."""
+    z = bias + sum(weights.get(name, 0.0) * value for name, value in features.items())
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def plain_confidence(features: Mapping[str, float]) -> float:
+    """The plain method's confidence (weights read at each call, so the benchmark can swap
+    them)."""
+    return logistic(PLAIN_BIAS, PLAIN_WEIGHTS, features)
+
+
+def hybrid_confidence(features: Mapping[str, float]) -> float:
+    """The hybrid method's confidence."""
+    return logistic(HYBRID_BIAS, HYBRID_WEIGHTS, features)
+
+
+@dataclass(frozen=True, slots=True)
+class HybridFeatures:
+    """Signals about the best entry of the hybrid ranking.
+
+    The embedding signals hold for a question in any language; the lexical ones (share of the
+    question's informative words the entry covers, overlap with its closest phrasing…) only
+    for one in the base's language, and are 0 for another (``foreign``)."""
+
+    cosine: float  # embedding cosine with the entry's closest phrasing
+    answer: float  # embedding cosine with the entry's answer
+    lead: float  # best combined score minus the runner-up's
+    spread: float  # best semantic score in standard deviations above the base's mean
+    agree: float  # 1 when the lexical ranker puts the same entry first
+    coverage: float  # idf-weighted share of the question's content words the entry has
+    similarity: float  # word overlap (Dice) with the closest phrasing
+    phrasing: float  # largest share of one phrasing found in the question
+    chars: float  # character n-gram cosine with the closest phrasing
+    margin: float  # relative lead over the best entry on another topic
+    unknown: float  # share of the question's weight in words the base never uses
+    foreign: float  # 1 when the question is not in the base's language
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.__slots__}
