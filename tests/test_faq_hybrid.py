@@ -231,7 +231,9 @@ async def test_service_stores_vectors_and_reuses_them(
         encoder._known.clear()
         await svc.load()
         assert (await svc.index()).method == "hybrid"
-        texts = [t for e in svc.kb.entries for t in (e.question, *e.alternates, e.answer)]
+        from commands.faq.semantic import entry_texts
+
+        texts = [t for e in svc.kb.entries for t in entry_texts(e)]
         stored = await svc.vectors.load(encoder.model_id, texts)
         assert set(stored) == set(texts)
         encoder._known.clear()

@@ -44,21 +44,24 @@ PLAIN_WEIGHTS = {
 # -- the hybrid method (lexical + multilingual embeddings) ------------------------------------
 
 #: Confidence below which the hybrid method abstains.
-HYBRID_THRESHOLD = 0.72
-HYBRID_BIAS = -3.24
+HYBRID_THRESHOLD = 0.74
+HYBRID_BIAS = -3.6
 HYBRID_WEIGHTS = {
-    "cosine": 0.58,
-    "answer": 0.39,
-    "lead": 0.8,
-    "spread": 0.84,
-    "agree": 0.86,
-    "coverage": 1.01,
-    "similarity": 0.33,
-    "phrasing": 0.14,
-    "chars": -0.51,
-    "margin": 0.37,
-    "unknown": -0.48,
-    "foreign": 0.57,
+    "cosine": 1.99,
+    "answer": 1.01,
+    "sentence": -1.04,
+    "lead": 3.84,
+    "semlead": 0.73,
+    "lexical": -0.51,
+    "spread": 0.46,
+    "agree": 0.66,
+    "coverage": 4.13,
+    "similarity": 0.08,
+    "phrasing": 0.26,
+    "chars": -3.49,
+    "margin": 1.02,
+    "unknown": 0.05,
+    "foreign": 0.83,
 }
 
 # A question this close to a near-miss (Dice overlap), and closer to it by this much than to any
@@ -94,7 +97,10 @@ class HybridFeatures:
 
     cosine: float  # embedding cosine with the entry's closest phrasing
     answer: float  # embedding cosine with the entry's answer
+    sentence: float  # embedding cosine with the answer's closest sentence
     lead: float  # best combined score minus the runner-up's
+    semlead: float  # the same for the embedding scores alone
+    lexical: float  # the entry's lexical score, relative to the best lexical score
     spread: float  # best semantic score in standard deviations above the base's mean
     agree: float  # 1 when the lexical ranker puts the same entry first
     coverage: float  # idf-weighted share of the question's content words the entry has

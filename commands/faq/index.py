@@ -83,6 +83,7 @@ _ALIASES = {"semantic": "hybrid", "multilingual": "hybrid"}
 # lexical score / best lexical score (module values, read at each call: the benchmark's
 # leave-one-base-out mode chooses them on the other bases).
 ANSWER_WEIGHT = 0.5
+SENTENCE_WEIGHT = 0.3
 LEXICAL_WEIGHT = 0.3
 # Offer as "see also" the entries within this much of the best hybrid score.
 _SEE_ALSO_GAP = 0.05
@@ -235,10 +236,13 @@ class FaqIndex:
             rest = tuple((i, s) for i, s in ranking.order if i != exact)
             top = ranking.order[0][1] if ranking.order else 1.0
             return Assessment(index, language, ((exact, max(top, 1.0)), *rest), fixed=1.0)
-        features = index.features(terms, ranking) if ranking.order else None
+        hybrid = self._semantic is not None and index is self._indexes.get("en")
+        # the hybrid method needs the lexical features only for the near-miss check
+        wanted = ranking.order and (not hybrid or index.near_weights)
+        features = index.features(terms, ranking) if wanted else None
         if _declined(index, key, features):
             return Assessment(index, language, ranking.order, fixed=0.0)
-        if self._semantic is not None and index is self._indexes.get("en"):
+        if hybrid:
             foreign = language is not None and language != "en"
             return self._hybrid(index, text, terms, ranking, language, foreign=foreign)
         if features is None:
@@ -259,10 +263,11 @@ class FaqIndex:
         import numpy as np
 
         assert self._semantic is not None
-        closest, answers = self._semantic.scores(text)
-        semantic = closest + ANSWER_WEIGHT * answers
+        closest, answers, parts = self._semantic.scores(text)
+        semantic = closest + ANSWER_WEIGHT * answers + SENTENCE_WEIGHT * parts
         combined = semantic.astype(np.float64)
         lexical_top = ranking.order[0][1] if ranking.order else 0.0
+        lexical = dict(ranking.order)
         if lexical_top > 0:
             for i, s in ranking.order:
                 combined[i] += LEXICAL_WEIGHT * s / lexical_top
@@ -275,10 +280,14 @@ class FaqIndex:
         best = order[0][0]
         runner_up = order[1][1] if len(order) > 1 else 0.0
         spread = float(semantic.std()) or 1.0
+        others = np.delete(semantic, best)
         values: dict[str, float] = {
             "cosine": float(closest[best]),
             "answer": float(answers[best]),
+            "sentence": float(parts[best]),
             "lead": order[0][1] - runner_up,
+            "semlead": float(semantic[best] - others.max()) if len(others) else 0.0,
+            "lexical": lexical.get(best, 0.0) / lexical_top if lexical_top > 0 else 0.0,
             "spread": (float(semantic[best]) - float(semantic.mean())) / spread,
             "agree": 0.0,
             "coverage": 0.0,
@@ -289,11 +298,18 @@ class FaqIndex:
             "unknown": 0.0,
             "foreign": 1.0 if foreign else 0.0,
         }
-        if not foreign:
-            lexical = index.features(
-                terms, Ranking(order, ranking.similarity, ranking.chars)
-            ).as_dict()
-            values.update({k: lexical[k] for k in conf.HybridFeatures.__slots__ if k in lexical})
+        if foreign:
+            values["lexical"] = 0.0
+        else:
+            found = index.features(terms, Ranking(order, ranking.similarity, ranking.chars))
+            lexical_features = found.as_dict()
+            values.update(
+                {
+                    k: lexical_features[k]
+                    for k in conf.HybridFeatures.__slots__
+                    if k in lexical_features
+                }
+            )
             values["agree"] = 1.0 if ranking.order and ranking.order[0][0] == best else 0.0
         return Assessment(index, language, order, fixed=None, features=values, hybrid=True)
 

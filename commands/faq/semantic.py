@@ -1,16 +1,18 @@
-"""The semantic ranker: each entry's closest phrasing and its answer, by embedding cosine.
+"""The semantic ranker: each entry's closest phrasing, its answer and the answer's closest
+sentence, by embedding cosine.
 
-Every phrasing of an entry (its question and alternates) and its answer are embedded once
-(:mod:`.encoder`); a question then costs one embedding and two matrix-vector products.  An
-entry scores ``closest-phrasing cosine + ANSWER_WEIGHT · answer cosine``: the answer carries
-the words an organiser did not think to put in the question (a base written with questions
-and answers only has nothing else to go on).
+Every phrasing of an entry (its question and alternates), its answer and each sentence of
+the answer are embedded once (:mod:`.encoder`); a question then costs one embedding and a few
+matrix-vector products.  The answer carries the words an organiser did not think to put in
+the question (a base written with questions and answers only has nothing else to go on), and
+its closest sentence the one detail a member asks about.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,9 +25,19 @@ if TYPE_CHECKING:
 __all__ = ["SemanticIndex", "entry_texts"]
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
+
+
+def sentences(answer: str) -> list[str]:
+    """The sentences of an answer (the whole answer when it is one)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(answer) if len(p.strip()) > 3]
+    return parts or [answer]
+
+
 def entry_texts(entry: Entry) -> list[str]:
-    """The texts of an entry that are embedded: its phrasings, then its answer."""
-    return [entry.question, *entry.alternates, entry.answer]
+    """The texts of an entry that are embedded: its phrasings, its answer and the answer's
+    sentences."""
+    return [entry.question, *entry.alternates, entry.answer, *sentences(entry.answer)]
 
 
 class SemanticIndex:
@@ -37,21 +49,35 @@ class SemanticIndex:
         phrasings = [
             (i, text) for i, e in enumerate(entries) for text in (e.question, *e.alternates)
         ]
-        owner = np.array([i for i, _ in phrasings], dtype=np.int64)
+        parts = [(i, text) for i, e in enumerate(entries) for text in sentences(e.answer)]
         texts = [text for _, text in phrasings]
         answers = [e.answer for e in entries]
-        matrix = encoder.encode([*texts, *answers])
-        self.phrasings: Matrix = np.ascontiguousarray(matrix[: len(texts)])
-        self.answers: Matrix = np.ascontiguousarray(matrix[len(texts) :])
-        # phrasings come grouped by entry, in entry order; every entry has its question
-        self.starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else owner
+        pieces = [text for _, text in parts]
+        matrix = encoder.encode([*texts, *answers, *pieces])
+        n, m = len(texts), len(answers)
+        self.phrasings: Matrix = np.ascontiguousarray(matrix[:n])
+        self.answers: Matrix = np.ascontiguousarray(matrix[n : n + m])
+        self.sentences: Matrix = np.ascontiguousarray(matrix[n + m :])
+        # rows come grouped by entry, in entry order; every entry has a question and a sentence
+        self.starts = _starts([i for i, _ in phrasings])
+        self.sentence_starts = _starts([i for i, _ in parts])
 
-    def scores(self, text: str) -> tuple[Matrix, Matrix]:
-        """Cosine of ``text`` with each entry's closest phrasing, and with its answer."""
+    def scores(self, text: str) -> tuple[Matrix, Matrix, Matrix]:
+        """Cosine of ``text`` with each entry's closest phrasing, its answer and the answer's
+        closest sentence."""
         query = self.encoder.encode_one(text)
         if not self.size:
             empty: Matrix = np.zeros(0, dtype=np.float32)
-            return empty, empty
+            return empty, empty, empty
         closest: Matrix = np.maximum.reduceat(self.phrasings @ query, self.starts)
         answers: Matrix = self.answers @ query
-        return closest, answers
+        parts: Matrix = np.maximum.reduceat(self.sentences @ query, self.sentence_starts)
+        return closest, answers, parts
+
+
+def _starts(owner: list[int]) -> Any:
+    """Where each entry's rows start (rows grouped by entry)."""
+    array = np.array(owner, dtype=np.int64)
+    if not len(array):
+        return array
+    return np.flatnonzero(np.r_[True, array[1:] != array[:-1]])

@@ -160,12 +160,10 @@ class FaqService:
         encoder = await self._encoder()
         if encoder is not None:
             # embed only what neither this process nor the database has embedded yet
-            missing = encoder.missing(
-                t
-                for e in kb.entries
-                if e.lang.startswith("en")
-                for t in (e.question, *e.alternates, e.answer)
-            )
+            from commands.faq.semantic import entry_texts
+
+            english = [e for e in kb.entries if e.lang.split("-")[0] == "en"]
+            missing = encoder.missing(t for e in english for t in entry_texts(e))
             if missing:
                 encoder.remember(await self.vectors.load(encoder.model_id, missing))
         index = await asyncio.to_thread(self._build, kb, encoder)
