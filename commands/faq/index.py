@@ -86,7 +86,7 @@ ANSWER_WEIGHT = 0.5
 SENTENCE_WEIGHT = 0.3
 LEXICAL_WEIGHT = 0.3
 # Offer as "see also" the entries within this much of the best hybrid score.
-_SEE_ALSO_GAP = 0.05
+_SEE_ALSO_GAP = 0.08
 _SEE_ALSO_RATIO = 0.8
 _DEPTH = 30
 
