@@ -296,6 +296,8 @@ class FaqIndex:
             "chars": 0.0,
             "margin": 0.0,
             "unknown": 0.0,
+            "missing": 0.0,
+            "length": 0.0,
             "foreign": 1.0 if foreign else 0.0,
         }
         if foreign:

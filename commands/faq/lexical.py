@@ -84,9 +84,13 @@ class LexFeatures:
     unknown: float  # idf-weighted share of the question's words the base never uses
     margin: float  # relative lead of the best ranking score over the best other-topic entry
     near_miss: float  # weighted word overlap (Dice) with the closest near-miss of any entry
+    missing: float = 0.0  # idf of the rarest question word the entry lacks, relative to the top
+    length: float = 0.0  # content words in the question, in tens
 
     def as_dict(self) -> dict[str, float]:
         return {
+            "missing": self.missing,
+            "length": self.length,
             "coverage": self.coverage,
             "similarity": self.similarity,
             "phrasing": self.phrasing,
@@ -428,9 +432,10 @@ class LexicalIndex:
 
     def features(self, terms: Sequence[_Term], ranking: Ranking) -> LexFeatures:
         best, top = ranking.order[0]
-        total = matched = unknown = 0.0
+        total = matched = unknown = missing = 0.0
         title, everything = self.title_terms[best], self.all_terms[best]
-        for t in {t.stem for t in terms if not t.weak}:
+        content = {t.stem for t in terms if not t.weak}
+        for t in content:
             w = self._w(t)
             total += w
             if t not in self.idf:
@@ -445,6 +450,8 @@ class LexicalIndex:
                 matched += _ANSWER_ONLY_CREDIT * w
             elif any(r in everything for r in related):
                 matched += _RELATED_WEIGHT * _ANSWER_ONLY_CREDIT * w
+            else:
+                missing = max(missing, w)
         coverage = matched / total if total else 0.0
         query = self._query(terms)
         phrasing = max(
@@ -467,6 +474,8 @@ class LexicalIndex:
             unknown=unknown / total if total else 0.0,
             margin=margin,
             near_miss=self.near_miss(query),
+            missing=missing / self.unknown_idf if self.unknown_idf else 0.0,
+            length=len(content) / 10,
         )
 
 
