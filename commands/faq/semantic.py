@@ -55,9 +55,9 @@ class SemanticIndex:
         pieces = [text for _, text in parts]
         matrix = encoder.encode([*texts, *answers, *pieces])
         n, m = len(texts), len(answers)
-        self.phrasings: Matrix = np.ascontiguousarray(matrix[:n])
-        self.answers: Matrix = np.ascontiguousarray(matrix[n : n + m])
-        self.sentences: Matrix = np.ascontiguousarray(matrix[n + m :])
+        # one matrix, one product a question; the three kinds of rows are slices of it
+        self.matrix: Matrix = np.ascontiguousarray(matrix)
+        self._slices = (slice(0, n), slice(n, n + m), slice(n + m, len(matrix)))
         # rows come grouped by entry, in entry order; every entry has a question and a sentence
         self.starts = _starts([i for i, _ in phrasings])
         self.sentence_starts = _starts([i for i, _ in parts])
@@ -69,9 +69,10 @@ class SemanticIndex:
         if not self.size:
             empty: Matrix = np.zeros(0, dtype=np.float32)
             return empty, empty, empty
-        closest: Matrix = np.maximum.reduceat(self.phrasings @ query, self.starts)
-        answers: Matrix = self.answers @ query
-        parts: Matrix = np.maximum.reduceat(self.sentences @ query, self.sentence_starts)
+        sims = self.matrix @ query
+        phrasings, answers, sentences = (sims[part] for part in self._slices)
+        closest: Matrix = np.maximum.reduceat(phrasings, self.starts)
+        parts: Matrix = np.maximum.reduceat(sentences, self.sentence_starts)
         return closest, answers, parts
 
 
