@@ -237,7 +237,13 @@ async def test_service_stores_vectors_and_reuses_them(
         stored = await svc.vectors.load(encoder.model_id, texts)
         assert set(stored) == set(texts)
         encoder._known.clear()
-        await FaqService(db, "!", method="hybrid").load()
+        again = FaqService(db, "!", method="hybrid")
+        await again.load()
         assert encoder.take_fresh() == {}  # nothing embedded anew
+        # an import keeps only the vectors of the new base's texts
+        kept = svc.kb.entries[:3]
+        await again.import_kb(KnowledgeBase(kept))
+        left = await svc.vectors.load(encoder.model_id, texts)
+        assert set(left) == {t for e in kept for t in entry_texts(e)}
     finally:
         await db.close()

@@ -265,7 +265,20 @@ class FaqService:
                 overrides = diff(self.base, kb)
                 await self.store.replace_all(overrides, None)
             await self._load()
+            await self._prune_vectors()
             return overrides
+
+    async def _prune_vectors(self) -> None:
+        """Drop stored embeddings of texts no longer in the base (after an import)."""
+        if self.method != "hybrid":
+            return
+        from commands.faq.encoder import load_encoder
+        from commands.faq.semantic import entry_texts
+
+        encoder = load_encoder()  # loaded by _load already
+        await self.vectors.prune(
+            encoder.model_id, [t for e in self.kb.entries for t in entry_texts(e)]
+        )
 
     # -- answering ----------------------------------------------------------------------------
 
