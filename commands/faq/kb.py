@@ -1,0 +1,301 @@
+"""The knowledge base as data: entries, validation, and the TOML file format.
+
+An entry is a question and its answer, with optional alternate phrasings, near-misses
+(questions it does *not* answer), tags and a language.  :func:`parse_kb` names every problem
+of a bad file at once, so an organiser can fix it in one go; ``parse_kb(dump_kb(kb)) == kb``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_KB_PATH",
+    "Entry",
+    "KbError",
+    "KnowledgeBase",
+    "dump_kb",
+    "load_kb",
+    "load_kbs",
+    "parse_kb",
+]
+
+DEFAULT_KB_PATH = Path(__file__).with_name("kb.toml")
+
+# ---------------------------------------------------------------------------------------------
+# Values
+# ---------------------------------------------------------------------------------------------
+
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_LANG_RE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+_FIELDS = ("id", "question", "alternates", "near_misses", "answer", "tags", "lang")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One question of the knowledge base and its answer."""
+
+    id: str
+    question: str
+    answer: str
+    alternates: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    lang: str = "en"
+    #: questions that look like this entry but that its answer does not answer ("how much
+    #: does a Wikipedian in Residence earn"): a question close to one is not answered
+    near_misses: tuple[str, ...] = ()
+
+
+class KbError(ValueError):
+    """A knowledge base that cannot be used; ``problems`` lists each one, naming its entry."""
+
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        if len(self.problems) == 1:
+            message = f"{where}{self.problems[0]}"
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"{where}{len(self.problems)} problems in the knowledge base:\n{lines}"
+        super().__init__(message)
+
+
+def _label(index: int, entry_id: object) -> str:
+    """Name an entry in a message: its 1-based position and, when known, its id."""
+    if isinstance(entry_id, str) and entry_id:
+        return f"entry #{index + 1} (id {entry_id!r})"
+    return f"entry #{index + 1}"
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a text value cannot be stored, or None if it can."""
+    if not value.strip():
+        return "is empty"
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        return "contains a lone surrogate"
+    return None
+
+
+def _entry_problems(entry: Entry, index: int) -> list[str]:
+    """Value problems of one well-typed entry."""
+    label = _label(index, entry.id)
+    problems: list[str] = []
+    if not _ID_RE.fullmatch(entry.id):
+        problems.append(
+            f"{label}: field 'id' must be 1-100 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+    for name in ("question", "answer"):
+        why = _text_problem(getattr(entry, name))
+        if why:
+            problems.append(f"{label}: field {name!r} {why}")
+    for name in ("alternates", "tags", "near_misses"):
+        for i, value in enumerate(getattr(entry, name)):
+            why = _text_problem(value)
+            if why:
+                problems.append(f"{label}: field {name!r}, item {i + 1} {why}")
+    if not _LANG_RE.fullmatch(entry.lang):
+        problems.append(f"{label}: field 'lang' must be a language code such as 'en' or 'pt-BR'")
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    """An ordered, validated collection of entries with unique ids."""
+
+    entries: tuple[Entry, ...] = ()
+    _by_id: Mapping[str, Entry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(self.entries):
+            problems.extend(_entry_problems(entry, index))
+            if entry.id in seen:
+                problems.append(
+                    f"{_label(index, entry.id)}: duplicate id, already used by entry "
+                    f"#{seen[entry.id] + 1}"
+                )
+            else:
+                seen[entry.id] = index
+        if problems:
+            raise KbError(problems)
+        object.__setattr__(self, "entries", tuple(self.entries))
+        object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def get(self, entry_id: str) -> Entry | None:
+        """The entry with this id, or None."""
+        return self._by_id.get(entry_id)
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Languages that have at least one entry."""
+        return frozenset(e.lang for e in self.entries)
+
+
+# ---------------------------------------------------------------------------------------------
+# TOML reading and writing
+# ---------------------------------------------------------------------------------------------
+
+
+def _str_list(
+    raw: Mapping[str, Any], name: str, label: str, problems: list[str]
+) -> tuple[str, ...]:
+    value = raw.get(name, [])
+    if not isinstance(value, list):
+        problems.append(
+            f"{label}: field {name!r} must be a list of strings, got {_type_name(value)}"
+        )
+        return ()
+    bad = [i for i, item in enumerate(value) if not isinstance(item, str)]
+    if bad:
+        problems.append(
+            f"{label}: field {name!r}, item {bad[0] + 1} must be a string, "
+            f"got {_type_name(value[bad[0]])}"
+        )
+        return ()
+    return tuple(value)
+
+
+def _type_name(value: object) -> str:
+    names = {str: "string", int: "integer", float: "float", bool: "boolean", list: "array"}
+    if isinstance(value, dict):
+        return "table"
+    return names.get(type(value), type(value).__name__)
+
+
+def _parse_entry(raw: object, index: int, problems: list[str]) -> Entry | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{_label(index, None)}: must be a table, got {_type_name(raw)}")
+        return None
+    label = _label(index, raw.get("id"))
+    before = len(problems)
+    for key in raw:
+        if key not in _FIELDS:
+            problems.append(
+                f"{label}: unknown field {key!r} (expected one of: {', '.join(_FIELDS)})"
+            )
+    texts: dict[str, str] = {}
+    for name in ("id", "question", "answer"):
+        if name not in raw:
+            problems.append(f"{label}: missing field {name!r}")
+        elif not isinstance(raw[name], str):
+            problems.append(
+                f"{label}: field {name!r} must be a string, got {_type_name(raw[name])}"
+            )
+        else:
+            texts[name] = raw[name]
+    lang = raw.get("lang", "en")
+    if not isinstance(lang, str):
+        problems.append(f"{label}: field 'lang' must be a string, got {_type_name(lang)}")
+    alternates = _str_list(raw, "alternates", label, problems)
+    tags = _str_list(raw, "tags", label, problems)
+    near_misses = _str_list(raw, "near_misses", label, problems)
+    if len(problems) > before or not isinstance(lang, str):
+        return None
+    return Entry(
+        id=texts["id"],
+        question=texts["question"],
+        answer=texts["answer"],
+        alternates=alternates,
+        tags=tags,
+        lang=lang,
+        near_misses=near_misses,
+    )
+
+
+def parse_kb(text: str, source: str | None = None) -> KnowledgeBase:
+    """Parse knowledge-base TOML text; raise :class:`KbError` naming every bad entry."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KbError([f"not valid TOML: {exc}"], source) from exc
+    problems: list[str] = []
+    for key in data:
+        if key != "entry":
+            problems.append(f"unknown top-level key {key!r} (entries are [[entry]] tables)")
+    raw_entries = data.get("entry", [])
+    if not isinstance(raw_entries, list):
+        problems.append("'entry' must be an array of tables: write each one as [[entry]]")
+        raw_entries = []
+    entries = [_parse_entry(raw, i, problems) for i, raw in enumerate(raw_entries)]
+    if problems:
+        raise KbError(problems, source)
+    try:
+        return KnowledgeBase(tuple(e for e in entries if e is not None))
+    except KbError as exc:
+        raise KbError(exc.problems, source) from None
+
+
+def load_kb(path: str | Path = DEFAULT_KB_PATH) -> KnowledgeBase:
+    """Read and validate a knowledge-base TOML file (the shipped one by default)."""
+    path = Path(path)
+    return parse_kb(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def load_kbs(paths: Sequence[str | Path]) -> KnowledgeBase:
+    """Several files as one base: an entry of a later file replaces the one with the same id
+    in an earlier file (in its place), so a local file can amend the shipped base."""
+    if len(paths) == 1:
+        return load_kb(paths[0])
+    entries: dict[str, Entry] = {}
+    for path in paths:
+        for entry in load_kb(path).entries:
+            entries[entry.id] = entry
+    return KnowledgeBase(tuple(entries.values()))
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
+_TOML_ESCAPES["\r"] = "\\r"
+_TOML_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+def _toml_str(value: str) -> str:
+    """A TOML basic string that reads back as exactly ``value``."""
+
+    def escape(m: re.Match[str]) -> str:
+        c = m.group()
+        return _TOML_ESCAPES.get(c) or f"\\u{ord(c):04X}"
+
+    return '"' + _TOML_NEEDS_ESCAPE.sub(escape, value) + '"'
+
+
+def _toml_list(values: Sequence[str]) -> str:
+    one_line = "[" + ", ".join(_toml_str(v) for v in values) + "]"
+    if len(one_line) <= 80:
+        return one_line
+    return "[\n" + "".join(f"    {_toml_str(v)},\n" for v in values) + "]"
+
+
+def dump_kb(kb: KnowledgeBase) -> str:
+    """Write a knowledge base as TOML text; ``parse_kb(dump_kb(kb)) == kb``."""
+    blocks: list[str] = []
+    for entry in kb.entries:
+        lines = [
+            "[[entry]]",
+            f"id = {_toml_str(entry.id)}",
+            f"question = {_toml_str(entry.question)}",
+        ]
+        if entry.alternates:
+            lines.append(f"alternates = {_toml_list(entry.alternates)}")
+        if entry.near_misses:
+            lines.append(f"near_misses = {_toml_list(entry.near_misses)}")
+        lines.append(f"answer = {_toml_str(entry.answer)}")
+        if entry.tags:
+            lines.append(f"tags = {_toml_list(entry.tags)}")
+        if entry.lang != "en":
+            lines.append(f"lang = {_toml_str(entry.lang)}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
