@@ -87,13 +87,17 @@ class InstancesSection(_Section):
 
 
 class WebSection(_Section):
-    """The health and metrics endpoints (needs the ``web`` extra)."""
+    """The health and metrics endpoints, the calendar feed and the public pages (needs the
+    ``web`` extra)."""
 
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
     #: the address members reach the app at (behind a reverse proxy), used in feed links
     public_url: str = ""
+    #: serve the group's public pages (meetings, published case studies) and the
+    #: organisers' review desk; off by default, as the app may be bound to a private network
+    public_pages: bool = False
 
 
 class Config(_Section):
