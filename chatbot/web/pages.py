@@ -164,6 +164,12 @@ def host_of(request: web.Request) -> Host:
     return request.app[BOT]
 
 
+def site_url(request: web.Request) -> str:
+    """The address visitors reach the site at: ``[web] public_url``, else the request's."""
+    configured = host_of(request).config.web.public_url.strip()
+    return configured.rstrip("/") if configured else str(request.url.origin())
+
+
 def base_context(request: web.Request, lang: str) -> dict[str, Any]:
     """What ``base.html`` needs: the language, ``_``, the site name, the current path."""
     bot = host_of(request)

@@ -10,6 +10,7 @@ seconds (:class:`chatbot.web.pages.PageCache`).
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from aiohttp import web
 from chatbot.dispatch.host import Host
 from chatbot.time.format import format_when
 from chatbot.web.app import add_route
-from chatbot.web.pages import add_page_routes, host_of, render_page
-from commands.meetings.ics import public_base
+from chatbot.web.pages import add_page_routes, host_of, render_page, site_url
+from commands.meetings.ics import PUBLIC_URL_ENV, public_base
 from commands.meetings.render import duration_words
 from commands.meetings.series import Rule
 from commands.meetings.store import MeetingRow, confirmed_meetings
@@ -83,7 +84,7 @@ async def meetings_page(request: web.Request) -> web.Response:
 
     async def build(lang: str) -> dict[str, Any]:
         now = bot.clock.now()
-        base = public_base(bot)
+        base = public_base(bot) if os.environ.get(PUBLIC_URL_ENV) else site_url(request)
         async with bot.db.sessions() as session:
             rows = await confirmed_meetings(session)
         upcoming: list[tuple[datetime, dict[str, Any]]] = []
