@@ -222,13 +222,13 @@ def detail(study: Study, lang: str, now: datetime, at: datetime, base: str, site
 async def study_page(request: web.Request) -> web.Response:
     bot = host_of(request)
     number = int(request.match_info["id"])
-    study = await store_of(bot).get(number)
-    if study is None or study.state != PUBLISHED:
-        raise web.HTTPNotFound(text="There is no published case study with that number.")
-    at = (await _published_at(bot, [number])).get(number, study.updated_at)
     base = site_url(request)
 
     async def build(lang: str) -> dict[str, Any]:
+        study = await store_of(bot).get(number)
+        if study is None or study.state != PUBLISHED:
+            raise web.HTTPNotFound(text="There is no published case study with that number.")
+        at = (await _published_at(bot, [number])).get(number, study.updated_at)
         now = bot.clock.now()
         return {"s": detail(study, lang, now, at, base, bot.config.bot.name)}
 
