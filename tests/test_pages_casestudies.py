@@ -104,7 +104,8 @@ async def test_gallery_search_finds_a_study(chat: ConsoleChat, browser: Any) -> 
         await page.goto(f"{base}/casestudies")
         assert await page.locator(".cards .card").count() == 3
         await page.fill("#q", "postcards")
-        await page.click("form.search button")
+        async with page.expect_navigation():
+            await page.click("form.search button")
         assert await page.locator(".cards .card h2").all_text_contents() == [
             "Postcards of Santos harbour"
         ]
@@ -113,13 +114,15 @@ async def test_gallery_search_finds_a_study(chat: ConsoleChat, browser: Any) -> 
         await page.select_option("#country", "GB")
         await page.select_option("#project", "wikidata")
         await page.select_option("#year", "2023")
-        await page.click("form.search button")
+        async with page.expect_navigation():
+            await page.click("form.search button")
         assert await page.locator(".cards .card h2").all_text_contents() == [
             "Thesis authors on Wikidata"
         ]
         assert "1 of 3 case studies match" in str(await page.text_content("#found"))
         await page.select_option("#year", "2024")
-        await page.click("form.search button")
+        async with page.expect_navigation():
+            await page.click("form.search button")
         assert await page.locator(".cards .card").count() == 0
         await page.goto(f"{base}/casestudies?project=commons&year=2026")  # ongoing since 2022
         assert await page.locator(".cards .card h2").all_text_contents() == [
@@ -131,7 +134,8 @@ async def test_study_page_has_licence_and_citation(chat: ConsoleChat, browser: A
     async with serve(chat.bot) as base:
         page = await (await browser.new_context(locale="en-GB")).new_page()
         await page.goto(f"{base}/casestudies")
-        await page.click("text=Thesis authors on Wikidata")
+        async with page.expect_navigation():
+            await page.click("text=Thesis authors on Wikidata")
         assert await page.text_content("h1") == "Thesis authors on Wikidata"
         licence = page.locator("a[rel=license]")
         assert await licence.text_content() == "CC0 1.0"

@@ -111,7 +111,8 @@ async def test_language_from_the_browser_and_switched(chat: ConsoleChat, browser
         await page.goto(f"{base}/meetings")
         assert await page.get_attribute("html", "lang") == "fr"
         assert "déc." in str(await page.text_content("#meeting-2 .when time"))
-        await page.click("nav.langs a[hreflang=pt]")
+        async with page.expect_navigation():
+            await page.click("nav.langs a[hreflang=pt]")
         assert await page.get_attribute("html", "lang") == "pt"
         await page.goto(f"{base}/meetings")
         assert await page.get_attribute("html", "lang") == "pt"

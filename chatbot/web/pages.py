@@ -13,6 +13,7 @@ Text in templates goes through ``_()``: the identity until the bot has message c
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from chatbot.base.config import Config
 from chatbot.dispatch.host import Host
 from chatbot.web.app import BOT, add_route
 
@@ -164,6 +166,19 @@ def host_of(request: web.Request) -> Host:
     return request.app[BOT]
 
 
+#: the environment variable with the site's public address (as ``[web] public_url``)
+PUBLIC_URL_ENV = "CHATBOT_PUBLIC_URL"
+
+
+def configured_base(config: Config) -> str:
+    """The public address for links sent in chat: ``[web] public_url``,
+    ``$CHATBOT_PUBLIC_URL``, else ``http://host:port``."""
+    found = config.web.public_url.strip() or os.environ.get(PUBLIC_URL_ENV, "").strip()
+    if found:
+        return found.rstrip("/")
+    return f"http://{config.web.host}:{config.web.port}"
+
+
 def site_url(request: web.Request) -> str:
     """The address visitors reach the site at: ``[web] public_url``, else the request's."""
     configured = host_of(request).config.web.public_url.strip()
@@ -209,6 +224,7 @@ async def render_page(
     build: Callable[[str], Awaitable[Mapping[str, Any]]],
     *,
     cache: bool = True,
+    status: int = 200,
 ) -> web.Response:
     """Render ``template`` with ``await build(lang)``'s values, reusing a recent rendering
     of the same path, query and language."""
@@ -224,7 +240,22 @@ async def render_page(
         body = text.encode("utf-8")
         if cache:
             store.put(key, body)
-    return html_response(body, lang=lang, remember=remember)
+    return html_response(body, lang=lang, remember=remember, status=status)
+
+
+async def message_page(
+    request: web.Request, heading: str, message: str, *, status: int = 200
+) -> web.Response:
+    """A short page saying one thing (signed out, link expired, not allowed)."""
+
+    async def build(lang: str) -> dict[str, Any]:
+        return {"heading": heading, "message": message}
+
+    response = await render_page(
+        request, TEMPLATES, "message.html", build, cache=False, status=status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @lru_cache(maxsize=8)
