@@ -28,14 +28,14 @@ from sqlalchemy import delete, insert, select
 
 from benchmarks.memory_adapter import MemoryAdapter
 from chatbot.base.clock import SystemClock
-from chatbot.delivery.outbox import (
+from chatbot.delivery.outbox import Outbox
+from chatbot.delivery.outbox_payload import encode_payload
+from chatbot.delivery.outbox_policy import OutboxSettings
+from chatbot.delivery.outbox_rows import (
     ANNOUNCEMENT,
     Delivery,
-    Outbox,
-    OutboxSettings,
     delivery_row,
     dm_rows,
-    encode_payload,
     insert_rows,
 )
 from chatbot.messages.events import Plain, Reply, Room

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import desc, func, select, update
 
 from chatbot.base.errors import UserError
-from chatbot.delivery.outbox import (
+from chatbot.delivery.outbox import outbox_of
+from chatbot.delivery.outbox_rows import (
     ANNOUNCEMENT,
     CANCELLED,
     CLAIMED,
@@ -29,7 +30,6 @@ from chatbot.delivery.outbox import (
     SENDING,
     SENT,
     Delivery,
-    outbox_of,
 )
 from chatbot.delivery.scheduler import scheduler_of
 from chatbot.dispatch.adapter import Sent

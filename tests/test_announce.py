@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from chatbot.base.clock import FakeClock
-from chatbot.delivery.outbox import ANNOUNCEMENT, FAILED, SENDING, SENT, Outbox
+from chatbot.delivery.outbox import Outbox
+from chatbot.delivery.outbox_rows import ANNOUNCEMENT, FAILED, SENDING, SENT
 from chatbot.storage import Database
 from chatbot.storage.delivery import BroadcastRoomRow, OutboxRow
 from commands import announce, basics, members

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from chatbot.base.clock import FakeClock
-from chatbot.delivery.outbox import decode_payload
+from chatbot.delivery.outbox_payload import decode_payload
 from chatbot.messages.events import Incoming, Member, Room
 from chatbot.messages.render import render_plain
 from chatbot.storage.delivery import OutboxRow

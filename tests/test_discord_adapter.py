@@ -12,8 +12,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from adapters.discord_render import render, split_content
-from adapters.discord_slash import build_slash, command_text, quote_arg
+from adapters.discord.render import render, split_content
+from adapters.discord.slash import build_slash, command_text, quote_arg
 from chatbot.base.clock import FakeClock
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import _QUOTES, split_args

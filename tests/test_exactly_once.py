@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from chatbot.base.clock import SystemClock
-from chatbot.delivery.outbox import ANNOUNCEMENT, SENT, Delivery, enqueue
+from chatbot.delivery.outbox_rows import ANNOUNCEMENT, SENT, Delivery, enqueue
 from chatbot.messages.events import Plain, Reply, Room
 from chatbot.storage import Database
 from chatbot.storage.delivery import AnnouncementRow, BroadcastRoomRow, OutboxRow

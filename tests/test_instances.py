@@ -20,7 +20,8 @@ from chatbot.base.clock import FakeClock, SystemClock
 from chatbot.base.config import parse_config
 from chatbot.base.errors import ConfigError, InstanceLocked
 from chatbot.delivery.leases import Leases
-from chatbot.delivery.outbox import SENT, Delivery, enqueue, outbox_of
+from chatbot.delivery.outbox import outbox_of
+from chatbot.delivery.outbox_rows import SENT, Delivery, enqueue
 from chatbot.messages.events import Plain, Reply, Room
 from chatbot.runtime.bot import Bot
 from chatbot.storage import Database

@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestServer
 from nio import InviteMemberEvent, MegolmEvent, RoomMessageNotice
 
 from adapters.matrix import MatrixAdapter, MatrixUnavailable, Reaction
-from adapters.matrix_render import render_content
-from adapters.matrix_sync import StateKeys
+from adapters.matrix.ledger import StateKeys
+from adapters.matrix.render import render_content
 from chatbot.base.clock import SystemClock
 from chatbot.base.config import parse_config
 from chatbot.base.errors import ConfigError

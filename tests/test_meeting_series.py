@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chatbot.base.errors import UserError
-from chatbot.delivery.outbox import decode_payload
+from chatbot.delivery.outbox_payload import decode_payload
 from chatbot.time.format import format_when
 from commands.meetings import parse_duration, split_options
 from commands.meetings.render import dm_payloads, lead_words, parse_leads

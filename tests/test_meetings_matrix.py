@@ -17,7 +17,7 @@ import pytest
 from nio import ReactionEvent, RoomMessageNotice, RoomSendResponse
 
 from adapters.matrix import Reaction
-from adapters.matrix_render import render_content
+from adapters.matrix.render import render_content
 from chatbot.base.clock import FakeClock
 from chatbot.dispatch.registry import Module
 from chatbot.messages.events import Button, Member, Outgoing, Reader, Reply, Room, When

@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from chatbot.base.clock import FakeClock
-from chatbot.delivery.outbox import (
+from chatbot.delivery.outbox import Outbox
+from chatbot.delivery.outbox_payload import decode_payload, encode_payload
+from chatbot.delivery.outbox_policy import OutboxSettings, RetryPolicy
+from chatbot.delivery.outbox_rows import (
     ANNOUNCEMENT,
     CLAIMED,
     FAILED,
@@ -20,11 +23,6 @@ from chatbot.delivery.outbox import (
     SENDING,
     SENT,
     Delivery,
-    Outbox,
-    OutboxSettings,
-    RetryPolicy,
-    decode_payload,
-    encode_payload,
     enqueue,
 )
 from chatbot.messages.events import (
@@ -231,7 +229,7 @@ async def test_expired_lease_makes_a_claim_claimable_again(db: Database, clock: 
     [row] = await rows(db)
     assert (row.state, row.claimed_by, row.attempts) == (SENT, "alive", 2)
     # the dead instance coming back cannot overwrite what the live one recorded
-    from chatbot.delivery.outbox import Outcome
+    from chatbot.delivery.outbox_claims import Outcome
 
     await dead._record([Outcome(claimed[0], error="late news")], CLAIMED)
     [row] = await rows(db)

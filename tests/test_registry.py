@@ -251,3 +251,5 @@ async def test_words_that_could_group_two_ways_are_not_half_read(demo: ConsoleCh
         'wikimania|When is it?|Every "summer".'
     )
     assert await demo.say('!entry "bad id" "Q?" A') == "bad id|Q?|A"
+    # a word from a fixed list before the rest is never in doubt
+    assert await demo.say('!pick red "a note in quotes"') == "red|a note in quotes"

@@ -14,15 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatbot.base.errors import AmbiguousZone, BadArgument
-from chatbot.time import parse as timeparse
+from chatbot.time import phrase_dateparser
 from chatbot.time.parse import (
     Parsed,
     parse_details,
     parse_details_sync,
     parse_when,
     parse_when_sync,
-    when_main,
 )
+from chatbot.time.when_cli import when_main
 
 T = TypeVar("T")
 
@@ -436,13 +436,13 @@ async def test_first_dateparser_load_runs_in_a_thread(monkeypatch: pytest.Monkey
         calls.append(getattr(func, "__name__", "?"))
         return await real(func, *args, **kwargs)
 
-    monkeypatch.setattr(timeparse, "_PARSER", None)
+    monkeypatch.setattr(phrase_dateparser, "_PARSER", None)
     monkeypatch.setattr(asyncio, "to_thread", spy)
     first = await parse_when("tonight 8pm", zone_key=PARIS, now=NOW)
-    assert calls == ["_get_parser"]
+    assert calls == ["get_parser"]
     again = await parse_when("tonight 8pm", zone_key=PARIS, now=NOW)
     assert first == again == utc("2026-11-25 19:00")
-    assert calls == ["_get_parser"]
+    assert calls == ["get_parser"]
 
 
 async def test_grammar_phrases_never_load_dateparser(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -451,8 +451,8 @@ async def test_grammar_phrases_never_load_dateparser(monkeypatch: pytest.MonkeyP
     def boom() -> NoReturn:
         raise AssertionError("dateparser should not be needed")
 
-    monkeypatch.setattr(timeparse, "_PARSER", None)
-    monkeypatch.setattr(timeparse, "_get_parser", boom)
+    monkeypatch.setattr(phrase_dateparser, "_PARSER", None)
+    monkeypatch.setattr(phrase_dateparser, "get_parser", boom)
     for phrase, paris, _ in MEMBER_ZONE:
         if phrase != "tonight 8pm":
             assert await parse_when(phrase, zone_key=PARIS, now=NOW) == utc(paris)
@@ -502,7 +502,9 @@ def test_cli_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_in_subprocess() -> None:
     """The CLI entry works in a fresh interpreter (dateparser loaded there too)."""
-    code = "import sys; from chatbot.time.parse import when_main; sys.exit(when_main(sys.argv[1:]))"
+    code = (
+        "import sys; from chatbot.time.when_cli import when_main; sys.exit(when_main(sys.argv[1:]))"
+    )
     ok = subprocess.run(
         [sys.executable, "-c", code, "tonight 8pm", "--zone", "Europe/Paris", "--now",
          "2026-11-25T12:00:00Z"],

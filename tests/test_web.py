@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.console import ConsoleAdapter
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import parse_config
-from chatbot.delivery.outbox import Delivery, Outbox, outbox_of
+from chatbot.delivery.outbox import Outbox, outbox_of
+from chatbot.delivery.outbox_rows import Delivery
 from chatbot.delivery.scheduler import scheduler_of
 from chatbot.messages.events import Plain, Reply
 from chatbot.runtime.bot import Bot

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chatbot.base.logs import get_logger
-from chatbot.delivery.outbox import Sleep, instance_name, wait_for_event
+from chatbot.delivery.workers import Sleep, instance_name, wait_for_event
 from chatbot.storage.delivery import LeaseRow
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy import event as sa_event
 
 from chatbot.base.logs import get_logger
-from chatbot.delivery.outbox import Sleep, instance_name, wait_for_event
+from chatbot.delivery.workers import Sleep, instance_name, wait_for_event
 from chatbot.storage.delivery import JobRow
 
 if TYPE_CHECKING:

@@ -166,13 +166,14 @@ def _check_quote_alignment(cmd: Command, prefix: str, tokens: list[Token]) -> No
     first_quoted = next((i for i, tok in enumerate(tokens) if tok.quoted), None)
     if first_quoted is None or first_quoted < rest_at:
         return
-    # the quoted phrase was meant for the argument just before the rest; the words before
-    # it fill the arguments before that one, the extra ones joined into the last text one
+    # the quoted phrase was meant for the free-text argument just before the rest (a word
+    # from a fixed list there, as in ``!meeting edit 1 title "New title"``, is no doubt);
+    # the words before it fill the arguments before that one, extra ones joined
     target = rest_at - 1
+    if target == 0 or not isinstance(params[target].converter, Text):
+        return
     before = tokens[:first_quoted]
     slots = target  # arguments to fill with the words before the quoted one
-    if slots == 0:
-        return
     texts = [t.text for t in before]
     join_at = max(
         (i for i in range(slots) if isinstance(params[i].converter, Text)), default=slots - 1

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from chatbot.base.clock import Clock, SystemClock
 from chatbot.base.errors import BadArgument, NotPermitted, UserError, new_ref
 from chatbot.base.logs import get_logger
-from chatbot.delivery.outbox import instance_name
+from chatbot.delivery.workers import instance_name
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import DialogEngine
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     if argv[:1] == ["when"]:
-        from chatbot.time.parse import when_main
+        from chatbot.time.when_cli import when_main
 
         return when_main(argv[1:])
     from chatbot.base.errors import ConfigError, InstanceLocked

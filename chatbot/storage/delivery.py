@@ -17,7 +17,7 @@ class OutboxRow(Base):
     """One delivery: a message to a room (``room_id``) or a member's DMs (``member_id``).
 
     ``payload`` is the reply and its reader encoded by
-    :func:`chatbot.delivery.outbox.encode_payload`;
+    :func:`chatbot.delivery.outbox_payload.encode_payload`;
     ``ref`` groups the deliveries of one cause (``announcement:12``) for status and cancel.
     """
 

@@ -68,7 +68,7 @@ class Metrics:
 
     async def refresh(self, db: Database, now: datetime) -> None:
         """Query the gauges that live in the database."""
-        from chatbot.delivery.outbox import OUTBOX, PENDING
+        from chatbot.delivery.outbox_rows import OUTBOX, PENDING
         from chatbot.delivery.scheduler import JOBS
         from chatbot.delivery.scheduler import PENDING as JOB_PENDING
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
-from chatbot.delivery.outbox import Delivery, outbox_of
+from chatbot.delivery.outbox import outbox_of
+from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog, Step
 from chatbot.dispatch.registry import Level, Module

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import delete, select
 
 from chatbot.base.errors import UserError
-from chatbot.delivery.outbox import (
+from chatbot.delivery.outbox import outbox_of
+from chatbot.delivery.outbox_rows import (
     ANNOUNCEMENT,
     REMINDER,
     Delivery,
     dm_rows,
     insert_rows,
-    outbox_of,
 )
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.dispatch.context import Context

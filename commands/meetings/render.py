@@ -106,9 +106,9 @@ def dm_payloads(
 ) -> list[tuple[str, str, str]]:
     """(member id, name, encoded outbox payload) for each (id, name, zone, lang).
 
-    The payload is what :func:`chatbot.delivery.outbox.encode_payload` would write for a reply made
-    of one plain text (the member's own time, already rendered) and the RSVP buttons;
-    members sharing a zone and language share one rendering.
+    The payload is what :func:`chatbot.delivery.outbox_payload.encode_payload` would write
+    for a reply made of one plain text (the member's own time, already rendered) and the
+    RSVP buttons; members sharing a zone and language share one rendering.
     """
     buttons: list[tuple[str, str, str]] = [
         (b.label, b.command, b.style) for b in rsvp_buttons(number)

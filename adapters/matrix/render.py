@@ -9,7 +9,8 @@ zero-width joiner, so a reply can never ping a whole room.  Intentional mentions
 A post the bot makes on its own in a shared room (an announcement, a meeting) has no single
 reader: its full times list every zone the room's members set (:func:`room_times`).  Buttons
 become reactions: the post says which key does what and carries the mapping under
-:data:`BUTTONS_KEY`, so a reaction still works after a restart (see ``MatrixAdapter``).
+:data:`BUTTONS_KEY`, so a reaction still works after a restart (see
+:mod:`adapters.matrix.reactions`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,232 @@
+"""Sending: replies in channels, in direct messages and as interaction responses, cut to
+Discord's size, with their buttons, never pinging anyone but the member being answered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from typing import Any
+
+import discord
+import msgspec
+
+from adapters.discord.base import Interaction
+from adapters.discord.forms import FormButton, Forms
+from adapters.discord.interactions import CommandButton, Interactions
+from adapters.discord.render import mentioned_ids, render, split_content
+from chatbot.base.logs import get_logger
+from chatbot.dispatch.adapter import Sent
+from chatbot.messages.events import Member, Outgoing, Reply, Room
+
+log = get_logger("adapters.discord")
+
+MAX_BUTTONS = 25
+
+
+class Sending(Forms, Interactions):
+    """``send`` and ``send_direct`` of the adapter protocol."""
+
+    def _allowed_mentions(self, out: Outgoing) -> discord.AllowedMentions:
+        """Nobody, except the member being answered when the reply mentions them."""
+        target = out.in_reply_to.member if out.in_reply_to is not None else None
+        if (
+            target is not None
+            and target.platform == self.platform
+            and target.native_id.isdigit()
+            and target.id in mentioned_ids(out.reply)
+        ):
+            return discord.AllowedMentions(
+                everyone=False,
+                users=[discord.Object(id=int(target.native_id))],
+                roles=False,
+                replied_user=False,
+            )
+        return discord.AllowedMentions.none()
+
+    def _view(self, reply: Reply) -> discord.ui.View | None:
+        items: list[discord.ui.Item[Any]] = []
+        if reply.form is not None:
+            items.append(FormButton(self._remember_form(reply.form)))
+        for button in reply.buttons[: MAX_BUTTONS - len(items)]:
+            items.append(CommandButton(self._button_id(button.command), button.label, button.style))
+        if not items:
+            return None
+        view = discord.ui.View(timeout=None)
+        for item in items:
+            view.add_item(item)
+        return view
+
+    async def send(self, out: Outgoing) -> Sent | None:
+        """Post a reply; Discord refusing it (missing access, deleted channel, bad request)
+        is logged and gives None, while server errors propagate so the caller may retry."""
+        try:
+            return await self._send(out)
+        except discord.HTTPException as exc:
+            if exc.status >= 500:
+                raise
+            log.warning(
+                "discord_send_refused",
+                room=out.room.id,
+                status=exc.status,
+                code=exc.code,
+                error=exc.text[:200],
+            )
+            return None
+
+    async def _send(self, out: Outgoing) -> Sent | None:
+        client = self._require_client()
+        incoming = out.in_reply_to
+        handle = incoming.handle if incoming is not None else None
+        same_room = incoming is not None and incoming.room.id == out.room.id
+        if (
+            isinstance(handle, discord.Interaction)
+            and same_room
+            and (handle.id in self._pending or not handle.is_expired())
+        ):
+            return await self._send_interaction(handle, out)
+        channel = client.get_partial_messageable(int(out.room.native_id))
+        reference = (
+            handle.to_reference(fail_if_not_exists=False)
+            if isinstance(handle, discord.Message) and same_room
+            else None
+        )
+        return await self._send_channel(channel, out, reference)
+
+    async def send_direct(self, member: Member, out: Outgoing) -> Sent | None:
+        client = self._require_client()
+        user_id = int(member.native_id)
+        try:
+            user = client.get_user(user_id) or await client.fetch_user(user_id)
+            channel = user.dm_channel or await user.create_dm()
+        except discord.HTTPException as exc:
+            log.warning("discord_dm_failed", member=member.id, status=exc.status)
+            return None
+        room = Room(f"discord:{channel.id}", self.platform, f"DM {user.name}", is_direct=True)
+        try:
+            return await self._send_channel(channel, msgspec.structs.replace(out, room=room), None)
+        except discord.Forbidden as exc:
+            log.warning("discord_dm_refused", member=member.id, status=exc.status)
+            return None
+
+    async def _send_channel(
+        self,
+        channel: discord.abc.Messageable,
+        out: Outgoing,
+        reference: discord.MessageReference | None,
+    ) -> Sent | None:
+        chunks = _chunks(out.reply)
+        if out.reply.form is not None:
+            await self._keep_form(out.reply.form)
+        view = self._view(out.reply)
+        if not chunks and view is None:
+            return None
+        allowed = self._allowed_mentions(out)
+        pieces = chunks or [""]
+        first: Sent | None = None
+        for index, chunk in enumerate(pieces):
+            last = index == len(pieces) - 1
+            options: dict[str, Any] = {"allowed_mentions": allowed}
+            if index == 0 and reference is not None:
+                options["reference"] = reference
+            if last and view is not None:
+                options["view"] = view
+            if out.delivery_id:
+                options["nonce"] = _nonce(out.delivery_id, index)  # sent with enforce_nonce
+            message = await channel.send(chunk or None, **options)
+            if first is None:
+                first = Sent(out.room.id, str(message.id))
+        return first
+
+    async def _send_interaction(self, interaction: Interaction, out: Outgoing) -> Sent | None:
+        pending = self._pending.get(interaction.id)
+        lock = pending.lock if pending is not None else asyncio.Lock()
+        private = out.reply.private or (pending is not None and pending.private)
+        async with lock:
+            response = interaction.response
+            form = out.reply.form
+            if (
+                form is not None
+                and not response.is_done()
+                and interaction.type
+                in (discord.InteractionType.application_command, discord.InteractionType.component)
+            ):
+                # nothing was sent yet: the modal itself is the answer
+                modal = self._modal(interaction, await self._keep_form(form), 0)
+                if modal is not None:
+                    await response.send_modal(modal)
+                    if pending is not None:
+                        pending.answered = True
+                    return Sent(out.room.id, str(interaction.id))
+            chunks = _chunks(out.reply)
+            if form is not None:
+                await self._keep_form(form)
+            view = self._view(out.reply)
+            if not chunks and view is None:
+                return None
+            allowed = self._allowed_mentions(out)
+            if private and pending is not None and not pending.private and not pending.answered:
+                await self._drop_public_deferral(interaction)
+            pieces = chunks or [""]
+            first: Sent | None = None
+            for index, chunk in enumerate(pieces):
+                attach = view if index == len(pieces) - 1 and view is not None else None
+                message_id = await self._interaction_message(
+                    interaction, chunk, attach, private, allowed
+                )
+                if pending is not None:
+                    pending.answered = True
+                if first is None:
+                    first = Sent(out.room.id, str(message_id))
+            return first
+
+    async def _drop_public_deferral(self, interaction: Interaction) -> None:
+        """A private answer to a command deferred in public: the first follow-up would
+        replace the public "thinking…" message, and stay public, so remove it first; the
+        answer then goes out as an ephemeral follow-up of its own."""
+        if interaction.response.is_done():
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+
+    async def _interaction_message(
+        self,
+        interaction: Interaction,
+        content: str,
+        view: discord.ui.View | None,
+        private: bool,
+        allowed: discord.AllowedMentions,
+    ) -> int | None:
+        """The first answer as the interaction response, any further one as a follow-up."""
+        if not interaction.response.is_done():
+            if view is not None:
+                callback = await interaction.response.send_message(
+                    content or None, view=view, ephemeral=private, allowed_mentions=allowed
+                )
+            else:
+                callback = await interaction.response.send_message(
+                    content or None, ephemeral=private, allowed_mentions=allowed
+                )
+            return callback.message_id
+        if view is not None:
+            message = await interaction.followup.send(
+                content or discord.utils.MISSING,
+                view=view,
+                ephemeral=private,
+                allowed_mentions=allowed,
+                wait=True,
+            )
+        else:
+            message = await interaction.followup.send(
+                content, ephemeral=private, allowed_mentions=allowed, wait=True
+            )
+        return message.id
+
+
+def _chunks(reply: Reply) -> list[str]:
+    content = render(reply)
+    return split_content(content) if content else []
+
+
+def _nonce(delivery_id: str, index: int) -> str:
+    """A Discord nonce (at most 25 characters) stable for one delivery and piece."""
+    return hashlib.sha256(f"{delivery_id}\x00{index}".encode()).hexdigest()[:25]

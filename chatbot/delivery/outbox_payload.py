@@ -1,0 +1,103 @@
+"""A reply and its reader as the compact JSON stored in an outbox row's ``payload``.
+
+Rows wait in the database, possibly across a restart or for another instance, so what to post
+is stored as data rather than objects: :func:`encode_payload` when queueing,
+:func:`decode_payload` when sending.  Short tags keep a fan-out of thousands of rows small.
+Forms are refused: they need a member to answer them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from chatbot.messages.events import (
+    Bullets,
+    Button,
+    Code,
+    Inline,
+    Member,
+    Mention,
+    Part,
+    Plain,
+    Reader,
+    Reply,
+    When,
+)
+
+
+def _enc_inline(part: Inline) -> list[Any]:
+    if isinstance(part, str):
+        return ["s", part]
+    if isinstance(part, Plain):
+        return ["p", part.text]
+    if isinstance(part, Code):
+        return ["c", part.text, part.language]
+    if isinstance(part, When):
+        return ["w", part.at.astimezone(UTC).isoformat(), part.style, part.relative]
+    if isinstance(part, Mention):
+        m = part.member
+        return ["m", m.id, m.platform, m.display_name]
+    raise TypeError(f"not an inline part: {part!r}")
+
+
+def _dec_inline(data: list[Any]) -> Inline:
+    tag = data[0]
+    if tag == "s":
+        return str(data[1])
+    if tag == "p":
+        return Plain(data[1])
+    if tag == "c":
+        return Code(data[1], data[2])
+    if tag == "w":
+        return When(datetime.fromisoformat(data[1]), data[2], bool(data[3]))
+    if tag == "m":
+        return Mention(Member(data[1], data[2], data[3]))
+    raise ValueError(f"unknown part tag {tag!r}")
+
+
+#: The reader of a reply queued for nobody in particular (no zone, no language).
+NO_READER = Reader()
+
+
+def encode_payload(reply: Reply, reader: Reader = NO_READER) -> str:
+    """A reply and its reader as compact JSON (forms are not queued: they need a caller)."""
+    if reply.form is not None:
+        raise ValueError("a reply with a form cannot go through the outbox")
+    parts: list[Any] = []
+    for part in reply.parts:
+        if isinstance(part, Bullets):
+            parts.append(["b", [[_enc_inline(p) for p in item] for item in part.items]])
+        else:
+            parts.append(_enc_inline(part))
+    data: dict[str, Any] = {"parts": parts}
+    if reply.private:
+        data["private"] = True
+    if reply.direct:
+        data["direct"] = True
+    if reply.buttons:
+        data["buttons"] = [[b.label, b.command, b.style] for b in reply.buttons]
+    if reader.zone or reader.lang:
+        data["reader"] = [reader.zone, reader.lang]
+    return msgspec.json.encode(data).decode()
+
+
+def decode_payload(text: str) -> tuple[Reply, Reader]:
+    data = msgspec.json.decode(text)
+    parts: list[Part] = []
+    for raw in data["parts"]:
+        if raw[0] == "b":
+            parts.append(Bullets(tuple(tuple(_dec_inline(p) for p in item) for item in raw[1])))
+        else:
+            parts.append(_dec_inline(raw))
+    buttons = tuple(Button(label, cmd, style) for label, cmd, style in data.get("buttons", ()))
+    reply = Reply(
+        tuple(parts),
+        private=bool(data.get("private", False)),
+        direct=bool(data.get("direct", False)),
+        buttons=buttons,
+    )
+    zone, lang = data.get("reader", (None, None))
+    return reply, Reader(zone, lang)
