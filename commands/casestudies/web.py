@@ -28,6 +28,7 @@ from chatbot.web.pages import (
     add_page_routes,
     environment,
     host_of,
+    message_page,
     page_cache,
     page_language,
     render_page,
@@ -227,12 +228,20 @@ async def study_page(request: web.Request) -> web.Response:
     async def build(lang: str) -> dict[str, Any]:
         study = await store_of(bot).get(number)
         if study is None or study.state != PUBLISHED:
-            raise web.HTTPNotFound(text="There is no published case study with that number.")
+            raise LookupError(number)
         at = (await _published_at(bot, [number])).get(number, study.updated_at)
         now = bot.clock.now()
         return {"s": detail(study, lang, now, at, base, bot.config.bot.name)}
 
-    return await render_page(request, TEMPLATES, "study.html", build)
+    try:
+        return await render_page(request, TEMPLATES, "study.html", build)
+    except LookupError:
+        return await message_page(
+            request,
+            "Not found",
+            f"There is no published case study #{number}. All of them: /casestudies",
+            status=404,
+        )
 
 
 async def _cached(

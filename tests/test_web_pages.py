@@ -1,0 +1,78 @@
+"""The page kit's pieces without a browser: language negotiation, the page cache, CSRF
+tokens, and the chat side of the web pages (``!meeting minutes``, ``!review web``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chatbot.base.clock import FakeClock
+from chatbot.web.pages import PageCache, negotiate
+from chatbot.web.security import csrf_ok, csrf_token, new_token, token_hash
+from commands import basics, meetings, members
+from commands import casestudies as cs
+from tests.harness import open_chat
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("", "en"),
+        ("fr-FR,fr;q=0.9,en;q=0.8", "fr"),
+        ("pt-BR", "pt"),
+        ("ja,de;q=0.5", "de"),
+        ("xx-YY, zz", "en"),
+        ("es;q=0.2, id;q=0.9", "id"),
+        ("de;q=0", "en"),
+        ("en;q=nonsense, fr", "fr"),
+    ],
+)
+def test_accept_language_picks_a_page_language(header: str, expected: str) -> None:
+    assert negotiate(header) == expected
+
+
+def test_page_cache_expires_with_the_clock_and_stays_bounded(clock: FakeClock) -> None:
+    cache = PageCache(clock.monotonic, ttl=10, size=2)
+    cache.put(("/a",), b"A")
+    assert cache.get(("/a",)) == b"A"
+    clock.advance(timedelta(seconds=10))
+    assert cache.get(("/a",)) is None
+    for key in ("/a", "/b", "/c"):
+        cache.put((key,), key.encode())
+    assert cache.get(("/a",)) is None and cache.get(("/c",)) == b"/c"
+
+
+def test_tokens_are_stored_hashed_and_csrf_is_bound_to_the_session() -> None:
+    one, two = new_token(), new_token()
+    assert one != two and len(one) >= 43
+    assert token_hash(one) != one and len(token_hash(one)) == 64
+    assert csrf_ok(one, csrf_token(one))
+    assert not csrf_ok(two, csrf_token(one))
+    assert not csrf_ok(one, "")
+
+
+async def test_minutes_link_must_be_a_web_address(sqlite_url: str, clock: FakeClock) -> None:
+    chat = await open_chat(
+        sqlite_url, clock, modules=[basics.module, members.module, meetings.module]
+    )
+    try:
+        await chat.say('!meeting add "Call" 2026-12-04 15:00 UTC', as_="ana")
+        await chat.say("!meeting confirm 1", as_="ana")
+        said = await chat.say("!meeting minutes 1 javascript:alert(1)", as_="ana")
+        assert "must be a web address starting with https://" in said
+        said = await chat.say("!meeting minutes 1 https://example.org/m", as_="rosa")
+        assert "organisers" in said
+        said = await chat.say("!meeting minutes 1 none", as_="ana")
+        assert "has no minutes link now" in said
+    finally:
+        await chat.bot.close()
+
+
+async def test_review_web_says_when_the_pages_are_off(sqlite_url: str, clock: FakeClock) -> None:
+    chat = await open_chat(sqlite_url, clock, modules=[basics.module, members.module, cs.module])
+    try:
+        said = await chat.say("!review web", as_="ana")
+        assert "The review desk is not served here" in said and "public_pages = true" in said
+    finally:
+        await chat.bot.close()
