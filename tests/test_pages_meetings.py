@@ -131,3 +131,23 @@ async def test_meetings_page_is_accessible_with_screenshots(
         await page.goto(f"{base}/meetings")
         await screenshot(page, f"meetings-{size}")
         assert await serious_violations(page, axe_script) == []
+
+
+async def test_hostile_meeting_title_and_link_render_inert(chat: ConsoleChat, browser: Any) -> None:
+    await chat.say(
+        '!meeting add "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>" '
+        '2026-12-20 10:00 --link https://x.example/"><img/src=x/onerror=window.pwned=3>',
+        as_="ana",
+    )
+    said = await chat.say("!meeting confirm 4", as_="ana")
+    assert "saved" in said
+    async with serve(chat.bot) as base:
+        page = await (await browser.new_context(bypass_csp=True)).new_page()
+        await page.goto(f"{base}/meetings")
+        assert await page.evaluate("window.pwned") is None
+        assert await page.locator("img").count() == 0
+        assert await page.locator("script:not([src])").count() == 0
+        title = await page.text_content("#meeting-4 h3")
+        assert title == "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
+        join = await page.locator("#meeting-4 a", has_text="Join").get_attribute("href")
+        assert join == 'https://x.example/"><img/src=x/onerror=window.pwned=3>'

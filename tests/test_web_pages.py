@@ -76,3 +76,34 @@ async def test_review_web_says_when_the_pages_are_off(sqlite_url: str, clock: Fa
         assert "The review desk is not served here" in said and "public_pages = true" in said
     finally:
         await chat.bot.close()
+
+
+async def test_a_sign_in_link_opens_one_session_even_when_raced(
+    db_url: str, clock: FakeClock
+) -> None:
+    """Two uses of one link at the same moment (SQLite and PostgreSQL): one session."""
+    import asyncio
+
+    from chatbot.messages.events import Member, Room
+    from commands.casestudies import desk_store
+
+    chat = await open_chat(db_url, clock, modules=[basics.module, members.module, cs.module])
+    try:
+        member = Member("console:ana", "console", "ana")
+        room = Room("console:#general", "console", "#general")
+        token = await desk_store.new_link(chat.bot.db, member, room, clock.now())
+        now = clock.now()
+        results = await asyncio.gather(
+            *(desk_store.use_link(chat.bot.db, token, now) for _ in range(4))
+        )
+        opened = [r for r in results if r is not None]
+        assert len(opened) == 1
+        secret, row = opened[0]
+        assert row.member_id == "console:ana" and secret != token
+        found = await desk_store.open_session(chat.bot.db, secret, now)
+        assert found is not None and found.token_hash == token_hash(secret)
+        async with chat.bot.db.sessions() as session:
+            stored = await session.get(desk_store.DeskLinkRow, token_hash(token))
+        assert stored is not None and token not in (stored.token_hash, stored.member_id)
+    finally:
+        await chat.bot.close()
