@@ -7,7 +7,7 @@ client loop in this process; either way it is bounded in requests and seconds an
 127.0.0.1 only.  Requests rotate over the meetings page, the gallery (plain, searched, page
 2), every study's page, the JSON and CSV exports and the Atom feed.
 
-Run: .venv/bin/python -m benchmarks.web_pages [--seconds 10] [--connections 32]
+Run: .venv/bin/python -m benchmarks.web_pages [--seconds 25] [--connections 32]
      [--client auto|wrk|python] [--ttl 10]   (``--ttl 0``: every request rendered anew)
 Targets (one server process, 2 shared cores): >= 1,000 requests/s, p99 <= 50 ms.
 Exit status 1 when missed.
@@ -278,7 +278,9 @@ def main(seconds: float, connections: int, client: str, ttl: float) -> int:
 
 if __name__ == "__main__":
     cli = argparse.ArgumentParser(description=__doc__)
-    cli.add_argument("--seconds", type=float, default=10.0)
+    cli.add_argument(
+        "--seconds", type=float, default=25.0, help="at least 2 TTLs: refreshes included"
+    )
     cli.add_argument("--connections", type=int, default=32)
     cli.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     cli.add_argument(

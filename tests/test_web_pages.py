@@ -32,15 +32,34 @@ def test_accept_language_picks_a_page_language(header: str, expected: str) -> No
     assert negotiate(header) == expected
 
 
-def test_page_cache_expires_with_the_clock_and_stays_bounded(clock: FakeClock) -> None:
+async def test_page_cache_serves_stale_while_one_refresh_runs(clock: FakeClock) -> None:
+    """Fresh for the TTL; then the old body once more while a single refresh runs;
+    concurrent first requests share one rendering; the size is bounded."""
+    import asyncio
+
     cache = PageCache(clock.monotonic, ttl=10, size=2)
-    cache.put(("/a",), b"A")
-    assert cache.get(("/a",)) == b"A"
-    clock.advance(timedelta(seconds=10))
-    assert cache.get(("/a",)) is None
-    for key in ("/a", "/b", "/c"):
-        cache.put((key,), key.encode())
-    assert cache.get(("/a",)) is None and cache.get(("/c",)) == b"/c"
+    made: list[str] = []
+    gate = asyncio.Event()
+
+    async def make() -> bytes:
+        made.append("x")
+        await gate.wait()
+        return f"v{len(made)}".encode()
+
+    first = [asyncio.create_task(cache.fetch(("/a",), make)) for _ in range(5)]
+    await asyncio.sleep(0)  # let them all ask (a scheduling point, not a timed wait)
+    gate.set()
+    assert {await t for t in first} == {b"v1"} and len(made) == 1
+    clock.advance(timedelta(seconds=12.5))  # the TTL, and up to a quarter more
+    gate.clear()
+    assert await cache.fetch(("/a",), make) == b"v1"  # stale, refresh started
+    assert await cache.fetch(("/a",), make) == b"v1"  # no second refresh
+    gate.set()
+    await cache.settled()
+    assert cache.get(("/a",)) == b"v2" and len(made) == 2
+    cache.put(("/b",), b"B")
+    cache.put(("/c",), b"C")
+    assert cache.get(("/a",)) is None and cache.get(("/c",)) == b"C"
 
 
 def test_tokens_are_stored_hashed_and_csrf_is_bound_to_the_session() -> None:

@@ -13,12 +13,14 @@ Text in templates goes through ``_()``: the identity until the bot has message c
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
@@ -28,6 +30,8 @@ from chatbot.web.app import BOT, add_route
 
 if TYPE_CHECKING:
     import jinja2
+
+T = TypeVar("T")
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -127,8 +131,14 @@ def negotiate(header: str) -> str:
 
 
 class PageCache:
-    """Rendered bodies by key, each for :data:`PAGE_TTL` seconds of the bot's monotonic
-    clock (so a test's fake clock expires them too)."""
+    """Rendered bodies (and the data behind them) by key, fresh for :data:`PAGE_TTL`
+    seconds of the bot's monotonic clock (a test's fake clock expires them too).
+
+    A stale entry is still served while one background task renders it anew
+    (stale-while-revalidate), and concurrent misses of one key wait for a single rendering,
+    so an expiry never stalls a burst of requests.  :meth:`clear` (after a change) drops
+    everything: the next request renders afresh.
+    """
 
     def __init__(
         self, clock: Callable[[], float], ttl: float = PAGE_TTL, size: int = PAGE_CACHE_SIZE
@@ -136,22 +146,79 @@ class PageCache:
         self.clock = clock
         self.ttl = ttl
         self.size = size
-        self._items: OrderedDict[tuple[str, ...], tuple[float, bytes]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._pending: dict[Hashable, asyncio.Future[Any]] = {}
+        self._refreshing: dict[Hashable, asyncio.Task[None]] = {}
+        self._generation = 0
 
-    def get(self, key: tuple[str, ...]) -> bytes | None:
+    def get(self, key: Hashable) -> Any | None:
+        """The fresh value of ``key``, else ``None``."""
         found = self._items.get(key)
         if found is None or found[0] <= self.clock():
             return None
         return found[1]
 
-    def put(self, key: tuple[str, ...], body: bytes) -> None:
-        self._items[key] = (self.clock() + self.ttl, body)
+    def put(self, key: Hashable, value: Any) -> None:
+        # up to a quarter longer, so entries made together do not all expire together
+        life = self.ttl * (1 + random.random() / 4)
+        self._items[key] = (self.clock() + life, value)
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
     def clear(self) -> None:
         self._items.clear()
+        self._generation += 1  # renderings under way now must not be stored
+
+    async def fetch(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        """The value of ``key``: fresh from the cache, stale while ``make`` refreshes it in
+        the background, or made now (once, however many ask at the same time).  With a
+        TTL of 0 nothing is kept."""
+        if self.ttl <= 0:
+            return await make()
+        found = self._items.get(key)
+        if found is not None:
+            if found[0] <= self.clock() and key not in self._refreshing:
+                task = asyncio.create_task(self._refresh(key, make))
+                self._refreshing[key] = task
+            value: T = found[1]
+            return value
+        pending = self._pending.get(key)
+        if pending is not None:
+            shared: T = await asyncio.shield(pending)
+            return shared
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        generation = self._generation
+        try:
+            made = await make()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: only the waiters re-raise it
+            raise
+        else:
+            future.set_result(made)
+            if generation == self._generation:
+                self.put(key, made)
+            return made
+        finally:
+            self._pending.pop(key, None)
+
+    async def settled(self) -> None:
+        """Wait for the background refreshes under way."""
+        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+
+    async def _refresh(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> None:
+        generation = self._generation
+        try:
+            made = await make()
+        except Exception:  # gone (a 404 now) or broken: the next request makes it anew
+            self._items.pop(key, None)
+        else:
+            if generation == self._generation:
+                self.put(key, made)
+        finally:
+            self._refreshing.pop(key, None)
 
 
 def page_cache(bot: Host) -> PageCache:
@@ -230,16 +297,21 @@ async def render_page(
     of the same path, query and language."""
     lang, remember = page_language(request)
     bot = host_of(request)
-    key = (request.path, request.query_string, lang)
-    store = page_cache(bot)
-    body = store.get(key) if cache else None
-    if body is None:
+    context = base_context(request, lang)
+
+    async def make() -> bytes:
         values: Mapping[str, Any] = await build(lang)
-        context = base_context(request, lang) | dict(values)
-        text = environment(folder).get_template(template).render(context)
-        body = text.encode("utf-8")
-        if cache:
-            store.put(key, body)
+        page = environment(folder).get_template(template)
+        # in a worker thread: the interpreter switches back to the event loop every few
+        # milliseconds, so rendering a long page never holds up the requests being served
+        text = await asyncio.to_thread(page.render, context | dict(values))
+        return text.encode("utf-8")
+
+    if cache:
+        key = ("page", request.path, request.query_string, lang)
+        body = await page_cache(bot).fetch(key, make)
+    else:
+        body = await make()
     return html_response(body, lang=lang, remember=remember, status=status)
 
 

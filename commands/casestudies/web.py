@@ -11,6 +11,7 @@ when ``[web] public_pages = true``; rendered bodies are reused for a few seconds
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -127,8 +128,27 @@ def store_of(bot: Host) -> CaseStudyStore:
     return store
 
 
+class Published:
+    """The published studies by number, and when each was published."""
+
+    def __init__(self, studies: list[Study], at: dict[int, datetime]) -> None:
+        self.studies = studies
+        self.by_id = {s.id: s for s in studies}
+        self.at = {s.id: at.get(s.id, s.updated_at) for s in studies}
+
+
+async def published_set(bot: Host) -> Published:
+    """Loaded once (two queries) for every page built within the cache's time."""
+
+    async def load() -> Published:
+        studies = await store_of(bot).in_states((PUBLISHED,))
+        return Published(studies, await _published_at(bot, [s.id for s in studies]))
+
+    return await page_cache(bot).fetch(("data", "casestudies.published"), load)
+
+
 async def published(bot: Host) -> list[Study]:
-    return await store_of(bot).in_states((PUBLISHED,))
+    return (await published_set(bot)).studies
 
 
 async def gallery(request: web.Request) -> web.Response:
@@ -226,10 +246,11 @@ async def study_page(request: web.Request) -> web.Response:
     base = site_url(request)
 
     async def build(lang: str) -> dict[str, Any]:
-        study = await store_of(bot).get(number)
-        if study is None or study.state != PUBLISHED:
+        found = await published_set(bot)
+        study = found.by_id.get(number)
+        if study is None:
             raise LookupError(number)
-        at = (await _published_at(bot, [number])).get(number, study.updated_at)
+        at = found.at[number]
         now = bot.clock.now()
         return {"s": detail(study, lang, now, at, base, bot.config.bot.name)}
 
@@ -247,12 +268,7 @@ async def study_page(request: web.Request) -> web.Response:
 async def _cached(
     request: web.Request, content_type: str, build: Callable[[], Awaitable[bytes]]
 ) -> web.Response:
-    key = (request.path, "", "")
-    cache = page_cache(host_of(request))
-    body = cache.get(key)
-    if body is None:
-        body = await build()
-        cache.put(key, body)
+    body = await page_cache(host_of(request)).fetch(("file", request.path), build)
     response = web.Response(body=body, content_type=content_type, charset="utf-8")
     secure_headers(response.headers)
     response.headers["Access-Control-Allow-Origin"] = "*"  # open data, for re-use
@@ -262,7 +278,8 @@ async def _cached(
 async def export_json(request: web.Request) -> web.Response:
     async def build() -> bytes:
         studies = await published(host_of(request))
-        return render("json", [public(s.id, s.record) for s in studies]).encode("utf-8")
+        text = await asyncio.to_thread(render, "json", [public(s.id, s.record) for s in studies])
+        return text.encode("utf-8")
 
     return await _cached(request, "application/json", build)
 
@@ -270,7 +287,8 @@ async def export_json(request: web.Request) -> web.Response:
 async def export_csv(request: web.Request) -> web.Response:
     async def build() -> bytes:
         studies = await published(host_of(request))
-        return render("csv", [public(s.id, s.record) for s in studies]).encode("utf-8")
+        text = await asyncio.to_thread(render, "csv", [public(s.id, s.record) for s in studies])
+        return text.encode("utf-8")
 
     response = await _cached(request, "text/csv", build)
     response.headers["Content-Disposition"] = 'attachment; filename="casestudies.csv"'
@@ -282,8 +300,8 @@ async def atom(request: web.Request) -> web.Response:
     lang, _remember = page_language(request)
 
     async def build() -> bytes:
-        studies = await published(bot)
-        at = await _published_at(bot, [s.id for s in studies])
+        found = await published_set(bot)
+        studies, at = found.studies, found.at
         newest = sorted(studies, key=lambda s: at.get(s.id, s.updated_at), reverse=True)
         base = site_url(request)
         entries = [

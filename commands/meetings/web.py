@@ -56,7 +56,7 @@ def _all_starts(row: MeetingRow, now: datetime) -> tuple[list[datetime], datetim
     length = timedelta(minutes=row.duration_minutes)
     upcoming = series.occurrences(now - length, SERIES_STARTS)
     last: datetime | None = None
-    if not upcoming or upcoming[0] > now:
+    if not upcoming:
         for start in series.occurrences(row.created_at - timedelta(days=1), 2000):
             if start + length > now:
                 break
