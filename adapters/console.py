@@ -5,7 +5,10 @@ one message per line and prints the replies on stdout, so it can be scripted.  E
 answered before the next is read, which keeps scripted sessions deterministic.
 
 One person reads the console, as whichever member they are at the moment (``/as``), so a
-post for a whole room (an announcement, a meeting) shows its times in that member's zone.
+post for a whole room (an announcement, a meeting) shows its times in that member's zone,
+and every message counts as answerable ephemerally: a private reply is printed where the
+command was typed, as only that person sees it (a reply meant for direct messages is still
+shown as one, with the notice in the room).
 """
 
 from __future__ import annotations
@@ -182,6 +185,7 @@ class ConsoleAdapter:
             room=self.room,
             text=line,
             event_id=f"console-{self._counter}",
+            ephemeral=True,  # one person reads the console: nothing it prints is shared
         )
         await core.handle(incoming)
 

@@ -126,13 +126,13 @@ async def draft(ctx: Context, text: str) -> Reply:
     due: datetime | None = None
     if phrase is not None:
         from chatbot.time.parse import parse_when
+        from chatbot.time.schedule_rules import check_schedulable
 
         prefs = await ctx.prefs()
         due = await parse_when(
             phrase, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
         )
-        if due <= ctx.now():
-            raise UserError("That time has already passed: pick a time in the future.")
+        check_schedulable(due, ctx.now(), phrase, "announcement")
     cleaned, had_pings = neutralise(message)
     now = ctx.now()
     async with ctx.db.session() as session:

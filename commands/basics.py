@@ -31,7 +31,7 @@ async def help(ctx: Context, topic: str = "") -> Reply:
             "There's no command called ",
             Plain(words[0][:30]),
             f".{hint} `{prefix}help` lists them all.",
-            private=True,
+            aside=True,
         )
     if isinstance(item, Group):
         if len(words) > 1:
@@ -61,7 +61,7 @@ async def _overview(ctx: Context) -> Reply:
         f"Here's what I can do. Type `{prefix}help <command>` for details, "
         f"e.g. `{prefix}help tz`.\n",
         Bullets(tuple(items)),
-        private=True,
+        aside=True,
     )
 
 
@@ -69,7 +69,7 @@ def _group_help(group: Group, prefix: str) -> Reply:
     items = tuple((_line(c, prefix),) for c in group.commands())
     examples = [e for c in group.commands() for e in c.examples]
     tail = "Examples: " + ", ".join(f"`{prefix}{e}`" for e in examples[:5]) if examples else ""
-    return Reply.of(f"**{prefix}{group.name}**: {group.help}\n", Bullets(items), tail, private=True)
+    return Reply.of(f"**{prefix}{group.name}**: {group.help}\n", Bullets(items), tail, aside=True)
 
 
 def _command_help(cmd: Command, prefix: str) -> Reply:
@@ -84,7 +84,7 @@ def _command_help(cmd: Command, prefix: str) -> Reply:
         lines.append(f"\nFor {cmd.level.name.lower()}s only.")
     if cmd.examples:
         lines.append("\nExamples: " + ", ".join(f"`{prefix}{e}`" for e in cmd.examples))
-    return Reply.of(*lines, private=True)
+    return Reply.of(*lines, aside=True)
 
 
 def _line(cmd: Command, prefix: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from chatbot.base.errors import AmbiguousZone, UserError
@@ -36,7 +36,7 @@ async def show(ctx: Context) -> Reply:
             " now.\n",
             f"Set yours with `{prefix}tz set <city or zone>`, e.g. `{prefix}tz set Lagos` or "
             f"`{prefix}tz set America/Sao_Paulo`.",
-            private=True,
+            aside=True,
         )
     zone = zone_from_key(prefs.zone)
     parts: list[Inline] = [
@@ -49,7 +49,7 @@ async def show(ctx: Context) -> Reply:
             " A fixed offset doesn't follow daylight saving time: a city "
             f"(e.g. `{prefix}tz set Kolkata`) does."
         )
-    return Reply.of(*parts, private=True)
+    return Reply.of(*parts, aside=True)
 
 
 @tz.command(
@@ -65,7 +65,7 @@ async def set_(ctx: Context, zone: str) -> Reply:
         found = resolve_zone(zone)
     except AmbiguousZone as exc:
         choices = tuple((f"`{prefix}tz set {c}`",) for c in exc.candidates)
-        return Reply.of(Plain(exc.message), "\nPick one:\n", Bullets(choices), private=True)
+        return Reply.of(Plain(exc.message), "\nPick one:\n", Bullets(choices), aside=True)
     await ctx.members.update(ctx.member, zone=found.key)
     ctx.forget_prefs()
     parts: list[Inline] = [
@@ -75,13 +75,13 @@ async def set_(ctx: Context, zone: str) -> Reply:
     ]
     if found.is_fixed_offset:
         parts.append(" Note: a fixed offset doesn't follow daylight saving time; a city does.")
-    return Reply.of(*parts, private=True)
+    return Reply.of(*parts, aside=True)
 
 
 @tz.command(name="clear", help="Forget your time zone (times are then shown in UTC).", private=True)
-async def clear(ctx: Context) -> str:
+async def clear(ctx: Context) -> Reply:
     await ctx.members.update(ctx.member, zone=None)
-    return "I've forgotten your time zone; I'll show times in UTC."
+    return Reply.of("I've forgotten your time zone; I'll show times in UTC.", aside=True)
 
 
 @module.command(
@@ -99,7 +99,7 @@ async def lang(ctx: Context, code: str = "") -> Reply:
         return Reply.of(
             f"Dates are shown in {current}. Change it with `{prefix}lang <code>`, e.g. "
             f"`{prefix}lang fr`.",
-            private=True,
+            aside=True,
         )
     canonical = check_language(code)
     if canonical is None:
@@ -111,7 +111,7 @@ async def lang(ctx: Context, code: str = "") -> Reply:
     await ctx.members.update(ctx.member, lang=value)
     ctx.forget_prefs()
     sample = When(ctx.now(), "full")
-    return Reply.of("Done: dates now look like this: ", sample, ".", private=True)
+    return Reply.of("Done: dates now look like this: ", sample, ".", aside=True)
 
 
 @module.command(
@@ -195,12 +195,10 @@ async def when(ctx: Context, moment: str) -> Reply:
             f"Set your zone with `{ctx.prefix}tz set <city>` to see times in your own.",
         )
     utc = parsed.at.astimezone(UTC)
-    return Reply.of(
-        Plain(moment.strip()),
-        " is ",
-        When(parsed.at, "full"),
-        f" for you ({utc:%H:%M} UTC).",
-    )
+    local = parsed.at.astimezone(zone_from_key(prefs.zone).tzinfo)
+    # a member on UTC's clock (UTC itself, London in winter) would read the same time twice
+    aside = "" if local.utcoffset() == timedelta(0) else f" ({utc:%H:%M} UTC)"
+    return Reply.of(Plain(moment.strip()), " is ", When(parsed.at, "full"), f" for you{aside}.")
 
 
 # -- the newcomer's setup dialogue --------------------------------------------------------

@@ -141,7 +141,9 @@ async def test_drafts_need_rooms_and_their_author(chat: ConsoleChat) -> None:
     assert "There is no announcement #9" in await chat.say("!announce confirm 9")
     assert "Draft #1 dropped" in await chat.say("!announce cancel 1", as_="ana")
     assert "already cancelled" in await chat.say("!announce confirm 1")
-    assert "time has already passed" in await chat.say("!announce hi --at today 09:00")
+    assert "which has already passed: an announcement can only be set for a time still to come" in (
+        await chat.say("!announce hi --at today 09:00")
+    )
 
 
 async def test_retract_uses_the_adapters_retract_when_it_has_one(chat: ConsoleChat) -> None:

@@ -200,6 +200,28 @@ def test_hostile_input_neutralised_in_csv() -> None:
     assert neutralise("plain") == "plain"
 
 
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '\uff1dHYPERLINK("http://evil")',  # fullwidth equals sign
+        "\u200b=1+1",  # zero-width space before =
+        "\u2060\ufeff@SUM(A1)",  # word joiner and BOM before @
+        "\uff0b1",  # fullwidth plus
+        "'\u200d=1",  # a quote, then a zero-width joiner, then =
+        "''=x",  # two quotes before =
+    ],
+)
+def test_disguised_formulas_are_neutralised_and_restored(cell: str) -> None:
+    """A cell that reads as a formula once normalised (NFKC, invisible characters dropped)
+    gets a leading quote too, and reading it back gives the text as it was typed."""
+    assert neutralise(cell) == "'" + cell
+    item = public(7, fields.validate_record(HOSTILE)) | {"title": cell, "credit": "x" + cell}
+    text = to_csv([item])
+    row = next(csv.DictReader(io.StringIO(text, newline="")))
+    assert row["title"] == "'" + cell and row["credit"] == "x" + cell
+    assert read_csv(text) == [item]
+
+
 def test_hostile_input_escaped_in_wikitext() -> None:
     """No user text can make templates, links, tables, tags, signatures or magic words."""
     hostile = public(7, fields.validate_record(HOSTILE))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 
 from adapters.console import ConsoleSettings
@@ -100,3 +104,91 @@ def test_check_config_cli(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "no adapter called 'telegraph'" in out.stderr
+
+
+# -- the example shows the code's defaults ---------------------------------------------------
+
+_KEY_LINE = re.compile(r"^(?:#\s?)?([a-z_]+\s*=.*)$")
+_TABLE_LINE = re.compile(r"^(?:#\s?)?\[([a-z_.]+)\]\s*$")
+#: a value that is not the default says so: ``# example (default: []``) or ``(required)``
+_MARKER = re.compile(r"#\s*example\b[^(]*\((?:default: (?P<default>.+?)|(?P<required>required))\)")
+
+
+def _sections() -> dict[str, type[msgspec.Struct]]:
+    from adapters.discord import DiscordSettings
+    from adapters.matrix import MatrixSettings
+    from chatbot.base import config as config_module
+    from commands.faq.service import FaqSettings
+
+    tables: dict[str, type[msgspec.Struct]] = {
+        field.name: field.type
+        for field in msgspec.structs.fields(config_module.Config)
+        if isinstance(field.type, type) and issubclass(field.type, msgspec.Struct)
+    }
+    tables["modules.faq"] = FaqSettings
+    tables["adapters.console"] = ConsoleSettings
+    tables["adapters.matrix"] = MatrixSettings
+    tables["adapters.discord"] = DiscordSettings
+    return tables
+
+
+def _default(field: msgspec.structs.FieldInfo) -> Any:
+    if field.default is not msgspec.NODEFAULT:
+        return field.default
+    if field.default_factory is not msgspec.NODEFAULT:
+        return field.default_factory()
+    return msgspec.NODEFAULT
+
+
+def test_example_config_shows_every_key_with_the_codes_default() -> None:
+    """Every key of every section is in config.example.toml (commented out for the optional
+    platforms), with the default the code uses, unless its comment says it is an example
+    and names the real default: one source of defaults, and the file cannot drift from it."""
+    sections = _sections()
+    seen: dict[str, set[str]] = {name: set() for name in sections}
+    wrong: list[str] = []
+    table = ""
+    for number, line in enumerate((ROOT / "config.example.toml").read_text().splitlines(), 1):
+        header = _TABLE_LINE.match(line)
+        if header:
+            table = header.group(1)
+            continue
+        found = _KEY_LINE.match(line)
+        if not found or table not in sections:
+            continue
+        try:
+            (key, value), *_ = tomllib.loads(found.group(1)).items()
+        except tomllib.TOMLDecodeError:
+            continue  # prose in a comment
+        fields = {f.name: f for f in msgspec.structs.fields(sections[table])}
+        if key not in fields:
+            wrong.append(f"line {number}: {table}.{key} is not a key")
+            continue
+        seen[table].add(key)
+        default = _default(fields[key])
+        marker = _MARKER.search(line)
+        if marker is None:
+            if value != default:
+                wrong.append(f"line {number}: {table}.{key} = {value!r}, default {default!r}")
+        elif marker.group("required"):
+            if default is not msgspec.NODEFAULT:
+                wrong.append(f"line {number}: {table}.{key} is not required")
+        else:
+            stated = marker.group("default")
+            said = None if stated == "unset" else tomllib.loads(f"v = {stated}")["v"]
+            if said != default:
+                wrong.append(f"line {number}: {table}.{key} default is {default!r}, not {stated}")
+    for name, cls in sections.items():
+        for field in msgspec.structs.fields(cls):
+            if field.name not in seen[name] and name not in ("adapters", "modules"):
+                wrong.append(f"{name}.{field.name} is missing")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_default_config_enables_every_shipped_command_module() -> None:
+    """A config that names no command modules (as the README's Matrix section shows) gets
+    them all, !ask, !meeting and !casestudy included."""
+    from chatbot.runtime.plugins import COMMANDS, available
+
+    config = parse_config('[bot]\nadapters = ["console"]\n')
+    assert sorted(config.bot.commands) == sorted(available(COMMANDS))

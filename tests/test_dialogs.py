@@ -139,3 +139,25 @@ async def test_expired_dialogue_is_dropped(demo: ConsoleChat, clock: FakeClock) 
     out = await demo.say("A late answer")
     assert "expired" in out
     assert await demo.say("Another") == ""
+
+
+async def test_review_keeps_each_code_span_whole(demo: ConsoleChat) -> None:
+    """The review's hint names the first answer in one code span, so a rich renderer (Matrix
+    HTML) shows `title` as code and the rest as text."""
+    from adapters.matrix.render import render_content
+    from chatbot.messages.events import Outgoing
+
+    sent: list[Outgoing] = []
+    print_it = demo.adapter.send
+
+    async def keep(out: Outgoing) -> Any:
+        sent.append(out)
+        return await print_it(out)
+
+    demo.adapter.send = keep  # type: ignore[method-assign]
+    await demo.say("!report")
+    await demo.say("Lakeside")
+    await demo.say("2024")
+    assert "Here is your event report:" in await demo.say("skip")
+    html = render_content(sent[-1])["formatted_body"]
+    assert html.endswith("(e.g. <code>title</code>), or <code>cancel</code>."), html[-120:]

@@ -185,6 +185,9 @@ async def test_zone_autocomplete_suggests_iana_names_and_cities(
     discord_fake: FakeDiscord, bot: RunningBot, bob: User
 ) -> None:
     """Typing in a zone option suggests matching cities and IANA names, values that resolve."""
+    from chatbot.time.zones import warm_up
+
+    warm_up()  # on a fresh machine the place index is built (seconds), past Discord's deadline
     fake = discord_fake
     pending = await fake.autocomplete("tz", "zone", {"zone": "lago"}, subcommand="set", user=bob)
     response = await pending.wait_for_response()

@@ -384,3 +384,18 @@ def test_config_names_a_missing_file_or_a_bad_method(tmp_path: Path) -> None:
     config = parse_config('[modules.faq]\nmethod = "magic"\n', source)
     with pytest.raises(ConfigError, match=r"modules.faq.method"):
         kb_paths(config)
+
+
+def test_shipped_answers_link_the_pages_they_name() -> None:
+    """An answer that sends a member to a page on meta.wikimedia.org gives its address,
+    not a "search for …" errand."""
+    import tomllib
+
+    from commands.faq.index import DEFAULT_KB_PATH
+
+    entries = tomllib.loads(DEFAULT_KB_PATH.read_text(encoding="utf-8"))["entry"]
+    for entry in entries:
+        answer = entry["answer"]
+        assert "search for" not in answer.casefold(), entry["id"]
+        if "meta.wikimedia.org" in answer:
+            assert "https://meta.wikimedia.org/wiki/" in answer, entry["id"]

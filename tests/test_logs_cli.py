@@ -135,3 +135,38 @@ def test_database_password_is_masked(log_stream: io.StringIO) -> None:
     Database("postgresql://bot:s3cret-db-pass@db.example.org/chatbot", FakeClock())
     get_logger("t").info("connecting", url="postgresql://bot:s3cret-db-pass@db.example.org/x")
     assert "s3cret-db-pass" not in log_stream.getvalue()
+
+
+SECRET = "syt_zz_hidden_value_77"
+
+
+def test_secrets_are_masked_in_tracebacks_nested_values_and_library_logs(
+    log_stream: io.StringIO,
+) -> None:
+    """Masking runs on the finished line, so a registered secret is hidden wherever it
+    appears: in an exception's message and traceback, inside dicts and lists, and in the
+    records of the libraries' own loggers (discord.py, nio, aiohttp, SQLAlchemy); a value
+    under a secret-sounding key is hidden at any depth."""
+    import logging
+
+    configure("info", "keyvalue", stream=log_stream)
+    register_secret(SECRET)
+    log = get_logger("t")
+    try:
+        raise RuntimeError(f"login refused for token {SECRET}")
+    except RuntimeError:
+        log.exception("login_failed")
+    log.info("nested", data={"user": "bot", "value": SECRET}, items=["a", SECRET])
+    log.info("headers", request={"headers": {"Authorization": "Bearer unregistered-abc123"}})
+    for name in ("discord.http", "nio.client", "aiohttp.client", "sqlalchemy.engine"):
+        logging.getLogger(name).warning("%s says %s", name, {"token": SECRET})
+    try:
+        raise ValueError(SECRET)
+    except ValueError:
+        logging.getLogger("discord.client").error("crashed", exc_info=True)
+    text = log_stream.getvalue()
+    assert SECRET not in text and "unregistered-abc123" not in text
+    assert "login_failed" in text and "RuntimeError: login refused for token ***" in text
+    for name in ("discord.http", "nio.client", "aiohttp.client", "sqlalchemy.engine"):
+        assert f"{name} says" in text
+    assert "ValueError: ***" in text

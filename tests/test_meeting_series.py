@@ -10,15 +10,15 @@ from chatbot.base.errors import UserError
 from chatbot.delivery.outbox_payload import decode_payload
 from chatbot.time.format import format_when
 from commands.meetings import parse_duration, split_options
+from commands.meetings.recurrence import read_option, read_recurrence
 from commands.meetings.render import dm_payloads, lead_words, parse_leads
 from commands.meetings.series import (
     DAYS,
     MONTHLY_NTH,
+    WEEKDAYS,
     WEEKS,
     Rule,
     Series,
-    parse_every,
-    parse_monthly,
 )
 
 NOW = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
@@ -78,16 +78,18 @@ def test_exdates_monthly_and_daily_rules() -> None:
     )
     days = [at.date() for at in skipped.occurrences(NOW, 3)]
     assert days == [date(2027, 3, 10), date(2027, 3, 24), date(2027, 3, 31)]
-    monthly = Series(datetime(2027, 1, 1, 9, 0), "Asia/Manila", parse_monthly("2nd tuesday"))
+    monthly = Series(
+        datetime(2027, 1, 1, 9, 0), "Asia/Manila", read_option("monthly", "2nd tuesday")
+    )
     firsts = monthly.occurrences(NOW, 3)
     assert [format_when(a, "Asia/Manila", now=NOW) for a in firsts] == [
         "Tue 12 Jan, 09:00 (Manila)",
         "Tue 9 Feb, 09:00 (Manila)",
         "Tue 9 Mar, 09:00 (Manila)",
     ]
-    last = Series(datetime(2027, 1, 1, 9, 0), "UTC", parse_monthly("last friday"))
+    last = Series(datetime(2027, 1, 1, 9, 0), "UTC", read_option("monthly", "last friday"))
     assert [a.day for a in last.occurrences(NOW, 2)] == [29, 26]
-    every3 = Series(datetime(2027, 1, 6, 8, 0), "UTC", parse_every("3 days"))
+    every3 = Series(datetime(2027, 1, 6, 8, 0), "UTC", read_option("every", "3 days"))
     assert [a.day for a in every3.occurrences(NOW, 3)] == [6, 9, 12]
     assert every3.includes(datetime(2027, 1, 9, 8, 0, tzinfo=UTC))
     assert not every3.includes(datetime(2027, 1, 10, 8, 0, tzinfo=UTC))
@@ -103,15 +105,63 @@ def test_rules_encode_and_describe() -> None:
         (Rule(WEEKS, 1), "every week"),
         (Rule(WEEKS, 2), "every 2 weeks"),
         (Rule(DAYS, 1), "every day"),
-        (Rule(MONTHLY_NTH, 1, 2, 1), "monthly on the 2nd Tuesday"),
-        (Rule(MONTHLY_NTH, 1, -1, 4), "monthly on the last Friday"),
+        (Rule(MONTHLY_NTH, 1, 2, 1), "every 2nd Tuesday of the month"),
+        (Rule(MONTHLY_NTH, 1, -1, 4), "every last Friday of the month"),
+        (Rule(WEEKS, 1, days=(0, 1, 2, 3, 4)), "every weekday (Monday to Friday)"),
+        (Rule(WEEKS, 2, days=(1,)), "every other Tuesday"),
+        (Rule(WEEKS, 1, days=(0, 3)), "every Monday and Thursday"),
     ):
         assert Rule.decode(rule.encode()) == rule
         assert rule.describe() == words
-    with pytest.raises(UserError):
-        parse_every("fortnight")
-    with pytest.raises(UserError):
-        parse_monthly("tuesday")
+    with pytest.raises(UserError, match="Say how it repeats"):
+        read_option("every", "blue moon")
+    with pytest.raises(UserError, match="--every week"):
+        read_option("monthly", "tuesday")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "words", "rest"),
+    [
+        ("every second Tuesday at 15:00 UTC", "every 2nd Tuesday of the month", "15:00 UTC"),
+        ("friday 15:00 every other week", "every 2 weeks", "friday 15:00"),
+        ("first monday of the month 14:00", "every 1st Monday of the month", "14:00"),
+        ("weekdays 9:00", "every weekday (Monday to Friday)", "9:00"),
+        ("monthly on the 2nd tuesday 17:00", "every 2nd Tuesday of the month", "17:00"),
+        ("every other tuesday 15:00", "every other Tuesday", "15:00"),
+        ("mondays and thursdays 10:00", "every Monday and Thursday", "10:00"),
+        ("mon-fri 08:30", "every weekday (Monday to Friday)", "08:30"),
+        ("the last friday of each month at 16:00 Europe/Berlin", "every last Friday of the month",
+         "16:00 Europe/Berlin"),
+        ("every 3 weeks friday 10:00", "every 3 weeks", "friday 10:00"),
+    ],
+)  # fmt: skip
+def test_recurrence_read_as_people_say_it(phrase: str, words: str, rest: str) -> None:
+    """Series typed the way organisers say them are read as rules, the rest of the phrase
+    still giving the first meeting's time."""
+    rule, left = read_recurrence(phrase)
+    assert rule is not None and rule.describe() == words
+    assert left == rest
+
+
+@pytest.mark.parametrize("phrase", ["friday 15:00", "tues 15:00", "next monday 9am", "2026-12-08"])
+def test_a_single_meeting_is_not_a_series(phrase: str) -> None:
+    assert read_recurrence(phrase) == (None, phrase)
+
+
+def test_weekday_and_biweekly_rules_expand_in_wall_time() -> None:
+    """Weekdays skip the weekend; every other Tuesday skips a week; both stay at 09:00 in
+    London across the end of summer time."""
+    weekdays = Series(datetime(2026, 10, 23, 9, 0), "Europe/London", Rule(WEEKS, 1, days=WEEKDAYS))
+    starts = weekdays.occurrences(datetime(2026, 10, 22, tzinfo=UTC), 4)
+    assert [s.isoformat() for s in starts] == [
+        "2026-10-23T08:00:00+00:00",  # Friday, summer time
+        "2026-10-26T09:00:00+00:00",  # Monday, after the change
+        "2026-10-27T09:00:00+00:00",
+        "2026-10-28T09:00:00+00:00",
+    ]
+    other = Series(datetime(2026, 12, 1, 15, 0), "UTC", Rule(WEEKS, 2, days=(1,)))
+    got = [s.date().isoformat() for s in other.occurrences(datetime(2026, 11, 30, tzinfo=UTC), 3)]
+    assert got == ["2026-12-01", "2026-12-15", "2026-12-29"]
 
 
 def test_options_durations_and_leads() -> None:

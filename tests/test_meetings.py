@@ -73,16 +73,18 @@ async def test_add_echoes_in_zone_and_utc_and_refuses_bad_dates(chat: ConsoleCha
     )
     assert echo.splitlines() == [
         "Meeting #1 (not saved yet): Open meeting",
-        "When: Wed 2 Dec, 15:00 (London) = 2026-12-02 15:00 UTC, every week at the same local "
-        "time in Europe/London",
+        "When: Wed 2 Dec, 15:00 (London) = 2026-12-02 15:00 UTC; repeats every week, 15:00 "
+        "London time",
         "Duration: 1 h 30 min",
         "Link: https://meet.example/x",
         "It will be posted in: #general (console)",
         "If that is right, type `!meeting confirm 1`; otherwise `!meeting cancel 1`.",
     ]
     manila = await chat.say('!meeting add "APAC" 2026-12-03 09:00 Asia/Manila --monthly 1st thu')
-    assert "When: Thu 3 Dec, 09:00 (Manila) = 2026-12-03 01:00 UTC, monthly on the 1st " in manila
-    assert "Thursday at the same local time in Asia/Manila" in manila
+    assert (
+        "When: Thu 3 Dec, 09:00 (Manila) = 2026-12-03 01:00 UTC; repeats every 1st Thursday of "
+        "the month, 09:00 Manila time" in manila
+    )
     assert "For you: Thu 3 Dec, 01:00 (London)" in manila
     past = await chat.say('!meeting add "Late" yesterday 15:00')
     assert "which has already passed" in past and 'For example: `!meeting add "Open' in past
@@ -90,6 +92,20 @@ async def test_add_echoes_in_zone_and_utc_and_refuses_bad_dates(chat: ConsoleCha
     ambiguous = await chat.say('!meeting add "X" friday 15:00 IST')
     assert "IST can mean several zones" in ambiguous and "For example: `!meeting add" in ambiguous
     assert "When is it?" in await chat.say('!meeting add "X" --every week')
+    # series typed the way people say them, shown back in words before anything is saved
+    said = await chat.say('!meeting add "Americas call" every second Tuesday at 15:00 UTC')
+    assert "repeats every 2nd Tuesday of the month, 15:00 UTC" in said
+    assert "When: Tue 8 Dec, 15:00 (UTC) = 2026-12-08 15:00 UTC" in said
+    said = await chat.say('!meeting add "Standup" weekdays 9:00')
+    assert "repeats every weekday (Monday to Friday), 09:00 London time" in said
+    said = await chat.say('!meeting add "Sync" friday 15:00 --every other week')
+    assert "repeats every 2 weeks, 15:00 London time" in said
+    said = await chat.say('!meeting add "EMEA" first monday of the month 14:00')
+    assert "repeats every 1st Monday of the month, 14:00 London time" in said
+    said = await chat.say('!meeting add "X" --every second tuesday')
+    assert "When is it?" in said and "can't read --every" not in said
+    said = await chat.say('!meeting add "X" monthly on the 2nd tuesday')
+    assert "at what time?" in said
     assert "--every or --monthly" in await chat.say(
         '!meeting add "X" friday 10:00 --every week --monthly 2nd tue'
     )
@@ -148,7 +164,7 @@ async def test_add_confirm_list_show_rsvp_and_cancel(chat: ConsoleChat) -> None:
     assert "Duration: 2 h" in await chat.say("!meeting edit 1 duration 2h")
     await work(chat)
     edited = await chat.say("!meeting edit 1 when 2026-12-03 16:00")
-    assert "Next: Thu 3 Dec, 16:00 (London) = 2026-12-03 16:00 UTC, every week" in edited
+    assert "Next: Thu 3 Dec, 16:00 (London) = 2026-12-03 16:00 UTC; repeats every week" in edited
     moved = await work(chat)
     assert moved[0] == (
         "Moved: Meeting #1: Open meeting — Thu 3 Dec, 16:00 (London), every week (2 h)"

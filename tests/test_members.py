@@ -115,6 +115,16 @@ async def test_when_shows_a_time_in_my_zone(chat: ConsoleChat) -> None:
     assert "Set your zone" in await chat.say("!when 15:00 UTC", as_="newbie")
 
 
+async def test_when_names_utc_once_for_a_member_in_utc(chat: ConsoleChat) -> None:
+    """A member whose zone is UTC (or on UTC's offset then) sees the time once, not twice."""
+    await chat.say("!tz set UTC")
+    out = await chat.say("!when friday 18h CET")
+    assert out == "friday 18h CET is Fri 27 Nov, 17:00 (UTC) for you."
+    await chat.say("!tz set Europe/London")  # GMT in November: the same clock as UTC
+    out = await chat.say("!when friday 18h CET")
+    assert out == "friday 18h CET is Fri 27 Nov, 17:00 (London) for you."
+
+
 async def test_forgetme_warns_before_confirm_about_what_stays(
     sqlite_url: str, clock: FakeClock
 ) -> None:

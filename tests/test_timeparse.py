@@ -493,6 +493,35 @@ def test_cli_refusal_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--now must be an ISO 8601" in capsys.readouterr().err
 
 
+def test_cli_schedule_applies_the_bots_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--schedule`` judges the time as a meeting or announcement would be: a time that has
+    passed is refused (exit 2, the reason on stderr, nothing on stdout); without it, any
+    time converts."""
+    now = ["--now", "2026-11-25T12:00Z"]
+    assert when_main(["today 09:00", *now, "--schedule"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("'today 09:00' is 2026-11-25 09:00 UTC, which has already passed")
+    assert "it is now 2026-11-25 12:00 UTC" in err
+    assert when_main(["today 09:00", *now]) == 0
+    assert capsys.readouterr().out == "2026-11-25T09:00:00+00:00\n"
+    assert when_main(["today 13:00", *now, "--schedule"]) == 0
+    assert capsys.readouterr().out == "2026-11-25T13:00:00+00:00\n"
+
+
+def test_one_rule_for_every_scheduled_time() -> None:
+    """Meetings, reminders and announcements are refused by one function, in one wording."""
+    from datetime import UTC, datetime
+
+    from chatbot.time.schedule_rules import PastTime, check_schedulable
+
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    for kind, named in [("meeting", "a meeting"), ("announcement", "an announcement")]:
+        with pytest.raises(PastTime, match=f"has already passed: {named} can only be set"):
+            check_schedulable(now, now, "now", kind)
+    check_schedulable(now.replace(minute=1), now)
+
+
 def test_cli_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """A malformed command line prints usage on stderr and returns 2."""
     assert when_main([]) == 2

@@ -114,6 +114,7 @@ class DiscordBase:
             event_id=str(interaction.id),
             form_values=form_values,
             handle=interaction,
+            ephemeral=True,  # interactions can be answered so that only the member sees it
         )
 
     # -- handing work to the core ----------------------------------------------------------

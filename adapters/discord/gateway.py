@@ -16,6 +16,7 @@ import discord.http
 import yarl
 
 from adapters.discord.base import Interaction
+from adapters.discord.checks import ChannelChecks
 from adapters.discord.forms import FormButton, PageButton
 from adapters.discord.interactions import CommandButton
 from adapters.discord.members import Members
@@ -69,7 +70,7 @@ class _ShardedClient(_Events, discord.AutoShardedClient):
     pass
 
 
-class DiscordAdapter(Sending, ScheduledEvents, Members):
+class DiscordAdapter(Sending, ScheduledEvents, Members, ChannelChecks):
     """One Discord bot account serving every guild it is in, and its direct messages."""
 
     capabilities = Capabilities(

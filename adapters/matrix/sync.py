@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import nio
 
 from adapters.matrix.base import NETWORK_ERRORS, Backoff
+from adapters.matrix.checks import RoomChecks
 from adapters.matrix.crypto import Encryption
 from adapters.matrix.incoming import (
     is_edit,
@@ -46,7 +47,7 @@ _DRAIN_SECONDS = 10.0
 _SETTLE_SECONDS = 0.5
 
 
-class MatrixAdapter(Session, Encryption, Sending, Members):
+class MatrixAdapter(Session, Encryption, Sending, Members, RoomChecks):
     """One Matrix account serving every room it is in."""
 
     capabilities = Capabilities(

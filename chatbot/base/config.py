@@ -19,6 +19,8 @@ from chatbot.base.errors import ConfigError
 
 SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
 DATABASE_ENV = "CHATBOT_DATABASE_URL"
+#: the command modules enabled when ``[bot] commands`` is not set: all that ship
+DEFAULT_COMMANDS = ("basics", "members", "faq", "announce", "meetings", "casestudies")
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -30,7 +32,9 @@ class BotSection(_Section):
     prefix: str = "!"
     database: str = "sqlite:///data/chatbot.db"
     adapters: list[str] = msgspec.field(default_factory=lambda: ["console"])
-    commands: list[str] = msgspec.field(default_factory=lambda: ["basics", "members"])
+    #: every module this package ships (config.example.toml shows the same list: a test
+    #: keeps the two equal)
+    commands: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_COMMANDS))
     about: str = (
         "I'm the community bot of the Wikimedia and Libraries User Group, which connects "
         "librarians and Wikimedians around the world."
@@ -95,6 +99,10 @@ class WebSection(_Section):
     port: int = 8080
     #: the address members reach the app at (behind a reverse proxy), used in feed links
     public_url: str = ""
+    #: a second listener with the public pages only (the calendar feed), for a reverse
+    #: proxy; empty: none (then everything is on host:port)
+    public_host: str = ""
+    public_port: int = 8081
     #: serve the group's public pages (meetings, published case studies) and the
     #: organisers' review desk; off by default, as the app may be bound to a private network
     public_pages: bool = False
@@ -274,8 +282,9 @@ def _check_values(config: Config, text: str, source: str) -> None:
         )
     if len(inst.name) > 64:
         raise fail(["instances", "name"], "must be at most 64 characters")
-    if not 0 <= config.web.port <= 65535:
-        raise fail(["web", "port"], "must be a port number (0-65535)")
+    for key in ("port", "public_port"):
+        if not 0 <= getattr(config.web, key) <= 65535:
+            raise fail(["web", key], "must be a port number (0-65535)")
     for name in config.bot.adapters:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise fail(["bot", "adapters"], f"'{name}' is not an adapter name")

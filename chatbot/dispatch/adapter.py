@@ -88,6 +88,33 @@ class Adapter(Protocol):
         ...
 
 
+class RoomCheck(msgspec.Struct, frozen=True):
+    """What the bot may not do in one room or channel (``chatbot check-config --online``)."""
+
+    room_id: str
+    name: str = ""
+    #: what it lacks, in words an organiser knows ("send messages", "redact (power 50)")
+    missing: tuple[str, ...] = ()
+    #: how to give it, in the platform's own settings
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+@runtime_checkable
+class RoomChecker(Protocol):
+    """An adapter that can check its permissions without starting the bot."""
+
+    platform: str
+
+    async def check_rooms(self, db: Database) -> list[RoomCheck]:
+        """Log in (reusing the stored session when there is one), check every configured
+        room or channel and the ones the bot is in, and leave without changing anything."""
+        ...
+
+
 AdapterFactory = Callable[[dict[str, Any]], Adapter]
 Started = Callable[[], None]
 Handler = Callable[["Incoming"], Awaitable[None]]

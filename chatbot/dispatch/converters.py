@@ -226,8 +226,10 @@ class DateTimeArg(msgspec.Struct, frozen=True):
 
         prefs = await ctx.prefs()
         when = await parse_when(text, zone_key=prefs.zone, now=ctx.now())
-        if self.future and when <= ctx.now():
-            raise BadArgument(f"'{clip(text)}' is in the past. Give a time still to come.")
+        if self.future:
+            from chatbot.time.schedule_rules import check_schedulable
+
+            check_schedulable(when, ctx.now(), text)
         return when
 
 

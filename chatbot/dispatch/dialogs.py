@@ -280,9 +280,8 @@ class DialogEngine:
         return Reply.of(
             f"Here is your {dialog.title}:\n",
             Bullets(items),
-            "Say `yes` to confirm, or the name of an answer to change it (e.g. `",
-            dialog.steps[0].key,
-            "`), or `cancel`.",
+            "Say `yes` to confirm, or the name of an answer to change it "
+            f"(e.g. `{dialog.steps[0].key}`), or `cancel`.",
         )
 
 

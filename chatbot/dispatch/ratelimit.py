@@ -1,7 +1,9 @@
 """Flood protection: token buckets per member and per room.
 
 A member who floods gets one friendly notice, then silence until their bucket refills;
-answering every flooded message would make the bot part of the flood.
+a busy room gets one notice for the whole room, then silence until it has calmed down (its
+bucket full again), however many members take part: answering every flooded message, or
+every member, would make the bot part of the flood.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 class Verdict(enum.Enum):
     ALLOW = "allow"
     NOTIFY = "notify"  # refused; tell the member once
+    NOTIFY_ROOM = "notify_room"  # refused, the room is busy; tell the room once
     SILENT = "silent"  # refused; already told
 
 
@@ -30,11 +33,21 @@ class Bucket(msgspec.Struct):
 class TokenBuckets:
     """Buckets of ``burst`` tokens refilled at ``rate`` per second, one per key."""
 
-    def __init__(self, rate: float, burst: float, clock: Clock, max_keys: int = 100_000):
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        clock: Clock,
+        max_keys: int = 100_000,
+        *,
+        calm_at: float = 1.0,
+    ):
         self.rate = rate
         self.burst = burst
         self.clock = clock
         self.max_keys = max_keys
+        #: tokens at which a flood is over and a new one gets a new notice
+        self.calm_at = min(calm_at, burst)
         self._buckets: dict[str, Bucket] = {}
 
     def refill(self, key: str, now: float) -> Bucket:
@@ -47,7 +60,7 @@ class TokenBuckets:
         else:
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
             bucket.stamp = now
-            if bucket.tokens >= 1.0:
+            if bucket.tokens >= self.calm_at:
                 bucket.notified = False
         return bucket
 
@@ -87,8 +100,9 @@ class FloodGuard:
         room_burst: float,
     ) -> None:
         self.members = TokenBuckets(member_rate, member_burst, clock)
-        self.rooms = TokenBuckets(room_rate, room_burst, clock)
-        self._told_in_room: dict[str, set[str]] = {}
+        # a room's flood lasts until its bucket is full again: one notice per burst, not
+        # one whenever a token trickles back in mid-flood
+        self.rooms = TokenBuckets(room_rate, room_burst, clock, calm_at=room_burst)
 
     def check(self, member_id: str, room_id: str) -> Verdict:
         now = self.members.clock.monotonic()
@@ -97,17 +111,13 @@ class FloodGuard:
         if member.tokens >= 1.0 and room.tokens >= 1.0:
             member.tokens -= 1.0
             room.tokens -= 1.0
-            if self._told_in_room:
-                self._told_in_room.pop(room_id, None)
             return Verdict.ALLOW
         if member.tokens < 1.0:
             if member.notified:
                 return Verdict.SILENT
             member.notified = True
             return Verdict.NOTIFY
-        # a busy room: each member is told once until the room calms down
-        told = self._told_in_room.setdefault(room_id, set())
-        if member_id in told:
+        if room.notified:
             return Verdict.SILENT
-        told.add(member_id)
-        return Verdict.NOTIFY
+        room.notified = True
+        return Verdict.NOTIFY_ROOM

@@ -82,6 +82,8 @@ class Command(msgspec.Struct):
     examples: tuple[str, ...] = ()
     group: Group | None = None
     module: Module | None = None
+    #: its answers concern only the caller: Discord defers it ephemerally, and a plain
+    #: string it returns is a private reply (see :class:`~chatbot.messages.events.Reply`)
     private: bool = False
     hidden: bool = False
 

@@ -58,6 +58,10 @@ class Incoming(msgspec.Struct, frozen=True):
     form_values: dict[str, str] | None = None
     #: adapter-specific handle (e.g. a Discord interaction) the adapter needs to answer
     handle: object = None
+    #: the adapter can answer this message so that only its sender sees it (a Discord
+    #: interaction; the console, which only its user reads).  Otherwise a private reply goes
+    #: by direct message: see :class:`Reply`.
+    ephemeral: bool = False
 
 
 class Plain(msgspec.Struct, frozen=True):
@@ -139,10 +143,19 @@ class Form(msgspec.Struct, frozen=True):
 
 
 class Reply(msgspec.Struct, frozen=True):
-    """What a handler answers.
+    """What a handler answers, and who may read it.
 
-    ``private`` means it concerns only the caller (ephemeral for Discord slash commands);
-    ``direct`` means it must go by direct message where the platform has them.
+    ``private``: only the caller may read it (their data, an unpublished submission, an
+    organisers' queue).  It is an ephemeral answer where the message allows one
+    (:attr:`Incoming.ephemeral`), otherwise a direct message with a short notice in the
+    room; never a post others can read.
+    ``aside``: it concerns only the caller but holds nothing secret (help, an error, a
+    setting just typed): ephemeral where the message allows, otherwise in the room.
+    ``direct``: it goes by direct message where the platform has them, even from a
+    Discord interaction (long exports, a dialogue that continues there).
+
+    The core settles these before the adapter sees the reply: an adapter gets
+    ``private=True`` only for an answer it should make ephemeral, or in a direct room.
     """
 
     parts: tuple[Part, ...]
@@ -150,6 +163,7 @@ class Reply(msgspec.Struct, frozen=True):
     direct: bool = False
     buttons: tuple[Button, ...] = ()
     form: Form | None = None
+    aside: bool = False
 
     @classmethod
     def of(
@@ -159,8 +173,11 @@ class Reply(msgspec.Struct, frozen=True):
         direct: bool = False,
         buttons: tuple[Button, ...] = (),
         form: Form | None = None,
+        aside: bool = False,
     ) -> Reply:
-        return cls(tuple(parts), private=private, direct=direct, buttons=buttons, form=form)
+        return cls(
+            tuple(parts), private=private, direct=direct, buttons=buttons, form=form, aside=aside
+        )
 
     @property
     def has_times(self) -> bool:

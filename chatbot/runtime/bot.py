@@ -9,19 +9,28 @@ and answered with a hint in direct messages.  Every failure ends in a reply: a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from chatbot.base.clock import Clock, SystemClock
-from chatbot.base.errors import BadArgument, NotPermitted, UserError, new_ref
+from chatbot.base.errors import (
+    BadArgument,
+    ConfigError,
+    InstanceLocked,
+    NotPermitted,
+    UserError,
+    new_ref,
+)
 from chatbot.base.logs import get_logger
 from chatbot.delivery.workers import instance_name
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import DialogEngine
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict
 from chatbot.dispatch.registry import Command, Group, Level, Registry
-from chatbot.messages.events import Incoming, Outgoing, Reader, Reply
+from chatbot.messages.events import Incoming, Reply
+from chatbot.runtime.replies import send_reply
 from chatbot.storage import Database
 from chatbot.storage.members import MemberStore
 
@@ -36,6 +45,10 @@ log = get_logger("chatbot.runtime.bot")
 
 FLOOD_NOTICE = (
     "You're sending commands faster than I can answer. Give me a few seconds, then try again."
+)
+ROOM_FLOOD_NOTICE = (
+    "This room is sending commands faster than I can answer, so I'm skipping some. "
+    "Give me a few seconds, then try again."
 )
 
 
@@ -70,6 +83,15 @@ class Bot:
         #: this instance runs now; see :meth:`owns_connection`
         self.leased: set[str] = set()
         self.connected: set[str] = set()
+        #: platforms whose connection is down, with why (``/readyz``): connecting for the
+        #: first time, or failed and retrying
+        self.unavailable: dict[str, str] = {}
+        self._starts: dict[str, int] = {}
+        #: seconds before the first retry of a failed adapter, doubling up to the cap
+        self.retry_first = 1.0
+        self.retry_cap = 60.0
+        #: seconds the bot waits for its adapters to connect before it is ready anyway
+        self.ready_patience = 30.0
         #: counters for ``/metrics``; ``None`` (nothing counted) unless ``[web]`` is enabled
         self.metrics: Metrics | None = None
         self._workers: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
@@ -112,49 +134,140 @@ class Bot:
         self._workers.append((name, work))
 
     async def run(self) -> None:
-        """Serve until :meth:`stop`; every adapter runs in one task group."""
+        """Serve until :meth:`stop`; every adapter runs in one task group.
+
+        A stop is heard at any moment, also while an adapter is still connecting, and the
+        bot is down within ``[outbox] shutdown_grace`` seconds (plus the adapters' own
+        brief clean-up).  The bot is *ready* (its workers start) once every adapter has
+        connected, has failed once (it retries in the background), or has had
+        :attr:`ready_patience` seconds to connect; ``/readyz`` names each platform that is
+        not connected, so one platform down never holds up the others.
+        """
         await self.open()
         try:
             async with asyncio.TaskGroup() as tg:
-                started = [asyncio.Event() for _ in self.adapters]
-                serving: dict[str, asyncio.Task[None]] = {}
-                for adapter, event in zip(self.adapters.values(), started, strict=True):
-                    serving[adapter.platform] = tg.create_task(
-                        self._serve(adapter, event), name=f"adapter-{adapter.platform}"
+                started = {platform: asyncio.Event() for platform in self.adapters}
+                self.unavailable.update(dict.fromkeys(self.adapters, "connecting"))
+                serving = {
+                    platform: tg.create_task(
+                        self._keep_serving(adapter, started[platform]),
+                        name=f"adapter-{platform}",
                     )
-                for event in started:
-                    await event.wait()
-                workers = [tg.create_task(work(), name=name) for name, work in self._workers]
-                self.ready.set()
-                log.info(
-                    "ready",
-                    adapters=list(self.adapters),
-                    commands=len(self.registry.all_commands()),
-                )
-                await self._stop.wait()
-                # workers first, while the connections are still up: the outbox finishes the
-                # sends in flight (within its shutdown grace) instead of failing them
-                for task in workers:
-                    task.cancel()
-                if workers:
-                    await asyncio.wait(workers)
-                for adapter in self.adapters.values():
-                    await adapter.stop()
-                for platform, task in serving.items():
-                    if platform in self.leased and platform not in self.connected:
-                        task.cancel()  # a standby: nothing to stop but the wait for its lease
+                    for platform, adapter in self.adapters.items()
+                }
+                workers: list[asyncio.Task[None]] = []
+                if await self._wait_started(list(started.values())):
+                    workers = [tg.create_task(work(), name=name) for name, work in self._workers]
+                    self.ready.set()
+                    log.info(
+                        "ready",
+                        adapters=list(self.adapters),
+                        unavailable=sorted(self.unavailable) or None,
+                        commands=len(self.registry.all_commands()),
+                    )
+                    await self._stop.wait()
+                await self._shut_down(workers, serving)
+        except ExceptionGroup as group:
+            # a config error in an adapter (a missing token): one clear message, exit code 2
+            fatal = group.subgroup((ConfigError, InstanceLocked))
+            if fatal is None:
+                raise
+            raise _first(fatal) from None
         finally:
             await self.close()
             log.info("stopped")
+
+    async def _wait_started(self, started: list[asyncio.Event]) -> bool:
+        """Until every adapter has started (or failed once), or :attr:`ready_patience` is
+        over; False if the bot was told to stop meanwhile."""
+
+        async def everyone() -> None:
+            for event in started:
+                await event.wait()
+
+        stop = asyncio.ensure_future(self._stop.wait())
+        all_started = asyncio.ensure_future(everyone())
+        try:
+            await asyncio.wait(
+                [stop, all_started], timeout=self.ready_patience, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            stop.cancel()
+            all_started.cancel()
+        return not self._stop.is_set()
+
+    async def _shut_down(
+        self, workers: list[asyncio.Task[None]], serving: dict[str, asyncio.Task[None]]
+    ) -> None:
+        """Workers first, while the connections are still up (the outbox finishes the sends
+        in flight instead of failing them), then the adapters; whatever is still running
+        when ``shutdown_grace`` is over (a connection attempt that hangs) is cancelled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.outbox.shutdown_grace
+
+        def left() -> float:
+            return max(deadline - loop.time(), 0.0)
+
+        for task in workers:
+            task.cancel()
+        if workers:
+            await asyncio.wait(workers, timeout=left())
+        for platform, task in serving.items():
+            if platform in self.leased and platform not in self.connected:
+                task.cancel()  # a standby: nothing to stop but the wait for its lease
+        stops = [
+            asyncio.ensure_future(adapter.stop())
+            for platform, adapter in self.adapters.items()
+            if not serving[platform].done()
+        ]
+        running = [task for task in serving.values() if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=left())
+        for future in [*stops, *serving.values()]:
+            if not future.done():
+                future.cancel()
+        if stops:
+            await asyncio.wait(stops)
+
+    async def _keep_serving(self, adapter: Adapter, started: asyncio.Event) -> None:
+        """Run one adapter; if it fails, log it with a reference and try again after a
+        capped exponential backoff, while the other adapters serve.  A config error is not
+        retried (it stops the bot: restarting will not fix it)."""
+        platform = adapter.platform
+        delay = self.retry_first
+        while not self._stop.is_set():
+            starts = self._starts.get(platform, 0)
+            try:
+                await self._serve(adapter, started)
+            except (ConfigError, InstanceLocked):
+                raise
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                if self._starts.get(platform, 0) > starts:
+                    delay = self.retry_first  # it had connected: a new failure, a new backoff
+                ref = new_ref()
+                log.exception(
+                    "adapter_failed", platform=platform, ref=ref, retry_in=round(delay, 1)
+                )
+                self.unavailable[platform] = (
+                    f"failed ({type(exc).__name__}, ref {ref}); retrying in {delay:g} s"
+                )
+                started.set()  # failed once: the others need not wait for it to be ready
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                delay = min(delay * 2, self.retry_cap)
+                continue
+            # an adapter that ends by itself (the console at end of input) ends the bot
+            started.set()
+            self._stop.set()
+            return
 
     async def _serve(self, adapter: Adapter, started: asyncio.Event) -> None:
         if self.db.is_sqlite or getattr(adapter, "shared_connection", False) is True:
             await self._connect(adapter, started)
         else:
             await self._serve_leased(adapter, started)
-        started.set()
-        # an adapter that ends by itself (the console at end of input) ends the bot
-        self._stop.set()
 
     async def _connect(self, adapter: Adapter, started: asyncio.Event) -> None:
         """Run the adapter, keeping :attr:`connected` up to date."""
@@ -162,6 +275,8 @@ class Bot:
 
         def on_started() -> None:
             self.connected.add(platform)
+            self.unavailable.pop(platform, None)
+            self._starts[platform] = self._starts.get(platform, 0) + 1
             started.set()
             outbox = self.services.get("outbox")
             if outbox is not None:
@@ -170,7 +285,9 @@ class Bot:
         try:
             await adapter.run(self, on_started)
         finally:
-            self.connected.discard(platform)
+            if platform in self.connected:
+                self.connected.discard(platform)
+                self.unavailable.setdefault(platform, "disconnected")
 
     async def _serve_leased(self, adapter: Adapter, started: asyncio.Event) -> None:
         """Several instances on PostgreSQL: only the holder of the lease
@@ -195,7 +312,9 @@ class Bot:
 
     def owns_connection(self, platform: str) -> bool:
         """Whether this instance runs ``platform``'s connection now (so the outbox may send
-        there): always on SQLite, only while holding its lease on PostgreSQL."""
+        there): on SQLite while it is up, on PostgreSQL only while holding its lease."""
+        if platform in self.unavailable:
+            return False
         return platform not in self.leased or platform in self.connected
 
     def adapter_config(self, platform: str) -> dict[str, Any]:
@@ -237,26 +356,39 @@ class Bot:
             await self.send_reply(ctx, reply)
 
     async def _route(self, ctx: Context) -> Reply | None:
+        """Pick the path (dialogue answer, command, question); every path that answers
+        counts against the member's and the room's flood budget, ignored chatter not."""
         text = ctx.incoming.text
         prefix = self.prefix
         member_id, room_id = ctx.member.id, ctx.room.id
+        in_dialog = self.dialogs.active(member_id, room_id)
         if text.startswith(prefix):
             body = text[len(prefix) :]
             name, raw = _split_name(body)
             if not name or not name[0].isalnum():
                 return None  # "!!!" or "! wow": not talking to us
-            if (
-                name in _DIALOG_WORDS
-                and not raw.strip()
-                and self.dialogs.active(member_id, room_id)
-            ):
+            if (flooded := self._flooded(ctx)) is not None:
+                return flooded or None
+            if name in _DIALOG_WORDS and not raw.strip() and in_dialog:
                 return await self.dialogs.feed(ctx, name)
             return await self._command(ctx, name, raw)
-        if self.dialogs.active(member_id, room_id):
+        if not (in_dialog or ctx.room.is_direct or ctx.incoming.mentions_bot):
+            return None
+        if (flooded := self._flooded(ctx)) is not None:
+            return flooded or None
+        if in_dialog:
             return await self.dialogs.feed(ctx, text)
-        if ctx.room.is_direct or ctx.incoming.mentions_bot:
-            return await self.on_question(ctx, text)
-        return None
+        return await self.on_question(ctx, text)
+
+    def _flooded(self, ctx: Context) -> Reply | Literal[False] | None:
+        """``None`` when the message may go on; else the notice to send (``False``: none,
+        the member or room was told already in this burst)."""
+        if ctx.incoming.platform in self.flood_exempt:
+            return None
+        verdict = self.flood.check(ctx.member.id, ctx.room.id)
+        if verdict is Verdict.ALLOW:
+            return None
+        return self._flood_notice(ctx, verdict) or False
 
     async def on_question(self, ctx: Context, text: str) -> Reply | None:
         """Plain text in a DM or a mention: the knowledge base answers when it is enabled."""
@@ -267,13 +399,6 @@ class Bot:
         return Reply.of(f"Type `{self.prefix}help` to see what I can do.")
 
     async def _command(self, ctx: Context, name: str, raw: str) -> Reply | None:
-        verdict = (
-            Verdict.ALLOW
-            if ctx.incoming.platform in self.flood_exempt
-            else self.flood.check(ctx.member.id, ctx.room.id)
-        )
-        if verdict is not Verdict.ALLOW:
-            return Reply.of(FLOOD_NOTICE, private=True) if verdict is Verdict.NOTIFY else None
         resolved = self.registry.resolve(name, raw)
         if resolved is None:
             return self._unknown(name)
@@ -290,6 +415,16 @@ class Bot:
             return Reply((result,), private=cmd.private)
         assert isinstance(result, Reply)
         return result
+
+    def _flood_notice(self, ctx: Context, verdict: Verdict) -> Reply | None:
+        """One notice per flood: to the member who floods (ephemeral where the message
+        allows), or once to a whole busy room, as a reply (an ``m.notice`` on Matrix, like
+        every reply there)."""
+        if verdict is Verdict.NOTIFY:
+            return Reply.of(FLOOD_NOTICE, aside=True)
+        if verdict is Verdict.NOTIFY_ROOM:
+            return Reply.of(ROOM_FLOOD_NOTICE)
+        return None
 
     async def check_level(self, ctx: Context, cmd: Command) -> None:
         if cmd.level is Level.MEMBER:
@@ -351,45 +486,23 @@ class Bot:
             return Reply.of(
                 Plain(exc.message),
                 f"\nUsage: `{usage}` (more: `{self.prefix}help {ctx.command.qualified_name}`)",
-                private=True,
+                aside=True,
             )
-        return Reply.of(exc.message if exc.markdown else Plain(exc.message), private=True)
+        return Reply.of(exc.message if exc.markdown else Plain(exc.message), aside=True)
 
     # -- sending ---------------------------------------------------------------------------
 
     async def send_reply(self, ctx: Context, reply: Reply) -> None:
-        reader = _NOBODY
-        if reply.has_times:
-            prefs = await ctx.prefs()
-            reader = Reader(prefs.zone, prefs.lang)
-        out = Outgoing(ctx.room, reply, reader, in_reply_to=ctx.incoming, sent_at=ctx.now())
-        try:
-            if reply.direct and not ctx.room.is_direct and ctx.adapter.capabilities.direct_messages:
-                sent = await ctx.adapter.send_direct(ctx.member, out)
-                note = (
-                    "I've sent you a direct message."
-                    if sent is not None
-                    else "I couldn't send you a direct message: do you accept messages from "
-                    "members of this server or room? Allow them and ask again."
-                )
-                await ctx.adapter.send(
-                    Outgoing(
-                        ctx.room,
-                        Reply.of(note, private=True),
-                        reader,
-                        in_reply_to=ctx.incoming,
-                        sent_at=out.sent_at,
-                    )
-                )
-                return
-            await ctx.adapter.send(out)
-        except Exception:
-            # the platform refused or failed: there is nobody left to tell but the log
-            log.exception("send_failed", ref=new_ref(), room=ctx.room.id, member=ctx.member.id)
+        """Send an answer where its privacy allows (see :mod:`chatbot.runtime.replies`)."""
+        await send_reply(ctx, reply)
 
 
-_NOBODY = Reader()
 _DIALOG_WORDS = frozenset({"cancel", "back", "skip", "help"})
+
+
+def _first(group: BaseExceptionGroup[Exception]) -> Exception:
+    found = group.exceptions[0]
+    return _first(found) if isinstance(found, BaseExceptionGroup) else found
 
 
 def _split_name(body: str) -> tuple[str, str]:

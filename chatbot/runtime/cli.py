@@ -42,9 +42,17 @@ def build_parser(*, with_plugins: bool = False) -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the bot")
     run.add_argument("-c", "--config", help=config_help)
 
-    check = sub.add_parser("check-config", help="validate the config without starting")
+    check = sub.add_parser("check-config", help="say what is missing or wrong in the config")
     check.add_argument("-c", "--config", help=config_help)
+    check.add_argument(
+        "--online", action="store_true", help="also log in and check the bot's rights per room"
+    )
 
+    sub.add_parser(
+        "init",
+        add_help=False,
+        help="write a commented config.toml and .env for your group: chatbot init --help",
+    )
     sub.add_parser(
         "when",
         add_help=False,
@@ -58,6 +66,16 @@ def build_parser(*, with_plugins: bool = False) -> argparse.ArgumentParser:
         for name, entry in sorted(available(CLI).items()):
             module = entry.value.split(":")[0]
             sub.add_parser(name, add_help=False, help=f"from {module}: chatbot {name} --help")
+
+    backup = sub.add_parser(
+        "backup", help="copy the database and Matrix keys into one archive (bot may run)"
+    )
+    backup.add_argument("-c", "--config", help=config_help)
+    backup.add_argument("path", help="the archive to write (.tar.gz), or a folder for it")
+    restore = sub.add_parser("restore", help="put a backup archive back (bot stopped)")
+    restore.add_argument("-c", "--config", help=config_help)
+    restore.add_argument("path", help="an archive written by chatbot backup")
+    restore.add_argument("--force", action="store_true", help="replace an existing database")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", metavar="ACTION", required=True)
@@ -87,6 +105,10 @@ def _main(argv: list[str]) -> int:
         from chatbot.time.when_cli import when_main
 
         return when_main(argv[1:])
+    if argv[:1] == ["init"]:
+        from chatbot.runtime.setup_wizard import init_main
+
+        return init_main(argv[1:])
     from chatbot.base.errors import ConfigError, InstanceLocked
 
     if argv and not argv[0].startswith("-") and argv[0] not in _CORE_COMMANDS:
@@ -104,9 +126,19 @@ def _main(argv: list[str]) -> int:
         if args.cmd == "run":
             return _run(_config_path(args.config))
         if args.cmd == "check-config":
-            return _check(_config_path(args.config))
+            from chatbot.runtime.checks import check_main
+
+            path = _config_path(args.config)
+            return check_main(_load(path), path, online=args.online)
         if args.cmd == "db":
             return _db_upgrade(_config_path(args.config))
+        if args.cmd in ("backup", "restore"):
+            from chatbot.runtime import backup
+
+            config = _load(_config_path(args.config))
+            if args.cmd == "backup":
+                return backup.backup_main(config, Path(args.path))
+            return backup.restore_main(config, Path(args.path), force=args.force)
     except ConfigError as exc:
         print(f"chatbot: config error: {exc}", file=sys.stderr)
         return 2
@@ -131,7 +163,7 @@ def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
     return config_arg, rest
 
 
-_CORE_COMMANDS = frozenset({"run", "check-config", "when", "db"})
+_CORE_COMMANDS = frozenset({"run", "check-config", "when", "init", "db", "backup", "restore"})
 
 
 def _subcommand(name: str) -> CliCommand:
@@ -172,16 +204,6 @@ def build_bot(config: Config) -> Bot:
     modules = load_modules(config.bot.commands)
     adapters = [load(ADAPTERS, name)(config) for name in config.bot.adapters]
     return Bot(config, adapters=adapters, modules=modules)
-
-
-def _check(path: str) -> int:
-    config = _load(path)
-    build_bot(config)  # loads every plugin and validates its settings
-    print(
-        f"{path}: OK (adapters: {', '.join(config.bot.adapters)}; "
-        f"commands: {', '.join(config.bot.commands)})"
-    )
-    return 0
 
 
 def _run(path: str) -> int:

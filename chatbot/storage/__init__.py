@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from chatbot.base.clock import Clock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: the PostgreSQL advisory lock held while the schema is migrated (any constant number:
+#: the same in every instance), so instances starting together migrate one after the other
+MIGRATION_LOCK = 0x7769_6D6C_6962  # "wmlib"
 
 
 def normalise_url(url: str) -> str:
@@ -146,6 +149,9 @@ class Database:
 
         When the database is already current (every start but the first after an upgrade)
         this costs one query and Alembic is never imported, which keeps start-up light.
+        On PostgreSQL the migration runs under an advisory lock: several instances starting
+        together migrate one at a time, and those that waited find the schema current.
+        (A SQLite file serves one process, see :meth:`lock_instance`.)
         """
         locations = [MIGRATIONS / "versions", *extra_locations]
         wanted = declared_heads(locations)
@@ -156,6 +162,10 @@ class Database:
         from chatbot.storage.migrate import upgrade
 
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # released when the transaction ends
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             return await conn.run_sync(upgrade, locations)
 
     async def get_state(self, key: str) -> str | None:

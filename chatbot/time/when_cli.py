@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 from chatbot.base.errors import BadArgument
 from chatbot.time.parse import DATE_ORDERS, parse_when_sync
 from chatbot.time.phrase_prepass import clip
+from chatbot.time.schedule_rules import PastTime, check_schedulable
 from chatbot.time.zones import resolve_zone
 
 if TYPE_CHECKING:
@@ -51,6 +52,12 @@ def _cli_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-date-only", action="store_true", help="accept a date without a time (00:00)"
     )
+    parser.add_argument(
+        "--schedule",
+        action="store_true",
+        help="judge it as a meeting, reminder or announcement time: a time that has passed is "
+        "refused (exit status 2, the reason on stderr)",
+    )
     return parser
 
 
@@ -59,7 +66,8 @@ def when_main(argv: list[str]) -> int:
 
     Prints the instant as ISO 8601 in UTC (its only line on stdout) and returns 0; prints the
     reason on stderr and returns 1 when the phrase, zone or time can't be read; returns 2 for a
-    malformed command line (usage on stderr).
+    malformed command line (usage on stderr) and, with ``--schedule``, for a time that has
+    passed (the reason on stderr).
     """
     parser = _cli_parser()
     try:
@@ -83,6 +91,12 @@ def when_main(argv: list[str]) -> int:
     except BadArgument as exc:
         print(exc.message, file=sys.stderr)
         return 1
+    if args.schedule:
+        try:
+            check_schedulable(at, now, args.phrase)
+        except PastTime as exc:
+            print(exc.message, file=sys.stderr)
+            return 2
     print(at.isoformat(timespec="seconds"))
     return 0
 

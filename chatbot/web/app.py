@@ -8,15 +8,20 @@ no authentication.
     200 while the process runs.
 ``/readyz``
     200 when the database answers ``SELECT 1`` and every enabled adapter is connected, else
-    503; the JSON body names what is not ready.  An adapter says so with a ``connected``
-    attribute; one without it counts as connected once the bot is ready.  On PostgreSQL an
+    503; the JSON body names what is not ready (a platform still connecting, or failed and
+    retrying with its log reference: the other platforms serve meanwhile).  An adapter
+    says so with a ``connected`` attribute; one without it counts as connected once the bot
+    is ready and its connection is up.  On PostgreSQL an
     instance standing by for another's connection (lease ``adapter:<platform>``) is ready:
     the platform is listed under ``standby``.
 ``/metrics``
     Prometheus text from the bot's own registry (:mod:`chatbot.web.metrics`).
 
 Modules add their own routes with :func:`add_route` in their start-up hooks (which run
-before the app is created): the core imports no feature module.
+before the app is created): the core imports no feature module.  Those routes are the
+public pages (the calendar feed): with ``[web] public_host`` set they are also served on a
+second listener that has nothing else (but ``/healthz``), the one a reverse proxy
+publishes, while the admin side stays on ``host:port``.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class WebHost(Host, Protocol):
     #: platforms whose connection is lease-managed, and those this instance runs now
     leased: set[str]
     connected: set[str]
+    #: platforms whose connection is down (connecting, or failed and retrying), with why
+    unavailable: dict[str, str]
     ready: asyncio.Event
 
 
@@ -75,13 +82,16 @@ def metrics_of(bot: WebHost) -> Metrics:
     return bot.metrics
 
 
-def create_app(bot: WebHost) -> web.Application:
+def create_app(bot: WebHost, *, public: bool = False) -> web.Application:
+    """The admin app (probes, metrics and the modules' pages), or with ``public`` the
+    modules' pages only."""
     app = web.Application()
     app[BOT] = bot
     app[METRICS] = metrics_of(bot)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    if not public:
+        app.router.add_get("/readyz", readyz)
+        app.router.add_get("/metrics", metrics)
     for method, path, handler in bot.services.get(ROUTES, []):
         app.router.add_route(method, path, handler)
     return app
@@ -104,11 +114,12 @@ async def readyz(request: web.Request) -> web.Response:
         if platform in bot.leased and platform not in bot.connected:
             standby.append(platform)  # another instance holds the connection
             continue
+        down = bot.unavailable.get(platform)
         connected = getattr(adapter, "connected", None)
         if not isinstance(connected, bool):
-            connected = bot.ready.is_set()
-        if not connected:
-            problems[f"adapter:{platform}"] = "not connected"
+            connected = bot.ready.is_set() and down is None
+        if down is not None or not connected:
+            problems[f"adapter:{platform}"] = f"not connected: {down}" if down else "not connected"
     body: dict[str, Any] = {"status": "ready" if not problems else "not ready"}
     if problems:
         body["problems"] = problems
@@ -130,27 +141,39 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 class WebServer:
-    """The app served on ``[web] host:port`` while the bot runs (a bot worker)."""
+    """The app served on ``[web] host:port`` while the bot runs (a bot worker), and the
+    public one on ``public_host:public_port`` when that is set."""
 
     def __init__(self, bot: WebHost) -> None:
         self.bot = bot
         self.started = asyncio.Event()
         self.port: int | None = None
+        self.public_port: int | None = None
 
     async def run(self) -> None:
         settings = self.bot.config.web
-        runner = web.AppRunner(create_app(self.bot), access_log=None)
-        await runner.setup()
+        runners: list[web.AppRunner] = []
         try:
-            site = web.TCPSite(runner, settings.host, settings.port)
-            await site.start()
-            addresses = runner.addresses  # the bound port, when configured as 0
-            self.port = int(addresses[0][1]) if addresses else settings.port
-            log.info("web_listening", host=settings.host, port=self.port)
+            self.port = await self._serve(runners, False, settings.host, settings.port)
+            if settings.public_host:
+                self.public_port = await self._serve(
+                    runners, True, settings.public_host, settings.public_port
+                )
             self.started.set()
             await asyncio.Event().wait()
         finally:
-            await runner.cleanup()
+            for runner in runners:
+                await runner.cleanup()
+
+    async def _serve(self, runners: list[web.AppRunner], public: bool, host: str, port: int) -> int:
+        runner = web.AppRunner(create_app(self.bot, public=public), access_log=None)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, host, port).start()
+        addresses = runner.addresses  # the bound port, when configured as 0
+        bound = int(addresses[0][1]) if addresses else port
+        log.info("web_listening", host=host, port=bound, side="public" if public else "admin")
+        return bound
 
 
 def enable_web(bot: WebHost) -> WebServer:

@@ -311,13 +311,13 @@ async def _start_in_dm(ctx: Context, answers: dict[str, Any] | None) -> Reply:
         return Reply.of(
             "I couldn't send you a direct message. Allow messages from members here, or "
             f"send me `{ctx.prefix}casestudy submit` in a direct message.",
-            private=True,
+            aside=True,
         )
     dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
     dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     first = await _open(dm_ctx, answers)
     await ctx.adapter.send(Outgoing(dm, first, sent_at=ctx.now()))
-    return Reply.of("I've sent you a direct message: let's continue there.", private=True)
+    return Reply.of("I've sent you a direct message: let's continue there.", aside=True)
 
 
 async def _open(ctx: Context, answers: dict[str, Any] | None) -> Reply:
@@ -353,7 +353,7 @@ async def submit(ctx: Context) -> Reply:
         return Reply.of(
             f"You have a case study in progress: `{ctx.prefix}casestudy resume` continues "
             "it (or say `cancel` there to drop it).",
-            private=True,
+            aside=True,
         )
     return await _start_in_dm(ctx, None)
 
@@ -367,7 +367,7 @@ async def resume(ctx: Context) -> Reply:
     if row is None:
         return Reply.of(
             f"You have no case study in progress; `{ctx.prefix}casestudy submit` starts one.",
-            private=True,
+            aside=True,
         )
     if row.room_id == ctx.room.id:
         reply = await ctx.dialogs.feed(ctx, "help")
@@ -377,7 +377,7 @@ async def resume(ctx: Context) -> Reply:
     reply = await ctx.dialogs.feed(dm_ctx, "help")
     if reply is not None:
         await ctx.adapter.send(Outgoing(dm, reply, sent_at=ctx.now()))
-    return Reply.of("Your draft is waiting in our direct messages: continue there.", private=True)
+    return Reply.of("Your draft is waiting in our direct messages: continue there.", aside=True)
 
 
 # -- contributors -----------------------------------------------------------------------------
@@ -393,7 +393,7 @@ async def mine(ctx: Context) -> Reply:
     if not studies:
         return Reply.of(
             f"You haven't submitted a case study yet; `{ctx.prefix}casestudy submit` starts one.",
-            private=True,
+            aside=True,
         )
     return Reply.of("Your case studies:\n", Bullets(tuple(_line(s) for s in studies)), private=True)
 
@@ -436,7 +436,8 @@ def _describe(study: Study, *, private: bool) -> list[Inline | Bullets]:
 async def view(ctx: Context, number: int) -> Reply:
     study = await _visible(ctx, number)
     private = study.member_id == ctx.member.id or await _is_organiser(ctx)
-    return Reply.of(*_describe(study, private=private), private=True)
+    # the contact and a rejection's reason are for the contributor and organisers only
+    return Reply.of(*_describe(study, private=private), private=private, aside=not private)
 
 
 @casestudy.command(
@@ -500,7 +501,7 @@ async def _move(
 )
 async def withdraw(ctx: Context, number: int) -> Reply:
     await _move(ctx, number, "withdraw")
-    return Reply.of(f"Case study #{number} is withdrawn.", private=True)
+    return Reply.of(f"Case study #{number} is withdrawn.", aside=True)
 
 
 @casestudy.command(
@@ -539,7 +540,7 @@ async def revise(ctx: Context, number: int) -> Reply:
 async def pending(ctx: Context) -> Reply:
     studies = await store_of(ctx.host).in_states((SUBMITTED, "in_review", "accepted"))
     if not studies:
-        return Reply.of("No case study is waiting.", private=True)
+        return Reply.of("No case study is waiting.", aside=True)
     return Reply.of("Waiting:\n", Bullets(tuple(_line(s) for s in studies)), private=True)
 
 
@@ -627,7 +628,8 @@ async def search(ctx: Context, query: str = "") -> Reply:
                 filters[name] = f.projects(value)[0]
         else:
             words.append(token)
-    states: tuple[str, ...] = STATES if await _is_organiser(ctx) else (PUBLISHED,)
+    organiser = await _is_organiser(ctx)
+    states: tuple[str, ...] = STATES if organiser else (PUBLISHED,)
     found = await store_of(ctx.host).search(
         " ".join(words),
         states,
@@ -636,8 +638,10 @@ async def search(ctx: Context, query: str = "") -> Reply:
         project=filters.get("project"),
     )
     if not found:
-        return Reply.of("No case study matches.", private=True)
-    return Reply.of(f"{len(found)} found:\n", Bullets(tuple(_line(s) for s in found)), private=True)
+        return Reply.of("No case study matches.", aside=True)
+    # an organiser's results include what is not published yet
+    listing = Bullets(tuple(_line(s) for s in found))
+    return Reply.of(f"{len(found)} found:\n", listing, private=organiser, aside=not organiser)
 
 
 @casestudy.command(
@@ -710,12 +714,12 @@ async def form(ctx: Context) -> Reply:
         return Reply.of(
             f"Forms need Discord; here `{ctx.prefix}casestudy submit` asks the same "
             "questions one at a time.",
-            private=True,
+            aside=True,
         )
     return Reply.of(
         "Open the form to write up your case study (four pages of questions).",
         form=_form(),
-        private=True,
+        aside=True,
     )
 
 

@@ -6,8 +6,9 @@ CSV
     UTF-8, RFC 4180 quoting (``\\r\\n`` line ends), a header row, one row per study;
     multi-values joined with ``;`` (a ``;`` in a URL is already stored as ``%3B``); outcomes
     as ``outcome_<name>`` columns.  Cells a spreadsheet would run as a formula (starting with
-    ``= + - @``, tab or carriage return) get a leading ``'``; so the quote is reversible, a
-    cell that itself starts with ``'`` followed by one of those also gets one.
+    ``= + - @``, tab or carriage return, once normalised: NFKC, format characters such as
+    zero-width spaces dropped) get a leading ``'``; so the quote is reversible, a cell that
+    itself starts with quotes followed by one of those also gets one.
     :func:`read_csv` undoes all of this, so ``read_csv(to_csv(r)) == r``.
 JSON
     A list of objects with the schema's field names, multi-values as arrays, each with
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from typing import Any
 
 from commands.casestudies.fields import OUTCOMES, RECORD_FIELDS, SCHEMA_VERSION
@@ -65,23 +67,24 @@ def csv_header() -> list[str]:
     return header
 
 
+def _formula_like(cell: str) -> bool:
+    """Whether a spreadsheet could read ``cell`` as a formula: judged on its NFKC form (a
+    fullwidth ``＝`` is ``=``) without format characters (zero-width spaces, joiners, BOM)
+    and without leading quotes (so that :func:`_restore` can tell quoted cells apart)."""
+    probe = unicodedata.normalize("NFKC", cell)
+    probe = "".join(c for c in probe if unicodedata.category(c) != "Cf")
+    return probe.lstrip("'").startswith(_FORMULA)
+
+
 def neutralise(cell: str) -> str:
-    """A leading ``'`` on cells a spreadsheet would treat as a formula."""
-    second = cell[1:2]
-    if cell.startswith(_FORMULA) or (cell.startswith("'") and second and second in _FORMULA):
-        return "'" + cell
-    return cell
+    """A leading ``'`` on cells a spreadsheet would treat as a formula, and on cells that
+    already start with quotes before one, so that :func:`_restore` is exact."""
+    return "'" + cell if _formula_like(cell) else cell
 
 
 def _restore(cell: str) -> str:
     """Undo :func:`neutralise`."""
-    rest = cell[1:]
-    if cell.startswith("'") and (
-        rest.startswith(_FORMULA)
-        or (rest.startswith("'") and rest[1:2] != "" and rest[1:2] in _FORMULA)
-    ):
-        return rest
-    return cell
+    return cell[1:] if cell.startswith("'") and _formula_like(cell) else cell
 
 
 def _cell(value: Any) -> str:

@@ -116,7 +116,7 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
             Bullets(items),
             f"`{prefix}faq list <topic>` lists a topic's entries, `{prefix}faq show <id>` "
             f"shows one, and `{prefix}ask <question>` finds the answer for you.",
-            private=True,
+            aside=True,
         )
     if wanted == "all":
         chosen = list(entries)
@@ -138,7 +138,7 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
             ". ",
             *hint,
             f"`{prefix}faq list` shows the topics.",
-            private=True,
+            aside=True,
         )
     lines: tuple[tuple[Inline, ...], ...] = tuple(
         (f"`{e.id}`: ", Plain(e.question)) for e in chosen
@@ -147,7 +147,7 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
         f"{len(chosen)} entries:\n",
         Bullets(lines),
         f"`{prefix}faq show <id>` shows one.",
-        private=True,
+        aside=True,
     )
 
 
@@ -206,7 +206,7 @@ async def unanswered(ctx: Context, count: int = 10) -> Reply:
     prefix = ctx.prefix
     rows = await svc.store.recent(max(1, min(count, 50)))
     if not rows:
-        return Reply.of("No unanswered questions: every question found its answer.", private=True)
+        return Reply.of("No unanswered questions: every question found its answer.", aside=True)
     index = await svc.index()
     items: list[tuple[Inline, ...]] = []
     for row in rows:

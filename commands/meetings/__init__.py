@@ -35,12 +35,13 @@ from chatbot.delivery.outbox_rows import (
 )
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.dispatch.context import Context
-from chatbot.dispatch.registry import Level, Module
+from chatbot.dispatch.registry import Level, Module, quote
 from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
 from chatbot.storage.delivery import BroadcastRoomRow
 from chatbot.storage.models import MemberRow
 from chatbot.time.format import format_utc, format_when
 from commands.meetings import platform_events
+from commands.meetings.recurrence import read_option, read_recurrence
 from commands.meetings.render import (
     duration_words,
     lead_list,
@@ -48,7 +49,7 @@ from commands.meetings.render import (
     room_post,
     rsvp_buttons,
 )
-from commands.meetings.series import Rule, Series, parse_every, parse_monthly
+from commands.meetings.series import Rule, Series
 from commands.meetings.store import (
     CANCELLED,
     CONFIRMED,
@@ -158,6 +159,7 @@ def check_link(text: str) -> str:
 async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
     """The instant and the zone it was read in; refused with the reason and an example."""
     from chatbot.time.parse import parse_details
+    from chatbot.time.schedule_rules import PastTime, check_schedulable
 
     example = EXAMPLE.format(p=ctx.prefix)
     if not phrase:
@@ -169,11 +171,10 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
         )
     except UserError as exc:
         raise UserError(f"{exc.message} For example: {example}") from None
-    if parsed.at <= ctx.now():
-        raise UserError(
-            f"'{phrase[:60]}' is {format_utc(parsed.at)}, which has already passed: pick a "
-            f"time in the future. For example: {example}"
-        )
+    try:
+        check_schedulable(parsed.at, ctx.now(), phrase, "meeting")
+    except PastTime as exc:
+        raise UserError(f"{exc.message} For example: {example}") from None
     return parsed.at, parsed.zone_key
 
 
@@ -189,8 +190,19 @@ def describe_times(meeting_row: MeetingRow, at: datetime, now: datetime) -> str:
     text = f"{format_when(at, meeting_row.zone, now=now)} = {format_utc(at)}"
     rule = Rule.decode(meeting_row.rule).describe()
     if rule:
-        text += f", {rule} at the same local time in {meeting_row.zone}"
+        text += f"; repeats {series_words(rule, at, meeting_row.zone)}"
     return text
+
+
+def series_words(rule: str, at: datetime, zone_key: str) -> str:
+    """``every 2nd Tuesday of the month, 15:00 UTC``: the rule and its wall time, which stays
+    the same across daylight-saving changes in that zone."""
+    from chatbot.time.zones import zone_from_key
+
+    zone = zone_from_key(zone_key)
+    clock = at.astimezone(zone.tzinfo).strftime("%H:%M")
+    where = zone.label if zone.label.startswith("UTC") else f"{zone.label} time"
+    return f"{rule}, {clock} {where}"
 
 
 def _rooms_json(rooms: list[Room]) -> str:
@@ -239,9 +251,19 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
         raise UserError("Use either --every or --monthly, not both.")
     rule = Rule()
     if "every" in options:
-        rule = parse_every(options["every"])
+        rule = read_option("every", options["every"])
     elif "monthly" in options:
-        rule = parse_monthly(options["monthly"])
+        rule = read_option("monthly", options["monthly"])
+    else:
+        said, rest = read_recurrence(phrase)
+        if said is not None:
+            if not rest:
+                raise UserError(
+                    f"{said.describe().capitalize()}: at what time? For example: "
+                    f"`{prefix}meeting add {quote(title)} {phrase} 15:00 UTC`",
+                    markdown=True,
+                )
+            rule, phrase = said, rest
     duration = parse_duration(options["duration"]) if "duration" in options else 60
     link = check_link(options["link"]) if "link" in options else None
     at, zone_key = await read_when(ctx, phrase)
@@ -676,7 +698,7 @@ async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"])
     parts: list[Inline] = [f"{said[answer]} #{number} ", Plain(row.title)]
     if at is not None:
         parts += [" (", When(at, "full"), ")"]
-    return Reply.of(*parts, ".", private=True)
+    return Reply.of(*parts, ".", aside=True)
 
 
 @remind.command(
@@ -693,7 +715,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
         if state == "off":
             if found is not None:
                 await session.delete(found)
-            return Reply.of("Meeting reminders are off.", private=True)
+            return Reply.of("Meeting reminders are off.", aside=True)
         try:
             minutes = parse_leads(leads, MEMBER_LEADS) if leads.strip() else []
         except ValueError as exc:
@@ -722,7 +744,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
     if prefs.zone is None:
         parts.append(f", in UTC until you set your zone (`{prefix}tz set <city>`)")
     parts.append(f". `{prefix}remind me off` stops them.")
-    return Reply.of(*parts, private=True)
+    return Reply.of(*parts, aside=True)
 
 
 # -- jobs -----------------------------------------------------------------------------------

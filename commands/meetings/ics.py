@@ -22,7 +22,7 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from chatbot.time.zones import zone_from_key
-from commands.meetings.series import DAYS, MONTHLY_NTH, NONE, Rule, Series
+from commands.meetings.series import Rule, Series
 from commands.meetings.store import CANCELLED, CONFIRMED, MeetingRow, confirmed_meetings
 
 if TYPE_CHECKING:
@@ -55,15 +55,8 @@ def feed_url(bot: Host, number: int | None = None) -> str:
 
 def rrule_of(rule: Rule) -> dict[str, Any] | None:
     """The RRULE value for a rule (``None`` for a single meeting)."""
-    if rule.kind == NONE:
-        return None
-    if rule.kind == MONTHLY_NTH:
-        return {"FREQ": "MONTHLY", "BYDAY": f"{rule.nth}{_BYDAY[rule.weekday]}"}
-    freq = "DAILY" if rule.kind == DAYS else "WEEKLY"
-    value: dict[str, Any] = {"FREQ": freq}
-    if rule.interval != 1:
-        value["INTERVAL"] = rule.interval
-    return value
+    parts = rule.rrule_parts()
+    return dict(parts) if parts else None
 
 
 def _first_local(series: Series) -> datetime | None:

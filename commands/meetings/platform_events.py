@@ -123,6 +123,8 @@ def recurrence_of(row: MeetingRow, at: datetime) -> EventRecurrence | None:
     if rule.kind == DAYS:
         return EventRecurrence("daily", rule.interval)
     if rule.kind == WEEKS:
+        if rule.days and rule.days != (at.astimezone(UTC).weekday(),):
+            return None  # on several weekdays: the next occurrence only, moved along
         return EventRecurrence("weekly", rule.interval, weekday=at.astimezone(UTC).weekday())
     return EventRecurrence("monthly", 1, weekday=rule.weekday, nth=rule.nth)
 

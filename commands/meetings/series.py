@@ -9,7 +9,6 @@ local dates left out of the expansion.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -18,7 +17,6 @@ import msgspec
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
 from dateutil.rrule import weekdays as _WEEKDAYS
 
-from chatbot.base.errors import UserError
 from chatbot.time.zones import zone_from_key
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -35,19 +33,26 @@ MONTHLY_NTH = "monthly"
 
 
 class Rule(msgspec.Struct, frozen=True):
-    """How a meeting repeats: every ``interval`` days/weeks, or a monthly nth weekday."""
+    """How a meeting repeats: every ``interval`` days or weeks (weeks optionally on given
+    weekdays, ``days``), or a monthly nth weekday.  Each is an RFC 5545 RRULE (see
+    :meth:`rrule_parts`), expanded by ``dateutil`` in the series' wall time."""
 
     kind: str = NONE
     interval: int = 1
     nth: int = 0
     weekday: int = 0  # 0 = Monday
+    #: weekly rules only: the weekdays it falls on (0 = Monday); empty: the first start's
+    days: tuple[int, ...] = ()
 
     def encode(self) -> str:
-        """``weeks:2``, ``days:1``, ``monthly:2:1`` (2nd Tuesday), or ``""``."""
+        """``weeks:2``, ``weeks:1:0,1,2,3,4`` (weekdays), ``days:1``, ``monthly:2:1`` (2nd
+        Tuesday), or ``""``."""
         if self.kind == NONE:
             return ""
         if self.kind == MONTHLY_NTH:
             return f"{MONTHLY_NTH}:{self.nth}:{self.weekday}"
+        if self.days:
+            return f"{self.kind}:{self.interval}:{','.join(map(str, self.days))}"
         return f"{self.kind}:{self.interval}"
 
     @classmethod
@@ -57,50 +62,50 @@ class Rule(msgspec.Struct, frozen=True):
         parts = text.split(":")
         if parts[0] == MONTHLY_NTH:
             return cls(MONTHLY_NTH, 1, int(parts[1]), int(parts[2]))
-        return cls(parts[0], int(parts[1]))
+        days = tuple(int(d) for d in parts[2].split(",")) if len(parts) > 2 else ()
+        return cls(parts[0], int(parts[1]), days=days)
+
+    def rrule_parts(self) -> dict[str, str | int | list[str]]:
+        """The rule as RRULE parts (``{"FREQ": "MONTHLY", "BYDAY": ["2TU"]}``); ``{}`` for a
+        single meeting."""
+        if self.kind == NONE:
+            return {}
+        if self.kind == MONTHLY_NTH:
+            return {"FREQ": "MONTHLY", "BYDAY": [f"{self.nth}{_BYDAY[self.weekday]}"]}
+        parts: dict[str, str | int | list[str]] = {
+            "FREQ": "DAILY" if self.kind == DAYS else "WEEKLY"
+        }
+        if self.interval != 1:
+            parts["INTERVAL"] = self.interval
+        if self.days:
+            parts["BYDAY"] = [_BYDAY[d] for d in self.days]
+        return parts
 
     def describe(self) -> str:
-        """The rule in words (``every 2 weeks``), ``""`` for a single meeting."""
+        """The rule in words (``every 2 weeks``, ``every 2nd Tuesday of the month``,
+        ``every weekday``), ``""`` for a single meeting."""
         if self.kind == NONE:
             return ""
         if self.kind == MONTHLY_NTH:
-            return f"monthly on the {_ORDINAL_WORDS[self.nth]} {DAY_NAMES[self.weekday]}"
+            return f"every {_ORDINAL_WORDS[self.nth]} {DAY_NAMES[self.weekday]} of the month"
+        if self.kind == DAYS:
+            return "every day" if self.interval == 1 else f"every {self.interval} days"
+        if not self.days:
+            return "every week" if self.interval == 1 else f"every {self.interval} weeks"
+        if self.days == WEEKDAYS:
+            on = "weekday (Monday to Friday)"
+        else:
+            names = [DAY_NAMES[d] for d in self.days]
+            on = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         if self.interval == 1:
-            return "every day" if self.kind == DAYS else "every week"
-        return f"every {self.interval} {self.kind}"
+            return f"every {on}"
+        if self.interval == 2:
+            return f"every other {on}"
+        return f"every {self.interval} weeks on {on}"
 
 
-_EVERY = re.compile(r"^(?:(\d{1,3})\s*)?(day|days|week|weeks)$", re.IGNORECASE)
-
-
-def parse_every(text: str) -> Rule:
-    """``week``, ``2 weeks``, ``3 days`` → a rule; :class:`UserError` otherwise."""
-    found = _EVERY.match(" ".join(text.split()))
-    if not found:
-        raise UserError(
-            "I read --every as a number of days or weeks, e.g. `--every week` or "
-            "`--every 2 weeks`.",
-            markdown=True,
-        )
-    interval = int(found.group(1) or 1)
-    if not 1 <= interval <= 365:
-        raise UserError("--every needs between 1 and 365 days or weeks.")
-    kind = DAYS if found.group(2).lower().startswith("day") else WEEKS
-    return Rule(kind, interval)
-
-
-def parse_monthly(text: str) -> Rule:
-    """``2nd tuesday``, ``last friday`` → a rule; :class:`UserError` otherwise."""
-    words = text.lower().split()
-    if len(words) == 2 and words[0] in ORDINALS:
-        day = next((i for i, d in enumerate(DAY_NAMES) if d.lower().startswith(words[1])), None)
-        if day is not None and len(words[1]) >= 3:
-            return Rule(MONTHLY_NTH, 1, ORDINALS[words[0]], day)
-    raise UserError(
-        "I read --monthly as an ordinal and a weekday, e.g. `--monthly 2nd tuesday` or "
-        "`--monthly last friday`.",
-        markdown=True,
-    )
+_BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+WEEKDAYS = (0, 1, 2, 3, 4)
 
 
 class Series(msgspec.Struct, frozen=True):
@@ -128,6 +133,14 @@ class Series(msgspec.Struct, frozen=True):
             day: weekday = _WEEKDAYS[rule.weekday](rule.nth)
             return rrule(MONTHLY, dtstart=self.start_local, byweekday=day, cache=False)
         freq: Literal[3, 2] = DAILY if rule.kind == DAYS else WEEKLY
+        if rule.days:
+            return rrule(
+                freq,
+                dtstart=self.start_local,
+                interval=rule.interval,
+                byweekday=rule.days,
+                cache=False,
+            )
         return rrule(freq, dtstart=self.start_local, interval=rule.interval, cache=False)
 
     def local_starts(self) -> Iterator[datetime]:

@@ -194,6 +194,9 @@ class Channel:
     nsfw: bool = False
     recipients: list[User] = field(default_factory=list)
     last_message_id: int | None = None
+    #: Discord's permission overwrites (``{"id", "type": 0 role / 1 member, "allow",
+    #: "deny"}``), reported to clients as they are; the fake itself does not enforce them
+    permission_overwrites: list[JSON] = field(default_factory=list)
 
     @property
     def mention(self) -> str:
@@ -218,7 +221,7 @@ class Channel:
                 "guild_id": str(self.guild_id),
                 "name": self.name,
                 "position": self.position,
-                "permission_overwrites": [],
+                "permission_overwrites": self.permission_overwrites,
                 "parent_id": None if self.parent_id is None else str(self.parent_id),
                 "nsfw": self.nsfw,
             }
