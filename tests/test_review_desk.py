@@ -81,6 +81,28 @@ async def test_organiser_accepts_from_the_chat_link_and_the_contributor_hears(
     assert told == "Good news: your case study #1 (#1Lib1Ref at Lakeside) is accepted."
 
 
+async def test_publishing_on_the_desk_shows_on_the_public_page_at_once(
+    chat: ConsoleChat, browser: Any
+) -> None:
+    async with serve(chat.bot) as base:
+        visitor = await (await browser.new_context()).new_page()
+        await visitor.goto(f"{base}/casestudies")
+        assert await visitor.locator(".cards .card").count() == 0  # rendered, now cached
+        page = await sign_in(browser, base, await desk_link(chat, "ana"))
+        await page.goto(f"{base}/desk/1")
+        async with page.expect_navigation():
+            await page.click("#move-accept")
+        async with page.expect_navigation():
+            await page.click("#move-publish")
+        assert "Published" in str(await page.text_content("#done"))
+        await visitor.goto(f"{base}/casestudies")
+        assert await visitor.locator(".cards .card h2").all_text_contents() == [
+            "#1Lib1Ref at Lakeside"
+        ]
+    _room, member, told = (await outbox_texts(chat))[-1]
+    assert member == "console:bob" and "is published" in told
+
+
 async def test_asking_for_changes_needs_a_reason_and_tells_the_contributor(
     chat: ConsoleChat, browser: Any
 ) -> None:
