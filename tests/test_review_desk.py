@@ -214,3 +214,5 @@ async def test_desk_pages_are_accessible_with_screenshots(
         await page.goto(f"{base}/desk/1")
         await screenshot(page, f"desk-study-{size}")
         assert await serious_violations(page, axe_script) == []
+        await page.goto(base + path)  # used: the refusal page
+        assert await serious_violations(page, axe_script) == []
