@@ -66,7 +66,7 @@ async def _overview(ctx: Context) -> Reply:
 
 
 def _group_help(group: Group, prefix: str) -> Reply:
-    items = tuple((_line(c, prefix),) for c in group.commands())
+    items = tuple((_line(c, prefix),) for c in group.commands() if not c.hidden)
     examples = [e for c in group.commands() for e in c.examples]
     tail = "Examples: " + ", ".join(f"`{prefix}{e}`" for e in examples[:5]) if examples else ""
     return Reply.of(f"**{prefix}{group.name}**: {group.help}\n", Bullets(items), tail, aside=True)

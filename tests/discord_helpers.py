@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -18,7 +19,7 @@ from chatbot.messages.events import Button, Form, FormField, Member, Mention, Pl
 from chatbot.runtime.bot import Bot
 from chatbot.time.zones import Zone
 from commands import basics, members
-from tests.discord_fake import FakeDiscord
+from tests.discord_fake import FakeDiscord, Guild
 
 TOKEN_ENV = "WMLIB_TEST_DISCORD_TOKEN"
 #: seconds for the bot to become ready, and to stop
@@ -38,7 +39,7 @@ room_burst = 1000
 
 [adapters.discord]
 token_env = "{token_env}"
-guild_ids = [{guild_id}]
+guild_ids = [{guild_ids}]
 organiser_roles = ["{role}"]
 api_base_url = "{api}"
 gateway_url = "{gateway}"
@@ -54,7 +55,9 @@ def discord_config(
     defer_after: float = 2.0,
     shards: int | None = None,
     scheduled_events: bool = False,
+    guild_ids: list[int] | None = None,
 ) -> Config:
+    """The test bot's config; ``guild_ids`` defaults to the fake's main guild."""
     assert fake.guild is not None
     extra = "" if shards is None else f"shards = {shards}\n"
     if scheduled_events:
@@ -62,7 +65,9 @@ def discord_config(
     text = CONFIG.format(
         url=url,
         token_env=TOKEN_ENV,
-        guild_id=fake.guild.id,
+        guild_ids=", ".join(
+            str(g) for g in (guild_ids if guild_ids is not None else [fake.guild.id])
+        ),
         role=ORGANISER_ROLE,
         api=fake.api_base,
         gateway=fake.gateway_url,
@@ -153,8 +158,19 @@ class RunningBot:
     adapter: DiscordAdapter
 
 
+StartBot = Callable[..., AbstractAsyncContextManager[RunningBot]]
+"""The ``start_bot`` fixture (see :mod:`tests.discord_fixtures`)."""
+
+
+def main_guild(fake: FakeDiscord) -> Guild:
+    assert fake.guild is not None
+    return fake.guild
+
+
 @contextlib.asynccontextmanager
-async def running_bot(config: Config, clock: FakeClock, gate: Gate) -> AsyncIterator[RunningBot]:
+async def running_bot(
+    config: Config, clock: FakeClock, gate: Gate, *, modules: list[Module] | None = None
+) -> AsyncIterator[RunningBot]:
     """Start a Bot with the Discord adapter, wait until it is ready, stop it on exit."""
     timeout = START_TIMEOUT
     adapter = DiscordAdapter(config)
@@ -162,7 +178,7 @@ async def running_bot(config: Config, clock: FakeClock, gate: Gate) -> AsyncIter
         config,
         clock=clock,
         adapters=[adapter],
-        modules=[basics.module, members.module, make_test_module(gate)],
+        modules=modules or [basics.module, members.module, make_test_module(gate)],
     )
     task = asyncio.create_task(bot.run(), name="bot")
     ready = asyncio.create_task(bot.ready.wait(), name="bot-ready")

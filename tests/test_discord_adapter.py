@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,82 +12,25 @@ from hypothesis import strategies as st
 
 from adapters.discord.render import render, split_content
 from adapters.discord.slash import build_slash, command_text, quote_arg
-from chatbot.base.clock import FakeClock
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import _QUOTES, split_args
 from chatbot.dispatch.registry import Module, Registry
 from chatbot.messages.events import Bullets, Code, Outgoing, Plain, Reply, Room, When
 from commands import basics, members
-from tests.discord_fake import FakeDiscord, Guild, RecordedMessage, Role, User
+from tests.discord_fake import FakeDiscord, RecordedMessage, Role, User
 from tests.discord_fake.gateway import GatewayConnection
 from tests.discord_fake.harness import discord
 from tests.discord_fake.models import JSON, Intent
 from tests.discord_helpers import (
     ORGANISER_ROLE,
-    TOKEN_ENV,
     Gate,
     RunningBot,
-    discord_config,
+    StartBot,
+    main_guild,
     make_test_module,
-    running_bot,
 )
 
-StartBot = Callable[..., AbstractAsyncContextManager[RunningBot]]
-
-
-def main_guild(fake: FakeDiscord) -> Guild:
-    assert fake.guild is not None
-    return fake.guild
-
-
-@pytest.fixture
-def bob(discord_fake: FakeDiscord) -> User:
-    return discord_fake.user("bob")
-
-
-@pytest.fixture
-def organisers(discord_fake: FakeDiscord) -> Role:
-    """A role without permissions, named in ``organiser_roles`` (created before connecting)."""
-    return discord_fake.add_role(main_guild(discord_fake), ORGANISER_ROLE)
-
-
-@pytest.fixture
-def carol(discord_fake: FakeDiscord) -> User:
-    """A plain member."""
-    guild = main_guild(discord_fake)
-    user = discord_fake.add_user("carol", global_name="Carol")
-    discord_fake.add_member(guild, user, roles=[guild.get_role("Member")])
-    return user
-
-
-@pytest.fixture
-def gate() -> Gate:
-    return Gate()
-
-
-@pytest.fixture
-def start_bot(
-    discord_fake: FakeDiscord,
-    sqlite_url: str,
-    clock: FakeClock,
-    gate: Gate,
-    organisers: Role,
-    carol: User,
-    monkeypatch: pytest.MonkeyPatch,
-) -> StartBot:
-    """Start a bot (as a context manager) on the fake; keyword arguments tune the config."""
-    monkeypatch.setenv(TOKEN_ENV, discord_fake.token)
-
-    def start(**options: Any) -> AbstractAsyncContextManager[RunningBot]:
-        return running_bot(discord_config(sqlite_url, discord_fake, **options), clock, gate)
-
-    return start
-
-
-@pytest.fixture
-async def bot(start_bot: StartBot) -> AsyncIterator[RunningBot]:
-    async with start_bot() as running:
-        yield running
+pytest_plugins = ["tests.discord_fixtures"]
 
 
 # -------------------------------------------------------------------- commands
@@ -368,15 +309,15 @@ async def test_administrators_are_organisers_in_slash_commands(
 async def test_user_text_never_pings(
     discord_fake: FakeDiscord, bot: RunningBot, bob: User, organisers: Role
 ) -> None:
-    """@everyone, @here and role mentions in user text are shown escaped and ping nobody."""
+    """@everyone and @here in user text are shown escaped, role and user mentions as the
+    names they show, markdown literally; nobody is pinged."""
     fake = discord_fake
     general = main_guild(fake).channel("general")
     text = f"@everyone @here <@&{organisers.id}> <@{bob.id}> **loud**"
     await fake.send_message(general, bob, f"!echo {text}")
     reply = await fake.wait_for_message(channel_id=general.id)
     assert reply.content == (
-        f"You said: @\u200beveryone @\u200bhere <@\u200b&{organisers.id}> "
-        f"<@\u200b{bob.id}> \\*\\*loud\\*\\*"
+        f"You said: @\u200beveryone @\u200bhere @{ORGANISER_ROLE} @Bob \\*\\*loud\\*\\*"
     )
     assert reply.allowed_mentions == {"parse": []}
     assert reply.message["mention_everyone"] is False
@@ -527,7 +468,8 @@ async def test_without_message_content_intent_slash_commands_still_work(
 
 
 def test_render_uses_native_timestamps_lists_and_escapes() -> None:
-    """When → <t:…>, Bullets → "- " lines, user text escaped, code blocks on their own lines."""
+    """When → <t:…>, Bullets → "- " lines (a blank line ends the list), user text escaped,
+    code blocks on their own lines."""
     at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     unix = int(at.timestamp())
     reply = Reply.of(
@@ -542,7 +484,7 @@ def test_render_uses_native_timestamps_lists_and_escapes() -> None:
     )
     assert render(reply) == (
         f"**Next**: <t:{unix}:F> or <t:{unix}:D> (<t:{unix}:R>)\n"
-        "- \\*a\\*\n- `` x`y ``\n"
+        "- \\*a\\*\n- `` x`y ``\n\n"
         "```json\nline1\n`\u200b``\nline2\n```\n"
         "after"
     )

@@ -338,6 +338,78 @@ async def test_direct_messages_both_ways(
     await fake.wait_for_request("POST", "/users/@me/channels")
 
 
+async def test_a_member_writes_to_the_bot_by_dm(
+    discord_fake: FakeDiscord, discord_client: discord.Client, bob: User
+) -> None:
+    """``send_dm`` injects what Discord sends for a DM: MESSAGE_CREATE without guild_id in
+    the member's DM channel; discord.py opens the same channel again with an integer
+    ``recipient_id`` and gets a DM channel (type 1) whose ``recipients`` is the member."""
+    fake = discord_fake
+    incoming = asyncio.ensure_future(
+        discord_client.wait_for("message", check=lambda m: m.guild is None, timeout=5)
+    )
+    raw = await fake.send_dm(bob, "are you there?")
+    assert "guild_id" not in raw and "member" not in raw
+    assert int(raw["channel_id"]) == fake.dm_channel(bob).id
+    message = await incoming
+    assert isinstance(message.channel, discord.DMChannel)
+    assert (message.content, message.author.id) == ("are you there?", bob.id)
+
+    channel = await message.author.create_dm()
+    opened = await fake.wait_for_request("POST", "/users/@me/channels")
+    assert opened.json == {"recipient_id": bob.id}  # an integer, as discord.py sends it
+    assert opened.response["type"] == 1 and "guild_id" not in opened.response
+    assert [u["id"] for u in opened.response["recipients"]] == [str(bob.id)]
+    assert channel.id == fake.dm_channel(bob).id and channel.recipient is not None
+    assert channel.recipient.id == bob.id
+    await channel.send("yes")
+    reply = await fake.wait_for_message(channel_id=channel.id)
+    assert reply.content == "yes"
+
+
+async def test_component_and_modal_interactions_carry_their_message(
+    discord_fake: FakeDiscord, discord_client: discord.Client, bob: User
+) -> None:
+    """A button click carries the message the button is on (``message.id``) and
+    ``data.custom_id``/``component_type``; a modal opened from that button carries the
+    same message when submitted, as Discord does."""
+    fake = discord_fake
+    seen: list[discord.Interaction] = []
+
+    class Survey(discord.ui.Modal, title="Survey"):
+        answer: discord.ui.TextInput[Survey] = discord.ui.TextInput(
+            label="Answer", custom_id="answer"
+        )
+
+        async def on_submit(self, interaction: discord.Interaction) -> None:
+            seen.append(interaction)
+            await interaction.response.send_message("thanks", ephemeral=True)
+
+    class Open(discord.ui.View):
+        def __init__(self) -> None:
+            super().__init__(timeout=None)
+
+        @discord.ui.button(label="Open", custom_id="survey:open")
+        async def open(
+            self, interaction: discord.Interaction, button: discord.ui.Button[Open]
+        ) -> None:
+            seen.append(interaction)
+            await interaction.response.send_modal(Survey(custom_id="survey-modal"))
+
+    channel = text_channel(discord_client, main_guild(fake).channel("general").id)
+    posted = await channel.send("Tell us", view=Open())
+    clicked = await fake.click_button(posted.id, "survey:open", user=bob)
+    assert clicked.payload["data"] == {"custom_id": "survey:open", "component_type": 2}
+    assert clicked.payload["message"]["id"] == str(posted.id)
+    modal = await clicked.wait_for_response()
+    submitted = await fake.submit_modal(modal, {"answer": "42"}, user=bob)
+    assert submitted.payload["message"]["id"] == str(posted.id)
+    await submitted.wait_for_response()
+    click, submit = seen
+    assert click.message is not None and click.message.id == posted.id
+    assert submit.message is not None and submit.message.id == posted.id
+
+
 # -------------------------------------------------------------- the gateway
 
 

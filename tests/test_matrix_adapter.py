@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from nio import InviteMemberEvent, MegolmEvent, RoomMessageNotice
+from structlog.testing import capture_logs
 
 from adapters.matrix import MatrixAdapter, MatrixUnavailable, Reaction
 from adapters.matrix.ledger import StateKeys
@@ -40,7 +41,15 @@ from chatbot.messages.events import (
     When,
 )
 from chatbot.storage import Database
-from tests.matrix_helpers import WAIT, BotAccount, Peer, account_data, devices
+from commands import announce, basics, members
+from tests.matrix_helpers import (
+    WAIT,
+    BotAccount,
+    Peer,
+    account_data,
+    adapter_test_commands,
+    devices,
+)
 
 pytestmark = pytest.mark.synapse
 
@@ -254,20 +263,22 @@ async def test_direct_room_is_created_recorded_and_reused(
 async def test_organiser_commands_follow_power_levels(
     make_bot: MakeBot, make_peer: MakePeer
 ) -> None:
-    """Power 0 is refused an organiser command; power 50 (set by the room creator), the
-    config allow-list and the creator are accepted; members resolve by name and link."""
+    """In a group room (``organiser_rooms``), power 0 is refused an organiser command;
+    power 50 (set by the room creator), the config allow-list and the creator are
+    accepted; members resolve by name and link."""
     owner = await make_peer("owner")
     moderator = await make_peer("mod")
     member = await make_peer("member")
     listed = await make_peer("listed")
-    account = await make_bot(f'organisers = ["{listed.user_id}"]')
+    others = [moderator, member, listed]
+    room_id = await owner.create_room([p.user_id for p in others])
+    for peer in others:
+        await peer.join(room_id)
+    await owner.set_power(room_id, moderator.user_id, 50)
+    account = await make_bot(f'organisers = ["{listed.user_id}"]\norganiser_rooms = ["{room_id}"]')
     async with account.running():
-        others = [moderator, member, listed]
-        room_id = await owner.create_room([account.user_id, *(p.user_id for p in others)])
-        for peer in others:
-            await peer.join(room_id)
+        await owner.client.room_invite(room_id, account.user_id)
         await owner.membership(room_id, account.user_id, "join")
-        await owner.set_power(room_id, moderator.user_id, 50)
         refused = await member.send(room_id, "!secret")
         assert "Only organisers" in (await member.reply_to(room_id, refused)).body
         accepted = await moderator.send(room_id, "!secret")
@@ -283,9 +294,13 @@ async def test_organiser_commands_follow_power_levels(
         assert (await member.reply_to(room_id, by_link)).body == f"matrix:{listed.user_id}"
 
 
+WITH_ANNOUNCE = [basics.module, members.module, adapter_test_commands, announce.module]
+
+
 async def test_organiser_rooms_confine_power_levels(make_bot: MakeBot, make_peer: MakePeer) -> None:
     """With organiser_rooms set, a stranger who creates a room and invites the bot is no
-    organiser there, while a moderator of the listed room is one in that room too."""
+    organiser there (refused `!announce`), while a moderator of the listed room may
+    announce, from that room or any other."""
     owner = await make_peer("gowner")
     moderator = await make_peer("gmod")
     stranger = await make_peer("stranger")
@@ -293,16 +308,56 @@ async def test_organiser_rooms_confine_power_levels(make_bot: MakeBot, make_peer
     await moderator.join(main)
     await owner.set_power(main, moderator.user_id, 50)
     account = await make_bot(f'organiser_rooms = ["{main}"]')
-    async with account.running():
-        await owner.client.room_invite(main, account.user_id)
-        await owner.membership(main, account.user_id, "join")
-        own = await stranger.create_room([account.user_id, moderator.user_id])
-        await moderator.join(own)
-        await stranger.membership(own, account.user_id, "join")
-        refused = await stranger.send(own, "!secret")  # creator, power 100 in their own room
-        assert "Only organisers" in (await stranger.reply_to(own, refused)).body
-        accepted = await moderator.send(own, "!secret")
-        assert "accepted" in (await moderator.reply_to(own, accepted)).body
+    with capture_logs() as logs:
+        async with account.running(WITH_ANNOUNCE):
+            await owner.client.room_invite(main, account.user_id)
+            await owner.membership(main, account.user_id, "join")
+            own = await stranger.create_room([account.user_id, moderator.user_id])
+            await moderator.join(own)
+            await stranger.membership(own, account.user_id, "join")
+            refused = await stranger.send(own, "!announce Free pizza in my room")  # power 100
+            assert "Only organisers" in (await stranger.reply_to(own, refused)).body
+            added = await moderator.send(main, "!announce rooms add here")
+            assert "to the broadcast rooms" in (await moderator.reply_to(main, added)).body
+            accepted = await moderator.send(main, "!announce Meetup on Friday")
+            assert "Preview of announcement #1" in (await moderator.reply_to(main, accepted)).body
+            there = await moderator.send(own, "!secret")
+            assert "accepted" in (await moderator.reply_to(own, there)).body
+    assert not [e for e in logs if e["event"] == "matrix_organiser_rooms_not_set"]
+
+
+async def test_without_organiser_rooms_the_broadcast_rooms_are_the_groups(
+    make_bot: MakeBot, make_peer: MakePeer
+) -> None:
+    """Without organiser_rooms the bot warns at start, and power counts only in the
+    broadcast rooms: nobody but a listed organiser may act until one is set; then its
+    moderators may, while the creator of a room of their own still may not."""
+    owner = await make_peer("bowner")
+    moderator = await make_peer("bmod")
+    stranger = await make_peer("bstranger")
+    listed = await make_peer("blisted")
+    account = await make_bot(f'organisers = ["{listed.user_id}"]')
+    with capture_logs() as logs:
+        async with account.running(WITH_ANNOUNCE):
+            group = await owner.create_room([account.user_id, moderator.user_id, listed.user_id])
+            for peer in (moderator, listed):
+                await peer.join(group)
+            await owner.membership(group, account.user_id, "join")
+            await owner.set_power(group, moderator.user_id, 50)
+            own = await stranger.create_room([account.user_id])
+            await stranger.membership(own, account.user_id, "join")
+
+            early = await moderator.send(group, "!announce Hello")
+            assert "Only organisers" in (await moderator.reply_to(group, early)).body
+            added = await listed.send(group, "!announce rooms add here")
+            assert "to the broadcast rooms" in (await listed.reply_to(group, added)).body
+            allowed = await moderator.send(group, "!announce Meetup on Friday")
+            assert "Preview of announcement #1" in (await moderator.reply_to(group, allowed)).body
+            for text in ("!announce Free pizza in my room", "!announce rooms add here"):
+                refused = await stranger.send(own, text)
+                assert "Only organisers" in (await stranger.reply_to(own, refused)).body
+    warned = [e for e in logs if e["event"] == "matrix_organiser_rooms_not_set"]
+    assert len(warned) == 1 and warned[0]["log_level"] == "warning"
 
 
 async def test_invites_only_from_allowed_rooms_and_servers(

@@ -180,7 +180,9 @@ async def test_reminders_to_rooms_and_opted_in_members(chat: ConsoleChat, clock:
     await add_and_confirm(chat, '!meeting add "Call" 2026-11-27 15:00 UTC')
     await work(chat)
     await chat.say("!tz set Asia/Kathmandu", as_="bob")
-    assert "I'll DM you 1 day, 15 minutes before each meeting" in await chat.say("!remind me on")
+    assert "I'll DM you 1 day before and 15 minutes before each meeting" in await chat.say(
+        "!remind me on"
+    )
     await chat.say("!remind me on 1h", as_="carol")
     assert "I can't use '2m'" in await chat.say("!remind me on 2m", as_="dan")
     clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
@@ -285,5 +287,45 @@ async def test_broadcast_rooms_are_reused_when_set(sqlite_url: str, clock: FakeC
         assert list(rooms) == ["console:#events"]
         dm = await chat.say('!meeting add "Call" 2026-11-27 15:00 UTC', room="dm")
         assert "It will be posted in: #events (console)" in dm
+    finally:
+        await chat.bot.close()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "when is the next meeting?",
+        "next call??",
+        "¿Cuándo es la próxima reunión?",
+        "quand est la prochaine réunion ?",
+        "wann ist das nächste Treffen?",
+        "quando é a próxima reunião?",
+    ],
+)
+async def test_next_meeting_questions_get_the_meeting(
+    sqlite_url: str, clock: FakeClock, question: str
+) -> None:
+    """Asked by DM, by mention or with !ask, in English or another of the group's
+    languages, the answer is the next meeting itself, in the member's zone, with the RSVP."""
+    from commands import faq
+
+    chat = await open_chat(sqlite_url, clock, modules=[*MODULES, faq.module])
+    try:
+        assert "No meeting is planned yet" in await chat.say(question, room="dm")
+        await chat.say("!tz set Europe/London", as_="ana", room="#general")
+        await chat.say('!meeting add "Open meeting" 2026-12-02 15:00 --every week')
+        await chat.say("!meeting confirm 1")
+        await chat.say('!meeting add "Later meeting" 2026-12-09 15:00')
+        await chat.say("!meeting confirm 2")
+        await chat.say("!tz set Manila", as_="rosa")
+        for answer in (
+            await chat.say(question, room="dm"),
+            await chat.say(f"!ask {question}", room="#general"),
+        ):
+            assert answer.startswith("The next meeting:")
+            assert "Meeting #1" in answer and "Wed 2 Dec, 23:00 (Manila)" in answer
+            assert "!rsvp 1 yes|maybe|no" in answer
+        # other questions about meetings still go to the knowledge base
+        assert "The next meeting" not in await chat.say("!ask how do I add a meeting?")
     finally:
         await chat.bot.close()

@@ -348,3 +348,23 @@ async def test_switch_off_publishes_nothing(
         assert jobs == []
     assert fake.scheduled_event_log == []
     assert not [r for r in fake.requests if r.route == EVENTS_ROUTE]
+
+
+async def test_the_organisers_preview_shows_native_times(
+    discord_fake: FakeDiscord, sqlite_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `!meeting add` understood, and `!meeting edit`'s next time, are also shown as
+    Discord timestamps, which every reader sees in their own zone (no zone set needed)."""
+    fake = discord_fake
+    monkeypatch.setenv(TOKEN_ENV, fake.token)
+    first = datetime(2027, 3, 5, 1, 0, tzinfo=UTC)  # Friday 09:00 in Manila
+    async with running(fake, sqlite_url, clock, scheduled_events=False):
+        preview = await say(
+            fake, "alice", '!meeting add "Call" 2027-03-05 09:00 Asia/Manila', "**Meeting #1"
+        )
+        edited = await say(
+            fake, "alice", "!meeting edit 1 when 2027-03-05 10:00 Asia/Manila", "Meeting #1 updated"
+        )
+    assert "When: Fri 5 Mar, 09:00 (Manila) = 2027-03-05 01:00 UTC" in preview.content
+    assert f"\nFor you: <t:{unix(first)}:F>\n" in preview.content
+    assert f"<t:{unix(first + timedelta(hours=1))}:F>" in edited.content

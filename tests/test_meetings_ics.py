@@ -257,7 +257,8 @@ async def test_without_web_there_is_no_feed(db_url: str, clock: FakeClock) -> No
     chat = await open_chat(db_url, clock, modules=MODULES)
     try:
         assert ROUTES not in chat.bot.services
-        assert "calendar feed is off" in await chat.say("!meeting ics")
+        off = await chat.say("!meeting ics")
+        assert "calendar feed is off" in off and "`enabled = true` in the `[web]` section" in off
     finally:
         await chat.bot.close()
 

@@ -98,13 +98,13 @@ async def test_room_post_lists_members_zones_and_reactions_rsvp(
     """The post lists the room's zones grouped and sorted plus UTC; ✅ and 🤔 reactions RSVP,
     the second after a restart; a reaction to a member's own look-alike message does not."""
     clock = FakeClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    organiser = peers["organiser"]
     account = BotAccount(
         synapse,
         await synapse.register(synapse.fresh_localpart("mtgbot")),
         tmp_path,
-        "encryption = false",
+        f'encryption = false\norganisers = ["{organiser.user_id}"]',
     )
-    organiser = peers["organiser"]
     others = [p for name, p in peers.items() if name != "organiser"]
     try:
         async with account.running(MODULES, clock) as run:
@@ -257,11 +257,11 @@ async def test_reaction_rsvp_in_an_encrypted_room_after_a_restart(
     """In an encrypted room the restarted bot reads its own encrypted post to map a reaction."""
     clock = FakeClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     user = await synapse.register(synapse.fresh_localpart("mtgbot"))
-    account = BotAccount(synapse, user, tmp_path)
     peers_root = tmp_path / "peers"
     peers_root.mkdir()
     organiser = await Peer.register(synapse, "organiser", peers_root)
     member = await Peer.register(synapse, "member", peers_root)
+    account = BotAccount(synapse, user, tmp_path, f'organisers = ["{organiser.user_id}"]')
     try:
         async with account.running(MODULES, clock) as run:
             room_id = await organiser.create_room(

@@ -547,3 +547,30 @@ def test_cli_in_subprocess() -> None:
     assert bad.returncode == 1
     assert bad.stdout == ""
     assert "has a day but no time" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("monday 10am lagos", "2026-11-30T09:00:00+00:00"),
+        ("tomorrow 09:00 sao paulo", "2026-11-26T12:00:00+00:00"),
+        ("friday 18:00 são paulo", "2026-11-27T21:00:00+00:00"),
+        ("monday 10am new york", "2026-11-30T15:00:00+00:00"),
+        ("friday 18h in paris", "2026-11-27T17:00:00+00:00"),
+        ("tomorrow 9am manila time", "2026-11-26T01:00:00+00:00"),
+        ("friday 15:00 ciudad de méxico", "2026-11-27T21:00:00+00:00"),
+        ("friday 10:00 münchen", "2026-11-27T09:00:00+00:00"),
+        ("friday 18:00 next week", "2026-12-04T18:00:00+00:00"),
+    ],
+)
+def test_a_place_at_the_end_of_a_phrase(phrase: str, expected: str) -> None:
+    """Cities typed after the time are read by the same rules as ``!tz set``: several
+    words, accents or none, a leading 'in', a trailing 'time'; date words are not places."""
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    assert parse_when_sync(phrase, zone_key=None, now=now).isoformat() == expected
+
+
+def test_a_place_in_several_zones_is_asked_about() -> None:
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    with pytest.raises(AmbiguousZone, match="portland can be in several zones"):
+        parse_when_sync("monday 10am portland", zone_key=None, now=now)

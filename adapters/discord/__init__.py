@@ -17,11 +17,14 @@ reply mentioning the member it answers may ping that one member.
 :class:`DiscordAdapter` is one class made of one part per role, each in its own module:
 
 * :mod:`~adapters.discord.gateway`: the adapter itself: connecting, staying connected,
-  stopping, syncing slash commands and routing what arrives;
+  stopping, syncing slash commands (only when they changed) and routing what arrives;
 * :mod:`~adapters.discord.interactions`: slash commands, autocomplete and command buttons;
 * :mod:`~adapters.discord.forms`: forms as modals, page by page, kept across restarts;
 * :mod:`~adapters.discord.sending`: replies in channels, direct messages and interactions;
-* :mod:`~adapters.discord.members`: organiser checks and finding a member by name;
+* :mod:`~adapters.discord.members`: organiser checks (in the group's own guilds only) and
+  finding a member by name;
+* :mod:`~adapters.discord.mentions`: ``<@id>``, ``<@&id>``, ``<#id>`` in what members
+  write, read as the names Discord shows;
 * :mod:`~adapters.discord.scheduled_events`: meetings as Guild Scheduled Events;
 * :mod:`~adapters.discord.base`: the state all parts share and running a handler;
 * :mod:`~adapters.discord.settings`: ``[adapters.discord]``;

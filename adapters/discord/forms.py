@@ -18,7 +18,6 @@ from adapters.discord.base import (
     FORM_EXPIRED,
     MAX_CUSTOM_ID,
     ButtonItem,
-    DiscordBase,
     Interaction,
     clip,
     digest,
@@ -26,6 +25,7 @@ from adapters.discord.base import (
     say_privately,
     trim,
 )
+from adapters.discord.mentions import Mentions
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Form
 
@@ -151,7 +151,7 @@ class FormModal(discord.ui.Modal):
         self.adapter._live_modals.pop(self.custom_id, None)
 
 
-class Forms(DiscordBase):
+class Forms(Mentions):
     """Opening forms, remembering them and the answers so far, and running the command
     once the last page is in."""
 
@@ -276,6 +276,8 @@ class Forms(DiscordBase):
         if page and self.core is not None:  # the answers now go to the command
             with contextlib.suppress(Exception):
                 await self.core.db.drop_state(state_key)
+        for field, answer in so_far.items():  # mentions typed in the form, as names
+            so_far[field] = await self._readable(answer, interaction.guild)
         resolved = self._command_of(self.prefix + form.command)
         incoming = self._interaction_incoming(interaction, self.prefix + form.command, so_far)
         private = resolved is not None and resolved.command.private

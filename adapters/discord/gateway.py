@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
@@ -15,14 +16,14 @@ import discord.gateway
 import discord.http
 import yarl
 
-from adapters.discord.base import Interaction
+from adapters.discord.base import Interaction, digest
 from adapters.discord.checks import ChannelChecks
 from adapters.discord.forms import FormButton, PageButton
 from adapters.discord.interactions import CommandButton
-from adapters.discord.members import Members
+from adapters.discord.members import ORGANISER_GUILDS_HINT, Members
 from adapters.discord.scheduled_events import INTEREST_MARK, ScheduledEvents
 from adapters.discord.sending import Sending
-from adapters.discord.slash import build_slash
+from adapters.discord.slash import build_slash, held_matches
 from chatbot.base.config import secret_from_env
 from chatbot.base.logs import get_logger, register_secret
 from chatbot.dispatch.adapter import Capabilities
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from chatbot.dispatch.adapter import Core
 
 log = get_logger("adapters.discord")
+
+#: ``state`` key: the digest of the commands last synced, per application and scope
+COMMANDS_STATE = "discord:commands:"
 
 MESSAGE_CONTENT_HINT = (
     "Discord refused the privileged message-content intent, so prefix commands (like !help) "
@@ -177,10 +181,12 @@ class DiscordAdapter(Sending, ScheduledEvents, Members, ChannelChecks):
             return
         self._ready = True
         client = self._require_client()
-        try:
-            await self._sync_commands(client)
-        except discord.HTTPException as exc:
-            log.warning("discord_sync_failed", status=exc.status, error=exc.text)
+        await self._sync_commands(client)
+        if not self.settings.guild_ids:
+            guilds = await self._group_guilds()
+            log.warning(
+                "discord_organiser_guilds_not_set", guilds=guilds, hint=ORGANISER_GUILDS_HINT
+            )
         log.info(
             "discord_ready",
             user=str(client.user),
@@ -191,19 +197,54 @@ class DiscordAdapter(Sending, ScheduledEvents, Members, ChannelChecks):
             self._started()
 
     async def _sync_commands(self, client: discord.Client) -> None:
-        """Bulk-overwrite the slash commands per configured guild, or globally."""
+        """Per configured guild (or globally): overwrite the slash commands only when
+        they are not what Discord holds already (a bulk overwrite is a 15 kB request
+        Discord rate-limits, and every start used to send it)."""
         mode = self.settings.sync_commands
         app_id = client.application_id
         if mode == "off" or app_id is None:
             return
-        payload = cast(Any, self.slash.payloads)
-        if mode == "global":
-            await client.http.bulk_upsert_global_commands(app_id, payload)
+        scopes: list[int | None] = (
+            [None]
+            if mode == "global"
+            else list(self.settings.guild_ids or [g.id for g in client.guilds])
+        )
+        for scope in scopes:
+            try:
+                await self._sync_scope(client, app_id, scope)
+            except discord.HTTPException as exc:
+                log.warning(
+                    "discord_sync_failed",
+                    scope=scope or "global",
+                    status=exc.status,
+                    error=exc.text[:200],
+                )
+
+    async def _sync_scope(self, client: discord.Client, app_id: int, scope: int | None) -> None:
+        payload = self.slash.payloads
+        wanted = digest(json.dumps(payload, sort_keys=True, ensure_ascii=False))
+        key = f"{COMMANDS_STATE}{app_id}:{scope or 'global'}"
+        http = client.http
+        held = cast(
+            list[dict[str, Any]],
+            await (
+                http.get_global_commands(app_id)
+                if scope is None
+                else http.get_guild_commands(app_id, scope)
+            ),
+        )
+        names = sorted(str(c.get("name")) for c in held)
+        if held_matches(payload, held) or (
+            await self._load_state(key) == wanted and names == sorted(p["name"] for p in payload)
+        ):
+            log.info("discord_commands_unchanged", scope=scope or "global", count=len(payload))
+        elif scope is None:
+            await http.bulk_upsert_global_commands(app_id, cast(Any, payload))
             log.info("discord_commands_synced", scope="global", count=len(payload))
-            return
-        for guild_id in self.settings.guild_ids or [g.id for g in client.guilds]:
-            await client.http.bulk_upsert_guild_commands(app_id, guild_id, payload)
-            log.info("discord_commands_synced", scope=guild_id, count=len(payload))
+        else:
+            await http.bulk_upsert_guild_commands(app_id, scope, cast(Any, payload))
+            log.info("discord_commands_synced", scope=scope, count=len(payload))
+        await self._save_state(key, wanted)
 
     # -- what arrives ----------------------------------------------------------------------
 
@@ -216,11 +257,21 @@ class DiscordAdapter(Sending, ScheduledEvents, Members, ChannelChecks):
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
-        mention = re.compile(rf"<@!?{client.user.id}>")
+        # the bot's own role, picked in the @ menu, mentions the bot too
+        own_role = message.guild.self_role if message.guild is not None else None
+        mention = re.compile(
+            rf"<@!?{client.user.id}>" + (rf"|<@&{own_role.id}>" if own_role is not None else "")
+        )
         mentions_bot = bool(mention.search(message.content))
         text = mention.sub("", message.content).strip() if mentions_bot else message.content
         if not text and not mentions_bot:
             return  # an attachment, or content hidden without the message-content intent
+        text = await self._readable(
+            text,
+            message.guild,
+            known=list(message.mentions),
+            keep_users=self._takes_a_member(text),
+        )
         incoming = Incoming(
             platform=self.platform,
             member=self._member(message.author),

@@ -13,14 +13,15 @@ from adapters.discord.base import (
     FORM_EXPIRED,
     MAX_CUSTOM_ID,
     ButtonItem,
-    DiscordBase,
     Interaction,
     digest,
     owner_of,
     say_privately,
     trim,
 )
+from adapters.discord.mentions import Mentions
 from adapters.discord.slash import (
+    STRING,
     choice_suggestions,
     command_text,
     read_options,
@@ -65,7 +66,7 @@ class CommandButton(
         await owner_of(interaction, Interactions)._on_command_button(interaction, self.custom_id)
 
 
-class Interactions(DiscordBase):
+class Interactions(Mentions):
     """Slash commands and command buttons."""
 
     async def _on_slash(self, interaction: Interaction) -> None:
@@ -75,6 +76,10 @@ class Interactions(DiscordBase):
         if target is None:
             await say_privately(interaction, UNKNOWN_SLASH)
             return
+        for option in target.options:  # what a member typed; users come as user options
+            value = values.get(option.name)
+            if option.kind == STRING and isinstance(value, str):
+                values[option.name] = await self._readable(value, interaction.guild)
         text = self.prefix + command_text(target, values)
         incoming = self._interaction_incoming(interaction, text)
         await self._run_interaction(interaction, incoming, private=target.command.private)

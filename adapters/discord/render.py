@@ -11,7 +11,7 @@ import re
 
 import discord
 
-from chatbot.messages.events import Bullets, Code, Inline, Mention, Part, Plain, Reply, When
+from chatbot.messages.events import Bullets, Code, Inline, Mention, Plain, Reply, When
 
 MAX_CONTENT = 2000
 #: ``When.style`` → Discord timestamp style (``F`` long date and time, ``D`` date, ``t`` time…)
@@ -20,11 +20,16 @@ TIMESTAMP_STYLES = {"full": "F", "date": "D", "time": "t", "short": "f"}
 _FENCE = "```"
 _CLOSE = "\n```"
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+\-]{1,20}")
+_NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 
 
 def escape_user_text(text: str) -> str:
-    """Markdown shown literally and mentions (``@everyone``, ``<@&id>``…) broken up."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    """Markdown shown literally and mentions (``@everyone``, ``<@&id>``…) broken up.
+
+    discord.py escapes quotes, headings and ``-`` lists at a line start; a numbered list
+    (``1. ``) it leaves alone, so that is escaped here."""
+    escaped = _NUMBERED.sub(r"\1\\.", discord.utils.escape_markdown(text))
+    return discord.utils.escape_mentions(escaped)
 
 
 def inline_code(text: str) -> str:
@@ -73,31 +78,29 @@ def render_inline(part: Inline) -> str:
     raise TypeError(f"not an inline part: {part!r}")
 
 
-def _is_block(part: Part) -> bool:
-    return isinstance(part, Bullets) or (isinstance(part, Code) and "\n" in part.text)
-
-
 def render(reply: Reply) -> str:
-    """The whole reply as Discord markdown (possibly longer than one message)."""
+    """The whole reply as Discord markdown (possibly longer than one message).
+
+    A block (a list, a code block) starts on a line of its own and what follows it starts
+    on the next line.  Discord's lists run on until a blank line (a line right after an item
+    is read as more of that item), so a list is followed by a blank line."""
     out: list[str] = []
-    after_block = False
+    after = ""  # what must separate the last block from whatever follows it
     for part in reply.parts:
-        text = (
-            "\n".join("- " + "".join(render_inline(p) for p in item) for item in part.items)
-            if isinstance(part, Bullets)
-            else render_inline(part)
-        )
-        ends_line = not out or out[-1].endswith("\n")
-        if _is_block(part):
-            if not ends_line:
-                out.append("\n")
-            out.append(text)
-            after_block = True
-            continue
-        if after_block and text and not text.startswith("\n"):
+        if isinstance(part, Bullets):
+            text = "\n".join("- " + "".join(render_inline(p) for p in item) for item in part.items)
+        else:
+            text = render_inline(part)
+        if not text:
+            continue  # an empty part must not undo the break a block needs
+        block = isinstance(part, Bullets) or (isinstance(part, Code) and "\n" in part.text)
+        if after:
+            out.append(after)
+            text = text.lstrip("\n")
+        elif block and out and not out[-1].endswith("\n"):
             out.append("\n")
-        after_block = False
         out.append(text)
+        after = ("\n\n" if isinstance(part, Bullets) else "\n") if block else ""
     return "".join(out).strip("\n")
 
 

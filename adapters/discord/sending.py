@@ -94,19 +94,19 @@ class Sending(Forms, Interactions):
         return await self._send_channel(channel, out, reference)
 
     async def send_direct(self, member: Member, out: Outgoing) -> Sent | None:
+        """Post to the member's DMs.  None only when Discord refuses with 403 (the member
+        doesn't accept DMs from this server, or blocked the bot): that is what the caller
+        tells the member to check.  Any other failure (a server error, the network, an
+        unknown user) raises, so that the outbox tries again later."""
         client = self._require_client()
         user_id = int(member.native_id)
         try:
             user = client.get_user(user_id) or await client.fetch_user(user_id)
             channel = user.dm_channel or await user.create_dm()
-        except discord.HTTPException as exc:
-            log.warning("discord_dm_failed", member=member.id, status=exc.status)
-            return None
-        room = Room(f"discord:{channel.id}", self.platform, f"DM {user.name}", is_direct=True)
-        try:
+            room = Room(f"discord:{channel.id}", self.platform, f"DM {user.name}", is_direct=True)
             return await self._send_channel(channel, msgspec.structs.replace(out, room=room), None)
         except discord.Forbidden as exc:
-            log.warning("discord_dm_refused", member=member.id, status=exc.status)
+            log.warning("discord_dm_refused", member=member.id, status=exc.status, code=exc.code)
             return None
 
     async def _send_channel(

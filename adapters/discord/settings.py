@@ -18,9 +18,12 @@ class DiscordSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     #: environment variable holding the bot token
     token_env: str = "DISCORD_TOKEN"
-    #: guilds whose slash commands are synced (``sync_commands = "guild"``); empty: all joined
+    #: the group's guilds: their slash commands are synced (``sync_commands = "guild"``) and
+    #: roles there make organisers; empty: commands go to every guild joined, and organisers
+    #: come from the guilds of the broadcast rooms (roles in any other guild never count)
     guild_ids: list[int] = msgspec.field(default_factory=list)
-    #: role names or ids whose members are organisers (besides Manage Events / Administrator)
+    #: role names or ids whose members are organisers (besides Manage Events / Administrator),
+    #: in the group's guilds only
     organiser_roles: list[str] = msgspec.field(default_factory=list)
     sync_commands: Literal["guild", "global", "off"] = "guild"
     #: Discord-compatible servers (and tests): REST base, e.g. ``https://host/api/v10``

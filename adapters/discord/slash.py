@@ -7,6 +7,13 @@ One declaration serves both ways of typing a command:
 * a :class:`Group` becomes ``/group`` with one subcommand per command; its default command
   becomes the subcommand ``show`` (``view`` or ``default`` if that name is taken), or the
   top-level command itself when the group has nothing but a default;
+* a command only organisers may run is hidden from members in Discord's picker
+  (``default_member_permissions``: Manage Events; a server admin may allow other roles
+  under Server Settings > Integrations).  Discord sets this per top-level command, so a
+  group mixing both keeps its members' subcommands and moves the organisers' ones to
+  ``/group-organiser`` (``/meeting-organiser add`` runs ``!meeting add``);
+* hidden commands (internal entry points such as the receiver of a form's answers) are
+  no slash commands;
 * parameters become typed options: :class:`Integer` → integer (with min/max),
   :class:`Choice` → string with choices, :class:`MemberArg` → user, everything else → string;
   time zones (:class:`TimeZoneArg`, or a text parameter named ``zone``) get autocomplete.
@@ -23,9 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chatbot.base.errors import UserError
 from chatbot.dispatch.converters import _QUOTES, Choice, Integer, MemberArg, Text, TimeZoneArg
-from chatbot.dispatch.registry import Command, Group, Param, Registry
+from chatbot.dispatch.registry import Command, Group, Level, Param, Registry
 
 # Discord's option types
 SUB_COMMAND = 1
@@ -41,6 +47,13 @@ MAX_OPTIONS = 25
 MAX_COMMANDS = 100
 MAX_CHOICE_TEXT = 100
 MAX_STRING_OPTION = 6000
+
+#: Discord's permission bits: organisers' commands are shown to members who may manage
+#: events (and to administrators, who see everything); bot admins' only to administrators
+MANAGE_EVENTS = 1 << 33
+PICKER_PERMISSIONS = {Level.ORGANISER: str(MANAGE_EVENTS), Level.ADMIN: "0"}
+#: the top-level command holding the organisers' part of a group that members also use
+ORGANISER_SUFFIX = "-organiser"
 
 DEFAULT_SUBCOMMAND_NAMES = ("show", "view", "default")
 ZONE_PARAM_NAMES = frozenset({"zone", "timezone", "time_zone"})
@@ -112,10 +125,15 @@ def slash_name(name: str) -> str:
 
 
 def describe(text: str, fallback: str) -> str:
-    """A plain description of 1-100 characters (markdown marks dropped, trimmed with …)."""
-    flat = " ".join(text.replace("**", "").replace("`", "").split()) or fallback
+    """A plain description of 1-100 characters: Discord shows it as typed, so markdown
+    marks (``**``, ``__``, backticks) and escapes are dropped; trimmed with …."""
+    unmarked = re.sub(r"\*\*|__|`", "", _ESCAPE.sub(r"\1", text))
+    flat = " ".join(unmarked.split()) or fallback
     flat = flat or "-"
     return flat if len(flat) <= MAX_DESCRIPTION else flat[: MAX_DESCRIPTION - 1] + "…"
+
+
+_ESCAPE = re.compile(r"\\([^\w\s])")
 
 
 def clip_choice(text: str) -> str:
@@ -201,6 +219,14 @@ def build_slash(registry: Registry) -> SlashCommands:
     return result
 
 
+def _restrict(payload: dict[str, Any], level: Level) -> dict[str, Any]:
+    """Hide ``payload`` from members who may not run it (see :data:`PICKER_PERMISSIONS`)."""
+    permissions = PICKER_PERMISSIONS.get(level)
+    if permissions is not None:
+        payload["default_member_permissions"] = permissions
+    return payload
+
+
 def _add_command(result: SlashCommands, cmd: Command, *, name: str = "") -> None:
     top = slash_name(name or cmd.name)
     if not top or any(p["name"] == top for p in result.payloads):
@@ -213,22 +239,35 @@ def _add_command(result: SlashCommands, cmd: Command, *, name: str = "") -> None
         "description": describe(cmd.help, cmd.qualified_name),
         "options": payloads,
     }
-    result.payloads.append(payload)
+    result.payloads.append(_restrict(payload, cmd.level))
     result.targets[(top, None)] = SlashTarget(cmd.qualified_name, cmd, options)
 
 
 def _add_group(result: SlashCommands, group: Group) -> None:
+    """``/group``, or ``/group`` for members and ``/group-organiser`` for organisers."""
     commands = [c for c in group.commands() if not c.hidden]
     if not commands:
         return
-    top = slash_name(group.name)
+    lowest = min(c.level for c in commands)
+    everyone = [c for c in commands if c.level == lowest]
+    _add_group_part(result, group, everyone, group.name, lowest)
+    rest = [c for c in commands if c.level != lowest]
+    if rest:
+        level = min(c.level for c in rest)
+        _add_group_part(result, group, rest, group.name + ORGANISER_SUFFIX, level)
+
+
+def _add_group_part(
+    result: SlashCommands, group: Group, commands: list[Command], title: str, level: Level
+) -> None:
+    top = slash_name(title)
     if not top or any(p["name"] == top for p in result.payloads):
-        result.skipped.append(group.name)
+        result.skipped.append(title)
         return
     default = group.default if group.default in commands else None
     subs = [c for c in commands if c is not default]
     if default is not None and not subs:
-        _add_command(result, default, name=group.name)
+        _add_command(result, default, name=title)
         return
     sub_payloads: list[dict[str, Any]] = []
     taken = {slash_name(c.name) for c in subs}
@@ -260,14 +299,54 @@ def _add_group(result: SlashCommands, group: Group) -> None:
             }
         )
         result.targets[(top, name)] = SlashTarget(cmd.qualified_name, cmd, options)
-    result.payloads.append(
-        {
-            "type": 1,
-            "name": top,
-            "description": describe(group.help, group.name),
-            "options": sub_payloads,
-        }
+    payload: dict[str, Any] = {
+        "type": 1,
+        "name": top,
+        "description": describe(group.help, group.name),
+        "options": sub_payloads,
+    }
+    result.payloads.append(_restrict(payload, level))
+
+
+# -- what Discord holds ----------------------------------------------------------------------
+
+#: what Discord's answer leaves out (or sets) when a field has its default
+_HELD_DEFAULTS: dict[str, Any] = {
+    "options": [],
+    "choices": [],
+    "required": False,
+    "autocomplete": False,
+    "default_member_permissions": None,
+    "min_length": 0,
+}
+
+
+def held_matches(ours: list[dict[str, Any]], held: list[dict[str, Any]]) -> bool:
+    """Whether the commands Discord holds (as ``GET …/commands`` answers) are ours: the
+    same names, and every field we send has the value we send (Discord adds ids,
+    versions and defaults of its own, and leaves out false options)."""
+    if len(ours) != len(held):
+        return False
+    by_name = {(c.get("name"), int(c.get("type", 1))): c for c in held}
+    return all(
+        _same(command, by_name.get((command["name"], int(command.get("type", 1)))))
+        for command in ours
     )
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    if isinstance(ours, dict):
+        return isinstance(theirs, dict) and all(
+            _same(value, theirs.get(key, _HELD_DEFAULTS.get(key))) for key, value in ours.items()
+        )
+    if isinstance(ours, list):
+        theirs = [] if theirs is None else theirs
+        return (
+            isinstance(theirs, list)
+            and len(ours) == len(theirs)
+            and all(_same(a, b) for a, b in zip(ours, theirs, strict=True))
+        )
+    return bool(ours == theirs)
 
 
 # -- invocations -----------------------------------------------------------------------------
@@ -331,55 +410,13 @@ def command_text(target: SlashTarget, values: Mapping[str, Any]) -> str:
 
 
 def zone_suggestions(typed: str, limit: int = MAX_CHOICES) -> list[tuple[str, str]]:
-    """(shown name, value) pairs for a zone being typed: the exact reading first (offset,
-    abbreviation, IANA name), then places and IANA names starting with it, then near misses.
-    Each value resolves to its zone with ``tz set``."""
-    from chatbot.time import zones as tz
+    """(shown name, value) pairs for a zone being typed, clipped to what Discord shows;
+    each value resolves to its zone with ``tz set``."""
+    from chatbot.time.zone_completion import complete_zone
 
-    found: dict[str, str] = {}
-
-    def add(key: str, shown: str) -> None:
-        if key not in found and len(found) < limit:
-            found[key] = clip_choice(shown)
-
-    text = typed.strip()[: tz.MAX_INPUT_LENGTH]
-    if not text:
-        for key in POPULAR_ZONES[:limit]:
-            add(key, key)
-        return [(shown, key) for key, shown in found.items()]
-    try:
-        exact = tz.lookup_exact(text)
-    except UserError as exc:
-        exact = None
-        for key in getattr(exc, "candidates", ()):
-            add(key, key)
-    if exact is not None:
-        add(exact.key, exact.key)
-    index = tz._index()
-    norm = tz._norm(text)
-    norm_key = tz._norm_key(text)
-    if norm:
-        for name in index.place_choices:
-            if name.startswith(norm):
-                place = index.places[name]
-                for key, covers in place.candidates:
-                    add(key, _place_label(place.display, key, covers))
-    if norm_key:
-        starts = [n for n in index.iana_choices if any(p.startswith(norm) for p in n.split("/"))]
-        contains = [n for n in index.iana_choices if norm_key in n and n not in starts]
-        for name in starts + contains:
-            key = index.iana[name]
-            add(key, key)
-    if len(found) < limit and len(norm) >= 3:
-        for _score, place in tz._fuzzy(norm, index.place_choices, index):
-            for key, covers in place.candidates:
-                add(key, _place_label(place.display, key, covers))
-    return [(shown, key) for key, shown in found.items()]
-
-
-def _place_label(display: str, key: str, covers: str) -> str:
-    detail = covers if covers and covers != display else ""
-    return f"{display} – {key}" + (f" ({detail})" if detail and detail not in key else "")
+    if not typed.strip():
+        return [(key, key) for key in POPULAR_ZONES[:limit]]
+    return [(clip_choice(shown), key) for shown, key in complete_zone(typed, limit)]
 
 
 def choice_suggestions(options: tuple[str, ...], typed: str) -> list[tuple[str, str]]:

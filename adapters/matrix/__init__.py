@@ -33,7 +33,8 @@ Issue 7, posts for a whole room and buttons:
 * :mod:`~adapters.matrix.rooms`: invites and direct rooms;
 * :mod:`~adapters.matrix.sending`: replies, sent exactly once;
 * :mod:`~adapters.matrix.reactions`: buttons as reactions, and reactions for features;
-* :mod:`~adapters.matrix.members`: organisers (power levels, creators), finding a member;
+* :mod:`~adapters.matrix.members`: organisers (power levels and creators in the group's
+  own rooms), finding a member;
 * :mod:`~adapters.matrix.base`: the state all parts share, retries and back-off;
 * :mod:`~adapters.matrix.settings`: ``[adapters.matrix]``;
 * :mod:`~adapters.matrix.ledger`: the stored sync token and answered events;

@@ -1,6 +1,6 @@
-"""Who is who on Matrix: whether a member is an organiser (the ``organisers`` list, power
-levels, room creators of room version 12 and later), and which member a pill, a link, an
-id or a name typed in a room means."""
+"""Who is who on Matrix: whether a member is an organiser of the group (the ``organisers``
+list; power levels and room creators of room version 12 and later, in the group's own rooms
+only), and which member a pill, a link, an id or a name typed in a room means."""
 
 from __future__ import annotations
 
@@ -19,17 +19,26 @@ log = get_logger("adapters.matrix")
 
 _MATRIX_TO_USER = re.compile(r"matrix\.to/#/(@[^\s\"'<>/?]+:[A-Za-z0-9.\-\[\]:]+)")
 
+ORGANISER_ROOMS_HINT = (
+    "adapters.matrix.organiser_rooms is not set, so power levels count only in the "
+    "broadcast rooms (`!announce rooms add here`; until there is one, only the organisers "
+    "listed in the config can act). Set organiser_rooms to the group's own rooms: power in "
+    "a room anyone can create and invite the bot to never counts."
+)
+
 
 class Members(MatrixBase):
     """``is_organiser`` and ``resolve_member`` of the adapter protocol."""
 
     async def is_organiser(self, member: Member, room: Room) -> bool:
-        """Listed in ``organisers``, a creator of a room version 12+ room, or power level
-        ≥ ``organiser_power_level`` in the room (in one of ``organiser_rooms`` when set, so
-        that a member who invites the bot into a room of their own gains nothing there).
+        """Listed in ``organisers``, or a creator of a room version 12+ room or power level
+        ≥ ``organiser_power_level`` in one of the group's rooms (:meth:`_group_rooms`),
+        wherever the command is given, DMs included.
 
-        Power levels are read fresh from the room state on every call.  They do not count in
-        direct rooms, where both people usually hold power 100.
+        Organiser commands act for the whole group (announcements, meetings, reviews, FAQ
+        edits), so power in the room itself counts only when it is one of the group's:
+        whoever creates a room and invites the bot holds power 100 there.  Power levels are
+        read fresh from the room state on every call.
         """
         if member.platform != PLATFORM:
             return False
@@ -38,19 +47,37 @@ class Members(MatrixBase):
             return True
         if self.client is None:
             return False
-        if self.settings.organiser_rooms:
-            rooms = self.settings.organiser_rooms
-        elif room.is_direct or room.platform != PLATFORM:
-            return False
-        else:
-            rooms = [room.native_id]
-        for room_id in rooms:
+        for room_id in await self._group_rooms():
             version, creators = self._creators.get(room_id, ("1", set()))
             if user_id in creators and _creators_outrank_all(version):
                 return True
             if await self._power_level(room_id, user_id) >= self.settings.organiser_power_level:
                 return True
         return False
+
+    async def _group_rooms(self) -> list[str]:
+        """``organiser_rooms``, else the broadcast rooms (which only organisers can set)."""
+        if self.settings.organiser_rooms:
+            return list(self.settings.organiser_rooms)
+        return await self._broadcast_rooms()
+
+    async def _broadcast_rooms(self) -> list[str]:
+        """Room ids of the Matrix rooms announcements go to (stored by the core)."""
+        from sqlalchemy import select
+
+        from chatbot.storage.delivery import BroadcastRoomRow
+
+        if self.core is None:
+            return []
+        prefix = f"{PLATFORM}:"
+        query = select(BroadcastRoomRow.room_id).where(BroadcastRoomRow.platform == PLATFORM)
+        async with self._db().sessions() as session:
+            return [r.removeprefix(prefix) for r in (await session.scalars(query)).all()]
+
+    async def _warn_without_organiser_rooms(self) -> None:
+        if not self.settings.organiser_rooms:
+            rooms = await self._broadcast_rooms()
+            log.warning("matrix_organiser_rooms_not_set", rooms=rooms, hint=ORGANISER_ROOMS_HINT)
 
     async def _power_level(self, room_id: str, user_id: str) -> int:
         try:

@@ -33,8 +33,8 @@ class MatrixSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: room ids (``!abc:server``) the bot joins whoever invites it
     allowed_rooms: list[str] = msgspec.field(default_factory=list)
     organiser_power_level: int = 50
-    #: room ids whose moderators (and creators) are organisers in every room; empty: power
-    #: levels count in the room where the command is given, whoever made that room
+    #: room ids whose moderators (and creators) are organisers in every room; empty: the
+    #: broadcast rooms (power in any other room never counts: anyone can make a room)
     organiser_rooms: list[str] = msgspec.field(default_factory=list)
     #: Matrix ids with organiser powers in every room, e.g. ``"@ana:example.org"``
     organisers: list[str] = msgspec.field(default_factory=list)

@@ -76,6 +76,7 @@ class MatrixAdapter(Session, Encryption, Sending, Members, RoomChecks):
             self._next_batch = stored
             if not await self._connect():
                 return
+            await self._warn_without_organiser_rooms()
             committer = asyncio.create_task(self.ledger.committer(), name="matrix-commit")
             await self._sync_loop(started, first_start=stored is None)
         finally:

@@ -128,6 +128,18 @@ class MaskingFormatter(logging.Formatter):
 _handler: logging.Handler | None = None
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was set up: a
+    caller that swaps it (a test's capture, a daemon's redirect) and closes the old one
+    must not leave the logs writing to a closed file."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "info", fmt: str = "keyvalue", stream: Any = None) -> None:
     global _handler
     numeric = getattr(logging, level.upper(), logging.INFO)
@@ -138,7 +150,7 @@ def configure(level: str = "info", fmt: str = "keyvalue", stream: Any = None) ->
             key_order=["timestamp", "level", "event"], drop_missing=True
         )
     )
-    out = stream or sys.stderr
+    out: Any = stream or _CurrentStderr()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -17,9 +17,15 @@ if TYPE_CHECKING:
     from chatbot.dispatch.adapter import Adapter
     from chatbot.dispatch.dialogs import DialogEngine
     from chatbot.dispatch.registry import Level, Registry
-    from chatbot.messages.events import Incoming, Member, Room
+    from chatbot.messages.events import Incoming, Member, Reply, Room
     from chatbot.storage import Database
     from chatbot.storage.members import MemberStore
+
+
+#: ``services`` key: a list of ``async fn(ctx, text) -> Reply | None`` that modules add; a
+#: question (``!ask``, a DM, a mention) goes to each in turn before the knowledge base, so a
+#: module that recognises one ("when is the next meeting?") answers it from its own data
+QUESTION_HOOKS = "question_hooks"
 
 
 class Host(Protocol):
@@ -43,6 +49,12 @@ class Host(Protocol):
     instance: str
 
     async def handle(self, incoming: Incoming) -> None: ...
+
+    async def on_question(self, ctx: Any, text: str) -> Reply | None:
+        """Answer a question in plain words: the modules' question hooks, then the
+        knowledge base.  ``ctx`` is the handler's ``Context`` (typed ``Any``: the context
+        sits above this protocol)."""
+        ...
 
     async def level_of(self, member: Member, room: Room, adapter: Adapter) -> Level: ...
 

@@ -213,6 +213,7 @@ class Group:
         examples: tuple[str, ...] | list[str] = (),
         default: bool = False,
         private: bool = False,
+        hidden: bool = False,
         params: dict[str, str] | None = None,
     ) -> Callable[[HandlerFn], HandlerFn]:
         def decorate(fn: HandlerFn) -> HandlerFn:
@@ -228,6 +229,7 @@ class Group:
             )
             cmd.group = self
             cmd.module = self.module
+            cmd.hidden = hidden
             if default:
                 if self.default is not None:
                     raise ValueError(f"group {self.name} already has a default command")

@@ -27,6 +27,7 @@ from chatbot.base.logs import get_logger
 from chatbot.delivery.workers import instance_name
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import DialogEngine
+from chatbot.dispatch.host import QUESTION_HOOKS
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict
 from chatbot.dispatch.registry import Command, Group, Level, Registry
 from chatbot.messages.events import Incoming, Reply
@@ -158,6 +159,7 @@ class Bot:
                 workers: list[asyncio.Task[None]] = []
                 if await self._wait_started(list(started.values())):
                     workers = [tg.create_task(work(), name=name) for name, work in self._workers]
+                    _warm_up_places()
                     self.ready.set()
                     log.info(
                         "ready",
@@ -391,7 +393,13 @@ class Bot:
         return self._flood_notice(ctx, verdict) or False
 
     async def on_question(self, ctx: Context, text: str) -> Reply | None:
-        """Plain text in a DM or a mention: the knowledge base answers when it is enabled."""
+        """Plain text in a DM or a mention, or ``!ask``: a module that recognises the
+        question answers it (:data:`~chatbot.dispatch.host.QUESTION_HOOKS`), else the
+        knowledge base when it is enabled."""
+        for hook in self.services.get(QUESTION_HOOKS, ()):
+            found: Reply | None = await hook(ctx, text)
+            if found is not None:
+                return found
         answer = self.services.get("questions")
         if answer is not None:
             result: Reply | None = await answer(ctx, text)
@@ -498,6 +506,24 @@ class Bot:
 
 
 _DIALOG_WORDS = frozenset({"cancel", "back", "skip", "help"})
+
+
+def _warm_up_places() -> None:
+    """Load (or, after an install, build: seconds of CPU) the places index in a thread once
+    ready, so the first ``!tz set`` or zone autocompletion does not stall the event loop.
+    A daemon thread: stopping the bot never waits for it (the cache file is written
+    atomically, so an interrupted build leaves nothing half-made)."""
+    import threading
+
+    def warm() -> None:
+        from chatbot.time.zones import warm_up
+
+        try:
+            warm_up()
+        except Exception:  # a member's first !tz set will try again and say what is wrong
+            log.exception("places_warm_up_failed", ref=new_ref())
+
+    threading.Thread(target=warm, name="places-warm-up", daemon=True).start()
 
 
 def _first(group: BaseExceptionGroup[Exception]) -> Exception:

@@ -186,7 +186,7 @@ def take_zone(s: str) -> tuple[str, ZoneFound | None]:
             found.append((m.start(), m.end(), ZoneFound(zone_from_key(key), word)))
 
     if not found:
-        return s, None
+        return _take_place(s)
     if len(found) > 1:
         names = " and ".join(f"'{f.text}'" for _, _, f in sorted(found, key=lambda t: t[0]))
         raise BadArgument(
@@ -198,6 +198,65 @@ def take_zone(s: str) -> tuple[str, ZoneFound | None]:
     if re.match(r"\s+time\b", rest, re.IGNORECASE):  # "18:00 CET time"
         rest = rest.lstrip()[4:]
     return _SPACES_RE.sub(" ", f"{s[:start]} {rest}").strip(), zone_found
+
+
+# Words that end date phrases and are never places ("friday 18:00 next week", "9am sharp").
+_DATE_WORDS: Final = frozenset(
+    """today tomorrow tonight yesterday morning afternoon evening night noon midday midnight
+    next this last week weeks month months year years day days hour hours minute minutes
+    am pm a.m. p.m. sharp please ok latest earliest from until till to and or of the at on
+    monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs
+    fri sat sun january february march april may june july august september october november
+    december jan feb mar apr jun jul aug sep sept oct nov dec""".split()  # noqa: SIM905
+)
+#: words before a place that are not part of it ("in Lagos", "à Paris", "em São Paulo")
+_PLACE_LEADS: Final = frozenset({"in", "at", "à", "a", "en", "em", "no", "na", "um", "im"})
+_PLACE_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'’.\-]*\.?")
+#: a place named at the end of a phrase has at most this many words ("ciudad de méxico")
+_MAX_PLACE_WORDS: Final = 4
+
+
+def _take_place(s: str) -> tuple[str, ZoneFound | None]:
+    """A place at the end of the phrase, read by the same rules as ``!tz set``: ``monday
+    10am new york``, ``friday 18:00 são paulo``, ``tomorrow 9am manila time``.
+
+    Only a run of plain words after the last date or time word is tried, longest first; a
+    run that names no place leaves the phrase as it was (the grammar then says what it could
+    not read), and a place shared by several zones is refused with the candidates."""
+    words = list(re.finditer(r"\S+", s))
+    if words and words[-1].group().casefold() == "time":
+        words = words[:-1]  # "9am manila time"
+    run: list[re.Match[str]] = []
+    for word in reversed(words):
+        text = word.group()
+        if not _PLACE_WORD_RE.fullmatch(text) or text.casefold() in _DATE_WORDS:
+            break
+        run.insert(0, word)
+    if not run or len(run) == len(words):
+        return s, None  # nothing but words: not "a time, then a place"
+    for size in range(min(len(run), _MAX_PLACE_WORDS), 0, -1):
+        part = run[-size:]
+        if part[0].group().casefold() in _PLACE_LEADS:
+            continue
+        name = s[part[0].start() : part[-1].end()]
+        try:
+            zone = resolve_zone(name)
+        except AmbiguousZone as exc:
+            listed = ", ".join(exc.candidates)
+            example = f"{s[: part[0].start()]}{exc.candidates[0]}"
+            raise AmbiguousZone(
+                f"{name} can be in several zones ({listed}). Add the country or region, or "
+                f"write the zone name, e.g. '{clip(example, 60)}'.",
+                exc.candidates,
+            ) from None
+        except BadArgument:
+            continue
+        head = s[: part[0].start()].rstrip()
+        lead = head.rsplit(" ", 1)
+        if len(lead) == 2 and lead[1].casefold() in _PLACE_LEADS:
+            head = lead[0]
+        return _SPACES_RE.sub(" ", head).strip(), ZoneFound(zone, name)
+    return s, None
 
 
 def bad_time(shown: str) -> NoReturn:

@@ -727,6 +727,7 @@ async def form(ctx: Context) -> Reply:
     help="Receives the answers of `casestudy form` (not typed by hand).",
     examples=["casestudy form"],
     private=True,
+    hidden=True,  # an internal entry point: no slash command, not in !help
 )
 async def formsubmit(ctx: Context) -> Reply:
     values = ctx.incoming.form_values

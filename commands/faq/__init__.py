@@ -90,7 +90,9 @@ def _split_items(text: str, *, commas: bool) -> tuple[str, ...]:
     params={"question": "your question, in plain words"},
 )
 async def ask(ctx: Context, question: str) -> Reply:
-    return await service(ctx).ask(ctx, question)
+    # the same road as a DM or a mention: modules that know the answer first
+    answered = await ctx.host.on_question(ctx, question)
+    return answered if answered is not None else await service(ctx).ask(ctx, question)
 
 
 @faq.command(

@@ -35,16 +35,19 @@ from chatbot.delivery.outbox_rows import (
 )
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.dispatch.context import Context
+from chatbot.dispatch.host import QUESTION_HOOKS
 from chatbot.dispatch.registry import Level, Module, quote
 from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
 from chatbot.storage.delivery import BroadcastRoomRow
 from chatbot.storage.models import MemberRow
 from chatbot.time.format import format_utc, format_when
 from commands.meetings import platform_events
+from commands.meetings.questions import next_meeting_hook
 from commands.meetings.recurrence import read_option, read_recurrence
 from commands.meetings.render import (
     duration_words,
     lead_list,
+    leads_before,
     parse_leads,
     room_post,
     rsvp_buttons,
@@ -107,6 +110,8 @@ async def _start(bot: Host) -> None:
     scheduler.register(REMINDER_JOB, reminder)
     scheduler.register(ADVANCE_JOB, advance)
     platform_events.attach(bot)
+    hooks = bot.services.setdefault(QUESTION_HOOKS, [])
+    hooks.append(next_meeting_hook(next_meeting_number, show))
     if bot.config.web.enabled:  # the calendar feed (needs the web extra and icalendar)
         from chatbot.web.app import add_route
         from commands.meetings.ics import ROUTES
@@ -205,6 +210,13 @@ def series_words(rule: str, at: datetime, zone_key: str) -> str:
     return f"{rule}, {clock} {where}"
 
 
+def _for_you(ctx: Context, at: datetime, other_zone: bool) -> list[Inline]:
+    """``at`` for the reader: always where the platform shows each reader's own time."""
+    if other_zone or ctx.adapter.capabilities.native_timestamps:
+        return ["\nFor you: ", When(at, "full")]
+    return []
+
+
 def _rooms_json(rooms: list[Room]) -> str:
     return json.dumps([[r.id, r.platform, r.name] for r in rooms])
 
@@ -300,8 +312,7 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
         f"\nDuration: {duration_words(duration)}",
     ]
     own = (await ctx.prefs()).zone
-    if own and own != zone_key:
-        parts.append(f"\nFor you: {format_when(first, own, now=now)}")
+    parts += _for_you(ctx, first, own != zone_key and own is not None)
     if zone_key == "UTC" and own is None:
         parts.append(f"\n(Read in UTC: set your zone with `{prefix}tz set <city>`.)")
     if link:
@@ -453,7 +464,7 @@ async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
             await platform_events.schedule_sync(ctx.host, session, row, due=now)
     head: list[Inline] = [f"Meeting #{number} updated: ", Plain(row.title)]
     if at is not None:
-        head += ["\nNext: ", Plain(describe_times(row, at, now))]
+        head += ["\nNext: ", Plain(describe_times(row, at, now)), *_for_you(ctx, at, False)]
     if row.link:
         head += ["\nLink: ", Plain(row.link)]
     head.append(f"\nDuration: {duration_words(row.duration_minutes)}")
@@ -548,6 +559,14 @@ async def _cancel_occurrence(
 def _next_of(row: MeetingRow, now: datetime) -> datetime | None:
     """The next start, or the current one while it is still going on."""
     return row.series().next_after(now - timedelta(minutes=row.duration_minutes))
+
+
+async def next_meeting_number(ctx: Context, now: datetime) -> int | None:
+    """The confirmed meeting that starts next (or is going on now), if any."""
+    async with ctx.db.sessions() as session:
+        rows = await confirmed_meetings(session)
+    upcoming = [(at, row.id) for row in rows if (at := _next_of(row, now)) is not None]
+    return min(upcoming)[1] if upcoming else None
 
 
 @module.command(
@@ -645,7 +664,11 @@ async def ics(ctx: Context, number: int | None = None) -> Reply:
 async def ics_link(ctx: Context, number: int | None) -> Reply:
     """The feed's address, or one meeting's (``!meeting ics N`` and ``!meeting N ics``)."""
     if not ctx.config.web.enabled:
-        raise UserError("The calendar feed is off on this bot: its web app is not enabled.")
+        raise UserError(
+            "The calendar feed is off on this bot. Whoever runs the bot turns it on with "
+            "`enabled = true` in the `[web]` section of its config (see the README).",
+            markdown=True,
+        )
     from commands.meetings.ics import feed_url
 
     if number is None:
@@ -740,7 +763,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
             found.display_name = ctx.member.display_name
             found.updated_at = now
     prefs = await ctx.prefs()
-    parts: list[Inline] = [f"I'll DM you {lead_list(minutes)} before each meeting"]
+    parts: list[Inline] = [f"I'll DM you {leads_before(minutes)} each meeting"]
     if prefs.zone is None:
         parts.append(f", in UTC until you set your zone (`{prefix}tz set <city>`)")
     parts.append(f". `{prefix}remind me off` stops them.")

@@ -126,7 +126,15 @@ def dm_payloads(
 
 
 def lead_list(minutes: Sequence[int]) -> str:
+    """``7 days, 1 day, 15 minutes``: the lead times on offer, longest first."""
     return ", ".join(lead_words(m) for m in sorted(minutes, reverse=True))
+
+
+def leads_before(minutes: Sequence[int]) -> str:
+    """``1 day before and 15 minutes before``: each lead its own reminder, never read as
+    one sum ("1 day, 15 minutes before")."""
+    said = [f"{lead_words(m)} before" for m in sorted(minutes, reverse=True)]
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
 
 
 def parse_leads(text: str, allowed: Sequence[int]) -> list[int]:

@@ -1007,6 +1007,15 @@ class FakeDiscord:
         await self._changed()
         return self.gateway_message(message)
 
+    async def send_dm(
+        self, author: User | Member | int | str, content: str = "", **options: Any
+    ) -> JSON:
+        """A user writes to the bot in their DM channel: MESSAGE_CREATE without
+        ``guild_id`` or ``member`` (needs the DIRECT_MESSAGES intent); options as for
+        :meth:`send_message`."""
+        user = self._user(author)
+        return await self.send_message(self.dm_channel(user), user, content, **options)
+
     async def edit_message(self, message: JSON | int, content: str) -> JSON:
         """A user edits their message: dispatches MESSAGE_UPDATE."""
         stored = self.messages[int(message["id"]) if isinstance(message, dict) else int(message)]
@@ -1332,17 +1341,25 @@ class FakeDiscord:
         or just its ``custom_id`` for action rows of text inputs.
         """
         layout: JSON | None = None
+        message: JSON | None = None
         if isinstance(modal, InteractionResponse):
             if modal.modal is None:
                 raise ValueError(f"interaction response type {modal.type} is not a modal")
             layout = modal.modal
             custom_id = str(layout["custom_id"])
+            opened_by = self.interactions[modal.interaction_id]
             if channel is None:
-                channel = self.interactions[modal.interaction_id].channel_id
+                channel = opened_by.channel_id
+            # a modal opened from a button carries the button's message, as on Discord
+            clicked = opened_by.payload.get("message")
+            if clicked is not None:
+                message = self.messages.get(int(clicked["id"]), clicked)
         else:
             custom_id = modal
         data: JSON = {"custom_id": custom_id, "components": modal_submit_components(layout, values)}
-        return await self.send_interaction(MODAL_SUBMIT, data, user=user, channel=channel)
+        return await self.send_interaction(
+            MODAL_SUBMIT, data, user=user, channel=channel, message=message
+        )
 
     # ============================================================ bot side state
 
