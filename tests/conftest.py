@@ -14,6 +14,7 @@ from tests.harness import ConsoleChat, open_chat
 pytest_plugins = [
     "tests.peers.postgres",
     "tests.peers.synapse",
+    "tests.peers.chromium",
     "tests.discord_fake.fixtures",
 ]
 

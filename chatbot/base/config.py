@@ -91,7 +91,8 @@ class InstancesSection(_Section):
 
 
 class WebSection(_Section):
-    """The health and metrics endpoints (needs the ``web`` extra)."""
+    """The health and metrics endpoints, the calendar feed and the public pages (needs the
+    ``web`` extra)."""
 
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -102,6 +103,9 @@ class WebSection(_Section):
     #: proxy; empty: none (then everything is on host:port)
     public_host: str = ""
     public_port: int = 8081
+    #: serve the group's public pages (meetings, published case studies) and the
+    #: organisers' review desk; off by default, as the app may be bound to a private network
+    public_pages: bool = False
 
 
 class Config(_Section):

@@ -784,3 +784,7 @@ async def _forget(bot: Host, member_id: str) -> str | None:
             "now credited as anonymous, without your name or contact."
         )
     return note
+
+
+# registers the web pages, the review desk and ``!review web`` on the module above
+from commands.casestudies import review as _review  # noqa: E402, F401

@@ -118,6 +118,10 @@ async def _start(bot: Host) -> None:
 
         for method, path, handler in ROUTES:
             add_route(bot, method, path, handler)
+        if bot.config.web.public_pages:
+            from commands.meetings.web import add_routes
+
+            add_routes(bot)
 
 
 # -- reading organisers' input --------------------------------------------------------------
@@ -915,3 +919,7 @@ async def _forget(bot: Host, member_id: str) -> str | None:
         )
     count = int(getattr(gone, "rowcount", 0) or 0) + int(getattr(prefs, "rowcount", 0) or 0)
     return "Your meeting answers and reminder settings are deleted too." if count else None
+
+
+# registers ``!meeting minutes`` on the group above
+from commands.meetings import minutes as _minutes  # noqa: E402, F401

@@ -49,6 +49,8 @@ class MeetingRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: where the minutes are, once an organiser sets it (``!meeting minutes``)
+    minutes_link: Mapped[str | None] = mapped_column(String(500), nullable=True, default=None)
 
     def series(self) -> Series:
         return Series(

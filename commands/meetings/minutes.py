@@ -1,0 +1,28 @@
+"""``!meeting minutes N <link>``: where a meeting's minutes are, shown on the public page."""
+
+from __future__ import annotations
+
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Level
+from chatbot.messages.events import Reply
+from commands.meetings import check_link, meeting
+from commands.meetings.store import CONFIRMED, get_meeting
+
+
+@meeting.command(
+    help="Set where a meeting's minutes are (shown on the meetings page); `none` removes it.",
+    level=Level.ORGANISER,
+    examples=["meeting minutes 3 https://meta.wikimedia.org/wiki/Example/Minutes"],
+    params={"number": "the meeting", "link": "an https:// link, or none"},
+)
+async def minutes(ctx: Context, number: int, link: str) -> Reply:
+    value = None if link.strip().casefold() == "none" else check_link(link)
+    async with ctx.db.session() as session:
+        row = await get_meeting(session, number)
+        if row.state != CONFIRMED:
+            return Reply.of(f"Meeting #{number} is {row.state}; only a saved meeting has minutes.")
+        row.minutes_link = value
+        row.updated_at = ctx.now()
+    if value is None:
+        return Reply.of(f"Meeting #{number} has no minutes link now.")
+    return Reply.of(f"The minutes of meeting #{number} are linked on the meetings page.")
