@@ -19,6 +19,15 @@ pytest_plugins = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _keep_test_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI subcommand run in-process (``main(["backup", …])``) would set up logging for the
+    whole process as ``chatbot`` does at start, and loggers cached then would bypass
+    ``structlog.testing.capture_logs`` in every later test; the tests of that set-up itself
+    (tests/test_logs_cli.py) call it directly and run it in subprocesses."""
+    monkeypatch.setattr("chatbot.base.logs.configure", lambda *args, **kwargs: None)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))

@@ -203,8 +203,12 @@ async def test_matrix_private_replies_go_by_dm(synapse: Any, tmp_path: Path) -> 
     `pending` and the rejection reason reach their DMs; the room gets a notice, and another
     member reading the room's history never sees the contact or the reason."""
     bot_user = await synapse.register(synapse.fresh_localpart("privbot"))
-    account = BotAccount(synapse, bot_user, tmp_path, "encryption = false")
     owner = await Peer.register(synapse, "owner")
+    # the organiser is one by the config: power in a room that is not the group's own
+    # (no organiser_rooms, no broadcast room yet) grants nothing
+    account = BotAccount(
+        synapse, bot_user, tmp_path, f'encryption = false\norganisers = ["{owner.user_id}"]'
+    )
     contributor = await Peer.register(synapse, "contrib")
     onlooker = await Peer.register(synapse, "onlooker")
     try:
