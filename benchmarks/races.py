@@ -27,6 +27,8 @@ from chatbot.storage.delivery import OutboxRow
 from commands.casestudies.store import CaseStudyRevisionRow, CaseStudyStore
 from tests.concurrency import Said, race
 from tests.test_casestudies import EXPECTED, open_cs
+from tests.test_races_meetings import ROUND_FUNCTIONS as MEETING_ROUNDS
+from tests.test_races_meetings import open_meetings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -114,6 +116,7 @@ SCENARIOS = [
     casestudy("in_review", ("accept", "accept")),
     casestudy("submitted", ("withdraw", "claim")),
     casestudy("accepted", ("publish", "publish")),
+    *(Scenario(f"meeting {name}", open_meetings, fn) for name, fn in MEETING_ROUNDS.items()),
 ]
 
 

@@ -120,10 +120,10 @@ async def test_one_winner_per_transition(
         winner, action = racers[won].member, actions[won]
         assert DONE[action] in replies[won]
         now = (await store.get(number)).state.replace("_", " ")  # type: ignore[union-attr]
-        for i, text in enumerate(replies):
+        for i, reply in enumerate(replies):
             if i != won:
-                assert f"{winner} already {PAST[action]} case study #{number} a moment ago" in text
-                assert f"it is now {now}" in text
+                assert f"{winner} already {PAST[action]} case study #{number} a moment ago" in reply
+                assert f"it is now {now}" in reply
         revisions = await store.revisions(number)
         gap_free([r.number for r in revisions])
         assert [r.action for r in revisions[before:]] == [action]

@@ -12,22 +12,43 @@ per member), where the last write wins but a second insert must not fail.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from chatbot.base.errors import ChatbotError
+from chatbot.base.errors import ChatbotError, UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm import DeclarativeBase
 
 
+T = TypeVar("T")
+
+#: how often :func:`retrying` runs a transaction whose row changed under it
+ATTEMPTS = 5
+
+
 class Changed(ChatbotError):
     """The row was changed (or deleted) by someone else between reading and writing it."""
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]], *, busy: str) -> T:
+    """Run ``attempt`` (one whole transaction: read, check, conditional write) again while
+    it raises :class:`Changed`; after :data:`ATTEMPTS` tries, a :class:`UserError` saying
+    ``busy`` (the object is being changed by others right now)."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return await attempt()
+        except Changed:
+            continue
+    try:
+        return await attempt()
+    except Changed:
+        raise UserError(busy) from None
 
 
 async def update_if(
@@ -62,18 +83,24 @@ async def upsert(
     model: type[DeclarativeBase],
     values: Mapping[str, Any],
     keys: Sequence[str],
-) -> None:
-    """Insert a row, or update the one with the same ``keys`` to ``values``: one statement
-    (``INSERT … ON CONFLICT DO UPDATE``), so two at once never collide on the key."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    *,
+    replace: bool = True,
+) -> bool:
+    """Insert a row, or (``replace``) update the one with the same ``keys`` to ``values``,
+    in one statement (``INSERT … ON CONFLICT``), so two at once never collide on the key.
+    With ``replace=False`` an existing row is left alone.  True when a row was written."""
+    if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg = pg_insert(model).values(**values)
-        changes = {name: pg.excluded[name] for name in values if name not in keys}
-        await session.execute(pg.on_conflict_do_update(index_elements=keys, set_=changes))
-        return
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        statement: Any = pg_insert(model).values(**values)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    lite = sqlite_insert(model).values(**values)
-    changes = {name: lite.excluded[name] for name in values if name not in keys}
-    await session.execute(lite.on_conflict_do_update(index_elements=keys, set_=changes))
+        statement = sqlite_insert(model).values(**values)
+    if replace:
+        changes = {name: statement.excluded[name] for name in values if name not in keys}
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))

@@ -52,7 +52,7 @@ from chatbot.messages.events import (
     Reply,
     Room,
 )
-from chatbot.storage.conditional import Changed
+from chatbot.storage.conditional import retrying
 from chatbot.storage.models import DialogRow
 from commands.casestudies import fields as f
 from commands.casestudies.exports import public, render
@@ -72,8 +72,6 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 DIALOG_NAME = "casestudy"
 DRAFT_DAYS = 30
-#: how often a change is tried again on fresh data when the study changed under it
-ATTEMPTS = 3
 T = TypeVar("T")
 
 module = Module(
@@ -262,17 +260,8 @@ async def _complete(ctx: Context, answers: dict[str, Any]) -> Reply:
 async def _retrying(number: int | None, attempt: Callable[[], Awaitable[T]]) -> T:
     """Run ``attempt`` (one transaction) again while the study changed under it: the next
     read sees the change, and either applies on top of it or is refused saying what it was."""
-    for _ in range(ATTEMPTS - 1):
-        try:
-            return await attempt()
-        except Changed:
-            continue
-    try:
-        return await attempt()
-    except Changed:
-        raise UserError(
-            f"Case study #{number} is being changed by others right now; try again in a moment."
-        ) from None
+    busy = f"Case study #{number} is being changed by others right now; try again in a moment."
+    return await retrying(attempt, busy=busy)
 
 
 async def _record(
