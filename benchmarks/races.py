@@ -27,6 +27,8 @@ from chatbot.storage.delivery import OutboxRow
 from commands.casestudies.store import CaseStudyRevisionRow, CaseStudyStore
 from tests.concurrency import Said, race
 from tests.test_casestudies import EXPECTED, open_cs
+from tests.test_races_faq import ROUND_FUNCTIONS as FAQ_ROUNDS
+from tests.test_races_faq import open_small_faq
 from tests.test_races_meetings import ROUND_FUNCTIONS as MEETING_ROUNDS
 from tests.test_races_meetings import open_meetings
 
@@ -117,6 +119,7 @@ SCENARIOS = [
     casestudy("submitted", ("withdraw", "claim")),
     casestudy("accepted", ("publish", "publish")),
     *(Scenario(f"meeting {name}", open_meetings, fn) for name, fn in MEETING_ROUNDS.items()),
+    *(Scenario(f"faq {name}", open_small_faq, fn) for name, fn in FAQ_ROUNDS.items()),
 ]
 
 
