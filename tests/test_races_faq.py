@@ -150,10 +150,38 @@ async def two_adds_round(chat: ConsoleChat) -> list[str]:
     return faults
 
 
+async def edit_or_remove_round(chat: ConsoleChat) -> list[str]:
+    """An added entry edited and removed at once: either the edit is refused, or it came
+    first and the removal after it; a removed entry never comes back."""
+    n = next(_fresh)
+    entry_id = f"short-lived-{n}"
+    assert "Added" in await chat.say(
+        f'!faq add {entry_id} "What is short-lived topic {n}?" Not much.', as_="ana"
+    )
+    replies = await race(
+        chat,
+        [
+            Said("ana", f"!faq edit {entry_id} answer Something more, number {n}."),
+            Said("olga", f"!faq remove {entry_id}"),
+        ],
+    )
+    faults = internal(replies)
+    edited, removed = "Changed the answer" in replies[0], "Removed" in replies[1]
+    found = await stored(chat, entry_id)
+    if removed and found is not None:
+        faults.append("a removed entry came back" if edited else "the removal was not stored")
+    if not removed and (found is None or not edited):
+        faults.append("neither edited nor removed, or edited and lost")
+    if not (edited or removed):
+        faults.append("both refused")
+    return faults
+
+
 ROUND_FUNCTIONS: dict[str, Round] = {
     "answer and tags": answer_and_tags_round,
     "three phrasings": three_phrasings_round,
     "two adds": two_adds_round,
+    "edit or remove": edit_or_remove_round,
 }
 
 

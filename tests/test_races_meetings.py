@@ -181,6 +181,30 @@ async def move_twice_round(chat: ConsoleChat) -> list[str]:
     return faults
 
 
+async def cancel_a_date_twice_round(chat: ConsoleChat) -> list[str]:
+    """Two organisers cancel the same date of a series at once: one notice, the other told."""
+    echo = await chat.say(
+        '!meeting add "Weekly" 2026-12-02 15:00 UTC --every week', as_="ana", room="#general"
+    )
+    found = re.search(r"Meeting #(\d+)", echo)
+    assert found is not None, echo
+    number = int(found.group(1))
+    assert "is saved" in await chat.say(f"!meeting confirm {number}")
+    command = f"!meeting cancel {number} --occurrence 2026-12-09"
+    replies = await race(chat, [Said("ana", command), Said("olga", command)])
+    faults = internal(replies)
+    won = winners(replies, "is cancelled; the series goes on")
+    if len(won) != 1:
+        faults.append(f"{len(won)} winners")
+    elif "no upcoming occurrence on 2026-12-09" not in replies[1 - won[0]]:
+        faults.append("the loser not told the date is already cancelled")
+    if len(await announcements(chat, number)) != 2:  # the confirmation, one cancellation
+        faults.append(f"{len(await announcements(chat, number)) - 1} cancellation notices")
+    if json.loads((await meeting(chat, number)).exdates) != ["2026-12-09"]:
+        faults.append("the cancelled dates are wrong")
+    return faults
+
+
 async def rsvp_same_member_round(chat: ConsoleChat) -> list[str]:
     """One member's three first answers at once: all answered, one row, the last one kept."""
     number = await new_meeting(chat, confirmed=True)
@@ -221,6 +245,7 @@ ROUND_FUNCTIONS: dict[str, Round] = {
     "cancel twice": cancel_twice_round,
     "confirm vs cancel": confirm_or_cancel_round,
     "move twice": move_twice_round,
+    "cancel a date twice": cancel_a_date_twice_round,
     "rsvp: one member, three answers": rsvp_same_member_round,
     "rsvp: six members": rsvp_many_members_round,
 }

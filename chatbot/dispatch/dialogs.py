@@ -76,6 +76,10 @@ KEPT = (
 )
 
 
+#: said to a message that arrives as another one of the member's ends their dialogue
+ENDED = "Your other message just finished (or cancelled) that a moment ago; nothing more to do."
+
+
 class DraftGone(UserError):
     """The draft a completion was finishing is gone: another message of the member's
     finished or cancelled it first.  The completion's transaction must not commit."""
@@ -176,9 +180,9 @@ class DialogEngine:
         try:
             async with ctx.db.session() as session:
                 row = await session.get(DialogRow, key)
-                if row is None:
+                if row is None:  # another message of theirs ended it since the cache was filled
                     self.open_keys.discard(key)
-                    return None
+                    return Reply.of(ENDED)
                 dialog = self.dialogs.get(row.name)
                 if dialog is None:  # a module was disabled since: drop its state
                     await session.delete(row)
@@ -204,7 +208,7 @@ class DialogEngine:
                 answers = json.loads(row.answers)
         except StaleDataError:  # another message of theirs finished or cancelled it meanwhile
             self.open_keys.discard(key)
-            return Reply.of("Your other message just finished or cancelled that; nothing to do.")
+            return Reply.of(ENDED)
         if finished == "cancelled":
             self.open_keys.discard(key)
         if finished != "complete":
