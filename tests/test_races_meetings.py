@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chatbot.base.clock import FakeClock
-from chatbot.delivery.outbox import ANNOUNCEMENT
+from chatbot.delivery.outbox_rows import ANNOUNCEMENT
 from chatbot.storage.delivery import JobRow, OutboxRow
 from commands import basics, members
 from commands import meetings as meetings_module

@@ -1,6 +1,6 @@
 """FAQ overrides: a revision per entry, so an edit based on an older one is refused.
 
-Revision ID: faq_0003
+Revision ID: faq_0003_revision
 Revises: faq_0002
 Create Date: 2026-11-26
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "faq_0003"
+revision = "faq_0003_revision"
 down_revision = "faq_0002"
 branch_labels = None
 depends_on = None
