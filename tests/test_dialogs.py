@@ -18,6 +18,8 @@ from commands import basics, members
 from tests.harness import ConsoleChat, open_chat
 
 SAVED: list[dict[str, Any]] = []
+#: what the next completions raise, in turn (then they save)
+FAILS: list[Exception] = []
 
 
 def _year(text: str) -> int:
@@ -27,6 +29,8 @@ def _year(text: str) -> int:
 
 
 async def _done(ctx: Context, answers: dict[str, Any]) -> Reply:
+    if FAILS:
+        raise FAILS.pop(0)
     SAVED.append(answers)
     return Reply.of(f"Saved {answers['title']} ({answers['year']}).")
 
@@ -57,6 +61,7 @@ def event_module() -> Module:
 @pytest.fixture
 async def demo(db_url: str, clock: FakeClock) -> AsyncIterator[ConsoleChat]:
     SAVED.clear()
+    FAILS.clear()
     chat = await open_chat(db_url, clock, modules=[basics.module, members.module, event_module()])
     yield chat
     await chat.bot.close()
@@ -161,3 +166,25 @@ async def test_review_keeps_each_code_span_whole(demo: ConsoleChat) -> None:
     assert "Here is your event report:" in await demo.say("skip")
     html = render_content(sent[-1])["formatted_body"]
     assert html.endswith("(e.g. <code>title</code>), or <code>cancel</code>."), html[-120:]
+
+
+async def test_a_refused_or_failed_completion_keeps_the_answers(demo: ConsoleChat) -> None:
+    """Only a completion that succeeds ends the dialogue: a refusal or a crash leaves the
+    member at the review with every answer, told how to go on."""
+    await demo.say("!report")
+    await demo.say("Wikidata day")
+    await demo.say("2024")
+    await demo.say("skip")
+    FAILS.extend([UserError("The events calendar is closed for edits today."), OSError("disk")])
+    refused = await demo.say("yes")
+    assert "The events calendar is closed for edits today." in refused
+    assert "Your answers are kept: say `yes` to try again" in refused
+    failed = await demo.say("yes")
+    assert "Sorry, something broke on my side while saving your event report (ref " in failed
+    assert "Your answers are kept" in failed
+    review = await demo.say("help")
+    assert "• title: Wikidata day" in review and "• year: 2024" in review
+    assert SAVED == []
+    assert await demo.say("yes") == "Saved Wikidata day (2024)."
+    assert SAVED == [{"title": "Wikidata day", "year": 2024, "notes": None}]
+    assert await demo.say("yes") == ""  # over only now

@@ -5,6 +5,13 @@ member per room in the database (step, answers, expiry), so a crash or deploy re
 member exactly where they were.  Members can always say ``back``, ``skip`` (optional steps),
 ``cancel`` and ``help``; at the end they review every answer, change any by name, and
 confirm.
+
+The answers are a draft until the completion succeeds: the engine saves them before it calls
+the completion, and only a completion that returns deletes them.  One that refuses
+(:class:`UserError`) or fails leaves the member at the review with every answer kept, told
+what to do (:attr:`Dialog.kept`).  A completion deletes the draft itself, in the transaction
+of its effect, with :meth:`DialogEngine.finish`; that also makes a second ``yes`` sent at
+the same moment a no-op rather than a second submission.
 """
 
 from __future__ import annotations
@@ -15,17 +22,23 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import Delete, delete, select
+from sqlalchemy.orm.exc import StaleDataError
 
-from chatbot.base.errors import UserError
+from chatbot.base.errors import UserError, new_ref
+from chatbot.base.logs import get_logger
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from chatbot.storage.models import DialogRow
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from chatbot.messages.events import Member, Room
     from chatbot.storage import Database
+
+log = get_logger("chatbot.dispatch.dialogs")
 
 
 class DialogContext(Protocol):
@@ -56,6 +69,20 @@ BACK = {"back", "previous", "undo"}
 SKIP = {"skip", "none", "-", "n/a"}
 HELP = {"help", "?", "what?"}
 CONFIRM = {"yes", "y", "confirm", "submit", "ok", "save", "done"}
+#: what a member is told when a completion refused or failed (``{prefix}`` is filled in)
+KEPT = (
+    "Your answers are kept: say `yes` to try again, the name of an answer to change it, "
+    "or `cancel` to drop them."
+)
+
+
+#: said to a message that arrives as another one of the member's ends their dialogue
+ENDED = "Your other message just finished (or cancelled) that a moment ago; nothing more to do."
+
+
+class DraftGone(UserError):
+    """The draft a completion was finishing is gone: another message of the member's
+    finished or cancelled it first.  The completion's transaction must not commit."""
 
 
 class Step(msgspec.Struct, frozen=True):
@@ -88,6 +115,8 @@ class Dialog(msgspec.Struct, frozen=True):
     intro: str = ""
     review: bool = True
     expire_after: timedelta | None = None
+    #: said after a completion refused or failed: the answers are kept, and how to go on
+    kept: str = KEPT
 
     def index_of(self, text: str) -> int | None:
         wanted = text.strip().casefold().replace(" ", "_")
@@ -148,35 +177,81 @@ class DialogEngine:
         key = (ctx.member.id, ctx.room.id)
         if key not in self.open_keys:
             return None
+        try:
+            async with ctx.db.session() as session:
+                row = await session.get(DialogRow, key)
+                if row is None:  # another message of theirs ended it since the cache was filled
+                    self.open_keys.discard(key)
+                    return Reply.of(ENDED)
+                dialog = self.dialogs.get(row.name)
+                if dialog is None:  # a module was disabled since: drop its state
+                    await session.delete(row)
+                    self.open_keys.discard(key)
+                    return None
+                now = ctx.now()
+                if row.expires_at <= now:
+                    await session.delete(row)
+                    self.open_keys.discard(key)
+                    return Reply.of(
+                        f"Your {dialog.title} from earlier expired, so I dropped it. "
+                        "Start again whenever you like."
+                    )
+                reply, finished = await self._advance(ctx, dialog, row, text.strip())
+                if finished == "cancelled":
+                    await session.delete(row)
+                else:
+                    row.expires_at = now + (dialog.expire_after or self.default_ttl)
+                    row.updated_at = now
+                    if finished == "complete":  # kept at the review until it succeeds
+                        row.reviewing = 1
+                        row.return_to_review = 0
+                answers = json.loads(row.answers)
+        except StaleDataError:  # another message of theirs finished or cancelled it meanwhile
+            self.open_keys.discard(key)
+            return Reply.of(ENDED)
+        if finished == "cancelled":
+            self.open_keys.discard(key)
+        if finished != "complete":
+            return reply
+        return await self._complete(ctx, dialog, answers)
+
+    async def _complete(self, ctx: DialogContext, dialog: Dialog, answers: dict[str, Any]) -> Reply:
+        """Run the completion; only its success removes the draft (if it did not itself)."""
+        key = (ctx.member.id, ctx.room.id)
+        kept = dialog.kept.format(prefix=ctx.prefix)
+        try:
+            result = await dialog.on_complete(ctx, answers)
+        except DraftGone as exc:
+            self.open_keys.discard(key)
+            return Reply.of(exc.message)
+        except UserError as exc:
+            said: Inline = exc.message if exc.markdown else Plain(exc.message)
+            return Reply.of(said, "\n", kept)
+        except Exception:
+            ref = new_ref()
+            log.exception("dialog_completion_failed", ref=ref, dialog=dialog.name, member=key[0])
+            return Reply.of(
+                f"Sorry, something broke on my side while saving your {dialog.title} (ref {ref}: "
+                "quote it to an organiser). ",
+                kept,
+            )
         async with ctx.db.session() as session:
-            row = await session.get(DialogRow, key)
-            if row is None:
-                self.open_keys.discard(key)
-                return None
-            dialog = self.dialogs.get(row.name)
-            if dialog is None:  # a module was disabled since: drop its state
-                await session.delete(row)
-                self.open_keys.discard(key)
-                return None
-            now = ctx.now()
-            if row.expires_at <= now:
-                await session.delete(row)
-                self.open_keys.discard(key)
-                return Reply.of(
-                    f"Your {dialog.title} from earlier expired, so I dropped it. "
-                    "Start again whenever you like."
-                )
-            reply, finished = await self._advance(ctx, dialog, row, text.strip())
-            if finished:
-                await session.delete(row)
-                self.open_keys.discard(key)
-            else:
-                row.expires_at = now + (dialog.expire_after or self.default_ttl)
-                row.updated_at = now
-        if finished == "complete":
-            answers = json.loads(row.answers)
-            return await dialog.on_complete(ctx, answers)
-        return reply
+            await session.execute(_draft_of(ctx, dialog.name))
+        self.open_keys.discard(key)
+        return result
+
+    async def finish(self, session: AsyncSession, ctx: DialogContext, name: str) -> None:
+        """Delete the caller's draft of dialogue ``name`` in ``session``, the completion's
+        own transaction, so it goes exactly when the effect is committed.  Raises
+        :class:`DraftGone` when there is none left to delete (a second ``yes`` racing the
+        first): the completion must then let its transaction roll back."""
+        result = await session.execute(_draft_of(ctx, name))
+        if getattr(result, "rowcount", 0) != 1:
+            title = self.dialogs[name].title if name in self.dialogs else name
+            raise DraftGone(
+                f"That {title} was already sent (or cancelled) by your other message a moment "
+                "ago; I didn't send it twice."
+            )
 
     def forget(self, member_id: str) -> None:
         """Drop the cache entries of a member whose rows were deleted."""
@@ -229,6 +304,8 @@ class DialogEngine:
     ) -> tuple[Reply, str]:
         if word in CONFIRM:
             return Reply.of(""), "complete"
+        if word in HELP:
+            return self._review(dialog, answers), ""
         if word in BACK:
             row.reviewing = 0
             row.step = len(dialog.steps) - 1
@@ -283,6 +360,14 @@ class DialogEngine:
             "Say `yes` to confirm, or the name of an answer to change it "
             f"(e.g. `{dialog.steps[0].key}`), or `cancel`.",
         )
+
+
+def _draft_of(ctx: DialogContext, name: str) -> Delete:
+    return delete(DialogRow).where(
+        DialogRow.member_id == ctx.member.id,
+        DialogRow.room_id == ctx.room.id,
+        DialogRow.name == name,
+    )
 
 
 def _nonempty(text: str) -> str:

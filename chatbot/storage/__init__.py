@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode with a busy timeout so the console, workers and web app can share
 it within one process; PostgreSQL is for several instances.  The schema is owned by Alembic
-migrations shipped in the package and applied at start-up.
+migrations shipped in the package and applied at start-up.  :mod:`.conditional` holds the
+writes that stay right when members act at once (conditional updates, upserts, retries).
 """
 
 from __future__ import annotations

@@ -14,14 +14,22 @@ Records and states
     :mod:`commands.casestudies.fields` (validation).  Notifications (new submission to the
     review room, rejection and publication to the contributor) go through the outbox in the
     same transaction as the change.
+
+Racing changes
+    Every state change is a conditional update (see the store); a command whose study changed
+    between its read and its write is run again on fresh data (:func:`_retrying`), so of two
+    organisers acting at once one wins and the other hears who got there first.  The
+    dialogue's draft is deleted in the transaction that stores the submission or revision,
+    and only then: a refused revision (the study was claimed meanwhile) keeps the answers.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import select
 
@@ -44,6 +52,7 @@ from chatbot.messages.events import (
     Reply,
     Room,
 )
+from chatbot.storage.conditional import retrying
 from chatbot.storage.models import DialogRow
 from commands.casestudies import fields as f
 from commands.casestudies.exports import public, render
@@ -63,6 +72,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 DIALOG_NAME = "casestudy"
 DRAFT_DAYS = 30
+T = TypeVar("T")
 
 module = Module(
     "casestudies",
@@ -232,28 +242,52 @@ def _dialog() -> Dialog:
         _complete,
         intro="Let's write up your case study, one question at a time.",
         expire_after=timedelta(days=DRAFT_DAYS),
+        kept=(
+            "Your answers are kept as a draft: say `yes` here to try again, the name of an "
+            "answer to change it, or `cancel` to drop them; `{prefix}casestudy resume` "
+            "brings them back from anywhere."
+        ),
     )
 
 
 async def _complete(ctx: Context, answers: dict[str, Any]) -> Reply:
     revising = answers.get("_study")
-    return await _record(
-        ctx, f.record_from_answers(answers), revising if isinstance(revising, int) else None
-    )
+    record = f.record_from_answers(answers)
+    number = revising if isinstance(revising, int) else None
+    return await _retrying(number, lambda: _record(ctx, record, number, from_dialog=True))
 
 
-async def _record(ctx: Context, record: dict[str, Any], revising: int | None) -> Reply:
-    """Store a confirmed submission (new, or the revision of a rejected study) and tell the
-    review room, in one transaction."""
+async def _retrying(number: int | None, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run ``attempt`` (one transaction) again while the study changed under it: the next
+    read sees the change, and either applies on top of it or is refused saying what it was."""
+    busy = f"Case study #{number} is being changed by others right now; try again in a moment."
+    return await retrying(attempt, busy=busy)
+
+
+async def _record(
+    ctx: Context, record: dict[str, Any], revising: int | None, *, from_dialog: bool = False
+) -> Reply:
+    """Store a confirmed submission (new, or the revision of a rejected study), tell the
+    review room and (``from_dialog``) delete the dialogue's draft, in one transaction."""
     store = store_of(ctx.host)
     now = ctx.now()
     room = await store.review_room()
     async with ctx.db.session() as session:
+        if from_dialog:  # first: a second "yes" at the same moment waits here, then finds none
+            await ctx.dialogs.finish(session, ctx, DIALOG_NAME)
         if revising is not None:
             row = await store.load(session, revising)
             if row.member_id != ctx.member.id:
                 raise UserError(f"Case study #{revising} isn't yours.")
-            await store.move(session, row, "revise", ctx.member.id, now, record=record)
+            await store.move(
+                session,
+                row,
+                "revise",
+                ctx.member.id,
+                now,
+                actor_name=ctx.member.display_name,
+                record=record,
+            )
             what = "resubmitted"
         else:
             row = await store.submit(session, ctx.member.id, ctx.member.display_name, record, now)
@@ -465,12 +499,26 @@ async def history(ctx: Context, number: int) -> Reply:
 async def _move(
     ctx: Context, number: int, action: str, *, note: str | None = None
 ) -> tuple[Study, list[Delivery]]:
+    return await _retrying(number, lambda: _move_once(ctx, number, action, note))
+
+
+async def _move_once(
+    ctx: Context, number: int, action: str, note: str | None
+) -> tuple[Study, list[Delivery]]:
     store = store_of(ctx.host)
     async with ctx.db.session() as session:
         row = await store.load(session, number)
         if not TRANSITIONS[action][2] and row.member_id != ctx.member.id:
             raise UserError(f"Case study #{number} isn't yours.")
-        await store.move(session, row, action, ctx.member.id, ctx.now(), note=note)
+        await store.move(
+            session,
+            row,
+            action,
+            ctx.member.id,
+            ctx.now(),
+            actor_name=ctx.member.display_name,
+            note=note,
+        )
         study = Study.of(row)
         deliveries: list[Delivery] = []
         title = Plain(study.record["title"])

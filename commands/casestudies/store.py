@@ -5,17 +5,25 @@ search by (title, country, library type, projects, activities, a lower-cased tex
 ``case_study_revisions`` keeps, for every change after submission, who made it, when, the
 state before and after, and the old and new values of the fields that changed: nothing is
 overwritten without a trace.  The review room lives in the core ``state`` table.
+
+Every change is a conditional update on the state and revision it was read in
+(:func:`~chatbot.storage.conditional.update_if`), numbered revision + 1: of two organisers
+acting at once exactly one moves the study, the other's transaction changes nothing
+(:class:`~chatbot.storage.conditional.Changed`, tried again on fresh data by the caller, and
+then refused with who got there first), and the history has no repeated number (a unique
+index backs this).
 """
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatbot.base.errors import UserError
+from chatbot.storage.conditional import Changed, update_if
 from chatbot.storage.models import Base, UtcDateTime
 
 if TYPE_CHECKING:
@@ -70,6 +78,9 @@ class CaseStudyRow(Base):
 
 class CaseStudyRevisionRow(Base):
     __tablename__ = "case_study_revisions"
+    __table_args__ = (
+        Index("uq_case_study_revisions_study_number", "study_id", "number", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     study_id: Mapped[int] = mapped_column(
@@ -78,6 +89,8 @@ class CaseStudyRevisionRow(Base):
     number: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: the actor's display name then, to say who got there first
+    actor_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     old_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
     new_state: Mapped[str] = mapped_column(String(20))
@@ -144,13 +157,8 @@ def _tags(values: Any) -> str:
     return ";" + ";".join(values or []) + ";"
 
 
-def _fill(row: CaseStudyRow, record: dict[str, Any]) -> None:
-    row.data = json.dumps(record, ensure_ascii=False, sort_keys=True)
-    row.title = str(record["title"])[:200]
-    row.country = str(record["country"])
-    row.library_type = str(record["library_type"])
-    row.projects = _tags(record.get("projects"))
-    row.activities = _tags(record.get("activities"))
+def _columns(record: dict[str, Any]) -> dict[str, Any]:
+    """The row's columns that hold ``record``: the JSON and the searchable copies."""
     searchable = (
         record.get("title"),
         record.get("institution"),
@@ -158,7 +166,20 @@ def _fill(row: CaseStudyRow, record: dict[str, Any]) -> None:
         record.get("lessons"),
         record.get("activities_other"),
     )
-    row.search_text = " ".join(str(v) for v in searchable if v).casefold()
+    return {
+        "data": json.dumps(record, ensure_ascii=False, sort_keys=True),
+        "title": str(record["title"])[:200],
+        "country": str(record["country"]),
+        "library_type": str(record["library_type"]),
+        "projects": _tags(record.get("projects")),
+        "activities": _tags(record.get("activities")),
+        "search_text": " ".join(str(v) for v in searchable if v).casefold(),
+    }
+
+
+def _fill(row: CaseStudyRow, record: dict[str, Any]) -> None:
+    for name, value in _columns(record).items():
+        setattr(row, name, value)
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -170,29 +191,31 @@ class CaseStudyStore:
     def __init__(self, db: "Database") -> None:
         self.db = db
 
-    async def _revise(
-        self,
+    @staticmethod
+    def _history(
         session: "AsyncSession",
-        row: CaseStudyRow,
+        study_id: int,
+        number: int,
         action: str,
-        actor: str | None,
+        actor: tuple[str | None, str | None],
         now: datetime,
-        old_state: str | None,
+        states: tuple[str | None, str],
         old: dict[str, Any] | None,
         new: dict[str, Any] | None,
         note: str | None = None,
     ) -> None:
-        row.revision += 1
-        row.updated_at = now
+        """Add revision ``number``: ``actor`` is (member id, display name), ``states`` (old,
+        new)."""
         session.add(
             CaseStudyRevisionRow(
-                study_id=row.id,
-                number=row.revision,
+                study_id=study_id,
+                number=number,
                 action=action,
-                actor_id=actor,
+                actor_id=actor[0],
+                actor_name=actor[1],
                 at=now,
-                old_state=old_state,
-                new_state=row.state,
+                old_state=states[0],
+                new_state=states[1],
                 old_values=json.dumps(old, ensure_ascii=False) if old is not None else None,
                 new_values=json.dumps(new, ensure_ascii=False) if new is not None else None,
                 note=note,
@@ -212,14 +235,15 @@ class CaseStudyStore:
             member_id=member_id,
             member_name=member_name,
             state=SUBMITTED,
-            revision=0,
+            revision=1,
             created_at=now,
             updated_at=now,
         )
         _fill(row, record)
         session.add(row)
         await session.flush()
-        await self._revise(session, row, "submit", member_id, now, None, None, record)
+        actor = (member_id, member_name)
+        self._history(session, row.id, 1, "submit", actor, now, (None, SUBMITTED), None, record)
         return row
 
     async def get(self, study_id: int) -> Study | None:
@@ -241,32 +265,72 @@ class CaseStudyStore:
         actor: str,
         now: datetime,
         *,
+        actor_name: str | None = None,
         note: str | None = None,
         record: dict[str, Any] | None = None,
     ) -> None:
-        """Apply a state move from :data:`TRANSITIONS` (and, for ``revise``, new values)."""
+        """Apply a state move from :data:`TRANSITIONS` (and, for ``revise``, new values) by
+        member ``actor`` (``actor_name`` is how they are called).  Refused with a
+        :class:`UserError` saying why when the study's state does not allow it; raises
+        :class:`Changed` when the study changed since ``row`` was read (nothing is written:
+        read it again and retry)."""
         sources, target, _organiser = TRANSITIONS[action]
         if row.state not in sources:
-            allowed = " or ".join(s.replace("_", " ") for s in sources)
-            raise UserError(
-                f"Case study #{row.id} is {row.state.replace('_', ' ')}; "
-                f"it can only be {_past(action)} when it is {allowed}."
-            )
-        old_state = row.state
-        row.state = target
+            raise UserError(await self.refusal(session, row, action, actor, now))
+        old_state, revision = row.state, row.revision
+        values: dict[str, Any] = {"state": target, "revision": revision + 1, "updated_at": now}
         old_values: dict[str, Any] | None = None
         new_values: dict[str, Any] | None = None
         if record is not None:
             old_values, new_values = _diff(json.loads(row.data), record)
-            _fill(row, record)
+            values.update(_columns(record))
         if action == "claim":
-            row.reviewer_id = actor
+            values["reviewer_id"] = actor
         if action == "reject":
-            row.reason = note
+            values["reason"] = note
         elif action == "revise":
-            row.reason = None
-        await self._revise(
-            session, row, action, actor, now, old_state, old_values, new_values, note
+            values["reason"] = None
+        if not await update_if(session, row, {"state": old_state, "revision": revision}, values):
+            raise Changed(f"case study #{row.id} changed after it was read")
+        self._history(
+            session,
+            row.id,
+            revision + 1,
+            action,
+            (actor, actor_name),
+            now,
+            (old_state, target),
+            old_values,
+            new_values,
+            note,
+        )
+
+    async def refusal(
+        self, session: "AsyncSession", row: CaseStudyRow, action: str, actor: str, now: datetime
+    ) -> str:
+        """Why ``action`` can't be done now.  When the last change left a state where it
+        could have been (someone got there first), say who did what and when."""
+        sources = TRANSITIONS[action][0]
+        state = row.state.replace("_", " ")
+        allowed = " or ".join(s.replace("_", " ") for s in sources)
+        rule = f"it can only be {_past(action)} when it is {allowed}."
+        last = await session.scalar(
+            select(CaseStudyRevisionRow)
+            .where(CaseStudyRevisionRow.study_id == row.id)
+            .order_by(CaseStudyRevisionRow.number.desc())
+            .limit(1)
+        )
+        if last is None or last.old_state not in sources:
+            return f"Case study #{row.id} is {state}; {rule}"
+        if last.actor_id == actor:
+            who = "You"
+        else:
+            who = last.actor_name or (last.actor_id or "someone").partition(":")[2] or "someone"
+        ago = now - last.at
+        when = "a moment ago" if ago < RECENT else f"on {last.at:%Y-%m-%d at %H:%M} UTC"
+        return (
+            f"{who} already {_did(last.action)} case study #{row.id} {when}; "
+            f"it is now {state}, and {rule}"
         )
 
     async def revisions(self, study_id: int) -> list[Revision]:
@@ -359,6 +423,7 @@ class CaseStudyStore:
                 for rev in revisions:
                     if rev.actor_id == member_id:
                         rev.actor_id = None
+                        rev.actor_name = None
                     for attr in ("old_values", "new_values"):
                         raw = getattr(rev, attr)
                         if raw:
@@ -378,6 +443,15 @@ class CaseStudyStore:
         await self.db.set_state(REVIEW_ROOM_KEY, json.dumps(room))
 
 
+#: how long ago a change is "a moment ago"
+RECENT = timedelta(minutes=2)
+
+
+def _did(action: str) -> str:
+    """``withdraw`` → ``withdrew``: what someone did."""
+    return "withdrew" if action == "withdraw" else _past(action)
+
+
 def _past(action: str) -> str:
     return {
         "withdraw": "withdrawn",
@@ -387,4 +461,5 @@ def _past(action: str) -> str:
         "revise": "revised",
         "publish": "published",
         "unpublish": "unpublished",
+        "submit": "submitted",
     }[action]

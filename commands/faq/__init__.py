@@ -259,7 +259,7 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
             f"Change it with {ctx.prefix}faq edit {existing.id} …"
         )
     entry = Entry(id=id, question=" ".join(question.split()), answer=answer.strip())
-    await svc.save(entry, ctx.member.id)
+    await svc.save(entry, ctx.member.id, before=None)
     return Reply.of(
         f"Added `{entry.id}`. `{ctx.prefix}faq alias {entry.id} <phrasing>` adds other ways "
         f"to ask it, `{ctx.prefix}faq edit {entry.id} tags <topics>` its topics."
@@ -283,18 +283,19 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
 )
 async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
     svc = service(ctx)
-    entry = await svc.entry(id)
-    if field == "answer":
-        changed = replace(entry, answer=text.strip())
-    elif field == "question":
-        changed = replace(entry, question=" ".join(text.split()))
-    elif field == "alternates":
-        changed = replace(entry, alternates=_split_items(text, commas=False))
-    elif field == "near_misses":
-        changed = replace(entry, near_misses=_split_items(text, commas=False))
-    else:
-        changed = replace(entry, tags=_split_items(text, commas=True))
-    await svc.save(changed, ctx.member.id)
+
+    def how(entry: Entry) -> Entry:
+        if field == "answer":
+            return replace(entry, answer=text.strip())
+        if field == "question":
+            return replace(entry, question=" ".join(text.split()))
+        if field == "alternates":
+            return replace(entry, alternates=_split_items(text, commas=False))
+        if field == "near_misses":
+            return replace(entry, near_misses=_split_items(text, commas=False))
+        return replace(entry, tags=_split_items(text, commas=True))
+
+    entry, _changed = await svc.amend(id, how, ctx.member.id, replaces=field)
     return Reply.of(f"Changed the {field} of `{entry.id}`.")
 
 
@@ -306,11 +307,9 @@ async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
 )
 async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
     svc = service(ctx)
-    entry = await svc.entry(id)
-    changed = with_alternate(entry, phrasing)
+    entry, changed = await svc.amend(id, lambda e: with_alternate(e, phrasing), ctx.member.id)
     if changed is entry:
         return Reply.of(f"`{entry.id}` already has that phrasing.")
-    await svc.save(changed, ctx.member.id)
     return Reply.of(f"Added the phrasing to `{entry.id}`: ", Plain(changed.alternates[-1]))
 
 
@@ -325,11 +324,9 @@ async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
 )
 async def nearmiss(ctx: Context, id: str, question: str) -> Reply:
     svc = service(ctx)
-    entry = await svc.entry(id)
-    changed = with_near_miss(entry, question)
+    entry, changed = await svc.amend(id, lambda e: with_near_miss(e, question), ctx.member.id)
     if changed is entry:
         return Reply.of(f"`{entry.id}` already lists that question as one it does not answer.")
-    await svc.save(changed, ctx.member.id)
     return Reply.of(
         f"Noted: `{entry.id}` does not answer “",
         Plain(echo(changed.near_misses[-1])),
@@ -349,10 +346,7 @@ async def answer_(ctx: Context, number: int, id: str) -> Reply:
     row = await svc.store.get(number)
     if row is None:
         raise UserError(f"There's no unanswered question #{number}.")
-    entry = await svc.entry(id)
-    changed = with_alternate(entry, row.text)
-    if changed is not entry:
-        await svc.save(changed, ctx.member.id)
+    entry, _changed = await svc.amend(id, lambda e: with_alternate(e, row.text), ctx.member.id)
     await svc.store.close(number, entry.id)
     return Reply.of(
         f"Done: question #{number} (“",
@@ -383,7 +377,7 @@ async def dismiss(ctx: Context, number: int) -> Reply:
 async def remove(ctx: Context, id: str) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
-    await svc.remove(entry.id, ctx.member.id)
+    await svc.remove(entry.id, ctx.member.id, before=entry)
     undo = f" `{ctx.prefix}faq reset {entry.id}` brings it back." if svc.in_base(entry.id) else ""
     return Reply.of(f"Removed `{entry.id}`.{undo}")
 

@@ -5,6 +5,14 @@ base and its :class:`~commands.faq.index.FaqIndex`; before each use it checks th
 revision, so edits made through another instance are picked up, and after each edit it
 rebuilds the index.  It also turns the engine's :class:`~commands.faq.index.Answer` into a
 chat reply (``bot.services["questions"]`` is :meth:`FaqService.reply`).
+
+Two organisers editing one entry at once: an edit says which entry it was based on
+(``before``) and is saved only if the entry is still that one, here and in the database
+(see :mod:`commands.faq.store`); otherwise the organiser is told it changed meanwhile
+(:class:`EntryChanged`) and nothing of theirs overwrites it.  :meth:`FaqService.amend` runs
+an edit again on the entry as it now is when the change meanwhile does not clash with it:
+always for adding a phrasing or a near-miss, and for replacing a field when the other change
+left that field alone (two organisers replacing the same field: the second is told).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from chatbot.base.config import config_relative, find_line, module_settings
 from chatbot.base.errors import ConfigError, UserError
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
+from chatbot.storage.conditional import ATTEMPTS, Changed
 from commands.faq.index import (
     DEFAULT_KB_PATH,
     Answer,
@@ -34,11 +43,11 @@ from commands.faq.index import (
     resolve_method,
     small_talk,
 )
-from commands.faq.store import FaqStore, Override, diff, merge
+from commands.faq.store import Expect, FaqStore, Override, diff, merge
 from commands.faq.vectors import VectorStore
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from chatbot.base.config import Config
     from chatbot.dispatch.context import Context
@@ -120,6 +129,14 @@ def echo(text: str) -> str:
 def problems_text(exc: KbError) -> str:
     """The engine's validation problems without its "entry #N" prefix, one per sentence."""
     return "; ".join(_PROBLEM_PREFIX.sub("", p) for p in exc.problems)
+
+
+class EntryChanged(UserError):
+    """An edit was based on an entry that someone changed meanwhile; nothing was saved."""
+
+
+#: ``before`` of an edit that overwrites whatever is stored (imports, resets)
+UNCHECKED: Literal["any"] = "any"
 
 
 class FaqService:
@@ -226,8 +243,16 @@ class FaqService:
     def in_base(self, entry_id: str) -> bool:
         return self.base.get(entry_id) is not None
 
-    async def save(self, entry: Entry, member_id: str | None) -> None:
-        """Validate and store one added or edited entry, then rebuild the index."""
+    async def save(
+        self,
+        entry: Entry,
+        member_id: str | None,
+        *,
+        before: Entry | Literal["any"] | None = UNCHECKED,
+    ) -> None:
+        """Validate and store one added or edited entry, then rebuild the index.  ``before``
+        is the entry the edit was based on (None: there was none); if the entry is no longer
+        that one, :class:`EntryChanged` and nothing is saved."""
         try:
             KnowledgeBase((entry,))
         except KbError as exc:
@@ -236,17 +261,95 @@ class FaqService:
         async with self._lock:
             existing = next((o for o in self._overrides if o.id == entry.id), None)
             seq = existing.seq if existing else -1
-            await self.store.save(Override(entry.id, entry, seq), member_id)
+            expect = await self._expect(entry.id, before, member_id)
+            try:
+                await self.store.save(Override(entry.id, entry, seq), member_id, expect=expect)
+            except Changed:
+                await self._load()
+                raise await self._changed(entry.id, before, member_id) from None
             await self._load()
 
-    async def remove(self, entry_id: str, member_id: str | None) -> None:
-        """Hide a shipped entry, or delete an added one."""
+    async def amend(
+        self,
+        entry_id: str,
+        how: Callable[[Entry], Entry],
+        member_id: str | None,
+        *,
+        replaces: str | None = None,
+    ) -> tuple[Entry, Entry]:
+        """Apply ``how`` to the entry as it is now and save the result; if someone changed
+        the entry meanwhile, apply it again to theirs, unless ``how`` ``replaces`` a field
+        (an :class:`Entry` attribute) that they changed too: then :class:`EntryChanged`.
+        Returns (before, after); ``after is before`` when there was nothing to change."""
+        first: Entry | None = None
+        for attempt in range(ATTEMPTS):
+            before = await self.entry(entry_id)
+            if first is None:
+                first = before
+            elif replaces and getattr(before, replaces) != getattr(first, replaces):
+                raise await self._changed(entry_id, first, member_id, replaces)
+            after = how(before)
+            if after is before:
+                return before, after
+            try:
+                await self.save(after, member_id, before=before)
+            except EntryChanged:
+                if attempt + 1 == ATTEMPTS:
+                    raise
+                continue
+            return before, after
+        raise AssertionError("unreachable")
+
+    async def remove(
+        self,
+        entry_id: str,
+        member_id: str | None,
+        *,
+        before: Entry | Literal["any"] = UNCHECKED,
+    ) -> None:
+        """Hide a shipped entry, or delete an added one (only if it is still ``before``)."""
         async with self._lock:
-            if self.in_base(entry_id):
-                await self.store.save(Override(entry_id, None, 0), member_id)
-            else:
-                await self.store.drop(entry_id)
+            expect = await self._expect(entry_id, before, member_id)
+            try:
+                if self.in_base(entry_id):
+                    await self.store.save(Override(entry_id, None, 0), member_id, expect=expect)
+                else:
+                    await self.store.drop(entry_id, expect=expect)
+            except Changed:
+                await self._load()
+                raise await self._changed(entry_id, before, member_id) from None
             await self._load()
+
+    async def _expect(
+        self, entry_id: str, before: Entry | Literal["any"] | None, member_id: str | None
+    ) -> Expect:
+        """The stored revision an edit based on ``before`` may overwrite (under the lock);
+        :class:`EntryChanged` when this instance already holds a newer entry."""
+        if before == UNCHECKED:
+            return UNCHECKED
+        if self.kb.get(entry_id) != before:
+            raise await self._changed(entry_id, before, member_id)
+        stored = next((o for o in self._overrides if o.id == entry_id), None)
+        return stored.revision if stored else None
+
+    async def _changed(
+        self,
+        entry_id: str,
+        before: Entry | Literal["any"] | None,
+        member_id: str | None,
+        field: str | None = None,
+    ) -> EntryChanged:
+        by = await self.store.changed_by(entry_id)
+        mine = by is not None and by == member_id
+        who = "you, in another message," if mine else "another organiser"
+        did = "added" if before is None else "changed"
+        what = f"The {field.replace('_', ' ')} of `{entry_id}`" if field else f"`{entry_id}`"
+        return EntryChanged(
+            f"{what} was {did} by {who} at the same time as your change, so I didn't save "
+            f"yours over it. `{self.prefix}faq show {entry_id}` shows it now; send your "
+            "command again if it still needs changing.",
+            markdown=True,
+        )
 
     async def reset(self, entry_id: str) -> None:
         """Drop the override of a shipped entry: it is back as shipped."""

@@ -9,18 +9,26 @@ changes still reach every entry nobody edited.
 Every change also writes a new random revision token to the core ``state`` table, in the same
 transaction; each instance compares it with the one its index was built from before it
 answers, so an edit made through one instance reaches the others.
+
+Each override row also has its own ``revision``.  An edit in chat is written only if the row
+is still at the revision the edit was based on (``expect``: an ``UPDATE … WHERE revision =``,
+or an ``INSERT`` when it was based on no row); otherwise :class:`Changed` is raised and nothing
+is written, so of two organisers editing one entry at once the second does not silently
+overwrite the first.  Imports replace everything on purpose and are not checked.
 """
 
 import json
 import secrets
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 from sqlalchemy import Boolean, Integer, String, Text, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatbot.base.logs import get_logger
+from chatbot.storage.conditional import Changed, upsert
 from chatbot.storage.models import Base, StateRow, UtcDateTime
 from commands.faq.index import Entry, KbError, KnowledgeBase
 
@@ -37,6 +45,9 @@ REVISION_KEY = "faq.revision"
 #: Open unanswered questions kept per member; beyond that new ones are not recorded.
 MAX_OPEN_PER_MEMBER = 25
 
+#: what a write expects of the stored row: its revision, None (no row), or anything
+Expect = int | None | Literal["any"]
+
 
 class FaqEntryRow(Base):
     """One override of the shipped knowledge base: an edited, added or removed entry."""
@@ -52,6 +63,8 @@ class FaqEntryRow(Base):
     near_misses: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of strings
     lang: Mapped[str] = mapped_column(String(35), default="en")
     seq: Mapped[int] = mapped_column(Integer, default=0)  # order of added entries
+    #: bumped by every write; an edit based on an older one is refused
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -78,6 +91,8 @@ class Override(msgspec.Struct, frozen=True):
     id: str
     entry: Entry | None
     seq: int
+    #: the stored row's revision (0 for one not stored yet)
+    revision: int = 0
 
 
 class Unanswered(msgspec.Struct, frozen=True):
@@ -176,53 +191,96 @@ class FaqStore:
         result: list[Override] = []
         for row in rows:
             if row.removed:
-                result.append(Override(row.id, None, row.seq))
+                result.append(Override(row.id, None, row.seq, row.revision))
                 continue
             try:
-                result.append(Override(row.id, _entry_of(row), row.seq))
+                result.append(Override(row.id, _entry_of(row), row.seq, row.revision))
             except KbError as exc:
                 log.warning("faq_bad_override", entry=row.id, problems=list(exc.problems))
         return result, revision
 
     async def _bump(self, session: "AsyncSession") -> str:
         token = secrets.token_hex(8)
-        await session.merge(StateRow(key=REVISION_KEY, value=token, updated_at=self.db.clock.now()))
+        values = {"key": REVISION_KEY, "value": token, "updated_at": self.db.clock.now()}
+        await upsert(session, StateRow, values, ["key"])  # two first edits at once: no clash
         return token
 
     async def _write(
-        self, session: "AsyncSession", override: Override, member_id: str | None
+        self,
+        session: "AsyncSession",
+        override: Override,
+        member_id: str | None,
+        expect: Expect = "any",
     ) -> None:
+        """Write one override; with ``expect`` other than ``"any"``, only over the row at
+        that revision (None: only where there is no row), else :class:`Changed`."""
         now = self.db.clock.now()
-        row = await session.get(FaqEntryRow, override.id)
+        entry = override.entry
+        values: dict[str, Any] = {
+            "removed": entry is None,
+            "question": entry.question if entry else "",
+            "answer": entry.answer if entry else "",
+            "alternates": json.dumps(list(entry.alternates) if entry else [], ensure_ascii=False),
+            "tags": json.dumps(list(entry.tags) if entry else [], ensure_ascii=False),
+            "near_misses": json.dumps(list(entry.near_misses) if entry else [], ensure_ascii=False),
+            "lang": entry.lang if entry else "en",
+            "updated_by": member_id,
+            "updated_at": now,
+        }
+        if isinstance(expect, int):
+            result = await session.execute(
+                update(FaqEntryRow)
+                .where(FaqEntryRow.id == override.id, FaqEntryRow.revision == expect)
+                .values(**values, revision=expect + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                raise Changed(f"FAQ entry {override.id} changed after it was read")
+            return
+        row = await session.get(FaqEntryRow, override.id) if expect == "any" else None
         if row is None:
             seq = override.seq
             if override.entry is not None and seq < 0:
                 top = await session.scalar(select(func.max(FaqEntryRow.seq)))
                 seq = (top or 0) + 1
-            row = FaqEntryRow(id=override.id, seq=max(seq, 0), created_at=now)
+            row = FaqEntryRow(id=override.id, seq=max(seq, 0), created_at=now, revision=0)
             session.add(row)
-        entry = override.entry
-        row.removed = entry is None
-        row.question = entry.question if entry else ""
-        row.answer = entry.answer if entry else ""
-        row.alternates = json.dumps(list(entry.alternates) if entry else [], ensure_ascii=False)
-        row.tags = json.dumps(list(entry.tags) if entry else [], ensure_ascii=False)
-        row.near_misses = json.dumps(list(entry.near_misses) if entry else [], ensure_ascii=False)
-        row.lang = entry.lang if entry else "en"
-        row.updated_by = member_id
-        row.updated_at = now
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.revision += 1
+        if expect is None:  # based on no row: another one written meanwhile fails the insert
+            try:
+                await session.flush()
+            except IntegrityError:
+                raise Changed(f"FAQ entry {override.id} was added after it was read") from None
 
-    async def save(self, override: Override, member_id: str | None) -> str:
-        """Store one override (``seq < 0``: after every added entry); returns the revision."""
+    async def save(
+        self, override: Override, member_id: str | None, *, expect: Expect = "any"
+    ) -> str:
+        """Store one override (``seq < 0``: after every added entry); returns the revision.
+        ``expect``: see :meth:`_write`."""
         async with self.db.session() as session:
-            await self._write(session, override, member_id)
+            await self._write(session, override, member_id, expect)
             return await self._bump(session)
 
-    async def drop(self, entry_id: str) -> str:
-        """Delete the override of ``entry_id`` (back to the base, or gone if it was added)."""
+    async def drop(self, entry_id: str, *, expect: Expect = "any") -> str:
+        r"""Delete the override of ``entry_id`` (back to the base, or gone if it was added);
+        with an ``expect``\ ed revision, only that one (else :class:`Changed`)."""
         async with self.db.session() as session:
-            await session.execute(delete(FaqEntryRow).where(FaqEntryRow.id == entry_id))
+            query = delete(FaqEntryRow).where(FaqEntryRow.id == entry_id)
+            if isinstance(expect, int):
+                query = query.where(FaqEntryRow.revision == expect)
+            result = await session.execute(query)
+            if isinstance(expect, int) and getattr(result, "rowcount", 0) != 1:
+                raise Changed(f"FAQ entry {entry_id} changed after it was read")
             return await self._bump(session)
+
+    async def changed_by(self, entry_id: str) -> str | None:
+        """Who last wrote the override of ``entry_id`` (None: nobody, or forgotten)."""
+        async with self.db.sessions() as session:
+            return await session.scalar(
+                select(FaqEntryRow.updated_by).where(FaqEntryRow.id == entry_id)
+            )
 
     async def replace_all(self, overrides: "Sequence[Override]", member_id: str | None) -> str:
         """Replace every stored override with ``overrides`` in one transaction."""

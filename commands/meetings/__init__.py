@@ -12,6 +12,12 @@ rooms (at the rooms' lead times) and a DM for every member who opted in to that 
 rendered in the member's own zone and language.  A job found late after an outage runs within
 its grace period (half the lead time, at most 6 h) and is skipped after it; the outbox rows
 also expire when the meeting starts.
+
+Organisers acting at once: confirm, edit and cancel each write the meeting with a conditional
+update (:func:`.store.change`); one that finds the meeting changed since it read it runs again
+on the fresh meeting, so the second of two confirms hears "already confirmed", and of two
+moves the last wins with one set of reminders.  An RSVP is an upsert, checked against the
+meeting after it is written.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from chatbot.dispatch.context import Context
 from chatbot.dispatch.host import QUESTION_HOOKS
 from chatbot.dispatch.registry import Level, Module, quote
 from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
+from chatbot.storage.conditional import retrying, upsert
 from chatbot.storage.delivery import BroadcastRoomRow
 from chatbot.storage.models import MemberRow
 from chatbot.time.format import format_utc, format_when
@@ -63,6 +70,7 @@ from commands.meetings.store import (
     MeetingRow,
     ReminderPrefRow,
     RsvpRow,
+    change,
     confirmed_meetings,
     get_meeting,
 )
@@ -418,6 +426,14 @@ def _room_deliveries(
     params={"number": "the number shown when you added it"},
 )
 async def confirm(ctx: Context, number: int) -> Reply:
+    return await retrying(lambda: _confirm(ctx, number), busy=_busy(number))
+
+
+def _busy(number: int) -> str:
+    return f"Meeting #{number} is being changed by others right now; try again in a moment."
+
+
+async def _confirm(ctx: Context, number: int) -> Reply:
     now = ctx.now()
     prefix = ctx.prefix
     outbox = outbox_of(ctx.host)
@@ -432,9 +448,7 @@ async def confirm(ctx: Context, number: int) -> Reply:
         at = row.series().next_after(now)
         if at is None:
             raise UserError(f"Meeting #{number} has no occurrence left: add it again.")
-        row.state = CONFIRMED
-        row.confirmed_at = now
-        row.updated_at = now
+        await change(session, row, {"state": CONFIRMED, "confirmed_at": now, "updated_at": now})
         await outbox.enqueue(
             session,
             _room_deliveries(ctx.host, row, at, ANNOUNCEMENT, room_post(row, at, prefix)),
@@ -465,31 +479,30 @@ Field = Literal["title", "when", "link", "duration"]
     params={"number": "the meeting", "field": "title, when, link or duration", "value": "new"},
 )
 async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
-    now = ctx.now()
-    new_at: datetime | None = None
-    zone_key = ""
-    if field == "when":
+    values: dict[str, Any] = {}
+    if field == "title":
+        title = " ".join(value.split())
+        if not title or len(title) > MAX_TITLE:
+            raise UserError(f"A title has 1 to {MAX_TITLE} characters.")
+        values["title"] = title
+    elif field == "link":
+        values["link"] = check_link(value)
+    elif field == "duration":
+        values["duration_minutes"] = parse_duration(value)
+    else:
         new_at, zone_key = await read_when(ctx, value)
+        values.update(start_local=local_iso(new_at, zone_key), zone=zone_key, exdates="[]")
+    return await retrying(lambda: _edit(ctx, number, field, values), busy=_busy(number))
+
+
+async def _edit(ctx: Context, number: int, field: Field, values: dict[str, Any]) -> Reply:
+    now = ctx.now()
     async with ctx.db.session() as session:
         row = await get_meeting(session, number)
         if row.state == CANCELLED:
             raise UserError(f"Meeting #{number} is cancelled.")
-        if field == "title":
-            title = " ".join(value.split())
-            if not title or len(title) > MAX_TITLE:
-                raise UserError(f"A title has 1 to {MAX_TITLE} characters.")
-            row.title = title
-        elif field == "link":
-            row.link = check_link(value)
-        elif field == "duration":
-            row.duration_minutes = parse_duration(value)
-        else:
-            assert new_at is not None
-            row.start_local = local_iso(new_at, zone_key)
-            row.zone = zone_key
-            row.exdates = "[]"
-            row.generation += 1
-        row.updated_at = now
+        times = {"generation": row.generation + 1} if field == "when" else {}
+        await change(session, row, {**values, **times, "updated_at": now})
         at = row.series().next_after(now)
         if field == "when" and row.state == CONFIRMED and at is not None:
             await schedule_occurrence(ctx.host, session, row, at, now)
@@ -516,7 +529,6 @@ async def edit(ctx: Context, number: int, field: Field, value: str) -> Reply:
     params={"number": "the meeting", "occurrence": "--occurrence <date> for one date"},
 )
 async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
-    now = ctx.now()
     prefix = ctx.prefix
     _rest, options = split_options(occurrence)
     if occurrence.strip() and "occurrence" not in options:
@@ -525,6 +537,11 @@ async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
             f"`{prefix}meeting cancel {number} --occurrence <date>`.",
             markdown=True,
         )
+    return await retrying(lambda: _cancel(ctx, number, options), busy=_busy(number))
+
+
+async def _cancel(ctx: Context, number: int, options: dict[str, str]) -> Reply:
+    now = ctx.now()
     outbox = outbox_of(ctx.host)
     async with ctx.db.session() as session:
         row = await get_meeting(session, number)
@@ -533,9 +550,9 @@ async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
         if "occurrence" in options:
             return await _cancel_occurrence(ctx, session, row, options["occurrence"])
         was = row.state
-        row.state = CANCELLED
-        row.generation += 1
-        row.updated_at = now
+        await change(
+            session, row, {"state": CANCELLED, "generation": row.generation + 1, "updated_at": now}
+        )
         at = row.series().next_after(now)
         if was == CONFIRMED and at is not None:
             notice = Reply.of(
@@ -574,8 +591,7 @@ async def _cancel_occurrence(
             f"Meeting #{row.id} has no upcoming occurrence on {day.isoformat()} ({row.zone} date)."
         )
     exdates = sorted({*json.loads(row.exdates), day.isoformat()})
-    row.exdates = json.dumps(exdates)
-    row.updated_at = ctx.now()
+    await change(session, row, {"exdates": json.dumps(exdates), "updated_at": ctx.now()})
     if row.state == CONFIRMED:
         notice = Reply.of(
             f"**Cancelled**: meeting #{row.id} ",
@@ -735,25 +751,26 @@ async def ics_link(ctx: Context, number: int | None) -> Reply:
 async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"]) -> Reply:
     now = ctx.now()
     async with ctx.db.session() as session:
-        row = await get_meeting(session, number)
+        # write first, then check the meeting: on SQLite the write's transaction sees the
+        # latest meeting, and on PostgreSQL the shared lock waits for a cancel under way
+        await upsert(
+            session,
+            RsvpRow,
+            {
+                "meeting_id": number,
+                "member_id": ctx.member.id,
+                "display_name": ctx.member.display_name,
+                "answer": answer,
+                "updated_at": now,
+                "source": None,  # an explicit answer: unmarking an event leaves it
+            },
+            ["meeting_id", "member_id"],
+        )
+        row = await session.get(MeetingRow, number, with_for_update={"read": True})
+        if row is None:
+            raise UserError(f"There is no meeting #{number}.")
         if row.state != CONFIRMED:
             raise UserError(f"Meeting #{number} is not open for answers ({row.state}).")
-        found = await session.get(RsvpRow, (number, ctx.member.id))
-        if found is None:
-            session.add(
-                RsvpRow(
-                    meeting_id=number,
-                    member_id=ctx.member.id,
-                    display_name=ctx.member.display_name,
-                    answer=answer,
-                    updated_at=now,
-                )
-            )
-        else:
-            found.answer = answer
-            found.display_name = ctx.member.display_name
-            found.updated_at = now
-            found.source = None  # an explicit answer: unmarking an event leaves it
     at = _next_of(row, now)
     said = {YES: "You're going to", MAYBE: "Maybe, then, for", NO: "Noted: you can't make"}
     parts: list[Inline] = [f"{said[answer]} #{number} ", Plain(row.title)]

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from chatbot.base.logs import get_logger
 from chatbot.delivery.scheduler import Job, scheduler_of
@@ -34,6 +34,7 @@ from chatbot.dispatch.adapter import (
     EventRef,
     EventSpec,
 )
+from chatbot.storage.conditional import upsert
 from commands.meetings.series import DAYS, MONTHLY_NTH, WEEKS, Rule
 from commands.meetings.store import CONFIRMED, YES, MeetingEventRow, MeetingRow, RsvpRow
 
@@ -268,25 +269,28 @@ async def on_interest(bot: Host, interest: EventInterest) -> None:
         meeting = await session.get(MeetingRow, found.meeting_id)
         if meeting is None or meeting.state != CONFIRMED:
             return
-        answer = await session.get(RsvpRow, (found.meeting_id, member.id))
+        # single statements, so an explicit !rsvp at the same moment is never overwritten
+        # by a stale read nor collides with this insert
+        mine = (RsvpRow.meeting_id == found.meeting_id, RsvpRow.member_id == member.id)
         if interest.interested:
-            if answer is None:
-                session.add(
-                    RsvpRow(
-                        meeting_id=found.meeting_id,
-                        member_id=member.id,
-                        display_name=member.display_name,
-                        answer=YES,
-                        updated_at=now,
-                        source=SOURCE,
-                    )
+            values = {
+                "meeting_id": found.meeting_id,
+                "member_id": member.id,
+                "display_name": member.display_name,
+                "answer": YES,
+                "updated_at": now,
+                "source": SOURCE,
+            }
+            if not await upsert(session, RsvpRow, values, list(values)[:2], replace=False):
+                await session.execute(
+                    update(RsvpRow)
+                    .where(*mine, RsvpRow.answer != YES)
+                    .values(answer=YES, source=SOURCE, updated_at=now)
                 )
-            elif answer.answer != YES:
-                answer.answer = YES
-                answer.source = SOURCE
-                answer.updated_at = now
-        elif answer is not None and answer.source == SOURCE and answer.answer == YES:
-            await session.delete(answer)
+        else:
+            await session.execute(
+                delete(RsvpRow).where(*mine, RsvpRow.source == SOURCE, RsvpRow.answer == YES)
+            )
     log.info(
         "meeting_event_interest",
         meeting=found.meeting_id,

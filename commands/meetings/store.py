@@ -1,15 +1,20 @@
 """The meetings module's tables: meetings (single or series), RSVPs, reminder preferences,
-and the platform events meetings are published as."""
+and the platform events meetings are published as.
+
+A meeting changes only by :func:`change`, a conditional update on the state and revision it
+was read in; an RSVP is one row per member and meeting, written by an upsert.
+"""
 
 import json
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatbot.base.errors import UserError
 from chatbot.messages.events import Room
+from chatbot.storage.conditional import Changed, update_if
 from chatbot.storage.models import Base, UtcDateTime
 from commands.meetings.series import Rule, Series
 
@@ -45,6 +50,8 @@ class MeetingRow(Base):
     state: Mapped[str] = mapped_column(String(16), default=DRAFT)
     #: bumped whenever the times change: reminder jobs of an older generation do nothing
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    #: bumped by every change (:func:`change`): a write based on an older read does nothing
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -122,3 +129,11 @@ async def confirmed_meetings(session: "AsyncSession") -> list[MeetingRow]:
         select(MeetingRow).where(MeetingRow.state == CONFIRMED).order_by(MeetingRow.id)
     )
     return list(found.all())
+
+
+async def change(session: "AsyncSession", row: MeetingRow, values: dict[str, Any]) -> None:
+    """Write ``values`` to the meeting if it is still in the state and revision ``row`` was
+    read in; raises :class:`Changed` (nothing written) when someone changed it meanwhile."""
+    expected = {"state": row.state, "revision": row.revision}
+    if not await update_if(session, row, expected, {**values, "revision": row.revision + 1}):
+        raise Changed(f"meeting #{row.id} changed after it was read")

@@ -1,7 +1,7 @@
 """Stored embeddings of the knowledge base's texts (one row per model and text).
 
-Revision ID: faq_0003_vectors
-Revises: faq_0002
+Revision ID: faq_0004_vectors
+Revises: faq_0003_revision
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from chatbot.storage.models import UtcDateTime
 
-revision = "faq_0003_vectors"
-down_revision = "faq_0002"
+revision = "faq_0004_vectors"
+down_revision = "faq_0003_revision"
 branch_labels = None
 depends_on = None
 
