@@ -92,6 +92,40 @@ async def test_online_check_reports_a_refused_login(synapse: Any, tmp_path: Path
         account.forget_env()
 
 
+async def test_commands_answered_after_the_backup_are_not_answered_again(
+    synapse: Any, tmp_path: Path
+) -> None:
+    """A backup taken while the bot runs knows nothing of the commands answered after it;
+    restored, the bot finds its own replies in the room and does not answer them again."""
+    from structlog.testing import capture_logs
+
+    user = await synapse.register(synapse.fresh_localpart("bot"))
+    account = BotAccount(synapse, user, tmp_path, "encryption = false")
+    archive = tmp_path / "backup.tar.gz"
+    alice = await Peer.register(synapse, "alice")
+    try:
+        async with account.running():
+            room_id = await alice.create_room([account.user_id])
+            await alice.membership(room_id, account.user_id, "join")
+            before = await alice.send(room_id, "!ping")
+            await alice.reply_to(room_id, before)
+            create_backup(account.config(), archive)  # while the bot runs
+            after = await alice.send(room_id, "!echo after the backup")
+            await alice.reply_to(room_id, after)
+        restore_backup(account.config(), archive, force=True)
+        with capture_logs() as logs:
+            async with account.running():
+                barrier = await alice.send(room_id, "!echo barrier")
+                await alice.reply_to(room_id, barrier)
+        seen = [e["event_id"] for e in logs if e["event"] == "matrix_already_answered"]
+        assert after in seen
+        for event_id in (before, after, barrier):
+            assert len(alice.replies_to(event_id)) == 1, event_id
+    finally:
+        await alice.close()
+        account.forget_env()
+
+
 async def test_restore_on_a_new_machine_keeps_the_session_and_answers_nothing_twice(
     synapse: Any, tmp_path: Path
 ) -> None:

@@ -243,6 +243,9 @@ class MatrixAdapter(Session, Encryption, Sending, Members, RoomChecks):
             )
         for room_id, events in timelines:
             for event in events:
+                self._note_own_reply(room_id, event)
+        for room_id, events in timelines:
+            for event in events:
                 try:
                     self._dispatch(batch, room_id, event)
                 except Exception:  # one odd event must never stop the sync loop
@@ -300,6 +303,21 @@ class MatrixAdapter(Session, Encryption, Sending, Members, RoomChecks):
             token = response.end
         log.info("matrix_backfilled", room=room_id, events=len(collected))
         return list(reversed(collected))
+
+    def _note_own_reply(self, room_id: str, event: Any) -> None:
+        """A reply of ours in the timeline marks the event it answers as answered: after a
+        restore from a backup (whose list of answered events is older than the room), the
+        commands answered since the backup are not answered a second time."""
+        if getattr(event, "sender", None) != self.user_id:
+            return
+        content = (getattr(event, "source", None) or {}).get("content") or {}
+        relates = content.get("m.relates_to") if isinstance(content, dict) else None
+        reply_to = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
+        answered = reply_to.get("event_id") if isinstance(reply_to, dict) else None
+        if isinstance(answered, str) and answered and self.ledger is not None:
+            if self.ledger.claim(answered):
+                log.info("matrix_already_answered", room=room_id, event_id=answered)
+            self.ledger.answered(answered)
 
     def _dispatch(self, batch: Any, room_id: str, event: Any) -> None:
         assert self.ledger is not None
