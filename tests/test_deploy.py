@@ -152,7 +152,7 @@ def test_containerfile_installs_the_all_extra_as_a_plain_user() -> None:
 
 def test_extras_have_one_name_for_production() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'all = ["wmlib-chatbot[postgres,e2e,discord,web]"]' in pyproject
+    assert 'all = ["wmlib-chatbot[postgres,e2e,discord,web,multilingual]"]' in pyproject
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "EXTRAS=all" in readme and "[all]" in readme
     for other in ("EXTRAS=e2e", "EXTRAS=discord", "EXTRAS=matrix", "[web]'", "[postgres]'"):

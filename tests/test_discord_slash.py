@@ -86,7 +86,7 @@ def test_organiser_commands_are_hidden_from_members_in_the_picker(registry: Regi
     meeting = payload(slash.payloads, "meeting")
     assert subcommands(meeting) == {"show", "ics"}
     organising = payload(slash.payloads, "meeting-organiser")
-    assert subcommands(organising) == {"add", "confirm", "edit", "cancel"}
+    assert subcommands(organising) == {"add", "confirm", "edit", "cancel", "minutes"}
     assert "add" in subcommands(payload(slash.payloads, "faq-organiser"))
     assert "accept" in subcommands(payload(slash.payloads, "casestudy-organiser"))
     add = slash.target("meeting-organiser", "add")

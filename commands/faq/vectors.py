@@ -79,23 +79,24 @@ class VectorStore:
 
         now = self.db.clock.now()
         rows = {text_key(t): np.asarray(v, dtype="<f4").tobytes() for t, v in vectors.items()}
-        keys = list(rows)
+        values = [
+            {"model": model, "key": key, "vector": blob, "created_at": now}
+            for key, blob in rows.items()
+        ]
         async with self.db.session() as session:
-            existing: set[str] = set()
-            for start in range(0, len(keys), _CHUNK):
-                existing.update(
-                    await session.scalars(
-                        select(FaqVectorRow.key).where(
-                            FaqVectorRow.model == model,
-                            FaqVectorRow.key.in_(keys[start : start + _CHUNK]),
-                        )
-                    )
+            # INSERT … ON CONFLICT DO NOTHING: two instances (or two edits at once) embedding
+            # the same new text never collide on its key; the first one's row stays
+            if session.get_bind().dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+            for start in range(0, len(values), _CHUNK // 4):
+                chunk = values[start : start + _CHUNK // 4]
+                await session.execute(
+                    insert(FaqVectorRow)
+                    .values(chunk)
+                    .on_conflict_do_nothing(index_elements=["model", "key"])
                 )
-            session.add_all(
-                FaqVectorRow(model=model, key=k, vector=blob, created_at=now)
-                for k, blob in rows.items()
-                if k not in existing
-            )
 
     async def prune(self, model: str, keep: Collection[str]) -> None:
         """Drop the vectors of texts no longer in the base (and of other models)."""
