@@ -5,28 +5,16 @@ same transaction."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from chatbot.base.errors import UserError
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
-from chatbot.messages.events import (
-    Member,
-    Plain,
-    Reply,
-)
+from chatbot.messages.events import Member, Plain, Reply
 from chatbot.storage.conditional import retrying
 from commands.casestudies import store_of
-from commands.casestudies.store import (
-    TRANSITIONS,
-    CaseStudyRow,
-    Study,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from commands.casestudies.store import TRANSITIONS, CaseStudyRow, Study
 
 T = TypeVar("T")
 

@@ -3,29 +3,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chatbot.base.errors import UserError
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
-from chatbot.messages.events import (
-    Bullets,
-    Inline,
-    Plain,
-    Reply,
-)
+from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from commands.casestudies import casestudy, store_of
 from commands.casestudies import fields as f
 from commands.casestudies.changes import _move
 from commands.casestudies.dialogue import _draft, _start_in_dm
 from commands.casestudies.steps import _steps
-from commands.casestudies.store import (
-    PUBLISHED,
-    Study,
-)
-
-if TYPE_CHECKING:
-    pass
+from commands.casestudies.store import PUBLISHED, Study
 
 
 def _line(study: Study) -> tuple[Inline, ...]:

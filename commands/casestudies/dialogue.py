@@ -5,7 +5,7 @@ the member confirms."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,23 +14,12 @@ from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog
-from chatbot.messages.events import (
-    Bullets,
-    Incoming,
-    Outgoing,
-    Plain,
-    Reply,
-    Room,
-)
+from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reply, Room
 from chatbot.storage.models import DialogRow
 from commands.casestudies import casestudy, module, store_of
 from commands.casestudies import fields as f
 from commands.casestudies.changes import _retrying
 from commands.casestudies.steps import _steps
-
-if TYPE_CHECKING:
-    pass
-
 
 DIALOG_NAME = "casestudy"
 DRAFT_DAYS = 30

@@ -3,23 +3,12 @@ come back as ``!casestudy formsubmit``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chatbot.base.errors import UserError
 from chatbot.dispatch.context import Context
-from chatbot.messages.events import (
-    Form,
-    FormField,
-    Plain,
-    Reply,
-)
+from chatbot.messages.events import Form, FormField, Plain, Reply
 from commands.casestudies import casestudy
 from commands.casestudies import fields as f
 from commands.casestudies.dialogue import _record
-
-if TYPE_CHECKING:
-    pass
-
 
 #: (key, label, long, max length, required) of the form's fields, five to a modal page
 FORM_FIELDS: tuple[tuple[str, str, bool, int, bool], ...] = (

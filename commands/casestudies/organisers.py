@@ -3,24 +3,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from chatbot.base.errors import UserError
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
-from chatbot.messages.events import (
-    Bullets,
-    Reply,
-)
+from chatbot.messages.events import Bullets, Reply
 from commands.casestudies import casestudy, store_of
 from commands.casestudies.changes import _move
 from commands.casestudies.contributors import _line
-from commands.casestudies.store import (
-    SUBMITTED,
-)
-
-if TYPE_CHECKING:
-    pass
+from commands.casestudies.store import SUBMITTED
 
 
 @casestudy.command(

@@ -11,9 +11,7 @@ from sqlalchemy import select
 from chatbot.storage.models import DialogRow
 from commands.casestudies import module, store_of
 from commands.casestudies.dialogue import DIALOG_NAME
-from commands.casestudies.store import (
-    PUBLISHED,
-)
+from commands.casestudies.store import PUBLISHED
 
 if TYPE_CHECKING:
     from chatbot.dispatch.host import Host

@@ -3,26 +3,16 @@ published yet) and ``!casestudy export``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
-from chatbot.messages.events import (
-    Bullets,
-    Code,
-    Reply,
-)
+from chatbot.messages.events import Bullets, Code, Reply
 from commands.casestudies import casestudy, store_of
 from commands.casestudies import fields as f
 from commands.casestudies.contributors import _is_organiser, _line
 from commands.casestudies.exports import public, render
-from commands.casestudies.store import (
-    PUBLISHED,
-    STATES,
-)
-
-if TYPE_CHECKING:
-    pass
+from commands.casestudies.store import PUBLISHED, STATES
 
 
 @casestudy.command(

@@ -3,13 +3,8 @@ answer is refused, and the validator from :mod:`.fields`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chatbot.dispatch.dialogs import Step
 from commands.casestudies import fields as f
-
-if TYPE_CHECKING:
-    pass
 
 
 def _steps() -> tuple[Step, ...]:

@@ -9,25 +9,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from chatbot.delivery.outbox import outbox_of
-from chatbot.delivery.outbox_rows import (
-    REMINDER,
-    Delivery,
-    dm_rows,
-    insert_rows,
-)
+from chatbot.delivery.outbox_rows import REMINDER, Delivery, dm_rows, insert_rows
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.messages.events import Reply
 from chatbot.storage.models import MemberRow
 from commands.meetings import platform_events
 from commands.meetings.render import room_post
 from commands.meetings.series import Rule
-from commands.meetings.store import (
-    CONFIRMED,
-    NO,
-    MeetingRow,
-    ReminderPrefRow,
-    RsvpRow,
-)
+from commands.meetings.store import CONFIRMED, NO, MeetingRow, ReminderPrefRow, RsvpRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -18,10 +18,7 @@ from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
 from chatbot.storage.conditional import retrying
 from chatbot.storage.delivery import BroadcastRoomRow
 from commands.meetings import meeting, platform_events
-from commands.meetings.jobs import (
-    room_deliveries,
-    schedule_occurrence,
-)
+from commands.meetings.jobs import room_deliveries, schedule_occurrence
 from commands.meetings.reading import (
     EXAMPLE,
     check_link,
@@ -33,20 +30,9 @@ from commands.meetings.reading import (
     suggest_title_quotes,
 )
 from commands.meetings.recurrence import read_option, read_recurrence
-from commands.meetings.render import (
-    duration_words,
-    room_post,
-    rsvp_buttons,
-)
+from commands.meetings.render import duration_words, room_post, rsvp_buttons
 from commands.meetings.series import Rule, Series
-from commands.meetings.store import (
-    CANCELLED,
-    CONFIRMED,
-    DRAFT,
-    MeetingRow,
-    change,
-    get_meeting,
-)
+from commands.meetings.store import CANCELLED, CONFIRMED, DRAFT, MeetingRow, change, get_meeting
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

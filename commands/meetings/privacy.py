@@ -8,10 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 
 from commands.meetings import module
-from commands.meetings.store import (
-    ReminderPrefRow,
-    RsvpRow,
-)
+from commands.meetings.store import ReminderPrefRow, RsvpRow
 
 if TYPE_CHECKING:
     from chatbot.dispatch.host import Host
