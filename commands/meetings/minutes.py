@@ -5,7 +5,8 @@ from __future__ import annotations
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Reply
-from commands.meetings import check_link, meeting
+from commands.meetings import meeting
+from commands.meetings.reading import check_link
 from commands.meetings.store import CONFIRMED, get_meeting
 
 

@@ -1,0 +1,87 @@
+"""What routing answers by itself, when no handler does: an unknown command (with a guess),
+a group without its subcommand, a :class:`UserError` (with the command's usage when an
+argument was wrong), the flood notices; and how a command line splits into its name and the
+rest.  Plain functions of the prefix and the registry, kept apart from the
+:class:`~chatbot.runtime.bot.Bot` that calls them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatbot.base.errors import BadArgument, UserError
+from chatbot.dispatch.ratelimit import Verdict
+from chatbot.messages.events import Plain, Reply
+
+if TYPE_CHECKING:
+    from chatbot.dispatch.registry import Command, Group, Registry
+
+FLOOD_NOTICE = (
+    "You're sending commands faster than I can answer. Give me a few seconds, then try again."
+)
+ROOM_FLOOD_NOTICE = (
+    "This room is sending commands faster than I can answer, so I'm skipping some. "
+    "Give me a few seconds, then try again."
+)
+#: words that, typed with the prefix during a dialogue, steer it rather than run a command
+DIALOG_WORDS = frozenset({"cancel", "back", "skip", "help"})
+
+
+def split_name(body: str) -> tuple[str, str]:
+    """``"tz set lagos"`` → (``"tz"``, ``"set lagos"``), splitting on any whitespace."""
+    parts = body.split(None, 1)
+    if not parts or body[:1].isspace():
+        return "", ""
+    return parts[0].casefold(), parts[1] if len(parts) > 1 else ""
+
+
+def flood_notice(verdict: Verdict) -> Reply | None:
+    """One notice per flood: to the member who floods (ephemeral where the message
+    allows), or once to a whole busy room, as a reply (an ``m.notice`` on Matrix, like
+    every reply there)."""
+    if verdict is Verdict.NOTIFY:
+        return Reply.of(FLOOD_NOTICE, aside=True)
+    if verdict is Verdict.NOTIFY_ROOM:
+        return Reply.of(ROOM_FLOOD_NOTICE)
+    return None
+
+
+def unknown_command(registry: Registry, prefix: str, name: str) -> Reply:
+    shown = name if len(name) <= 30 else name[:29] + "…"
+    guess = registry.suggest(name)
+    hint = f" Did you mean `{prefix}{guess}`?" if guess else ""
+    return Reply.of(
+        "I don't know the command ",
+        Plain(f"{prefix}{shown}"),
+        f".{hint} ",
+        f"Type `{prefix}help` to see what I can do.",
+    )
+
+
+def group_help(registry: Registry, prefix: str, group: Group, raw: str) -> Reply:
+    from chatbot.dispatch.converters import split_args
+
+    tokens = split_args(raw)
+    subs = sorted({c.name for c in group.subcommands.values()})
+    listing = ", ".join(f"`{s}`" for s in subs)
+    if tokens:
+        guess = registry.suggest(tokens[0].text, subs)
+        hint = f" Did you mean `{prefix}{group.name} {guess}`?" if guess else ""
+        return Reply.of(
+            f"`{prefix}{group.name}` has no subcommand ",
+            Plain(tokens[0].text[:30]),
+            f".{hint} It has: {listing}.",
+        )
+    return Reply.of(
+        f"`{prefix}{group.name}` needs a subcommand: {listing}. See `{prefix}help {group.name}`."
+    )
+
+
+def user_error(prefix: str, command: Command | None, exc: UserError) -> Reply:
+    if isinstance(exc, BadArgument) and command is not None:
+        usage = command.usage(prefix)
+        return Reply.of(
+            Plain(exc.message),
+            f"\nUsage: `{usage}` (more: `{prefix}help {command.qualified_name}`)",
+            aside=True,
+        )
+    return Reply.of(exc.message if exc.markdown else Plain(exc.message), aside=True)

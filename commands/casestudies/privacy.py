@@ -1,0 +1,55 @@
+"""A member's case studies and drafts for ``!mydata``; on ``!forgetme`` the unpublished
+ones are deleted and the published ones stay, credited as anonymous."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from chatbot.storage.models import DialogRow
+from commands.casestudies import module, store_of
+from commands.casestudies.dialogue import DIALOG_NAME
+from commands.casestudies.store import PUBLISHED
+
+if TYPE_CHECKING:
+    from chatbot.dispatch.host import Host
+
+
+@module.on_mydata
+async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
+    async with bot.db.sessions() as session:
+        drafts = await session.scalars(
+            select(DialogRow).where(DialogRow.member_id == member_id, DialogRow.name == DIALOG_NAME)
+        )
+        draft_answers = [json.loads(d.answers) for d in drafts]
+    return {
+        "submissions": await store_of(bot).member_data(member_id),
+        "drafts": draft_answers,
+    }
+
+
+@module.on_forget_warning
+async def _forget_warning(bot: Host, member_id: str) -> str | None:
+    published = [s for s in await store_of(bot).of_member(member_id) if s.state == PUBLISHED]
+    if not published:
+        return None
+    return (
+        f"Your {len(published)} published case study(ies) will stay published under the "
+        "licence you granted, credited as anonymous, without your name or contact."
+    )
+
+
+@module.on_forget
+async def _forget(bot: Host, member_id: str) -> str | None:
+    deleted, detached = await store_of(bot).forget(member_id, bot.clock.now())
+    if not deleted and not detached:
+        return None
+    note = f"I've deleted your {deleted} unpublished case study(ies) and any draft."
+    if detached:
+        note += (
+            f" {detached} published case study(ies) stay published under their licence, "
+            "now credited as anonymous, without your name or contact."
+        )
+    return note

@@ -1,0 +1,66 @@
+"""Finding and exporting case studies: ``!casestudy search`` (organisers also see what is not
+published yet) and ``!casestudy export``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Level
+from chatbot.messages.events import Bullets, Code, Reply
+from commands.casestudies import casestudy, store_of
+from commands.casestudies import fields as f
+from commands.casestudies.contributors import _is_organiser, _line
+from commands.casestudies.exports import public, render
+from commands.casestudies.store import PUBLISHED, STATES
+
+
+@casestudy.command(
+    help="Find case studies: words, and country:XX, activity:…, project:… filters.",
+    examples=["casestudy search wikidata country:GB", "casestudy search project:commons"],
+)
+async def search(ctx: Context, query: str = "") -> Reply:
+    words: list[str] = []
+    filters: dict[str, str] = {}
+    for token in query.split():
+        key, sep, value = token.partition(":")
+        if sep and key.casefold() in ("country", "activity", "project") and value:
+            name = key.casefold()
+            if name == "country":
+                filters[name] = f.country(value)
+            elif name == "activity":
+                filters[name] = f.activities(value)[0]
+            else:
+                filters[name] = f.projects(value)[0]
+        else:
+            words.append(token)
+    organiser = await _is_organiser(ctx)
+    states: tuple[str, ...] = STATES if organiser else (PUBLISHED,)
+    found = await store_of(ctx.host).search(
+        " ".join(words),
+        states,
+        country=filters.get("country"),
+        activity=filters.get("activity"),
+        project=filters.get("project"),
+    )
+    if not found:
+        return Reply.of("No case study matches.", aside=True)
+    # an organiser's results include what is not published yet
+    listing = Bullets(tuple(_line(s) for s in found))
+    return Reply.of(f"{len(found)} found:\n", listing, private=organiser, aside=not organiser)
+
+
+@casestudy.command(
+    help="Export the published case studies (csv, json or wikitext), by direct message.",
+    level=Level.ORGANISER,
+    examples=["casestudy export csv", "casestudy export wikitext"],
+)
+async def export(ctx: Context, kind: Literal["csv", "json", "wikitext"]) -> Reply:
+    studies = await store_of(ctx.host).in_states((PUBLISHED,))
+    text = render(kind, [public(s.id, s.record) for s in studies])
+    return Reply.of(
+        f"{len(studies)} published case studies as {kind}:\n",
+        Code(text, kind if kind != "wikitext" else ""),
+        private=True,
+        direct=True,
+    )

@@ -1,0 +1,254 @@
+"""Members' commands: ``!meetings``, ``!meeting N``, its calendar link, ``!rsvp`` and
+``!remind me``; times are shown in each reader's own zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+
+from chatbot.base.errors import UserError
+from chatbot.dispatch.context import Context
+from chatbot.messages.events import Bullets, Inline, Plain, Reply, When
+from chatbot.storage.conditional import upsert
+from commands.meetings import meeting, module, remind
+from commands.meetings.jobs import MEMBER_LEADS
+from commands.meetings.render import (
+    duration_words,
+    lead_list,
+    leads_before,
+    parse_leads,
+    rsvp_buttons,
+)
+from commands.meetings.series import Rule
+from commands.meetings.store import (
+    CANCELLED,
+    CONFIRMED,
+    DRAFT,
+    MAYBE,
+    NO,
+    YES,
+    MeetingRow,
+    ReminderPrefRow,
+    RsvpRow,
+    confirmed_meetings,
+    get_meeting,
+)
+
+DEFAULT_MEMBER_LEADS = (1440, 15)
+
+
+def _next_of(row: MeetingRow, now: datetime) -> datetime | None:
+    """The next start, or the current one while it is still going on."""
+    return row.series().next_after(now - timedelta(minutes=row.duration_minutes))
+
+
+async def next_meeting_number(ctx: Context, now: datetime) -> int | None:
+    """The confirmed meeting that starts next (or is going on now), if any."""
+    async with ctx.db.sessions() as session:
+        rows = await confirmed_meetings(session)
+    upcoming = [(at, row.id) for row in rows if (at := _next_of(row, now)) is not None]
+    return min(upcoming)[1] if upcoming else None
+
+
+@module.command(
+    help="Upcoming meetings, in your own time zone.",
+    examples=["meetings"],
+)
+async def meetings(ctx: Context) -> Reply:
+    now = ctx.now()
+    prefix = ctx.prefix
+    async with ctx.db.sessions() as session:
+        rows = await confirmed_meetings(session)
+    upcoming = sorted(
+        ((at, row) for row in rows if (at := _next_of(row, now)) is not None),
+        key=lambda pair: (pair[0], pair[1].id),
+    )
+    prefs = await ctx.prefs()
+    if not upcoming:
+        return Reply.of("No meetings are planned yet.")
+    items: list[tuple[Inline, ...]] = []
+    for at, row in upcoming:
+        line: list[Inline] = [f"#{row.id} ", Plain(row.title), " — ", When(at, "full")]
+        rule = Rule.decode(row.rule).describe()
+        if rule:
+            line.append(f" ({rule})")
+        items.append(tuple(line))
+    parts: list[Inline | Bullets] = ["Upcoming meetings:\n", Bullets(tuple(items))]
+    if prefs.zone is None:
+        parts.append(
+            f"Times are in UTC: set your zone with `{prefix}tz set <city>` "
+            f"(e.g. `{prefix}tz set Lagos`) to see them in yours.\n"
+        )
+    parts.append(f"`{prefix}meeting N` shows one, `{prefix}rsvp N yes` says you're coming.")
+    return Reply.of(*parts)
+
+
+@meeting.command(
+    default=True,
+    help="Show a meeting: its time in your zone, link and who is coming.",
+    examples=["meeting 3"],
+    params={"number": "the meeting's number (see !meetings)"},
+)
+async def show(ctx: Context, number: int, view: Literal["ics"] | None = None) -> Reply:
+    if view == "ics":
+        return await ics_link(ctx, number)
+    now = ctx.now()
+    prefix = ctx.prefix
+    async with ctx.db.sessions() as session:
+        row = await get_meeting(session, number)
+        answers = list(
+            (
+                await session.scalars(
+                    select(RsvpRow)
+                    .where(RsvpRow.meeting_id == number)
+                    .order_by(RsvpRow.display_name)
+                )
+            ).all()
+        )
+    if row.state == DRAFT:
+        raise UserError(f"Meeting #{number} is not confirmed yet.")
+    if row.state == CANCELLED:
+        return Reply.of(f"Meeting #{number} (", Plain(row.title), ") is cancelled.")
+    at = _next_of(row, now)
+    parts: list[Inline] = [f"**Meeting #{number}**: ", Plain(row.title), "\n"]
+    if at is None:
+        parts.append("It is over.")
+        return Reply.of(*parts)
+    parts += ["When: ", When(at, "full")]
+    rule = Rule.decode(row.rule).describe()
+    if rule:
+        parts.append(f", {rule}")
+    parts.append(f" ({duration_words(row.duration_minutes)})")
+    if row.link:
+        parts += ["\nLink: ", Plain(row.link)]
+    for answer, label in ((YES, "Going"), (MAYBE, "Maybe")):
+        names = [a.display_name for a in answers if a.answer == answer]
+        parts += [f"\n{label} ({len(names)}): ", Plain(", ".join(names) or "nobody yet")]
+    cant = sum(1 for a in answers if a.answer == NO)
+    if cant:
+        parts.append(f"\nCan't come: {cant}")
+    if (await ctx.prefs()).zone is None:
+        parts.append(f"\nTimes are in UTC: `{prefix}tz set <city>` shows them in yours.")
+    parts.append(f"\n`{prefix}rsvp {number} yes|maybe|no`")
+    return Reply.of(*parts, buttons=rsvp_buttons(number))
+
+
+@meeting.command(
+    help="The calendar (.ics) link of a meeting, or of all of them: times in your own zone.",
+    examples=["meeting ics 3", "meeting 3 ics", "meeting ics"],
+    params={"number": "the meeting (none: every meeting)"},
+)
+async def ics(ctx: Context, number: int | None = None) -> Reply:
+    return await ics_link(ctx, number)
+
+
+async def ics_link(ctx: Context, number: int | None) -> Reply:
+    """The feed's address, or one meeting's (``!meeting ics N`` and ``!meeting N ics``)."""
+    if not ctx.config.web.enabled:
+        raise UserError(
+            "The calendar feed is off on this bot. Whoever runs the bot turns it on with "
+            "`enabled = true` in the `[web]` section of its config (see the README).",
+            markdown=True,
+        )
+    from commands.meetings.ics import feed_url
+
+    if number is None:
+        return Reply.of(
+            "All meetings, for your calendar app (subscribe to it, or add it by URL): ",
+            Plain(feed_url(ctx.host)),
+        )
+    async with ctx.db.sessions() as session:
+        row = await get_meeting(session, number)
+    if row.state != CONFIRMED:
+        raise UserError(f"Meeting #{number} is {row.state}: it has no calendar entry.")
+    return Reply.of(
+        f"Meeting #{number} ",
+        Plain(row.title),
+        " for your calendar app: ",
+        Plain(feed_url(ctx.host, number)),
+        f"\nEvery meeting: `{ctx.prefix}meeting ics`.",
+    )
+
+
+@module.command(
+    help="Say whether you're coming to a meeting.",
+    examples=["rsvp 3 yes", "rsvp 3 maybe", "rsvp 3 no"],
+    params={"number": "the meeting", "answer": "yes, maybe or no"},
+)
+async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"]) -> Reply:
+    now = ctx.now()
+    async with ctx.db.session() as session:
+        # write first, then check the meeting: on SQLite the write's transaction sees the
+        # latest meeting, and on PostgreSQL the shared lock waits for a cancel under way
+        await upsert(
+            session,
+            RsvpRow,
+            {
+                "meeting_id": number,
+                "member_id": ctx.member.id,
+                "display_name": ctx.member.display_name,
+                "answer": answer,
+                "updated_at": now,
+                "source": None,  # an explicit answer: unmarking an event leaves it
+            },
+            ["meeting_id", "member_id"],
+        )
+        row = await session.get(MeetingRow, number, with_for_update={"read": True})
+        if row is None:
+            raise UserError(f"There is no meeting #{number}.")
+        if row.state != CONFIRMED:
+            raise UserError(f"Meeting #{number} is not open for answers ({row.state}).")
+    at = _next_of(row, now)
+    said = {YES: "You're going to", MAYBE: "Maybe, then, for", NO: "Noted: you can't make"}
+    parts: list[Inline] = [f"{said[answer]} #{number} ", Plain(row.title)]
+    if at is not None:
+        parts += [" (", When(at, "full"), ")"]
+    return Reply.of(*parts, ".", aside=True)
+
+
+@remind.command(
+    help="Reminders of every meeting by DM, in your zone: `on [1d,15m]` or `off`.",
+    examples=["remind me on", "remind me on 1d,15m", "remind me on 1h", "remind me off"],
+    params={"state": "on or off", "leads": "how long before, e.g. 7d,1d,1h,15m"},
+    private=True,
+)
+async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Reply:
+    now = ctx.now()
+    prefix = ctx.prefix
+    async with ctx.db.session() as session:
+        found = await session.get(ReminderPrefRow, ctx.member.id)
+        if state == "off":
+            if found is not None:
+                await session.delete(found)
+            return Reply.of("Meeting reminders are off.", aside=True)
+        try:
+            minutes = parse_leads(leads, MEMBER_LEADS) if leads.strip() else []
+        except ValueError as exc:
+            raise UserError(
+                f"I can't use '{str(exc)[:20]}' as a lead time. Pick from: "
+                f"{lead_list(MEMBER_LEADS)}, written like 7d, 1d, 12h, 1h, 30m, 15m, 5m."
+            ) from None
+        minutes = minutes or list(DEFAULT_MEMBER_LEADS)
+        value = ",".join(str(m) for m in minutes)
+        if found is None:
+            session.add(
+                ReminderPrefRow(
+                    member_id=ctx.member.id,
+                    platform=ctx.member.platform,
+                    display_name=ctx.member.display_name,
+                    leads=value,
+                    updated_at=now,
+                )
+            )
+        else:
+            found.leads = value
+            found.display_name = ctx.member.display_name
+            found.updated_at = now
+    prefs = await ctx.prefs()
+    parts: list[Inline] = [f"I'll DM you {leads_before(minutes)} each meeting"]
+    if prefs.zone is None:
+        parts.append(f", in UTC until you set your zone (`{prefix}tz set <city>`)")
+    parts.append(f". `{prefix}remind me off` stops them.")
+    return Reply.of(*parts, aside=True)
