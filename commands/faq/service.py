@@ -163,18 +163,26 @@ class FaqService:
     # -- the effective knowledge base --------------------------------------------------------
 
     async def load(self) -> None:
-        """Read the overrides and build the index (at start-up and after changes)."""
+        """Read the overrides and build the index (at start-up and after changes).
+
+        At start-up with the hybrid method, a lexical index (under a second) answers first,
+        while the model loads and the base is embedded (seconds, longer on the first start
+        after an install); members never wait for the model."""
+        if self._index is None and self.method == "hybrid":
+            async with self._lock:
+                if self._index is None:
+                    await self._load(model=False)
         async with self._lock:
             await self._load()
 
-    async def _load(self) -> None:
+    async def _load(self, *, model: bool = True) -> None:
         overrides, revision = await self.store.overrides()
         try:
             kb = merge(self.base, overrides)
         except KbError as exc:  # cannot happen with validated rows; never stop answering
             log.warning("faq_bad_overrides", problems=list(exc.problems))
             kb = self.base
-        encoder = await self._encoder()
+        encoder = await self._encoder() if model else None
         if encoder is not None:
             # embed only what neither this process nor the database has embedded yet
             from commands.faq.semantic import entry_texts
