@@ -184,7 +184,11 @@ async def when(ctx: Context, moment: str) -> Reply:
 
     prefs = await ctx.prefs()
     parsed = await parse_details(
-        moment, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
+        moment,
+        zone_key=prefs.zone,
+        now=ctx.now(),
+        date_order=ctx.config.time.date_order,
+        lang=prefs.lang,
     )
     if prefs.zone is None:
         return Reply.of(

@@ -225,7 +225,7 @@ class DateTimeArg(msgspec.Struct, frozen=True):
         from chatbot.time.parse import parse_when
 
         prefs = await ctx.prefs()
-        when = await parse_when(text, zone_key=prefs.zone, now=ctx.now())
+        when = await parse_when(text, zone_key=prefs.zone, now=ctx.now(), lang=prefs.lang)
         if self.future:
             from chatbot.time.schedule_rules import check_schedulable
 

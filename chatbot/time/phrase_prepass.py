@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from chatbot.base.errors import AmbiguousZone, BadArgument
+from chatbot.time.phrase_vocabulary import DATE_WORDS as OTHER_DATE_WORDS
 from chatbot.time.zones import (
     ZONE_ABBREVIATIONS,
     Zone,
@@ -60,7 +61,11 @@ _FOLLOWING_WORD_RE = re.compile(r"\s+([A-Za-z][A-Za-z\-']*)")
 _AMPM_RE = re.compile(
     r"(?<![\w:.])(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?(?!\w)", re.IGNORECASE
 )
-_H_TIME_RE = re.compile(r"(?<![\w:.])(?<!in )(\d{1,2})(?:h(\d{2})?|[.:](\d{2})\s?h)(?!\w)")
+_H_TIME_RE = re.compile(r"(?<![\w:.])(\d{1,2})(?:h(\d{2})?|[.:](\d{2})\s?h)(?!\w)")
+# "in 2h", "dans 2h", "en 2h", "em 2h", "daqui a 2h", "vor 2h": a duration, not a time of day
+_DURATION_LEAD_RE = re.compile(
+    r"(?:^|\s)(?:in|dans|en|em|within|dentro de|daqui a|il y a|hace|há|vor)\s*$"
+)
 _NOON_RE = re.compile(r"\b(?:12\s+)?(?:noon|midday)\b")
 _MIDNIGHT_RE = re.compile(r"\b(?:12\s+)?midnight\b")
 _CLOCK_RE = re.compile(r"(?<![\w:.])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\w:])")
@@ -200,8 +205,9 @@ def take_zone(s: str) -> tuple[str, ZoneFound | None]:
     return _SPACES_RE.sub(" ", f"{s[:start]} {rest}").strip(), zone_found
 
 
-# Words that end date phrases and are never places ("friday 18:00 next week", "9am sharp").
-_DATE_WORDS: Final = frozenset(
+# Words that end date phrases and are never places ("friday 18:00 next week", "9am sharp",
+# "18h mañana", "18 Uhr"): English here, es/fr/pt/de from chatbot.time.phrase_vocabulary.
+_DATE_WORDS: Final = OTHER_DATE_WORDS | frozenset(
     """today tomorrow tonight yesterday morning afternoon evening night noon midday midnight
     next this last week weeks month months year years day days hour hours minute minutes
     am pm a.m. p.m. sharp please ok latest earliest from until till to and or of the at on
@@ -277,6 +283,8 @@ def normalise_times(s: str) -> tuple[str, bool]:
         return f"{hour:02d}:{minute:02d}"
 
     def h_time(m: re.Match[str]) -> str:
+        if _DURATION_LEAD_RE.search(m.string, 0, m.start()):
+            return m.group()  # "dans 2h": read as a duration later
         hour, minute = int(m[1]), int(m[2] or m[3] or 0)
         if hour > 23 or minute > 59:
             bad_time(m.group())
