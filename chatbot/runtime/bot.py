@@ -32,6 +32,7 @@ from chatbot.base.errors import (
 )
 from chatbot.base.logs import get_logger
 from chatbot.delivery.workers import instance_name
+from chatbot.dispatch.answers import answer_key
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import DialogEngine
 from chatbot.dispatch.host import QUESTION_HOOKS
@@ -378,7 +379,7 @@ class Bot:
                 return None  # "!!!" or "! wow": not talking to us
             if (flooded := self._flooded(ctx)) is not None:
                 return flooded or None
-            if name in DIALOG_WORDS and not raw.strip() and in_dialog:
+            if answer_key(name) in DIALOG_WORDS and not raw.strip() and in_dialog:
                 return await self.dialogs.feed(ctx, name)
             return await self._command(ctx, name, raw)
         if not (in_dialog or ctx.room.is_direct or ctx.incoming.mentions_bot):

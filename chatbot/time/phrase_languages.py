@@ -32,6 +32,8 @@ from typing import Final
 from chatbot.time.phrase_grammar import WEEKDAYS as ENGLISH_WEEKDAYS
 from chatbot.time.phrase_grammar import read_relative
 from chatbot.time.phrase_vocabulary import MONTHS, OTHER_LANGUAGES, WEEKDAYS, fold
+from chatbot.time.phrase_vocabulary import any_of as _alternation
+from chatbot.time.phrase_vocabulary import tolerant as _tolerant
 
 __all__ = ["OTHER_LANGUAGES", "Translate", "language_order", "rewrite", "tidy", "translate_phrase"]
 
@@ -169,34 +171,6 @@ _DURATION_LEAD_RE = re.compile(
     r"(?:^|\s)(?:in|dans|en|em|within|dentro de|daqui a|il y a|hace|há|vor)\s*$"
 )
 _HOUR_BEFORE = r"(?:(?<![\w:.])(?P<hour>\d{1,2})\s+)?"
-_UMLAUTS: Final = {"ä": "ae", "ö": "oe", "ü": "ue"}
-
-
-def _tolerant(words: str) -> str:
-    """A regex for ``words`` that also matches them typed without accents (``manana``,
-    ``apres-midi``, ``naechsten``), with any spacing, and either apostrophe."""
-    out: list[str] = []
-    for ch in words:
-        plain = fold(ch)
-        if ch in _UMLAUTS:
-            out.append(f"(?:{ch}|{plain}|{_UMLAUTS[ch]})")
-        elif plain != ch:
-            out.append(f"[{ch}{plain}]")
-        elif ch in "'’":
-            out.append("['’]")
-        elif ch == " ":
-            out.append(r"\s+")
-        elif ch == "-":
-            out.append(r"[-\s]?")
-        else:
-            out.append(re.escape(ch))
-    return "".join(out)
-
-
-def _alternation(words: tuple[str, ...] | list[str]) -> str:
-    """``(?:a|b|c)``, longest first, each accent-tolerant."""
-    ordered = sorted(set(words), key=len, reverse=True)
-    return "(?:" + "|".join(_tolerant(w) for w in ordered) + ")"
 
 
 def _word(pattern: str) -> str:

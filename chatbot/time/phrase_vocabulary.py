@@ -5,12 +5,15 @@ lists here are for code that must recognise such words *without* loading datepar
 place pre-pass, which must not take ``mañana`` or ``mayo`` at the end of a phrase for a town
 (:mod:`chatbot.time.phrase_prepass`), and readers of weekdays outside date phrases (meeting
 recurrences: ``cada martes``, ``tous les lundis``).  Words are lower case, with their accents;
-:func:`fold` gives the spelling members type without them (``miercoles``, ``terca``).
+:func:`fold` gives the spelling members type without them (``miercoles``, ``terca``), and
+:func:`tolerant` / :func:`any_of` regular expressions that match either spelling.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Final
 
 #: The languages besides English whose date phrases, answers and recurrences are read.
@@ -23,6 +26,37 @@ def fold(text: str) -> str:
         return text
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_UMLAUTS: Final = {"ä": "ae", "ö": "oe", "ü": "ue"}
+
+
+def tolerant(words: str) -> str:
+    """A regular expression for ``words`` that also matches them typed without accents
+    (``manana``, ``apres-midi``, ``naechsten``), with any spacing, either apostrophe, and a
+    hyphen or not (``sexta feira``)."""
+    out: list[str] = []
+    for ch in words:
+        plain = fold(ch)
+        if ch in _UMLAUTS:
+            out.append(f"(?:{ch}|{plain}|{_UMLAUTS[ch]})")
+        elif plain != ch:
+            out.append(f"[{ch}{plain}]")
+        elif ch in "'’":
+            out.append("['’]")
+        elif ch == " ":
+            out.append(r"\s+")
+        elif ch == "-":
+            out.append(r"[-\s]?")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def any_of(words: Iterable[str]) -> str:
+    """``(?:a|b|c)`` for ``words``, longest first, each :func:`tolerant`."""
+    ordered = sorted(set(words), key=len, reverse=True)
+    return "(?:" + "|".join(tolerant(w) for w in ordered) + ")"
 
 
 #: Weekday names (full, short and abbreviated) → 0 = Monday, per language.
