@@ -192,6 +192,13 @@ def test_refusals_say_what_is_missing() -> None:
     assert "'25h' is not a time of day" in refusal("viernes 25h")
 
 
+def test_a_month_without_its_day_is_refused() -> None:
+    """dateparser would take today's day of the month for ``diciembre 18h``; the member is
+    asked for the day instead, as for ``december 18:00``."""
+    for phrase in ("diciembre 18h", "18:00 mayo", "décembre 18h", "december 18:00"):
+        assert "is not a single day" in refusal(phrase), phrase
+
+
 def test_details_of_a_relative_phrase() -> None:
     parsed = parse_details_sync("dans 2 heures", zone_key=PARIS, now=NOW)
     assert parsed.relative and parsed.at == utc("2026-11-25 14:00")

@@ -48,7 +48,9 @@ How a phrase is read
 6. **Checks on the result**: a time is required (meetings need one) unless
    ``allow_date_only``; the year must lie between 1970 and five years from now; a local time that
    does not exist (skipped by a spring-forward change) is refused with an explanation; a local
-   time that happens twice (autumn change) is taken at its first occurrence (``fold=0``).
+   time that happens twice (autumn change) is taken at its first occurrence (``fold=0``); a
+   month without its day (``december 18:00``, ``diciembre 18h``) is refused rather than given
+   today's day of the month, as dateparser would.
 
 Interpretation choices
 ======================

@@ -190,7 +190,10 @@ def _read_english(ctx: Reading) -> Parsed | None:
         return None
     relative = _RELATIVE_WORDS_RE.search(phrase) is not None
     period = getattr(data, "period", "day")
-    if period not in ("day", "time") and not relative:
+    parts: tuple[str, ...] = tuple(getattr(data, "parts", None) or ())
+    # "december 18:00", "18:00 mayo": dateparser takes today's day of the month, unasked
+    no_day = "day" not in parts and bool({"month", "year"} & set(parts))
+    if (period not in ("day", "time") or no_day) and not relative:
         raise BadArgument(
             f"'{clip(ctx.text)}' is not a single day. Give the day and the time, "
             "e.g. '3 December 2026 16:00'."
@@ -204,7 +207,6 @@ def _read_english(ctx: Reading) -> Parsed | None:
             zone_named_in_phrase=True,
             zone_text=None,
         )
-    parts = getattr(data, "parts", None)
     has_time = ("time" in parts) if parts else _HAS_TIME_RE.search(phrase) is not None
     if ctx.midnight and not relative:
         midnight_with_day()
