@@ -3,6 +3,8 @@ same rules as English ones: chatbot.time.parse with dateparser's translation."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -216,6 +218,15 @@ def test_cli_lang(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == "2026-11-26T17:00:00+00:00\n"
     assert when_main(["do 18 Uhr", "--zone", "Berlin", "--lang", "de", *now]) == 0
     assert capsys.readouterr().out == "2026-11-26T17:00:00+00:00\n"
+
+
+def test_import_loads_no_language() -> None:
+    """Importing the parser loads neither dateparser nor the language rules: both come with
+    the first phrase that needs them."""
+    lazy = "('dateparser', 'chatbot.time.phrase_languages')"
+    code = f"import sys, chatbot.time.parse; print([m for m in {lazy} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 # --- the rewrites, without dateparser -----------------------------------------------------------

@@ -12,7 +12,8 @@ languages are tried in :func:`~chatbot.time.phrase_languages.language_order` (th
   (:func:`~chatbot.time.phrase_grammar.read_english`), or, failing that, the English parser.
 
 dateparser takes 0.3–1 s to import and load these five languages, so nothing here imports it at
-module level: :func:`get_parser` loads it all at once, on first need.  Its naive result gets the
+module level: :func:`get_parser` loads it all at once, on first need (and
+:mod:`~chatbot.time.phrase_languages` is imported then too).  Its naive result gets the
 zone the phrase is read in attached by :func:`chatbot.time.phrase_instant.localise`, with the
 same checks as our grammar's results.  An unreadable phrase is refused with a suggestion when a
 word looks like a misspelt date word (``tomorow`` → ``tomorrow``); a phrase one language reads
@@ -40,9 +41,9 @@ from chatbot.time.phrase_instant import (
     midnight_with_day,
     need_time,
 )
-from chatbot.time.phrase_languages import OTHER_LANGUAGES, language_order, translate_phrase
 from chatbot.time.phrase_prepass import EXAMPLES, clip, normalise_times
 from chatbot.time.phrase_vocabulary import DATE_WORDS as OTHER_DATE_WORDS
+from chatbot.time.phrase_vocabulary import OTHER_LANGUAGES
 from chatbot.time.phrase_vocabulary import WEEKDAYS as OTHER_WEEKDAYS
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,9 @@ def read_with_dateparser(ctx: Reading, lang: str | None = None) -> Parsed:
     """``ctx`` read in each language in turn (``lang``, the member's, first), with the checks
     our grammar's results get; the first refusal, or "I can't read", when none reads it."""
     get_parser()  # outside the try: a broken install is a bug, not a member's typo
+    # here, not at the top: its regular expressions need compiling only once a phrase needs it
+    from chatbot.time.phrase_languages import language_order
+
     refusal: BadArgument | None = None
     for language in language_order(lang):
         try:
@@ -165,6 +169,8 @@ def _read_in(ctx: Reading, language: str) -> Parsed | None:
     """``ctx`` read as ``language``; None when that language does not read it."""
     if language == "en":
         return _read_english(ctx)
+    from chatbot.time.phrase_languages import translate_phrase
+
     english = translate_phrase(ctx.phrase, language, _translate)
     if english is None:
         return None
