@@ -5,7 +5,10 @@ hours``…) for an organiser in Paris and one in Manila, with and without a zone
 ``now`` fixed at Wednesday 2026-11-25 12:00 UTC.  Prints how many parsed to the expected instant,
 the cold times (import, first phrase, first phrase that needs dateparser), then median / p90 /
 p99 per phrase after warm-up.  A second, informational line times phrases that only dateparser
-reads (``tonight 8pm``).
+reads (``tonight 8pm``), and one line per other language (es, fr, pt, de) the phrases in that
+language (``mañana a las 18h``, ``demain 9h``, ``amanhã às 18:00``, ``morgen um 18 Uhr``): their
+median for a member without ``!lang`` (English is tried first, then es, fr, pt, de in turn) and
+for one whose ``!lang`` is that language.  Every phrase must parse to its expected instant.
 
 Run: .venv/bin/python -m benchmarks.timeparse [--rounds 200]
 Target (2 shared cores): median <= 1.5 ms, p90 <= 3 ms.  Exit status 1 when a target or an
@@ -15,6 +18,7 @@ expected instant is missed.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -59,6 +63,45 @@ OWN_ZONE = {
 }
 # Shapes our grammar leaves to dateparser (timed for information, not against the target).
 DATEPARSER_ONLY = ("tonight 8pm", "tomorrow evening", "this afternoon 3pm", "noon friday CET")
+# Phrases in the other languages → expected instant in Paris, in Manila (information).
+OTHER_LANGUAGES = {
+    "es": {
+        "mañana a las 18h": ("2026-11-26 17:00", "2026-11-26 10:00"),
+        "viernes 18h": ("2026-11-27 17:00", "2026-11-27 10:00"),
+        "el próximo lunes a las 10:30": ("2026-11-30 09:30", "2026-11-30 02:30"),
+        "3 de diciembre de 2026 a las 16h": ("2026-12-03 15:00", "2026-12-03 08:00"),
+        "dentro de 2 horas": ("2026-11-25 14:00", "2026-11-25 14:00"),
+        "pasado mañana a las 9": ("2026-11-27 08:00", "2026-11-27 01:00"),
+        "sábado a las 8 de la tarde": ("2026-11-28 19:00", "2026-11-28 12:00"),
+    },
+    "fr": {
+        "demain 9h": ("2026-11-26 08:00", "2026-11-26 01:00"),
+        "vendredi 18h": ("2026-11-27 17:00", "2026-11-27 10:00"),
+        "lundi prochain à 10h30": ("2026-11-30 09:30", "2026-11-30 02:30"),
+        "le 3 décembre 2026 à 16h": ("2026-12-03 15:00", "2026-12-03 08:00"),
+        "dans 2 heures": ("2026-11-25 14:00", "2026-11-25 14:00"),
+        "après-demain à 9h": ("2026-11-27 08:00", "2026-11-27 01:00"),
+        "samedi soir à 20h": ("2026-11-28 19:00", "2026-11-28 12:00"),
+    },
+    "pt": {
+        "amanhã às 18:00": ("2026-11-26 17:00", "2026-11-26 10:00"),
+        "sexta-feira 18h": ("2026-11-27 17:00", "2026-11-27 10:00"),
+        "próxima segunda às 10h30": ("2026-11-30 09:30", "2026-11-30 02:30"),
+        "3 de dezembro de 2026 às 16h": ("2026-12-03 15:00", "2026-12-03 08:00"),
+        "daqui a 2 horas": ("2026-11-25 14:00", "2026-11-25 14:00"),
+        "depois de amanhã às 9h": ("2026-11-27 08:00", "2026-11-27 01:00"),
+        "sábado às 8 da noite": ("2026-11-28 19:00", "2026-11-28 12:00"),
+    },
+    "de": {
+        "morgen um 18 Uhr": ("2026-11-26 17:00", "2026-11-26 10:00"),
+        "Freitag 18 Uhr": ("2026-11-27 17:00", "2026-11-27 10:00"),
+        "nächsten Montag um 10:30": ("2026-11-30 09:30", "2026-11-30 02:30"),
+        "am 3. Dezember 2026 um 16 Uhr": ("2026-12-03 15:00", "2026-12-03 08:00"),
+        "in 2 Stunden": ("2026-11-25 14:00", "2026-11-25 14:00"),
+        "übermorgen um 9 Uhr": ("2026-11-27 08:00", "2026-11-27 01:00"),
+        "Samstag um 8 Uhr abends": ("2026-11-28 19:00", "2026-11-28 12:00"),
+    },
+}
 
 
 def cases() -> list[tuple[str, str, datetime]]:
@@ -70,6 +113,15 @@ def cases() -> list[tuple[str, str, datetime]]:
         for phrase, by_zone in OWN_ZONE.items():
             out.append((phrase, zone, _utc(by_zone[index])))
     return out
+
+
+def language_cases(language: str) -> list[tuple[str, str, datetime]]:
+    """(phrase, organiser zone, expected instant) for one other language's phrases."""
+    return [
+        (phrase, zone, _utc(by_zone[index]))
+        for index, zone in enumerate(ZONES)
+        for phrase, by_zone in OTHER_LANGUAGES[language].items()
+    ]
 
 
 def _utc(text: str) -> datetime:
@@ -107,8 +159,8 @@ def main(rounds: int) -> int:
 
     import_time = time.perf_counter() - t0
 
-    def parse(phrase: str, zone: str) -> datetime:
-        return timeparse.parse_when_sync(phrase, zone_key=zone, now=NOW)
+    def parse(phrase: str, zone: str, lang: str | None = None) -> datetime:
+        return timeparse.parse_when_sync(phrase, zone_key=zone, now=NOW, lang=lang)
 
     table = cases()
     t0 = time.perf_counter()
@@ -119,16 +171,25 @@ def main(rounds: int) -> int:
     parse(DATEPARSER_ONLY[0], ZONES[0])
     first_dateparser = time.perf_counter() - t0
 
-    correct, wrong = 0, []
-    for phrase, zone, expected in table:
-        try:
-            got: datetime | str = parse(phrase, zone)
-        except BadArgument as exc:
-            got = f"refused: {exc.message}"
-        if got == expected:
-            correct += 1
-        else:
-            wrong.append(f"  {phrase!r} in {zone}: expected {expected.isoformat()}, got {got}")
+    wrong: list[str] = []
+
+    def check(rows: list[tuple[str, str, datetime]], lang: str | None = None) -> int:
+        correct = 0
+        for phrase, zone, expected in rows:
+            try:
+                got: datetime | str = parse(phrase, zone, lang)
+            except BadArgument as exc:
+                got = f"refused: {exc.message}"
+            if got == expected:
+                correct += 1
+            else:
+                shown = f" (!lang {lang})" if lang else ""
+                wrong.append(
+                    f"  {phrase!r} in {zone}{shown}: expected {expected.isoformat()}, got {got}"
+                )
+        return correct
+
+    correct = check(table)
 
     work = [(phrase, zone) for phrase, zone, _ in table]
     grammar_read = sum(
@@ -139,6 +200,19 @@ def main(rounds: int) -> int:
     fallback_work = [(phrase, zone) for phrase in DATEPARSER_ONLY for zone in ZONES]
     _time_all(parse, fallback_work, 3)
     fallback = _time_all(parse, fallback_work, max(1, rounds // 4))
+    languages: list[str] = []
+    for language in OTHER_LANGUAGES:
+        rows = language_cases(language)
+        right = check(rows) + check(rows, language)
+        lang_work = [(phrase, zone) for phrase, zone, _ in rows]
+        _time_all(parse, lang_work, 3)
+        plain = _time_all(parse, lang_work, max(1, rounds // 4))
+        own = _time_all(functools.partial(parse, lang=language), lang_work, max(1, rounds // 4))
+        languages.append(
+            f"{language} phrases, {len(plain)} parses: median {_ms(statistics.median(plain))} "
+            f"(p90 {_ms(_percentile(plain, 0.90))}); with !lang {language}: median "
+            f"{_ms(statistics.median(own))}; expected instant {right}/{2 * len(rows)}"
+        )
 
     median, p90 = statistics.median(steady), _percentile(steady, 0.90)
     print(
@@ -161,6 +235,8 @@ def main(rounds: int) -> int:
         f"dateparser-only phrases (information), {len(fallback)} parses: median "
         f"{_ms(statistics.median(fallback))}, p90 {_ms(_percentile(fallback, 0.90))}"
     )
+    for line in languages:
+        print(line)
     ok_median, ok_p90 = median <= 0.0015, p90 <= 0.003
     print(
         f"targets: median <= 1.5 ms {'PASS' if ok_median else 'FAIL'}, "

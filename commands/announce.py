@@ -130,7 +130,11 @@ async def draft(ctx: Context, text: str) -> Reply:
 
         prefs = await ctx.prefs()
         due = await parse_when(
-            phrase, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
+            phrase,
+            zone_key=prefs.zone,
+            now=ctx.now(),
+            date_order=ctx.config.time.date_order,
+            lang=prefs.lang,
         )
         check_schedulable(due, ctx.now(), phrase, "announcement")
     cleaned, had_pings = neutralise(message)

@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from chatbot.base.errors import AmbiguousZone, UserError
+from chatbot.dispatch.answers import CONFIRM_IRREVERSIBLE, answer_key
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog, Step
 from chatbot.dispatch.registry import Module
@@ -146,7 +147,7 @@ async def collect_member_data(ctx: Context) -> dict[str, Any]:
 )
 async def forgetme(ctx: Context, confirm: str = "") -> Reply:
     prefix = ctx.prefix
-    if confirm.strip().casefold() != "confirm":
+    if answer_key(confirm) not in CONFIRM_IRREVERSIBLE:  # confirm, confirmar, sí, ja…
         warnings: list[Inline] = []
         for module_ in ctx.registry.modules.values():
             for warn in module_.forget_warning_hooks:
@@ -184,7 +185,11 @@ async def when(ctx: Context, moment: str) -> Reply:
 
     prefs = await ctx.prefs()
     parsed = await parse_details(
-        moment, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
+        moment,
+        zone_key=prefs.zone,
+        now=ctx.now(),
+        date_order=ctx.config.time.date_order,
+        lang=prefs.lang,
     )
     if prefs.zone is None:
         return Reply.of(

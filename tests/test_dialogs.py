@@ -105,6 +105,45 @@ async def test_required_step_cannot_be_skipped_and_help(demo: ConsoleChat) -> No
     assert SAVED == []
 
 
+@pytest.mark.parametrize(
+    ("back", "skip", "help_", "yes", "cancel"),
+    [
+        ("atrás", "saltar", "ayuda", "sí", "cancelar"),
+        ("retour", "passer", "aide", "oui", "annuler"),
+        ("voltar", "pular", "ajuda", "sim", "cancelar"),
+        ("zurück", "überspringen", "hilfe", "ja", "abbrechen"),
+    ],
+)
+async def test_dialogue_words_in_other_languages(
+    demo: ConsoleChat, back: str, skip: str, help_: str, yes: str, cancel: str
+) -> None:
+    """back, skip, help, yes and cancel are understood in Spanish, French, Portuguese and
+    German, typed alone or as a command (``!atrás``), accents optional."""
+    await demo.say("!report")
+    assert "A short name." in await demo.say(help_)
+    await demo.say("Lakeside")
+    assert "1/3 What was the event called?" in await demo.say(back.upper())
+    await demo.say("Lakeside")
+    await demo.say("2024")
+    assert "Here is your event report:" in await demo.say(skip)
+    assert await demo.say(yes) == "Saved Lakeside (2024)."
+    await demo.say("!report")
+    await demo.say("Lakeside")
+    assert "1/3" in await demo.say(f"!{back}")
+    assert await demo.say(cancel) == "Cancelled your event report. Nothing was saved."
+
+
+async def test_no_is_not_a_dialogue_word(demo: ConsoleChat) -> None:
+    """``no`` (English, Spanish, Portuguese) does not confirm, cancel or skip: at the review it
+    gets the hint, and as an answer it is an answer."""
+    await demo.say("!report")
+    assert "2/3" in await demo.say("no")
+    await demo.say("2024")
+    await demo.say("skip")
+    assert "Say `yes` to confirm" in await demo.say("no")
+    assert "Say `yes` to confirm" in await demo.say("non")
+
+
 async def test_commands_still_work_mid_dialogue(demo: ConsoleChat) -> None:
     """A command in the middle of a dialogue is answered and the dialogue waits."""
     await demo.say("!report")

@@ -143,7 +143,67 @@ def test_recurrence_read_as_people_say_it(phrase: str, words: str, rest: str) ->
     assert left == rest
 
 
-@pytest.mark.parametrize("phrase", ["friday 15:00", "tues 15:00", "next monday 9am", "2026-12-08"])
+@pytest.mark.parametrize(
+    ("phrase", "words", "rest"),
+    [
+        # Spanish
+        ("cada segundo martes a las 15:00 UTC", "every 2nd Tuesday of the month", "15:00 UTC"),
+        ("el primer lunes del mes a las 18h", "every 1st Monday of the month", "18h"),
+        ("el último viernes de cada mes a las 17h", "every last Friday of the month", "17h"),
+        ("los martes y jueves a las 18h", "every Tuesday and Thursday", "18h"),
+        ("todos los lunes a las 10h", "every Monday", "10h"),
+        ("días laborables a las 9h", "every weekday (Monday to Friday)", "9h"),
+        ("de lunes a viernes a las 9h", "every weekday (Monday to Friday)", "9h"),
+        ("cada dos semanas el viernes 18h", "every 2 weeks", "friday 18h"),
+        ("todos los días a las 9", "every day", "9"),
+        # French
+        ("tous les lundis à 18h", "every Monday", "18h"),
+        ("le premier lundi du mois à 18h", "every 1st Monday of the month", "18h"),
+        ("chaque mardi et jeudi à 18h", "every Tuesday and Thursday", "18h"),
+        ("un mardi sur deux à 18h", "every other Tuesday", "18h"),
+        ("jours ouvrables 9h", "every weekday (Monday to Friday)", "9h"),
+        ("toutes les deux semaines vendredi 18h", "every 2 weeks", "friday 18h"),
+        # Portuguese
+        ("toda segunda-feira às 10h", "every Monday", "10h"),
+        ("todas as quartas às 18h", "every Wednesday", "18h"),
+        ("a segunda terça do mês às 15h", "every 2nd Tuesday of the month", "15h"),
+        ("às segundas e quintas às 10h", "every Monday and Thursday", "10h"),
+        ("dias úteis às 9h", "every weekday (Monday to Friday)", "9h"),
+        ("a cada duas semanas sexta 18h", "every 2 weeks", "friday 18h"),
+        # German
+        ("jeden Montag um 10 Uhr", "every Monday", "10 Uhr"),
+        ("montags und donnerstags 10 Uhr", "every Monday and Thursday", "10 Uhr"),
+        ("am ersten Montag im Monat um 18 Uhr", "every 1st Monday of the month", "18 Uhr"),
+        ("jeden zweiten Dienstag im Monat 18 Uhr", "every 2nd Tuesday of the month", "18 Uhr"),
+        ("jeden zweiten Dienstag 18 Uhr", "every other Tuesday", "18 Uhr"),
+        ("Werktage 9 Uhr", "every weekday (Monday to Friday)", "9 Uhr"),
+        ("alle zwei Wochen Freitag 18 Uhr", "every 2 weeks", "friday 18 Uhr"),
+    ],
+)  # fmt: skip
+def test_recurrence_in_other_languages(phrase: str, words: str, rest: str) -> None:
+    """Series said in Spanish, French, Portuguese or German are the English rules; what is
+    left (in the member's language, weekdays in English) gives the first meeting's time.  In
+    German and French "every second Tuesday" is every other one, as they mean it."""
+    rule, left = read_recurrence(phrase)
+    assert rule is not None and rule.describe() == words
+    assert left == rest
+
+
+def test_recurrence_options_in_other_languages() -> None:
+    assert read_option("every", "semana").describe() == "every week"
+    assert read_option("every", "2 semaines").describe() == "every 2 weeks"
+    assert read_option("monthly", "segundo martes").describe() == "every 2nd Tuesday of the month"
+    assert read_option("monthly", "letzten Freitag").describe() == "every last Friday of the month"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "friday 15:00", "tues 15:00", "next monday 9am", "2026-12-08", "viernes 18h",
+        "el viernes a las 18h", "vendredi 18h", "sexta-feira 18h", "Freitag 18 Uhr",
+        "segunda às 10h", "el martes que viene 18h", "friday 18:00 los angeles",
+    ],
+)  # fmt: skip
 def test_a_single_meeting_is_not_a_series(phrase: str) -> None:
     assert read_recurrence(phrase) == (None, phrase)
 

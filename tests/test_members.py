@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chatbot.base.clock import FakeClock
 from tests.harness import ConsoleChat
 
@@ -146,3 +148,62 @@ async def test_forgetme_warns_before_confirm_about_what_stays(
         assert out.index("stays") < out.index("forgetme confirm")
     finally:
         await chat.bot.close()
+
+
+async def test_when_reads_other_languages_in_my_zone(chat: ConsoleChat) -> None:
+    """!when reads Spanish, French, Portuguese and German phrases in the member's zone; the
+    member's !lang decides when a phrase reads differently in two of them (``do``: Sunday in
+    Spanish, Thursday in German)."""
+    await chat.say("!tz set Europe/Berlin")
+    out = await chat.say("!when mañana a las 18h")
+    assert out == "mañana a las 18h is Thu 26 Nov, 18:00 (Berlin) for you (17:00 UTC)."
+    for phrase, local in [
+        ("viernes 18h", "Fri 27 Nov, 18:00"),
+        ("demain 9h", "Thu 26 Nov, 09:00"),
+        ("sexta-feira 18h", "Fri 27 Nov, 18:00"),
+        ("amanhã às 18:00", "Thu 26 Nov, 18:00"),
+        ("morgen um 18 Uhr", "Thu 26 Nov, 18:00"),
+        ("vendredi 18h Lisboa", "Fri 27 Nov, 19:00"),
+    ]:
+        assert f"{phrase} is {local} (Berlin)" in await chat.say(f"!when {phrase}"), phrase
+    assert "Sun 29 Nov, 18:00" in await chat.say("!when do 18h")
+    await chat.say("!lang de")
+    assert "Do. 26 Nov. 2026, 18:00 (Berlin)" in await chat.say("!when do 18h")
+    assert "'viernes' has a day but no time" in await chat.say("!when viernes")
+
+
+@pytest.mark.parametrize(
+    ("place", "zone"),
+    [
+        ("Alemania", "Europe/Berlin"),
+        ("Allemagne", "Europe/Berlin"),
+        ("Deutschland", "Europe/Berlin"),
+        ("Londres", "Europe/London"),
+        ("Nueva York", "America/New_York"),
+        ("Múnich", "Europe/Berlin"),
+        ("Ciudad de México", "America/Mexico_City"),
+        ("Genève", "Europe/Zurich"),
+        ("Wien", "Europe/Vienna"),
+        ("Lisboa", "Europe/Lisbon"),
+    ],
+)
+async def test_tz_set_with_names_in_other_languages(
+    chat: ConsoleChat, place: str, zone: str
+) -> None:
+    """Countries and cities as Spanish, French, Portuguese and German speakers write them."""
+    assert f"your time zone is {zone}" in await chat.say(f"!tz set {place}")
+
+
+async def test_tz_set_brasil_asks_which_zone(chat: ConsoleChat) -> None:
+    out = await chat.say("!tz set Brasil")
+    assert "can mean several zones" in out or "matches several time zones" in out
+    assert "America/Sao_Paulo" in out and "America/Manaus" in out
+
+
+@pytest.mark.parametrize("word", ["confirmar", "confirmer", "bestätigen", "sí", "oui", "ja"])
+async def test_forgetme_confirmed_in_other_languages(chat: ConsoleChat, word: str) -> None:
+    await chat.say("!tz set Asia/Kathmandu")
+    assert "type `!forgetme confirm`" in await chat.say("!forgetme no")
+    assert "Kathmandu" in await chat.say("!tz")
+    assert "deleted everything" in await chat.say(f"!forgetme {word}")
+    assert "haven't set" in await chat.say("!tz")

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 from chatbot.base.clock import FakeClock
 from chatbot.base.errors import BadArgument
 from chatbot.dispatch.context import Context
-from chatbot.dispatch.converters import Integer, split_args
+from chatbot.dispatch.converters import Aliases, Integer, YesNoMaybe, split_args
 from chatbot.dispatch.registry import Group, Level, Module, Registry
 from chatbot.messages.events import Reply
 from commands import basics, members
@@ -33,6 +33,17 @@ def make_module() -> Module:
     @module.command(help="Pick a colour.")
     async def pick(ctx: Context, colour: Literal["red", "green"], note: str = "") -> str:
         return f"{colour}|{note}"
+
+    @module.command(help="Pick a size.")
+    async def size(
+        ctx: Context,
+        value: Annotated[Literal["small", "large"], Aliases({"small": ["pequeño", "klein"]})],
+    ) -> str:
+        return value
+
+    @module.command(help="Answer.")
+    async def answer(ctx: Context, number: int, said: YesNoMaybe) -> str:
+        return f"{number}:{said}"
 
     @module.command(help="Wait a while.")
     async def wait(ctx: Context, span: timedelta) -> str:
@@ -116,6 +127,37 @@ async def test_wrong_argument_gets_usage(demo: ConsoleChat) -> None:
     out = await demo.say("!pick blue")
     assert "not one of: red, green" in out
     assert await demo.say("!pick GREEN later") == "green|later"
+
+
+async def test_choices_with_aliases(demo: ConsoleChat) -> None:
+    """A ``Literal`` with ``Aliases`` takes its options or their aliases (any case, accents
+    optional) and gives the option; the usage still lists the options only."""
+    assert await demo.say("!size Large") == "large"
+    assert await demo.say("!size pequeño") == "small"
+    assert await demo.say("!size PEQUENO") == "small"
+    assert await demo.say("!size klein") == "small"
+    assert "'grande' is not one of: small, large." in await demo.say("!size grande")
+    for word, value in [("sí", "yes"), ("oui", "yes"), ("talvez", "maybe"), ("nein", "no")]:
+        assert await demo.say(f"!answer 3 {word}") == f"3:{value}"
+    assert await demo.say("!answer 3 tal vez") == "3:maybe"  # several words: rest of the line
+    assert await demo.say("!answer 3 a lo mejor") == "3:maybe"
+
+
+def test_aliases_are_checked_when_declared() -> None:
+    module = Module("bad-aliases", "Bad.")
+    with pytest.raises(TypeError, match="unknown options"):
+
+        @module.command(help="x")
+        async def typo(
+            ctx: Context, v: Annotated[Literal["on", "off"], Aliases({"onn": ["an"]})]
+        ) -> str:
+            return v
+
+    with pytest.raises(TypeError, match="go with a Literal"):
+
+        @module.command(help="x")
+        async def not_literal(ctx: Context, v: Annotated[str, Aliases({"a": ["b"]})]) -> str:
+            return v
 
 
 async def test_missing_and_extra_arguments(demo: ConsoleChat) -> None:

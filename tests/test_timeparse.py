@@ -561,11 +561,17 @@ def test_cli_in_subprocess() -> None:
         ("friday 15:00 ciudad de méxico", "2026-11-27T21:00:00+00:00"),
         ("friday 10:00 münchen", "2026-11-27T09:00:00+00:00"),
         ("friday 18:00 next week", "2026-12-04T18:00:00+00:00"),
+        ("friday 18:00 rio de janeiro", "2026-11-27T21:00:00+00:00"),
+        ("friday 18:00 santo domingo", "2026-11-27T22:00:00+00:00"),
+        ("friday 18:00 hoi an", "2026-11-27T11:00:00+00:00"),
+        ("friday 18:00 port of spain", "2026-11-27T22:00:00+00:00"),
+        ("tomorrow noon madrid", "2026-11-26T11:00:00+00:00"),
     ],
 )
 def test_a_place_at_the_end_of_a_phrase(phrase: str, expected: str) -> None:
     """Cities typed after the time are read by the same rules as ``!tz set``: several
-    words, accents or none, a leading 'in', a trailing 'time'; date words are not places."""
+    words, accents or none, a leading 'in', a trailing 'time'; date words are not places, but
+    a name may hold one (Rio de Janeiro: janeiro is January in Portuguese)."""
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     assert parse_when_sync(phrase, zone_key=None, now=now).isoformat() == expected
 

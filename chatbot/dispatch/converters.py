@@ -7,13 +7,16 @@ member understands (``BadArgument``).  The dispatcher adds the usage line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 import msgspec
 
 from chatbot.base.errors import BadArgument
+from chatbot.dispatch.answers import YES_NO_MAYBE, answer_key
 
 if TYPE_CHECKING:
     from chatbot.messages.events import Member
@@ -139,18 +142,50 @@ class Integer(msgspec.Struct, frozen=True):
 
 
 class Choice(msgspec.Struct, frozen=True):
-    """One of a fixed set of words (case-insensitive)."""
+    """One of a fixed set of words (any case, accents optional), or a word that means one of
+    them: ``aliases`` pairs (word, option), e.g. ``("sim", "yes")``.  Declared as
+    ``Literal["yes", "no", "maybe"]``, with aliases as ``Annotated[Literal[...], Aliases(...)]``.
+    A choice whose aliases have several words (``tal vez``) takes the rest of the line."""
 
     options: tuple[str, ...]
     label: str = "choice"
     greedy: bool = False
+    aliases: tuple[tuple[str, str], ...] = ()
 
     async def convert(self, ctx: ConvertContext, text: str) -> str:
-        value = text.strip().casefold()
+        value = answer_key(text)
         for option in self.options:
-            if option.casefold() == value:
+            if answer_key(option) == value:
+                return option
+        for word, option in self.aliases:
+            if word == value:
                 return option
         raise BadArgument(f"'{clip(text)}' is not one of: {', '.join(self.options)}.")
+
+
+@dataclass(frozen=True, eq=False)
+class Aliases:
+    """Other words for the options of a ``Literal`` argument, by option:
+    ``answer: Annotated[Literal["yes", "no", "maybe"], Aliases(answers.YES_NO_MAYBE)]`` makes
+    ``!rsvp 3 sim`` a yes.  The registry turns the two into one :class:`Choice`."""
+
+    by_option: Mapping[str, Iterable[str]]
+
+    def choice(self, options: tuple[str, ...], label: str) -> Choice:
+        """The :class:`Choice` of ``options`` with these aliases; ``TypeError`` for an alias of
+        an option that is not there (a declaration mistake)."""
+        unknown = sorted(set(self.by_option) - set(options))
+        if unknown:
+            raise TypeError(f"parameter {label}: aliases for unknown options {unknown}")
+        pairs = tuple(
+            (answer_key(word), option) for option, words in self.by_option.items() for word in words
+        )
+        return Choice(options, label=label, aliases=pairs, greedy=any(" " in w for w, _ in pairs))
+
+
+#: an answer of yes, no or maybe, in any of the five languages (``sí``, ``oui``, ``talvez``,
+#: ``nein``): the value is always ``"yes"``, ``"no"`` or ``"maybe"``
+YesNoMaybe = Annotated[Literal["yes", "no", "maybe"], Aliases(YES_NO_MAYBE)]
 
 
 _DURATION_UNITS = {
@@ -225,7 +260,7 @@ class DateTimeArg(msgspec.Struct, frozen=True):
         from chatbot.time.parse import parse_when
 
         prefs = await ctx.prefs()
-        when = await parse_when(text, zone_key=prefs.zone, now=ctx.now())
+        when = await parse_when(text, zone_key=prefs.zone, now=ctx.now(), lang=prefs.lang)
         if self.future:
             from chatbot.time.schedule_rules import check_schedulable
 

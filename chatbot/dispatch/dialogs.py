@@ -4,7 +4,8 @@ A :class:`Dialog` is a list of :class:`Step` questions.  The engine keeps one di
 member per room in the database (step, answers, expiry), so a crash or deploy resumes the
 member exactly where they were.  Members can always say ``back``, ``skip`` (optional steps),
 ``cancel`` and ``help``; at the end they review every answer, change any by name, and
-confirm.
+confirm.  Those words are understood in English, Spanish, French, Portuguese and German
+(``atrás``, ``passer``, ``cancelar``, ``hilfe``, ``sí``: :mod:`chatbot.dispatch.answers`).
 
 The answers are a draft until the completion succeeds: the engine saves them before it calls
 the completion, and only a completion that returns deletes them.  One that refuses
@@ -27,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from chatbot.base.errors import UserError, new_ref
 from chatbot.base.logs import get_logger
+from chatbot.dispatch.answers import BACK, CANCEL, CONFIRM, HELP, SKIP, answer_key
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from chatbot.storage.models import DialogRow
 
@@ -64,11 +66,6 @@ Validator = Callable[[str], Any]
 #: ``Any`` here so this module need not import it: ``Context`` sits above the engine)
 Completion = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
 
-CANCEL = {"cancel", "stop", "quit", "abort"}
-BACK = {"back", "previous", "undo"}
-SKIP = {"skip", "none", "-", "n/a"}
-HELP = {"help", "?", "what?"}
-CONFIRM = {"yes", "y", "confirm", "submit", "ok", "save", "done"}
 #: what a member is told when a completion refused or failed (``{prefix}`` is filled in)
 KEPT = (
     "Your answers are kept: say `yes` to try again, the name of an answer to change it, "
@@ -260,7 +257,7 @@ class DialogEngine:
     async def _advance(
         self, ctx: DialogContext, dialog: Dialog, row: DialogRow, text: str
     ) -> tuple[Reply, str]:
-        word = text.casefold().lstrip(ctx.prefix)
+        word = answer_key(text.lstrip(ctx.prefix))
         answers: dict[str, Any] = json.loads(row.answers)
         if word in CANCEL:
             return Reply.of(f"Cancelled your {dialog.title}. Nothing was saved."), "cancelled"
@@ -277,7 +274,7 @@ class DialogEngine:
             return Reply.of(*self._prompt(dialog, row.step, answers)), ""
         if word in SKIP and step.optional:
             value: Any = None
-        elif word in SKIP and text.casefold() in SKIP:
+        elif word in SKIP and answer_key(text) in SKIP:
             return Reply.of(
                 "This one is needed, so I can't skip it.\n", *self._prompt(dialog, row.step)
             ), ""

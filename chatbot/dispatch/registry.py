@@ -10,8 +10,9 @@ signature *is* the declaration::
     async def set(ctx: Context, zone: Zone) -> Reply: ...
 
 Annotations pick converters (``str``, ``int``, ``timedelta``, ``datetime``, ``Zone``,
-``Member``, ``Literal[...]``, or ``Annotated[T, converter]``); a default makes an argument
-optional; the last ``str`` argument takes the rest of the line.
+``Member``, ``Literal[...]``, ``Annotated[Literal[...], Aliases(...)]`` for other words that
+mean its options, or ``Annotated[T, converter]``); a default makes an argument optional; the
+last ``str`` argument takes the rest of the line.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import msgspec
 
 from chatbot.base.errors import BadArgument
 from chatbot.dispatch.converters import (
+    Aliases,
     Choice,
     ConvertContext,
     Converter,
@@ -351,7 +353,13 @@ def _converter_for(annotation: Any, name: str, is_last: bool) -> tuple[Converter
         annotation = args[0] if len(args) == 1 else annotation
         origin = get_origin(annotation)
     if origin is typing.Annotated:
-        _base, *meta = get_args(annotation)
+        base, *meta = get_args(annotation)
+        aliases = next((m for m in meta if isinstance(m, Aliases)), None)
+        if aliases is not None:
+            if get_origin(base) is not Literal:
+                raise TypeError(f"parameter {name}: Aliases go with a Literal")
+            choice = aliases.choice(tuple(str(a) for a in get_args(base)), name)
+            return choice, optional, is_last and choice.greedy
         conv = next((m for m in meta if hasattr(m, "convert")), None)
         if conv is None:
             raise TypeError(f"parameter {name}: Annotated needs a converter")

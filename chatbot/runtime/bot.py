@@ -32,6 +32,7 @@ from chatbot.base.errors import (
 )
 from chatbot.base.logs import get_logger
 from chatbot.delivery.workers import instance_name
+from chatbot.dispatch.answers import answer_key
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import DialogEngine
 from chatbot.dispatch.host import QUESTION_HOOKS
@@ -378,7 +379,7 @@ class Bot:
                 return None  # "!!!" or "! wow": not talking to us
             if (flooded := self._flooded(ctx)) is not None:
                 return flooded or None
-            if name in DIALOG_WORDS and not raw.strip() and in_dialog:
+            if answer_key(name) in DIALOG_WORDS and not raw.strip() and in_dialog:
                 return await self.dialogs.feed(ctx, name)
             return await self._command(ctx, name, raw)
         if not (in_dialog or ctx.room.is_direct or ctx.incoming.mentions_bot):
@@ -459,18 +460,24 @@ class Bot:
 
 def _warm_up_places() -> None:
     """Load (or, after an install, build: seconds of CPU) the places index in a thread once
-    ready, so the first ``!tz set`` or zone autocompletion does not stall the event loop.
-    A daemon thread: stopping the bot never waits for it (the cache file is written
-    atomically, so an interrupted build leaves nothing half-made)."""
+    ready, so the first ``!tz set`` or zone autocompletion does not stall the event loop; then
+    dateparser and its five languages (about 0.5 s), so that the first phrase in Spanish or
+    French does not wait for them.  A daemon thread: stopping the bot never waits for it (the
+    cache file is written atomically, so an interrupted build leaves nothing half-made)."""
     import threading
 
     def warm() -> None:
+        from chatbot.time.parse import warm_up as warm_up_dates
         from chatbot.time.zones import warm_up
 
         try:
             warm_up()
         except Exception:  # a member's first !tz set will try again and say what is wrong
             log.exception("places_warm_up_failed", ref=new_ref())
+        try:
+            warm_up_dates()
+        except Exception:  # the first phrase that needs it will try again
+            log.exception("dates_warm_up_failed", ref=new_ref())
 
     threading.Thread(target=warm, name="places-warm-up", daemon=True).start()
 

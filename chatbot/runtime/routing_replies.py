@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatbot.base.errors import BadArgument, UserError
+from chatbot.dispatch.answers import KEYWORDS
 from chatbot.dispatch.ratelimit import Verdict
 from chatbot.messages.events import Plain, Reply
 
@@ -23,7 +24,8 @@ ROOM_FLOOD_NOTICE = (
     "Give me a few seconds, then try again."
 )
 #: words that, typed with the prefix during a dialogue, steer it rather than run a command
-DIALOG_WORDS = frozenset({"cancel", "back", "skip", "help"})
+#: (``!cancel``, ``!atrás``: cancel, back, skip and help in the five languages)
+DIALOG_WORDS = KEYWORDS
 
 
 def split_name(body: str) -> tuple[str, str]:

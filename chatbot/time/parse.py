@@ -1,7 +1,8 @@
 """Natural-language date phrases → an aware UTC instant.
 
-``!meeting add "Friday 18h CET"``, ``!remind me in 2 hours``, ``!when 15:00 UTC``: members
-write times the way they speak, in their own zone.  This module reads those phrases.
+``!meeting add "Friday 18h CET"``, ``!remind me in 2 hours``, ``!when 15:00 UTC``,
+``!when viernes 18h``, ``!when demain 9h``: members write times the way they speak, in their own
+zone and in English, Spanish, French, Portuguese or German.  This module reads those phrases.
 
 How a phrase is read
 ====================
@@ -13,7 +14,9 @@ How a phrase is read
    (``Europe/Paris``, ``america/new_york``, ``America/Sao Paulo``), an abbreviation from
    :data:`chatbot.time.zones.ZONE_ABBREVIATIONS` (``CET``, ``PST``…; an ambiguous one such as
    ``IST`` raises :class:`~chatbot.base.errors.AmbiguousZone` naming the candidates), an offset
-   (``UTC``, ``GMT+2``, ``UTC-03:00``, or ``+05:30``/``Z`` right after a time).  Without one the
+   (``UTC``, ``GMT+2``, ``UTC-03:00``, or ``+05:30``/``Z`` right after a time), or a place at
+   the end of the phrase, read as ``!tz set`` reads it (``friday 18:00 são paulo``, ``mañana
+   18h ciudad de méxico``; date words of the five languages are never places).  Without one the
    phrase is read in the member's zone (``zone_key``; UTC when ``None``).  Everything relative
    (today, tomorrow, Friday) is then counted in the zone the phrase is read in: "tomorrow 9am
    Europe/Paris" is tomorrow in Paris.
@@ -25,10 +28,18 @@ How a phrase is read
    ``3 December [2026]``, ``December 3rd[, 2026]``, ``2026-12-03``, ``12/05/2026`` (order from
    ``date_order``), ``in 2 hours``, ``in 1h30``, ``half an hour from now``, ``in 3 days at
    10:00``, ``now``.
-5. Anything else goes to **dateparser**: one ``DateDataParser(languages=["en"])`` built lazily
-   and reused (never language auto-detection, which costs up to 20 ms a phrase), with
-   ``RELATIVE_BASE`` = now as naive local time in the zone, ``PREFER_DATES_FROM="future"`` and
-   ``DATE_ORDER`` from the caller, no ``timestamp`` parser.  Its naive result gets the zone
+5. Anything else goes to **dateparser**, in each language in turn: the member's ``!lang``
+   first when it is one of es/fr/pt/de, then English, then the others (never language
+   auto-detection, which costs up to 20 ms a phrase).  English phrases go to one
+   ``DateDataParser(languages=["en"])`` built lazily and reused, with ``RELATIVE_BASE`` = now as
+   naive local time in the zone, ``PREFER_DATES_FROM="future"`` and ``DATE_ORDER`` from the
+   caller, no ``timestamp`` parser.  Spanish, French, Portuguese and German phrases are
+   *translated* by dateparser's locale for the language into English words (``viernes 18:00``
+   → ``friday 18:00``, ``mañana a las 18h`` → ``in 1 day 18:00``, ``dans 2 heures`` → ``in 2
+   hour``) and the translation is read by our grammar, so a phrase means the same in every
+   language (dateparser's own reading differs: it puts ``viernes 18:00`` said on a Friday
+   morning a week later, and misses ``próximo lunes``, ``a las 6 de la tarde``, ``um 18 Uhr``,
+   which :mod:`~chatbot.time.phrase_languages` rewrites first).  Its naive result gets the zone
    attached here with zoneinfo.  ``RETURN_AS_TIMEZONE_AWARE`` is left at dateparser's default
    (naive unless the phrase had a zone) rather than ``False``: with ``False`` a zone that only
    dateparser knows (``ACWST``) would be silently dropped and the time misread in the member's
@@ -37,7 +48,9 @@ How a phrase is read
 6. **Checks on the result**: a time is required (meetings need one) unless
    ``allow_date_only``; the year must lie between 1970 and five years from now; a local time that
    does not exist (skipped by a spring-forward change) is refused with an explanation; a local
-   time that happens twice (autumn change) is taken at its first occurrence (``fold=0``).
+   time that happens twice (autumn change) is taken at its first occurrence (``fold=0``); a
+   month without its day (``december 18:00``, ``diciembre 18h``) is refused rather than given
+   today's day of the month, as dateparser would.
 
 Interpretation choices
 ======================
@@ -69,11 +82,11 @@ Interpretation choices
 Loading
 =======
 
-Importing this module is cheap; dateparser is imported when the first phrase needs it (about
-0.3–1 s).  :func:`parse_when` / :func:`parse_details` do that first load in a worker thread
-(``asyncio.to_thread``) and call the loaded parser directly afterwards; :func:`warm_up` loads it
-ahead of time.  :func:`parse_when_sync` / :func:`parse_details_sync` are for the CLI and
-benchmarks.
+Importing this module is cheap; dateparser and its five languages are loaded when the first
+phrase needs them (about 0.5–1 s).  :func:`parse_when` / :func:`parse_details` do that first
+load in a worker thread (``asyncio.to_thread``) and call the loaded parser directly afterwards;
+:func:`warm_up` loads it ahead of time (the bot does, in a thread, once it is ready).
+:func:`parse_when_sync` / :func:`parse_details_sync` are for the CLI and benchmarks.
 
 Where the code is
 =================
@@ -81,31 +94,39 @@ Where the code is
 This module is the entry point: the public functions, and ``_analyse``, which puts steps 1–4
 together.  The steps live in modules of their own, each importing only those listed before it:
 
+* :mod:`chatbot.time.phrase_vocabulary`: weekday, month and date words of es/fr/pt/de, for the
+  code that must know them without dateparser (the place pre-pass, meeting recurrences);
 * :mod:`chatbot.time.phrase_prepass`: steps 1–3, the checks, the zone named in the phrase, clock
   forms rewritten;
 * :mod:`chatbot.time.phrase_instant`: :class:`Parsed`, the limits, and step 6, the checks every
   result passes (year range, clock changes);
 * :mod:`chatbot.time.phrase_grammar`: step 4, our grammar;
-* :mod:`chatbot.time.phrase_dateparser`: step 5, the dateparser fallback.
+* :mod:`chatbot.time.phrase_languages`: step 5 for es/fr/pt/de, what dateparser's translation
+  misses, rewritten;
+* :mod:`chatbot.time.phrase_dateparser`: step 5, dateparser and the order of the languages.
 
 The ``chatbot when`` command line is :mod:`chatbot.time.when_cli`, which uses this module.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from chatbot.base.errors import BadArgument
 from chatbot.time import phrase_dateparser
-from chatbot.time.phrase_grammar import DAY, Fallback, from_fields, read_fields, read_relative
+from chatbot.time.phrase_grammar import (
+    Fallback,
+    from_fields,
+    from_relative,
+    read_fields,
+    read_relative,
+)
 from chatbot.time.phrase_instant import (
     DATE_ORDERS,
     MAX_YEARS_AHEAD,
     MIN_YEAR,
     Parsed,
     Reading,
-    check_year,
-    localise,
 )
 from chatbot.time.phrase_prepass import MAX_PHRASE_LENGTH, clean, clip, normalise_times, take_zone
 from chatbot.time.zones import zone_from_key
@@ -131,19 +152,27 @@ async def parse_when(
     now: datetime,
     date_order: str = "DMY",
     allow_date_only: bool = False,
+    lang: str | None = None,
 ) -> datetime:
     """``text`` read as an instant (aware, UTC); :class:`BadArgument` when it can't be.
 
     ``zone_key`` is the member's stored zone (``None`` = UTC), used unless the phrase names
     one; ``now`` is an aware datetime (``ctx.now()``).  ``date_order`` (``DMY``, ``MDY`` or
     ``YMD``) says how ``12/05/2026`` is read; ``allow_date_only`` accepts a date without a time
-    (00:00 local).  The result may be in the past ("today 09:00" at noon): callers that need a
+    (00:00 local); ``lang`` is the member's ``!lang`` (``fr``, ``pt-BR``, None): a phrase in
+    Spanish, French, Portuguese or German is read whatever it is, but the member's language is
+    tried first.  The result may be in the past ("today 09:00" at noon): callers that need a
     future time check it (``DateTimeArg`` does).  A naive ``now``, an unknown ``date_order`` or a
     corrupt ``zone_key`` is a bug: ``ValueError`` (or ``KeyError`` from
     :func:`chatbot.time.zones.zone_from_key`), never ``BadArgument``.
     """
     parsed = await parse_details(
-        text, zone_key=zone_key, now=now, date_order=date_order, allow_date_only=allow_date_only
+        text,
+        zone_key=zone_key,
+        now=now,
+        date_order=date_order,
+        allow_date_only=allow_date_only,
+        lang=lang,
     )
     return parsed.at
 
@@ -155,6 +184,7 @@ async def parse_details(
     now: datetime,
     date_order: str = "DMY",
     allow_date_only: bool = False,
+    lang: str | None = None,
 ) -> Parsed:
     """Like :func:`parse_when`, with the zone used and whether the phrase named it."""
     outcome = _analyse(text, zone_key, now, date_order, allow_date_only)
@@ -164,7 +194,7 @@ async def parse_details(
         import asyncio  # here, so that the CLI does not pay for it
 
         await asyncio.to_thread(phrase_dateparser.get_parser)
-    return phrase_dateparser.read_with_dateparser(outcome)
+    return phrase_dateparser.read_with_dateparser(outcome, lang)
 
 
 def parse_when_sync(
@@ -174,10 +204,16 @@ def parse_when_sync(
     now: datetime,
     date_order: str = "DMY",
     allow_date_only: bool = False,
+    lang: str | None = None,
 ) -> datetime:
     """:func:`parse_when` for code outside the event loop (CLI, benchmarks)."""
     return parse_details_sync(
-        text, zone_key=zone_key, now=now, date_order=date_order, allow_date_only=allow_date_only
+        text,
+        zone_key=zone_key,
+        now=now,
+        date_order=date_order,
+        allow_date_only=allow_date_only,
+        lang=lang,
     ).at
 
 
@@ -188,16 +224,18 @@ def parse_details_sync(
     now: datetime,
     date_order: str = "DMY",
     allow_date_only: bool = False,
+    lang: str | None = None,
 ) -> Parsed:
     """:func:`parse_details` for code outside the event loop (CLI, benchmarks)."""
     outcome = _analyse(text, zone_key, now, date_order, allow_date_only)
     if isinstance(outcome, Parsed):
         return outcome
-    return phrase_dateparser.read_with_dateparser(outcome)
+    return phrase_dateparser.read_with_dateparser(outcome, lang)
 
 
 def warm_up() -> None:
-    """Load dateparser now (blocking, about 0.3–1 s) rather than on the first unusual phrase."""
+    """Load dateparser and its five languages now (blocking, about 0.5–1 s) rather than on the
+    first unusual or non-English phrase."""
     phrase_dateparser.get_parser()
 
 
@@ -242,20 +280,7 @@ def _analyse(
             f"e.g. 'tomorrow 15:00 {found.text if found else 'UTC'}'."
         )
     if relative is not None:
-        days, seconds = relative
-        if abs(days * DAY + seconds) > (MAX_YEARS_AHEAD + 1) * 366 * DAY:
-            raise BadArgument(
-                f"'{clip(cleaned)}' is more than {MAX_YEARS_AHEAD} years away. Give a nearer time."
-            )
-        at = ctx.now_local
-        if days:  # "in 3 days": same wall-clock time, whatever the clocks do meanwhile
-            day = at.date() + timedelta(days=days)
-            at = localise(ctx, day, (at.hour, at.minute, at.second)) + timedelta(
-                microseconds=at.microsecond
-            )
-        at = at.astimezone(UTC) + timedelta(seconds=round(seconds))
-        check_year(ctx, at.astimezone(zone.tzinfo).year)
-        return ctx.parsed(at, relative=True)
+        return from_relative(ctx, *relative)
     try:
         return from_fields(ctx, read_fields(phrase.split()))
     except Fallback:

@@ -13,8 +13,8 @@ the whims of) dateparser.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, timedelta
 from typing import Final
 
 from chatbot.base.errors import BadArgument
@@ -30,7 +30,7 @@ from chatbot.time.phrase_instant import (
     need_time,
     too_far,
 )
-from chatbot.time.phrase_prepass import bad_time, clip
+from chatbot.time.phrase_prepass import bad_time, clip, normalise_times
 
 WEEKDAYS: Final = {
     "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
@@ -154,6 +154,35 @@ def read_relative(s: str) -> tuple[int, float] | None:
         return None
     days, seconds = parsed
     return (-days, -seconds) if m["tail"] == "ago" else (days, seconds)
+
+
+def from_relative(ctx: Reading, days: int, seconds: float) -> Parsed:
+    """The instant ``days`` (calendar days: same wall-clock time) and ``seconds`` from now."""
+    if abs(days * DAY + seconds) > (MAX_YEARS_AHEAD + 1) * 366 * DAY:
+        raise BadArgument(
+            f"'{clip(ctx.text)}' is more than {MAX_YEARS_AHEAD} years away. Give a nearer time."
+        )
+    at = ctx.now_local
+    if days:  # "in 3 days": same wall-clock time, whatever the clocks do meanwhile
+        day = at.date() + timedelta(days=days)
+        at = localise(ctx, day, (at.hour, at.minute, at.second)) + timedelta(
+            microseconds=at.microsecond
+        )
+    at = at.astimezone(UTC) + timedelta(seconds=round(seconds))
+    check_year(ctx, at.astimezone(ctx.zone.tzinfo).year)
+    return ctx.parsed(at, relative=True)
+
+
+def read_english(ctx: Reading, lowered: str) -> Parsed:
+    """``lowered`` (English words, lower case: a translated phrase) read as the member's own
+    phrase is: a relative phrase, else clock forms and the grammar; :class:`Fallback` when the
+    grammar does not cover it.  Messages quote ``ctx.text``, what the member wrote."""
+    relative = read_relative(lowered)
+    if relative is not None:
+        return from_relative(ctx, *relative)
+    phrase, midnight = normalise_times(lowered)
+    reading = replace(ctx, phrase=phrase, midnight=ctx.midnight or midnight)
+    return from_fields(reading, read_fields(phrase.split()))
 
 
 def read_fields(words: list[str]) -> Fields:

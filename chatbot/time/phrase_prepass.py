@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from chatbot.base.errors import AmbiguousZone, BadArgument
+from chatbot.time.phrase_vocabulary import DATE_WORDS as OTHER_DATE_WORDS
 from chatbot.time.zones import (
     ZONE_ABBREVIATIONS,
     Zone,
@@ -60,7 +61,11 @@ _FOLLOWING_WORD_RE = re.compile(r"\s+([A-Za-z][A-Za-z\-']*)")
 _AMPM_RE = re.compile(
     r"(?<![\w:.])(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?(?!\w)", re.IGNORECASE
 )
-_H_TIME_RE = re.compile(r"(?<![\w:.])(?<!in )(\d{1,2})(?:h(\d{2})?|[.:](\d{2})\s?h)(?!\w)")
+_H_TIME_RE = re.compile(r"(?<![\w:.])(\d{1,2})(?:h(\d{2})?|[.:](\d{2})\s?h)(?!\w)")
+# "in 2h", "dans 2h", "en 2h", "em 2h", "daqui a 2h", "vor 2h": a duration, not a time of day
+_DURATION_LEAD_RE = re.compile(
+    r"(?:^|\s)(?:in|dans|en|em|within|dentro de|daqui a|il y a|hace|há|vor)\s*$"
+)
 _NOON_RE = re.compile(r"\b(?:12\s+)?(?:noon|midday)\b")
 _MIDNIGHT_RE = re.compile(r"\b(?:12\s+)?midnight\b")
 _CLOCK_RE = re.compile(r"(?<![\w:.])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\w:])")
@@ -200,8 +205,9 @@ def take_zone(s: str) -> tuple[str, ZoneFound | None]:
     return _SPACES_RE.sub(" ", f"{s[:start]} {rest}").strip(), zone_found
 
 
-# Words that end date phrases and are never places ("friday 18:00 next week", "9am sharp").
-_DATE_WORDS: Final = frozenset(
+# Words that end date phrases and are never places ("friday 18:00 next week", "9am sharp",
+# "18h mañana", "18 Uhr"): English here, es/fr/pt/de from chatbot.time.phrase_vocabulary.
+_DATE_WORDS: Final = OTHER_DATE_WORDS | frozenset(
     """today tomorrow tonight yesterday morning afternoon evening night noon midday midnight
     next this last week weeks month months year years day days hour hours minute minutes
     am pm a.m. p.m. sharp please ok latest earliest from until till to and or of the at on
@@ -211,6 +217,11 @@ _DATE_WORDS: Final = frozenset(
 )
 #: words before a place that are not part of it ("in Lagos", "à Paris", "em São Paulo")
 _PLACE_LEADS: Final = frozenset({"in", "at", "à", "a", "en", "em", "no", "na", "um", "im"})
+#: articles and prepositions: a place name with a date word does not start with one
+#: ("el viernes que viene", "du matin"), one without may ("la paz", "le havre")
+_WEAK_WORDS: Final = frozenset(
+    "el la le les los las l' de del du da do o os as às am um der den dem que of the".split()  # noqa: SIM905
+)
 _PLACE_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'’.\-]*\.?")
 #: a place named at the end of a phrase has at most this many words ("ciudad de méxico")
 _MAX_PLACE_WORDS: Final = 4
@@ -218,25 +229,31 @@ _MAX_PLACE_WORDS: Final = 4
 
 def _take_place(s: str) -> tuple[str, ZoneFound | None]:
     """A place at the end of the phrase, read by the same rules as ``!tz set``: ``monday
-    10am new york``, ``friday 18:00 são paulo``, ``tomorrow 9am manila time``.
+    10am new york``, ``friday 18:00 são paulo``, ``mañana 18h ciudad de méxico``, ``tomorrow
+    9am manila time``.
 
-    Only a run of plain words after the last date or time word is tried, longest first; a
-    run that names no place leaves the phrase as it was (the grammar then says what it could
-    not read), and a place shared by several zones is refused with the candidates."""
+    The plain words at the end are tried, longest first, after a date or time word.  A date
+    word is never a place (``18h mañana``, ``friday 18:00 next week``) and a name with one
+    must start with a word that is neither a date word nor an article (``rio de janeiro``,
+    ``santo domingo``, not ``tomorrow lagos`` or ``el viernes que viene``).  Words that name no
+    place leave the phrase as it was (the grammar then says what it could not read); a place
+    shared by several zones is refused with the candidates."""
     words = list(re.finditer(r"\S+", s))
     if words and words[-1].group().casefold() == "time":
         words = words[:-1]  # "9am manila time"
-    run: list[re.Match[str]] = []
-    for word in reversed(words):
-        text = word.group()
-        if not _PLACE_WORD_RE.fullmatch(text) or text.casefold() in _DATE_WORDS:
-            break
-        run.insert(0, word)
-    if not run or len(run) == len(words):
-        return s, None  # nothing but words: not "a time, then a place"
-    for size in range(min(len(run), _MAX_PLACE_WORDS), 0, -1):
-        part = run[-size:]
-        if part[0].group().casefold() in _PLACE_LEADS:
+    plain = 0  # the plain words at the end
+    while plain < len(words) and _PLACE_WORD_RE.fullmatch(words[-1 - plain].group()):
+        plain += 1
+    dated = [not _PLACE_WORD_RE.fullmatch(w.group()) or _is_date_word(w) for w in words]
+    for size in range(min(plain, _MAX_PLACE_WORDS), 0, -1):
+        first = len(words) - size
+        part = words[first:]
+        if not any(dated[:first]):
+            continue  # nothing but words before it: not "a time, then a place"
+        lead = part[0].group().casefold()
+        if lead in _PLACE_LEADS:
+            continue
+        if any(dated[first:]) and (dated[first] or lead in _WEAK_WORDS):
             continue
         name = s[part[0].start() : part[-1].end()]
         try:
@@ -252,11 +269,15 @@ def _take_place(s: str) -> tuple[str, ZoneFound | None]:
         except BadArgument:
             continue
         head = s[: part[0].start()].rstrip()
-        lead = head.rsplit(" ", 1)
-        if len(lead) == 2 and lead[1].casefold() in _PLACE_LEADS:
-            head = lead[0]
+        before = head.rsplit(" ", 1)
+        if len(before) == 2 and before[1].casefold() in _PLACE_LEADS:
+            head = before[0]
         return _SPACES_RE.sub(" ", head).strip(), ZoneFound(zone, name)
     return s, None
+
+
+def _is_date_word(word: re.Match[str]) -> bool:
+    return word.group().casefold().rstrip(".") in _DATE_WORDS
 
 
 def bad_time(shown: str) -> NoReturn:
@@ -277,6 +298,8 @@ def normalise_times(s: str) -> tuple[str, bool]:
         return f"{hour:02d}:{minute:02d}"
 
     def h_time(m: re.Match[str]) -> str:
+        if _DURATION_LEAD_RE.search(m.string, 0, m.start()):
+            return m.group()  # "dans 2h": read as a duration later
         hour, minute = int(m[1]), int(m[2] or m[3] or 0)
         if hour > 23 or minute > 59:
             bad_time(m.group())

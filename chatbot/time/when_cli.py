@@ -1,4 +1,5 @@
-"""``chatbot when "PHRASE" [--zone ZONE] [--now ISO]``: read a date phrase as the bot would.
+"""``chatbot when "PHRASE" [--zone ZONE] [--now ISO] [--lang CODE]``: read a date phrase as the
+bot would.
 
 A command-line window on :func:`chatbot.time.parse.parse_when_sync`, for checking how a phrase
 is read without starting the bot (``chatbot`` dispatches ``when`` here).  It is a module of its
@@ -36,12 +37,19 @@ def _cli_parser() -> argparse.ArgumentParser:
         prog="chatbot when",
         description="Read a date phrase as the bot would and print the instant in UTC (ISO 8601).",
     )
-    parser.add_argument("phrase", help="e.g. 'Friday 18h CET' or 'tomorrow 9am'")
+    parser.add_argument(
+        "phrase", help="e.g. 'Friday 18h CET', 'tomorrow 9am', 'viernes 18h', 'demain 9h'"
+    )
     parser.add_argument(
         "--zone", help="the zone to read it in (city, IANA name, offset…); default UTC"
     )
     parser.add_argument(
         "--now", help="the current time as ISO 8601 (naive means UTC); default: the clock"
+    )
+    parser.add_argument(
+        "--lang",
+        help="the member's language (!lang: es, fr, pt-BR, de…), tried first; phrases in "
+        "English, Spanish, French, Portuguese and German are read without it",
     )
     parser.add_argument(
         "--date-order",
@@ -62,7 +70,7 @@ def _cli_parser() -> argparse.ArgumentParser:
 
 
 def when_main(argv: list[str]) -> int:
-    """``chatbot when "PHRASE" [--zone ZONE] [--now ISO-8601]``.
+    """``chatbot when "PHRASE" [--zone ZONE] [--now ISO-8601] [--lang CODE]``.
 
     Prints the instant as ISO 8601 in UTC (its only line on stdout) and returns 0; prints the
     reason on stderr and returns 1 when the phrase, zone or time can't be read; returns 2 for a
@@ -87,6 +95,7 @@ def when_main(argv: list[str]) -> int:
             now=now,
             date_order=args.date_order,
             allow_date_only=args.allow_date_only,
+            lang=args.lang,
         )
     except BadArgument as exc:
         print(exc.message, file=sys.stderr)

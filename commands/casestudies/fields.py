@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatbot.base.errors import UserError
+from chatbot.dispatch.answers import is_yes
 
 SCHEMA_VERSION = 1
 
@@ -320,7 +321,7 @@ def contact(value: str) -> str:
 
 
 def consent(value: str) -> bool:
-    if value.strip().casefold() in ("yes", "y", "true", "i agree", "agree"):
+    if is_yes(value) or value.strip().casefold() in ("true", "i agree", "agree"):
         return True
     raise UserError(
         "I can only take case studies we may publish. Say yes to agree, or cancel to stop."
@@ -328,7 +329,7 @@ def consent(value: str) -> bool:
 
 
 def licence(value: str) -> str:
-    words = value.strip().casefold().replace(",", " ").split()
+    words = ["yes" if is_yes(w) else w for w in value.casefold().replace(",", " ").split()]
     if words in (["yes"], ["y"], ["cc-by-sa-4.0", "yes"], ["cc", "by-sa", "yes"]):
         return "CC-BY-SA-4.0"
     if words and words[0] in ("cc0", "cc0-1.0"):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from chatbot.base.errors import UserError
 from chatbot.dispatch.context import Context
+from chatbot.dispatch.converters import YesNoMaybe
 from chatbot.messages.events import Bullets, Inline, Plain, Reply, When
 from chatbot.storage.conditional import upsert
 from commands.meetings import meeting, module, remind
@@ -177,7 +178,7 @@ async def ics_link(ctx: Context, number: int | None) -> Reply:
     examples=["rsvp 3 yes", "rsvp 3 maybe", "rsvp 3 no"],
     params={"number": "the meeting", "answer": "yes, maybe or no"},
 )
-async def rsvp(ctx: Context, number: int, answer: Literal["yes", "no", "maybe"]) -> Reply:
+async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
     now = ctx.now()
     async with ctx.db.session() as session:
         # write first, then check the meeting: on SQLite the write's transaction sees the

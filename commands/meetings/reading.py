@@ -72,6 +72,7 @@ async def suggest_title_quotes(ctx: Context, title: str, phrase: str, details: s
                 zone_key=prefs.zone,
                 now=ctx.now(),
                 date_order=ctx.config.time.date_order,
+                lang=prefs.lang,
             )
         except UserError:
             continue
@@ -98,7 +99,11 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
     prefs = await ctx.prefs()
     try:
         parsed = await parse_details(
-            phrase, zone_key=prefs.zone, now=ctx.now(), date_order=ctx.config.time.date_order
+            phrase,
+            zone_key=prefs.zone,
+            now=ctx.now(),
+            date_order=ctx.config.time.date_order,
+            lang=prefs.lang,
         )
     except UserError as exc:
         raise UserError(f"{exc.message} For example: {example}") from None

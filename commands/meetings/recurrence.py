@@ -1,5 +1,8 @@
 """Recurrence as organisers say it: ``every second Tuesday``, ``every other week``, ``first
-monday of the month``, ``weekdays``, ``monthly on the 2nd tuesday``.
+monday of the month``, ``weekdays``, ``monthly on the 2nd tuesday``; and in Spanish, French,
+Portuguese and German (``cada segundo martes``, ``tous les lundis``, ``toda segunda-feira``,
+``jeden Montag``, ``días laborables``), put in these English words first by
+:mod:`commands.meetings.recurrence_words`.
 
 :func:`read_recurrence` finds such an expression in a meeting's date phrase and returns the
 :class:`~commands.meetings.series.Rule` (an RRULE) with the rest of the phrase, which still
@@ -13,6 +16,7 @@ from __future__ import annotations
 import re
 
 from chatbot.base.errors import UserError
+from commands.meetings.recurrence_words import to_english
 from commands.meetings.series import DAYS, MONTHLY_NTH, ORDINALS, WEEKDAYS, WEEKS, Rule
 
 _DAY_WORDS = {
@@ -95,9 +99,18 @@ def _days(text: str) -> tuple[int, ...]:
 
 def read_recurrence(phrase: str) -> tuple[Rule | None, str]:
     """``every second Tuesday at 15:00 UTC`` → (2nd Tuesday monthly, ``15:00 UTC``);
-    a phrase without a recurrence comes back unchanged with ``None``."""
+    a phrase without a recurrence comes back unchanged with ``None``.  In another language
+    (``cada martes a las 15h``) the rest is the phrase with its weekdays in English."""
     text = " ".join(phrase.split())
-    low = text.casefold()
+    for candidate in dict.fromkeys((to_english(text), text)):
+        rule, rest = _read(candidate)
+        if rule is not None:
+            return rule, rest
+    return None, text
+
+
+def _read(text: str) -> tuple[Rule | None, str]:
+    low = text.lower()  # not casefold: "ß" would shift the positions cut out of text
     for pattern, kind in _PATTERNS:
         found = pattern.search(low)
         if found is None:
@@ -106,9 +119,17 @@ def read_recurrence(phrase: str) -> tuple[Rule | None, str]:
             continue
         rule = _rule(kind, found)
         rest = (text[: found.start()] + " " + text[found.end() :]).strip(" ,")
-        rest = re.sub(r"^(?:at|on|from|starting)\s+", "", rest, flags=re.IGNORECASE)
+        rest = _LEAD_RE.sub("", rest)
         return rule, " ".join(rest.split())
     return None, text
+
+
+# words before the first date left when the recurrence is cut out ("cada martes a las 15h")
+_LEAD_RE = re.compile(
+    r"^(?:(?:at|on|from|starting|a\s+las|a\s+la|à|a|às|as|um|ab|el|le|la|o|am|desde|dès"
+    r"|a\s+partir\s+del?|à\s+partir\s+du|ab\s+dem)\s+)+",
+    re.IGNORECASE,
+)
 
 
 def _is_recurring_days(low: str, found: re.Match[str]) -> bool:

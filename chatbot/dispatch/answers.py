@@ -1,0 +1,75 @@
+"""The words members answer the bot's questions with, in English, Spanish, French, Portuguese
+and German: yes, no, maybe, and a dialogue's confirm, cancel, back, skip and help.
+
+One place for them, so that every prompt accepts the same answers: dialogues
+(:mod:`chatbot.dispatch.dialogs`), ``!rsvp 3 sim`` (a :class:`~chatbot.dispatch.converters.Choice`
+with :data:`YES_NO_MAYBE` as aliases), ``!forgetme confirmar``, a case study's consent.  Words
+are compared by :func:`answer_key`: lower case, without accents or a closing full stop, so
+``Sí``, ``si`` and ``sí.`` are one answer.  ``no`` is "no" in English, Spanish and Portuguese
+alike, so it is only ever a no.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Final
+
+
+def answer_key(text: str) -> str:
+    """``text`` as answers are compared: trimmed, lower case, no accents, no final ``.!``."""
+    key = " ".join(text.split()).casefold().rstrip(".!").replace("’", "'")
+    if key.isascii():
+        return key
+    decomposed = unicodedata.normalize("NFD", key)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _keys(words: str) -> frozenset[str]:
+    return frozenset(answer_key(w.replace("_", " ")) for w in words.split())
+
+
+#: yes: en, es, fr, pt, de ("sí" and "si" are one key)
+YES: Final = _keys("yes y yeah yep sí claro vale sim oui ja jawohl")
+#: no
+NO: Final = _keys("no n nope não non nein")
+#: maybe
+MAYBE: Final = _keys(
+    "maybe perhaps quizás quizá tal_vez a_lo_mejor talvez peut-être peutetre vielleicht"
+)
+#: a dialogue's last step: the answers are right, save them (every yes counts)
+CONFIRM: Final = YES | _keys(
+    "confirm submit ok okay save done confirmar enviar guardar listo confirmer envoyer "
+    "enregistrer valider d'accord salvar pronto bestätigen senden speichern fertig"
+)
+#: go ahead with what can't be undone (``!forgetme confirm``): "confirm" in a language, or yes
+CONFIRM_IRREVERSIBLE: Final = YES | _keys("confirm confirmar confirmer bestätigen")
+#: stop the dialogue, nothing saved
+CANCEL: Final = _keys(
+    "cancel stop quit abort cancelar parar salir anular annuler arrêter quitter sair "
+    "abbrechen stopp beenden"
+)
+#: the previous question
+BACK: Final = _keys("back previous undo atrás volver anterior retour précédent voltar zurück")
+#: leave an optional question unanswered
+SKIP: Final = _keys(
+    "skip none - n/a saltar omitir ninguno ninguna nada passer sauter aucun aucune rien pular "
+    "nenhum nenhuma überspringen keine nichts"
+)
+#: what is this question about
+HELP: Final = _keys("help ? what? ayuda aide ajuda hilfe")
+
+#: the words a member may also type as a command in a dialogue (``!cancel``, ``!atrás``)
+KEYWORDS: Final = CANCEL | BACK | SKIP | HELP
+
+#: aliases for a ``Literal["yes", "no", "maybe"]`` argument (``!rsvp 3 sim``)
+YES_NO_MAYBE: Final = {"yes": YES, "no": NO, "maybe": MAYBE}
+
+
+def is_yes(text: str) -> bool:
+    """Whether ``text`` says yes in one of the five languages."""
+    return answer_key(text) in YES
+
+
+def is_confirm(text: str) -> bool:
+    """Whether ``text`` confirms (``confirm``, ``confirmar``, ``bestätigen``, any yes)."""
+    return answer_key(text) in CONFIRM
