@@ -8,7 +8,9 @@ One person reads the console, as whichever member they are at the moment (``/as`
 post for a whole room (an announcement, a meeting) shows its times in that member's zone,
 and every message counts as answerable ephemerally: a private reply is printed where the
 command was typed, as only that person sees it (a reply meant for direct messages is still
-shown as one, with the notice in the room).
+shown as one, with the notice in the room).  A file a reply carries (an export) is written
+to the exports folder (``exports``; by default an ``exports/`` folder next to the SQLite
+database, or in the working directory) and its path printed.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import asyncio
 import re
 import sys
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import msgspec
 
 from chatbot.base.config import adapter_settings
 from chatbot.dispatch.adapter import Capabilities, Sent
-from chatbot.messages.events import Incoming, Member, Outgoing, Reader, Room
-from chatbot.messages.render import render_plain
+from chatbot.messages.events import Attachment, Incoming, Member, Outgoing, Reader, Room
+from chatbot.messages.render import describe_file, render_plain
 from chatbot.storage.members import store_of
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from chatbot.dispatch.adapter import Core
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+_SQLITE_FILE = re.compile(r"^sqlite(?:\+\w+)?:///([^?]+)")
 HELP = """Console commands:
   /as NAME      speak as another member (e.g. /as bob)
   /room #NAME   move to a room (e.g. /room #meetings)
@@ -47,6 +51,40 @@ class ConsoleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     member: str = "alice"
     room: str = "#general"
     organisers: list[str] = msgspec.field(default_factory=list)
+    #: where files sent by the bot (exports) are written; "" for an ``exports/`` folder next
+    #: to the SQLite database, or in the working directory
+    exports: str = ""
+
+
+def exports_folder(settings: ConsoleSettings, database_url: str) -> Path:
+    """The folder the console writes files to (see :class:`ConsoleSettings`)."""
+    if settings.exports:
+        return Path(settings.exports).expanduser()
+    found = _SQLITE_FILE.match(database_url)
+    if found and found.group(1) != ":memory:":
+        return Path(found.group(1)).parent / "exports"
+    return Path("exports")
+
+
+def save_file(folder: Path, file: Attachment) -> Path:
+    """Write ``file`` into ``folder`` (created when needed) under its own name, or with
+    ``-2``, ``-3``… added when that is taken: an earlier export is never overwritten."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem, dot, ext = file.filename.rpartition(".")
+    if not dot or not stem:
+        stem, ext = file.filename, ""
+    suffix = f".{ext}" if ext else ""
+    number = 1
+    while True:
+        name = file.filename if number == 1 else f"{stem}-{number}{suffix}"
+        path = folder / name
+        try:
+            with path.open("xb") as handle:
+                handle.write(file.data)
+        except FileExistsError:
+            number += 1
+            continue
+        return path.resolve()
 
 
 class ConsoleAdapter:
@@ -57,6 +95,7 @@ class ConsoleAdapter:
         self, config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None
     ) -> None:
         self.settings = adapter_settings(config, "console", ConsoleSettings)
+        self.exports = exports_folder(self.settings, config.database_url())
         self.prefix = config.bot.prefix
         self.bot_name = config.bot.name
         self.stdin = stdin or sys.stdin
@@ -136,7 +175,10 @@ class ConsoleAdapter:
             if store is not None:
                 prefs = await store.prefs(self.member)
                 reader = Reader(prefs.zone, prefs.lang)
-        text = render_plain(out.reply, reader, out.sent_at)
+        text = render_plain(msgspec.structs.replace(out.reply, files=()), reader, out.sent_at)
+        for file in out.reply.files:
+            path = await asyncio.to_thread(save_file, self.exports, file)
+            text += ("\n" if text else "") + f"{describe_file(file)} saved as {path}"
         if out.room.is_direct:
             target = out.room.name.removeprefix("DM ")
             if not (self.room.is_direct and self.member.display_name == target):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -364,14 +365,22 @@ async def test_mydata_and_forgetme(any_chat: ConsoleChat) -> None:
     assert "haven't submitted" in await chat.say("!casestudy mine")
 
 
+def saved_text(line: str) -> str:
+    """The file whose path the console printed after ``saved as``."""
+    return Path(line.rsplit(" saved as ", 1)[1]).read_text(encoding="utf-8")
+
+
 async def test_export_in_chat_for_organisers(chat: ConsoleChat) -> None:
-    """Organisers get the published studies as a code block by DM; members may not."""
+    """Organisers get the published studies as a file by DM (a summary line and the file's
+    path, not the rows); members may not."""
     await submit_study(chat, "alice")
     for command in ("claim 1", "accept 1", "publish 1"):
         await chat.say(f"!casestudy {command}", as_="ana", room="#general")
     out = await chat.say("!casestudy export csv")
-    assert "[DM to ana]" in out and "outcome_citations_added" in out
-    assert "example@lakeside.example" not in out
+    assert "[DM to ana] 1 published case study as CSV: casestudies-" in out
+    assert "outcome_citations_added" not in out
+    saved = saved_text(out.splitlines()[1])
+    assert "outcome_citations_added" in saved and "example@lakeside.example" not in saved
     assert "Only organisers" in await chat.say("!casestudy export json", as_="bob")
 
 

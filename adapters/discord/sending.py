@@ -1,11 +1,13 @@
 """Sending: replies in channels, in direct messages and as interaction responses, cut to
-Discord's size, with their buttons, never pinging anyone but the member being answered."""
+Discord's size, with their buttons and files (attachments on the last piece, ten a message),
+never pinging anyone but the member being answered."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
+import io
 from typing import Any
 
 import discord
@@ -17,11 +19,13 @@ from adapters.discord.interactions import CommandButton, Interactions
 from adapters.discord.render import mentioned_ids, render, split_content
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import Sent
-from chatbot.messages.events import Member, Outgoing, Reply, Room
+from chatbot.messages.events import Attachment, Member, Outgoing, Reply, Room
 
 log = get_logger("adapters.discord")
 
 MAX_BUTTONS = 25
+#: attachments Discord takes on one message
+MAX_FILES = 10
 
 
 class Sending(Forms, Interactions):
@@ -119,18 +123,21 @@ class Sending(Forms, Interactions):
         if out.reply.form is not None:
             await self._keep_form(out.reply.form)
         view = self._view(out.reply)
-        if not chunks and view is None:
+        groups = _file_groups(out.reply)
+        if not chunks and view is None and not groups:
             return None
         allowed = self._allowed_mentions(out)
-        pieces = chunks or [""]
+        pieces = _pieces(chunks, groups)
         first: Sent | None = None
-        for index, chunk in enumerate(pieces):
+        for index, (chunk, files) in enumerate(pieces):
             last = index == len(pieces) - 1
             options: dict[str, Any] = {"allowed_mentions": allowed}
             if index == 0 and reference is not None:
                 options["reference"] = reference
             if last and view is not None:
                 options["view"] = view
+            if files:
+                options["files"] = _discord_files(files)
             if out.delivery_id:
                 options["nonce"] = _nonce(out.delivery_id, index)  # sent with enforce_nonce
             message = await channel.send(chunk or None, **options)
@@ -162,17 +169,18 @@ class Sending(Forms, Interactions):
             if form is not None:
                 await self._keep_form(form)
             view = self._view(out.reply)
-            if not chunks and view is None:
+            groups = _file_groups(out.reply)
+            if not chunks and view is None and not groups:
                 return None
             allowed = self._allowed_mentions(out)
             if private and pending is not None and not pending.private and not pending.answered:
                 await self._drop_public_deferral(interaction)
-            pieces = chunks or [""]
+            pieces = _pieces(chunks, groups)
             first: Sent | None = None
-            for index, chunk in enumerate(pieces):
+            for index, (chunk, files) in enumerate(pieces):
                 attach = view if index == len(pieces) - 1 and view is not None else None
                 message_id = await self._interaction_message(
-                    interaction, chunk, attach, private, allowed
+                    interaction, chunk, attach, private, allowed, files
                 )
                 if pending is not None:
                     pending.answered = True
@@ -195,36 +203,49 @@ class Sending(Forms, Interactions):
         view: discord.ui.View | None,
         private: bool,
         allowed: discord.AllowedMentions,
+        files: tuple[Attachment, ...] = (),
     ) -> int | None:
         """The first answer as the interaction response, any further one as a follow-up."""
-        if not interaction.response.is_done():
-            if view is not None:
-                callback = await interaction.response.send_message(
-                    content or None, view=view, ephemeral=private, allowed_mentions=allowed
-                )
-            else:
-                callback = await interaction.response.send_message(
-                    content or None, ephemeral=private, allowed_mentions=allowed
-                )
-            return callback.message_id
+        options: dict[str, Any] = {"ephemeral": private, "allowed_mentions": allowed}
         if view is not None:
-            message = await interaction.followup.send(
-                content or discord.utils.MISSING,
-                view=view,
-                ephemeral=private,
-                allowed_mentions=allowed,
-                wait=True,
-            )
-        else:
-            message = await interaction.followup.send(
-                content, ephemeral=private, allowed_mentions=allowed, wait=True
-            )
+            options["view"] = view
+        if files:
+            options["files"] = _discord_files(files)
+        if not interaction.response.is_done():
+            callback = await interaction.response.send_message(content or None, **options)
+            return callback.message_id
+        message = await interaction.followup.send(
+            content or discord.utils.MISSING, wait=True, **options
+        )
         return message.id
 
 
 def _chunks(reply: Reply) -> list[str]:
     content = render(reply)
     return split_content(content) if content else []
+
+
+def _file_groups(reply: Reply) -> list[tuple[Attachment, ...]]:
+    """The reply's files, :data:`MAX_FILES` a message."""
+    files = reply.files
+    return [files[i : i + MAX_FILES] for i in range(0, len(files), MAX_FILES)]
+
+
+def _pieces(
+    chunks: list[str], groups: list[tuple[Attachment, ...]]
+) -> list[tuple[str, tuple[Attachment, ...]]]:
+    """Each message to post: the text's pieces, the first files on the last of them, and any
+    further files in messages of their own."""
+    pieces: list[tuple[str, tuple[Attachment, ...]]] = [(c, ()) for c in chunks or [""]]
+    if groups:
+        pieces[-1] = (pieces[-1][0], groups[0])
+        pieces.extend(("", group) for group in groups[1:])
+    return pieces
+
+
+def _discord_files(files: tuple[Attachment, ...]) -> list[discord.File]:
+    """Fresh ``discord.File`` objects (one is spent by each upload, retries included)."""
+    return [discord.File(io.BytesIO(f.data), filename=f.filename) for f in files]
 
 
 def _nonce(delivery_id: str, index: int) -> str:

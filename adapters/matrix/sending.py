@@ -3,15 +3,18 @@
 Every send carries a transaction id derived from what it answers (or from its
 ``delivery_id``), so a retry or a replay after a crash never posts twice; an unreachable
 homeserver is retried for a while, then :class:`MatrixUnavailable` lets the outbox retry
-later.  A post the bot makes on its own in a shared room (announcements, meetings) lists
-its full times in every zone the room's joined members set (see
-:func:`adapters.matrix.render.render_content`); the zones come from the core's member cache.
+later.  Files a reply carries follow its text as ``m.file`` events, uploaded to the media
+repository first (encrypted, in an encrypted room).  A post the bot makes on its own in a
+shared room (announcements, meetings) lists its full times in every zone the room's joined
+members set (see :func:`adapters.matrix.render.render_content`); the zones come from the
+core's member cache.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import random
 import uuid
 from collections import Counter
@@ -28,7 +31,7 @@ from adapters.matrix.rooms import Rooms
 from adapters.matrix.settings import PLATFORM
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import Sent
-from chatbot.messages.events import Bullets, Member, Outgoing, Reply, Room, When
+from chatbot.messages.events import Attachment, Bullets, Member, Outgoing, Reply, Room, When
 from chatbot.storage.members import store_of
 
 log = get_logger("adapters.matrix")
@@ -69,7 +72,19 @@ class Sending(Rooms, Reactions):
             self.delivery_patience_seconds if out.delivery_id else self.reply_patience_seconds
         )
         tx_id = self._tx_id(out)
-        event_id = await self._room_send(room_id, content, tx_id, patience)
+        event_id: str | None = None
+        if out.reply.parts or out.reply.buttons or not out.reply.files:
+            event_id = await self._room_send(room_id, content, tx_id, patience)
+            if event_id is None:
+                return None
+        encrypted = room is not None and room.encrypted
+        for index, file in enumerate(out.reply.files):
+            file_event = await self._send_file(
+                room_id, file, content, encrypted, f"{tx_id}.f{index}", patience
+            )
+            if file_event is None:
+                return None
+            event_id = event_id or file_event
         if event_id is None:
             return None
         buttons = content.get(BUTTONS_KEY)
@@ -133,6 +148,49 @@ class Sending(Rooms, Reactions):
             return f"wmlib.{uuid.uuid4().hex}"
         return "wmlib." + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
+    async def _send_file(
+        self,
+        room_id: str,
+        file: Attachment,
+        text: dict[str, Any],
+        encrypted: bool,
+        tx_id: str,
+        patience: float,
+    ) -> str | None:
+        """Upload ``file`` to the media repository and post it as an ``m.file`` event (in the
+        thread of ``text``, the reply it belongs to); None if the server refuses either."""
+        keys: dict[str, Any] = {}
+
+        async def upload() -> Any:
+            response, decryption = await self.client.upload(
+                lambda _limited, _timeouts: io.BytesIO(file.data),
+                content_type=file.mime,
+                filename=file.filename,
+                encrypt=encrypted,
+                filesize=file.size,
+            )
+            keys.update(decryption or {})
+            return response
+
+        response = await self._retry(upload, "upload")
+        if not isinstance(response, nio.UploadResponse):
+            log.error("matrix_upload_failed", room=room_id, error=str(response))
+            return None
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": file.filename,
+            "filename": file.filename,
+            "info": {"mimetype": file.mime, "size": file.size},
+        }
+        if encrypted:
+            content["file"] = {**keys, "url": response.content_uri}
+        else:
+            content["url"] = response.content_uri
+        relation = text.get("m.relates_to")
+        if isinstance(relation, dict) and relation.get("rel_type") == "m.thread":
+            content["m.relates_to"] = relation
+        return await self._room_send(room_id, content, _short_tx(tx_id), patience)
+
     async def _room_send(
         self, room_id: str, content: dict[str, Any], tx_id: str, patience: float
     ) -> str | None:
@@ -180,6 +238,11 @@ class Sending(Rooms, Reactions):
             # keeps its sync batch open, so the command is answered after the restart.
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, 30.0)
+
+
+def _short_tx(seed: str) -> str:
+    """A transaction id derived from ``seed``: stable for a retry, distinct per file."""
+    return "wmlib." + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def _has_full_time(reply: Reply) -> bool:

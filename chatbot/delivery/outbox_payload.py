@@ -3,17 +3,20 @@
 Rows wait in the database, possibly across a restart or for another instance, so what to post
 is stored as data rather than objects: :func:`encode_payload` when queueing,
 :func:`decode_payload` when sending.  Short tags keep a fan-out of thousands of rows small.
+Files (:class:`~chatbot.messages.events.Attachment`) travel along, their bytes in base64.
 Forms are refused: they need a member to answer them.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from chatbot.messages.events import (
+    Attachment,
     Bullets,
     Button,
     Code,
@@ -79,6 +82,10 @@ def encode_payload(reply: Reply, reader: Reader = NO_READER) -> str:
         data["direct"] = True
     if reply.buttons:
         data["buttons"] = [[b.label, b.command, b.style] for b in reply.buttons]
+    if reply.files:
+        data["files"] = [
+            [f.filename, f.mime, base64.b64encode(f.data).decode("ascii")] for f in reply.files
+        ]
     if reader.zone or reader.lang:
         data["reader"] = [reader.zone, reader.lang]
     return msgspec.json.encode(data).decode()
@@ -93,11 +100,15 @@ def decode_payload(text: str) -> tuple[Reply, Reader]:
         else:
             parts.append(_dec_inline(raw))
     buttons = tuple(Button(label, cmd, style) for label, cmd, style in data.get("buttons", ()))
+    files = tuple(
+        Attachment(name, base64.b64decode(blob), mime) for name, mime, blob in data.get("files", ())
+    )
     reply = Reply(
         tuple(parts),
         private=bool(data.get("private", False)),
         direct=bool(data.get("direct", False)),
         buttons=buttons,
+        files=files,
     )
     zone, lang = data.get("reader", (None, None))
     return reply, Reader(zone, lang)

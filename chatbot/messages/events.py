@@ -6,10 +6,15 @@ and ten times cheaper to create, which matters on the dispatch path (two per mes
 User-supplied text travels as :class:`Plain` or :class:`Code` so every renderer escapes it;
 bare ``str`` parts are the bot's own text in a small markdown subset (``**bold**``,
 ``` `code` ```).
+A reply may also carry files (:class:`Attachment`, e.g. an export): each adapter sends them
+its own way (a Discord attachment, a Matrix ``m.file`` upload, a file written by the console),
+and plain text shows them as ``[file: name, N KB]``.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import Literal
 
@@ -142,6 +147,43 @@ class Form(msgspec.Struct, frozen=True):
     command: str
 
 
+#: characters never kept in a file name: path separators, and what Windows refuses
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+MAX_FILENAME = 100
+
+
+def safe_filename(name: str, default: str = "file") -> str:
+    """``name`` made safe to attach or save anywhere: no path separators or control
+    characters, no leading dots (no ``..``, no hidden file), at most :data:`MAX_FILENAME`
+    characters with the extension kept; ``default`` when nothing is left."""
+    text = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c) != "Cf")
+    text = _UNSAFE_NAME.sub("-", text).strip(" .-")
+    if len(text) > MAX_FILENAME:
+        _stem, dot, ext = text.rpartition(".")
+        keep = ("." + ext) if dot and 0 < len(ext) <= 10 else ""
+        text = text[: MAX_FILENAME - len(keep)].rstrip(" .-") + keep
+    return text or default
+
+
+class Attachment(msgspec.Struct, frozen=True):
+    """A file sent with a reply (an export), rather than pasted in many messages.
+
+    ``filename`` is what the reader sees and saves: it must be a bare, safe name (use
+    :func:`safe_filename` on anything built from user text); ``mime`` its media type."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+    def __post_init__(self) -> None:
+        if not self.filename or safe_filename(self.filename) != self.filename:
+            raise ValueError(f"not a safe file name: {self.filename!r} (use safe_filename)")
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
 class Reply(msgspec.Struct, frozen=True):
     """What a handler answers, and who may read it.
 
@@ -153,6 +195,7 @@ class Reply(msgspec.Struct, frozen=True):
     setting just typed): ephemeral where the message allows, otherwise in the room.
     ``direct``: it goes by direct message where the platform has them, even from a
     Discord interaction (long exports, a dialogue that continues there).
+    ``files``: files sent with the text (after it), each adapter its own way.
 
     The core settles these before the adapter sees the reply: an adapter gets
     ``private=True`` only for an answer it should make ephemeral, or in a direct room.
@@ -164,6 +207,7 @@ class Reply(msgspec.Struct, frozen=True):
     buttons: tuple[Button, ...] = ()
     form: Form | None = None
     aside: bool = False
+    files: tuple[Attachment, ...] = ()
 
     @classmethod
     def of(
@@ -174,9 +218,16 @@ class Reply(msgspec.Struct, frozen=True):
         buttons: tuple[Button, ...] = (),
         form: Form | None = None,
         aside: bool = False,
+        files: tuple[Attachment, ...] = (),
     ) -> Reply:
         return cls(
-            tuple(parts), private=private, direct=direct, buttons=buttons, form=form, aside=aside
+            tuple(parts),
+            private=private,
+            direct=direct,
+            buttons=buttons,
+            form=form,
+            aside=aside,
+            files=files,
         )
 
     @property

@@ -2,14 +2,27 @@
 
 The bot's own strings use a tiny markdown subset; here it is flattened to plain text.
 Adapters with rich text (Matrix HTML, Discord markdown) render from the same parts.
+Files a reply carries are listed after the text as ``[file: name, N KB]``: where the plain
+text is all a reader gets, they at least learn that a file was meant for them.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 
-from chatbot.messages.events import Bullets, Code, Inline, Mention, Plain, Reader, Reply, When
+from chatbot.messages.events import (
+    Attachment,
+    Bullets,
+    Code,
+    Inline,
+    Mention,
+    Plain,
+    Reader,
+    Reply,
+    When,
+)
 from chatbot.time.format import format_when
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -35,6 +48,20 @@ def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = Non
     raise TypeError(f"not an inline part: {part!r}")
 
 
+def file_size(size: int) -> str:
+    """``1 byte``, ``512 bytes``, ``3 KB`` (rounded up), ``1.5 MB``."""
+    if size < 1024:
+        return "1 byte" if size == 1 else f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{math.ceil(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def describe_file(file: Attachment) -> str:
+    """``[file: name, N KB]``: a file in plain text."""
+    return f"[file: {file.filename}, {file_size(file.size)}]"
+
+
 _NOBODY = Reader()
 
 
@@ -53,4 +80,6 @@ def render_plain(reply: Reply, reader: Reader = _NOBODY, now: datetime | None = 
             out.append(block + "\n")
         else:
             out.append(render_inline_plain(part, reader, now))
-    return "".join(out).rstrip("\n")
+    text = "".join(out).rstrip("\n")
+    files = "\n".join(describe_file(f) for f in reply.files)
+    return f"{text}\n{files}" if text and files else text or files

@@ -1,5 +1,5 @@
 """Finding and exporting case studies: ``!casestudy search`` (organisers also see what is not
-published yet) and ``!casestudy export``."""
+published yet) and ``!casestudy export`` (a file by direct message, with a one-line summary)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
-from chatbot.messages.events import Bullets, Code, Reply
+from chatbot.messages.events import Attachment, Bullets, Reply, safe_filename
 from commands.casestudies import casestudy, store_of
 from commands.casestudies import fields as f
 from commands.casestudies.contributors import _is_organiser, _line
@@ -50,17 +50,31 @@ async def search(ctx: Context, query: str = "") -> Reply:
     return Reply.of(f"{len(found)} found:\n", listing, private=organiser, aside=not organiser)
 
 
+#: each export format: its name in the summary, file extension and media type
+EXPORT_FILES = {
+    "csv": ("CSV", "csv", "text/csv"),
+    "json": ("JSON", "json", "application/json"),
+    "wikitext": ("wikitext", "wiki", "text/plain"),
+}
+
+
 @casestudy.command(
-    help="Export the published case studies (csv, json or wikitext), by direct message.",
+    help="Export the published case studies (csv, json or wikitext) as a file, by direct message.",
     level=Level.ORGANISER,
     examples=["casestudy export csv", "casestudy export wikitext"],
 )
 async def export(ctx: Context, kind: Literal["csv", "json", "wikitext"]) -> Reply:
     studies = await store_of(ctx.host).in_states((PUBLISHED,))
+    if not studies:
+        return Reply.of("There are no published case studies to export yet.", aside=True)
+    label, extension, mime = EXPORT_FILES[kind]
     text = render(kind, [public(s.id, s.record) for s in studies])
+    name = safe_filename(f"casestudies-{ctx.now().date().isoformat()}.{extension}")
+    count = len(studies)
+    noun = "case study" if count == 1 else "case studies"
     return Reply.of(
-        f"{len(studies)} published case studies as {kind}:\n",
-        Code(text, kind if kind != "wikitext" else ""),
+        f"{count} published {noun} as {label}: {name}",
         private=True,
         direct=True,
+        files=(Attachment(name, text.encode("utf-8"), mime),),
     )

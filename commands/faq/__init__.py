@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from chatbot.base.errors import UserError
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level, Module
-from chatbot.messages.events import Bullets, Inline, Plain, Reply, When
-from commands.faq.index import Entry
+from chatbot.messages.events import (
+    Attachment,
+    Bullets,
+    Inline,
+    Plain,
+    Reply,
+    When,
+    safe_filename,
+)
+from commands.faq.index import Entry, dump_kb
 from commands.faq.service import (
     FaqService,
     answer_parts,
@@ -236,6 +244,26 @@ async def unanswered(ctx: Context, count: int = 10) -> Reply:
         f"`{prefix}faq answer <number> <id>` makes that question match the entry next time; "
         f"`{prefix}faq dismiss <number>` drops it.",
         private=True,
+    )
+
+
+@faq.command(
+    help="The knowledge base in effect (with every change) as a TOML file, by direct message; "
+    "`chatbot faq import` loads it back.",
+    level=Level.ORGANISER,
+    examples=["faq export"],
+)
+async def export(ctx: Context) -> Reply:
+    svc = service(ctx)
+    await svc.index()
+    count = len(svc.kb.entries)
+    name = safe_filename(f"faq-{ctx.now().date().isoformat()}.toml")
+    noun = "entry" if count == 1 else "entries"
+    return Reply.of(
+        f"{count} FAQ {noun} as TOML: {name}",
+        private=True,
+        direct=True,
+        files=(Attachment(name, dump_kb(svc.kb).encode("utf-8"), "application/toml"),),
     )
 
 

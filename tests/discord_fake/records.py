@@ -27,6 +27,10 @@ class RecordedFile:
     content_type: str
     data: bytes
 
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
 
 @dataclass
 class RecordedRequest:

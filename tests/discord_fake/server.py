@@ -940,7 +940,9 @@ class FakeDiscord:
         out: list[JSON] = []
         for index, upload in enumerate(files):
             attachment_id = self.snowflakes.next()
-            meta = described.get(str(index), {})
+            # as Discord does: ``files[n]`` is described by the attachment whose id is n
+            number = upload.field.removeprefix("files[").removesuffix("]")
+            meta = described.get(number if number.isdigit() else str(index), {})
             filename = str(meta.get("filename") or upload.filename)
             self.attachment_blobs[attachment_id] = (upload.content_type, upload.data)
             url = f"{self.base_url}/attachments/{channel.id}/{attachment_id}/{filename}"
