@@ -35,6 +35,21 @@ async def _done(ctx: Context, answers: dict[str, Any]) -> Reply:
     return Reply.of(f"Saved {answers['title']} ({answers['year']}).")
 
 
+def _kind(text: str) -> str:
+    word = text.strip().casefold()
+    if word not in ("online", "in person"):
+        raise UserError("Say online or in person.")
+    return word
+
+
+def _in_person(answers: dict[str, Any]) -> bool:
+    return answers.get("kind") == "in person"
+
+
+def _venue_saved(ctx: Context, answers: dict[str, Any]) -> Any:
+    return _done(ctx, {**answers, "year": answers.get("venue", "no venue")})
+
+
 def event_module() -> Module:
     module = Module("events-demo", "A small dialogue for tests.")
     module.dialog(
@@ -51,9 +66,27 @@ def event_module() -> Module:
         )
     )
 
+    module.dialog(
+        Dialog(
+            name="visit",
+            title="visit report",
+            steps=(
+                Step("title", "What was the visit called?"),
+                Step("kind", "Online or in person?", validate=_kind),
+                Step("venue", "Where was it?", when=_in_person),
+                Step("notes", "Anything to add?", optional=True),
+            ),
+            on_complete=_venue_saved,
+        )
+    )
+
     @module.command(help="Report an event.")
     async def report(ctx: Context) -> Reply:
         return await ctx.dialogs.start(ctx, "event")
+
+    @module.command(help="Report a visit.")
+    async def visit(ctx: Context) -> Reply:
+        return await ctx.dialogs.start(ctx, "visit")
 
     return module
 
@@ -227,3 +260,59 @@ async def test_a_refused_or_failed_completion_keeps_the_answers(demo: ConsoleCha
     assert await demo.say("yes") == "Saved Wikidata day (2024)."
     assert SAVED == [{"title": "Wikidata day", "year": 2024, "notes": None}]
     assert await demo.say("yes") == ""  # over only now
+
+
+async def test_a_step_is_asked_only_when_it_applies(demo: ConsoleChat) -> None:
+    """A question that depends on an earlier answer is not asked, not reviewed and not
+    reached by `back` when it doesn't apply; an edit that makes it apply asks it, and one
+    that makes it no longer apply drops its answer."""
+    assert "1/3 What was the visit called?" in await demo.say("!visit")
+    assert "2/3 Online or in person?" in await demo.say("Wikidata workshop")
+    assert "3/3 Anything to add?" in await demo.say("online")  # no venue question
+    back = await demo.say("back")
+    assert "2/3 Online or in person?" in back
+    assert "3/3 Anything to add?" in await demo.say("online")
+    review = await demo.say("skip")
+    assert "• kind: online" in review and "venue" not in review
+    assert "doesn't apply" in await demo.say("venue")
+    asked = await demo.say("kind")
+    assert "Online or in person?" in asked
+    opened = await demo.say("in person")  # the edit opens the venue question: asked first
+    assert "3/4 Where was it?" in opened
+    review = await demo.say("Lakeside library")
+    assert "• venue: Lakeside library" in review
+    await demo.say("kind")
+    review = await demo.say("online")
+    assert "venue" not in review and "• kind: online" in review
+    assert await demo.say("yes") == "Saved Wikidata workshop (no venue)."
+    assert SAVED == [
+        {"title": "Wikidata workshop", "kind": "online", "notes": None, "year": "no venue"}
+    ]
+
+
+async def test_a_dependent_step_after_restart(db_url: str, clock: FakeClock) -> None:
+    """The condition is read from the stored answers: a new bot on the same database asks
+    the dependent question, and `back` after a restart passes over one that doesn't apply."""
+    SAVED.clear()
+    first = await open_chat(db_url, clock, modules=[basics.module, event_module()])
+    await first.say("!visit")
+    await first.say("Commons day")
+    assert "3/4 Where was it?" in await first.say("in person")
+    await first.bot.close()
+    second = await open_chat(db_url, clock, modules=[basics.module, event_module()])
+    try:
+        assert "4/4 Anything to add?" in await second.say("Lakeside library")
+        assert "3/4 Where was it?" in await second.say("back")
+        await second.say("Lakeside library")
+        await second.say("skip")
+        assert await second.say("yes") == "Saved Commons day (Lakeside library)."
+        await second.say("!visit")
+        await second.say("Online day")
+        await second.say("online")
+    finally:
+        await second.bot.close()
+    third = await open_chat(db_url, clock, modules=[basics.module, event_module()])
+    try:
+        assert "2/3 Online or in person?" in await third.say("back")
+    finally:
+        await third.bot.close()

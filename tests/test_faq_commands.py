@@ -338,7 +338,7 @@ async def test_mydata_and_forgetme_cover_unanswered_questions(chat: ConsoleChat)
     [question] = data["faq"]["unanswered_questions"]
     assert question["text"] == "what is the wifi password at the library"
     out = await chat.say("!forgetme confirm")
-    assert "deleted the 1 question(s)" in out
+    assert "deleted the 1 question you asked" in out
     assert [r.member_id for r in await open_questions(chat)] == ["console:bob"]
 
 

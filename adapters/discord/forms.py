@@ -27,7 +27,7 @@ from adapters.discord.base import (
 )
 from adapters.discord.mentions import Mentions
 from chatbot.base.logs import get_logger
-from chatbot.messages.events import Form
+from chatbot.messages.events import Form, FormField
 
 log = get_logger("adapters.discord")
 
@@ -92,8 +92,28 @@ class PageButton(
         await owner_of(interaction, Forms)._open_form(interaction, self.key, self.page)
 
 
-def page_count(form: Form) -> int:
-    return max(1, -(-len(form.fields) // FIELDS_PER_PAGE))
+def form_pages(form: Form, answers: Mapping[str, str]) -> list[tuple[FormField, ...]]:
+    """The modal pages given the answers of the pages already submitted: up to five fields
+    each.  A field that depends on another (:class:`ShownIf`) starts a new page when that
+    one is on the same page (its answer must be in first), and is left out when its rule
+    fails.  Earlier pages come out the same however later answers turn out."""
+    pages: list[list[FormField]] = [[]]
+    for spec in form.fields:
+        if spec.when is not None:
+            if any(other.key == spec.when.key for other in pages[-1]):
+                pages.append([])
+            if spec.when.holds(answers) is False:
+                continue
+        if len(pages[-1]) >= FIELDS_PER_PAGE:
+            pages.append([])
+        pages[-1].append(spec)
+    return [tuple(page) for page in pages if page] or [()]
+
+
+def _applicable(form: Form, answers: dict[str, str]) -> dict[str, str]:
+    """The answers without those of fields whose rule fails (e.g. kept defaults)."""
+    dropped = {s.key for s in form.fields if s.when is not None and s.when.holds(answers) is False}
+    return {k: v for k, v in answers.items() if k not in dropped}
 
 
 class FormModal(discord.ui.Modal):
@@ -108,7 +128,8 @@ class FormModal(discord.ui.Modal):
         user_id: int,
         answers: Mapping[str, str],
     ) -> None:
-        pages = page_count(form)
+        layout = form_pages(form, answers)
+        pages = len(layout)
         title = form.title if pages == 1 else f"{form.title} ({page + 1}/{pages})"
         super().__init__(
             title=clip(title or "Form", 45),
@@ -121,8 +142,7 @@ class FormModal(discord.ui.Modal):
         self.page = page
         adapter._live_modals[self.custom_id] = None
         trim(adapter._live_modals)
-        start = page * FIELDS_PER_PAGE
-        for spec in form.fields[start : start + FIELDS_PER_PAGE]:
+        for spec in layout[page] if page < pages else ():
             default = answers.get(spec.key) or spec.default
             self.add_item(
                 discord.ui.TextInput(
@@ -213,15 +233,15 @@ class Forms(Mentions):
 
     def _modal(self, interaction: Interaction, key: str, page: int) -> FormModal | None:
         form = self._forms.get(key)
-        if form is None or page >= page_count(form):
-            return None
         answers = self._answers.get((interaction.user.id, key), {}) if page else {}
+        if form is None or page >= len(form_pages(form, answers)):
+            return None
         return FormModal(self, form, key, page, interaction.user.id, answers)
 
     async def _open_form(self, interaction: Interaction, key: str, page: int) -> None:
         form = await self._form(key)
         answers = await self._answers_so_far(interaction.user.id, key) if page else {}
-        if form is None or page >= page_count(form) or answers is None:
+        if form is None or answers is None or page >= len(form_pages(form, answers)):
             await say_privately(interaction, FORM_EXPIRED)
             return
         modal = FormModal(self, form, key, page, interaction.user.id, answers)
@@ -253,7 +273,8 @@ class Forms(Mentions):
             await say_privately(interaction, FORM_EXPIRED)
             return
         so_far.update(answers)
-        pages = page_count(form)
+        so_far = _applicable(form, so_far)
+        pages = len(form_pages(form, so_far))
         state_key = f"{ANSWERS_STATE}{user_id}:{key}"
         if page + 1 < pages:
             self._answers.pop(slot, None)

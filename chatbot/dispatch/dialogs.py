@@ -7,6 +7,11 @@ member exactly where they were.  Members can always say ``back``, ``skip`` (opti
 confirm.  Those words are understood in English, Spanish, French, Portuguese and German
 (``atrás``, ``passer``, ``cancelar``, ``hilfe``, ``sí``: :mod:`chatbot.dispatch.answers`).
 
+A step may depend on earlier answers (:attr:`Step.when`): it is asked only when it applies,
+``back`` and the review pass over it, and its answer is dropped as soon as a changed earlier
+answer means it no longer applies.  The condition is read from the stored answers, so it
+holds the same after a restart.
+
 The answers are a draft until the completion succeeds: the engine saves them before it calls
 the completion, and only a completion that returns deletes them.  One that refuses
 (:class:`UserError`) or fails leaves the member at the review with every answer kept, told
@@ -62,6 +67,8 @@ class DialogContext(Protocol):
 
 
 Validator = Callable[[str], Any]
+#: ``fn(answers so far) -> bool``: whether a step applies
+Condition = Callable[[dict[str, Any]], bool]
 #: ``async fn(ctx, answers) -> Reply``, called with the handler's full ``Context`` (typed
 #: ``Any`` here so this module need not import it: ``Context`` sits above the engine)
 Completion = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
@@ -93,6 +100,11 @@ class Step(msgspec.Struct, frozen=True):
     validate: Validator | None = None
     show: Callable[[Any], str] | None = None
     label: str = ""
+    #: asked only when this returns True for the answers so far (None: always asked)
+    when: Condition | None = None
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        return self.when is None or bool(self.when(answers))
 
     @property
     def title(self) -> str:
@@ -122,6 +134,32 @@ class Dialog(msgspec.Struct, frozen=True):
                 return i
         return None
 
+    def applicable(self, answers: dict[str, Any]) -> list[int]:
+        """The indexes of the steps that apply given ``answers``."""
+        return [i for i, step in enumerate(self.steps) if step.applies(answers)]
+
+    def prune(self, answers: dict[str, Any]) -> dict[str, Any]:
+        """Drop (in place) the answers of steps that no longer apply; returns ``answers``."""
+        for step in self.steps:
+            if step.key in answers and not step.applies(answers):
+                del answers[step.key]
+        return answers
+
+    def next_step(self, answers: dict[str, Any], after: int) -> int | None:
+        """The first step after index ``after`` that applies, or None (the review)."""
+        return next((i for i in self.applicable(answers) if i > after), None)
+
+    def previous_step(self, answers: dict[str, Any], before: int) -> int | None:
+        return next((i for i in reversed(self.applicable(answers)) if i < before), None)
+
+    def review_items(self, answers: dict[str, Any]) -> tuple[tuple[Inline, ...], ...]:
+        """``title: answer`` of every step that applies, for a review."""
+        return tuple(
+            (f"**{step.title}**: ", Plain(step.display(answers.get(step.key))))
+            for step in self.steps
+            if step.applies(answers)
+        )
+
 
 class DialogEngine:
     """Runs dialogues for every member; state lives in the ``dialogs`` table."""
@@ -148,12 +186,14 @@ class DialogEngine:
     ) -> Reply:
         """Begin (or restart) a dialogue for the caller in this room."""
         dialog = self.dialogs[name]
+        answers = dialog.prune(dict(answers or {}))
+        first = dialog.next_step(answers, -1)
         row = DialogRow(
             member_id=ctx.member.id,
             room_id=ctx.room.id,
             name=name,
-            step=0,
-            answers=json.dumps(answers or {}),
+            step=first or 0,
+            answers=json.dumps(answers),
             reviewing=0,
             return_to_review=0,
             expires_at=ctx.now() + (dialog.expire_after or self.default_ttl),
@@ -164,7 +204,7 @@ class DialogEngine:
         self.open_keys.add((ctx.member.id, ctx.room.id))
         intro: list[Inline] = [f"{dialog.intro}\n"] if dialog.intro else []
         keywords = "Say `back`, `skip` (optional questions), `help` or `cancel` at any time.\n"
-        return Reply.of(*intro, keywords, *self._prompt(dialog, 0))
+        return Reply.of(*intro, keywords, *self._prompt(dialog, first or 0, answers))
 
     def active(self, member_id: str, room_id: str) -> bool:
         return (member_id, room_id) in self.open_keys
@@ -265,18 +305,23 @@ class DialogEngine:
             return self._review_answer(dialog, row, answers, text, word)
         step = dialog.steps[row.step]
         if word in HELP:
-            return Reply.of(*self._help(dialog, row.step)), ""
+            return Reply.of(*self._help(dialog, row.step, answers)), ""
         if word in BACK:
-            if row.step == 0:
-                return Reply.of("This is the first question.\n", *self._prompt(dialog, 0)), ""
-            row.step -= 1
+            previous = dialog.previous_step(answers, row.step)
+            if previous is None:
+                return Reply.of(
+                    "This is the first question.\n",
+                    *self._prompt(dialog, row.step, answers, current=False),
+                ), ""
+            row.step = previous
             row.return_to_review = 0
             return Reply.of(*self._prompt(dialog, row.step, answers)), ""
         if word in SKIP and step.optional:
             value: Any = None
         elif word in SKIP and answer_key(text) in SKIP:
             return Reply.of(
-                "This one is needed, so I can't skip it.\n", *self._prompt(dialog, row.step)
+                "This one is needed, so I can't skip it.\n",
+                *self._prompt(dialog, row.step, answers, current=False),
             ), ""
         else:
             try:
@@ -286,14 +331,21 @@ class DialogEngine:
                     Plain(exc.message), "\n", *self._prompt(dialog, row.step, answers)
                 ), ""
         answers[step.key] = value
+        dialog.prune(answers)
         row.answers = json.dumps(answers)
-        if row.return_to_review or row.step + 1 >= len(dialog.steps):
+        following = dialog.next_step(answers, row.step)
+        if row.return_to_review:  # an edit: on to any question it newly opened, else the review
+            following = next(
+                (i for i in dialog.applicable(answers) if dialog.steps[i].key not in answers),
+                None,
+            )
+        if following is None:
             if not dialog.review:
                 return Reply.of(""), "complete"
             row.reviewing = 1
             row.return_to_review = 0
             return self._review(dialog, answers), ""
-        row.step += 1
+        row.step = following
         return Reply.of(*self._prompt(dialog, row.step, answers)), ""
 
     def _review_answer(
@@ -305,15 +357,21 @@ class DialogEngine:
             return self._review(dialog, answers), ""
         if word in BACK:
             row.reviewing = 0
-            row.step = len(dialog.steps) - 1
+            row.step = dialog.previous_step(answers, len(dialog.steps)) or 0
             return Reply.of(*self._prompt(dialog, row.step, answers)), ""
         target = text.strip()
         for lead in ("edit ", "change ", "fix "):
             if target.casefold().startswith(lead):
                 target = target[len(lead) :]
         index = dialog.index_of(target)
+        if index is not None and not dialog.steps[index].applies(answers):
+            return Reply.of(
+                f"The question `{dialog.steps[index].key}` doesn't apply with your answers, "
+                "so there is nothing to change there. Say `yes` to confirm, the name of "
+                "another answer to change it, or `cancel`."
+            ), ""
         if index is None:
-            names = ", ".join(f"`{s.key}`" for s in dialog.steps)
+            names = ", ".join(f"`{s.key}`" for s in dialog.steps if s.applies(answers))
             return Reply.of(
                 "Say `yes` to confirm, the name of an answer to change it (",
                 names,
@@ -325,17 +383,28 @@ class DialogEngine:
         return Reply.of(*self._prompt(dialog, index, answers)), ""
 
     def _prompt(
-        self, dialog: Dialog, index: int, answers: dict[str, Any] | None = None
+        self,
+        dialog: Dialog,
+        index: int,
+        answers: dict[str, Any] | None = None,
+        *,
+        current: bool = True,
     ) -> list[Inline]:
+        """The question, numbered among those that apply, with its current answer."""
         step = dialog.steps[index]
-        parts: list[Inline] = [f"**{index + 1}/{len(dialog.steps)}** {step.prompt}"]
+        shown = dialog.applicable(answers or {})
+        number = sum(1 for i in shown if i < index) + 1
+        total = max(len(shown), number)
+        parts: list[Inline] = [f"**{number}/{total}** {step.prompt}"]
         if step.optional:
             parts.append(" (optional: say `skip`)")
-        if answers and step.key in answers:
+        if current and answers and step.key in answers:
             parts += [" Current answer: ", Plain(step.display(answers[step.key])), "."]
         return parts
 
-    def _help(self, dialog: Dialog, index: int) -> list[Inline]:
+    def _help(
+        self, dialog: Dialog, index: int, answers: dict[str, Any] | None = None
+    ) -> list[Inline]:
         step = dialog.steps[index]
         text = step.help or "Answer the question in your own words."
         return [
@@ -343,17 +412,13 @@ class DialogEngine:
             "\nYou can also say `back` (previous question), ",
             "`skip` (this one is optional), " if step.optional else "",
             "or `cancel` (stop, nothing saved).\n",
-            *self._prompt(dialog, index),
+            *self._prompt(dialog, index, answers, current=False),
         ]
 
     def _review(self, dialog: Dialog, answers: dict[str, Any]) -> Reply:
-        items = tuple(
-            (f"**{step.title}**: ", Plain(step.display(answers.get(step.key))))
-            for step in dialog.steps
-        )
         return Reply.of(
             f"Here is your {dialog.title}:\n",
-            Bullets(items),
+            Bullets(dialog.review_items(answers)),
             "Say `yes` to confirm, or the name of an answer to change it "
             f"(e.g. `{dialog.steps[0].key}`), or `cancel`.",
         )

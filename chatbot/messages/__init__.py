@@ -2,5 +2,6 @@
 made of parts (plain text, code, times, mentions, lists, buttons), and their plain rendering.
 
 Owns: ``events`` (the value types), ``render`` (the plain-text renderer every adapter can
-fall back on).  May use: :mod:`chatbot.time`, :mod:`chatbot.base`.
+fall back on), ``plural`` (a count with its noun in the right form).
+May use: :mod:`chatbot.time`, :mod:`chatbot.base`.
 """

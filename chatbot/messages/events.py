@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -124,6 +125,22 @@ class Button(msgspec.Struct, frozen=True):
     style: ButtonStyle = "secondary"
 
 
+class ShownIf(msgspec.Struct, frozen=True):
+    """A form field that applies only when the answer to the earlier field ``key`` names
+    one of ``any_of`` (its words split on ``;``, ``,`` and spaces, case-insensitively).
+    Data rather than a function, so a form kept in the database keeps its rule."""
+
+    key: str
+    any_of: tuple[str, ...]
+
+    def holds(self, answers: Mapping[str, str]) -> bool | None:
+        """Whether the field applies; None while ``key`` is not answered yet."""
+        if self.key not in answers:
+            return None
+        words = {w.casefold() for w in re.split(r"[;,\s]+", answers[self.key]) if w}
+        return any(option.casefold() in words for option in self.any_of)
+
+
 class FormField(msgspec.Struct, frozen=True):
     key: str
     label: str
@@ -132,10 +149,15 @@ class FormField(msgspec.Struct, frozen=True):
     long: bool = False
     max_length: int = 1000
     default: str = ""
+    #: asked only when this holds for the answers of earlier pages (None: always asked)
+    when: ShownIf | None = None
 
 
 class Form(msgspec.Struct, frozen=True):
     """Several answers at once (a Discord modal, paged five fields at a time).
+
+    A field with a :class:`ShownIf` is asked on a page after the one that answers the field
+    it depends on, and only when its rule holds.
 
     On submit the adapter delivers an :class:`Incoming` whose text is ``command`` (without
     the prefix) and whose ``form_values`` hold the answers.  Platforms without forms ignore

@@ -138,13 +138,9 @@ async def _open(ctx: Context, answers: dict[str, Any] | None) -> Reply:
         row = await session.get(DialogRow, (ctx.member.id, ctx.room.id))
         if row is not None:
             row.reviewing = 1
-    steps = _steps()
-    items = tuple(
-        (f"**{step.title}**: ", Plain(step.display(answers.get(step.key)))) for step in steps
-    )
     return Reply.of(
         f"Here are the answers of case study #{answers.get('_study')}:\n",
-        Bullets(items),
+        Bullets(_dialog().review_items(answers)),
         "Say the name of an answer to change it (e.g. `summary`), `yes` to send it again, "
         "or `cancel`.",
     )

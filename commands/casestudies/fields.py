@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from chatbot.base.errors import UserError
 from chatbot.dispatch.answers import is_yes
+from chatbot.messages.plural import plural
 
 SCHEMA_VERSION = 1
 
@@ -93,7 +94,8 @@ _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"})
 def _text(value: str, name: str, low: int, high: int) -> str:
     text = value.strip()
     if len(text) < low:
-        raise UserError(f"The {name} needs at least {low} characters (this has {len(text)}).")
+        at_least = plural(low, "character", "characters")
+        raise UserError(f"The {name} needs at least {at_least} (this has {len(text)}).")
     if len(text) > high:
         raise UserError(f"The {name} can have at most {high} characters (this has {len(text)}).")
     return text
@@ -217,6 +219,15 @@ def activities(value: str) -> list[str]:
 
 def activities_other(value: str) -> str:
     return _text(value, "description of the other activity", 2, 200)
+
+
+def chose_other_activity(answers: dict[str, Any]) -> bool:
+    """Whether ``activities_other`` applies: the activities (a validated list, or the text
+    of a form) include ``other``."""
+    chosen = answers.get("activities") or []
+    if isinstance(chosen, str):
+        chosen = [item.casefold() for item in _items(chosen)]
+    return "other" in chosen
 
 
 def month(value: str) -> str:
@@ -405,6 +416,9 @@ def validate_record(raw: dict[str, str]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for key, check in checks.items():
         text = (raw.get(key) or "").strip()
+        if key == "activities_other" and not chose_other_activity(answers):
+            answers[key] = None  # asked only when "other" was chosen: a stale text is dropped
+            continue
         if not text and key in optional:
             answers[key] = None
             continue

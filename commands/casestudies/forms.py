@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from chatbot.base.errors import UserError
 from chatbot.dispatch.context import Context
-from chatbot.messages.events import Form, FormField, Plain, Reply
+from chatbot.messages.events import Form, FormField, Plain, Reply, ShownIf
 from commands.casestudies import casestudy
 from commands.casestudies import fields as f
 from commands.casestudies.dialogue import _record
 
 #: (key, label, long, max length, required) of the form's fields, five to a modal page
+#: (the adapter pages them; see :data:`CONDITIONS`)
 FORM_FIELDS: tuple[tuple[str, str, bool, int, bool], ...] = (
     ("title", "Title (5-120 characters)", False, 120, True),
     ("institution", "Library", False, 200, True),
@@ -20,7 +21,7 @@ FORM_FIELDS: tuple[tuple[str, str, bool, int, bool], ...] = (
     ("languages", "Language tags (en; sw)", False, 100, True),
     ("projects", "Wikimedia projects (wikipedia; wikidata...)", False, 200, True),
     ("activities", "Activities (editathon; 1lib1ref...)", False, 300, True),
-    ("activities_other", "If other activity: what was it?", False, 200, False),
+    ("activities_other", "The other activity: what was it?", False, 200, False),
     ("period", "Start and end, YYYY-MM (or ongoing)", False, 30, True),
     ("summary", "Summary (200-1,500 characters)", True, 1500, True),
     ("outcomes", "Numbers (participants 18; note: ...)", True, 1200, False),
@@ -31,6 +32,10 @@ FORM_FIELDS: tuple[tuple[str, str, bool, int, bool], ...] = (
     ("consent", "May we publish this? Type yes", False, 10, True),
     ("licence", "CC BY-SA 4.0? Type yes (or: cc0 yes)", False, 20, True),
 )
+
+
+#: fields asked only when an earlier answer applies, as the dialogue's ``Step.when``
+CONDITIONS: dict[str, ShownIf] = {"activities_other": ShownIf("activities", ("other",))}
 
 
 def _form(values: dict[str, str] | None = None) -> Form:
@@ -46,6 +51,7 @@ def _form(values: dict[str, str] | None = None) -> Form:
                 long=long,
                 max_length=limit,
                 default=values.get(key, "")[:limit],
+                when=CONDITIONS.get(key),
             )
             for key, label, long, limit, required in FORM_FIELDS
         ),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from chatbot.messages.plural import plural
 from chatbot.storage.models import DialogRow
 from commands.casestudies import module, store_of
 from commands.casestudies.dialogue import DIALOG_NAME
@@ -35,9 +36,11 @@ async def _forget_warning(bot: Host, member_id: str) -> str | None:
     published = [s for s in await store_of(bot).of_member(member_id) if s.state == PUBLISHED]
     if not published:
         return None
+    studies = plural(len(published), "published case study", "published case studies")
+    stay = "stays" if len(published) == 1 else "stay"
     return (
-        f"Your {len(published)} published case study(ies) will stay published under the "
-        "licence you granted, credited as anonymous, without your name or contact."
+        f"Your {studies} {stay} published under the licence you granted, credited as "
+        "anonymous, without your name or contact."
     )
 
 
@@ -46,10 +49,15 @@ async def _forget(bot: Host, member_id: str) -> str | None:
     deleted, detached = await store_of(bot).forget(member_id, bot.clock.now())
     if not deleted and not detached:
         return None
-    note = f"I've deleted your {deleted} unpublished case study(ies) and any draft."
+    parts = []
+    if deleted:
+        unpublished = plural(deleted, "unpublished case study", "unpublished case studies")
+        parts.append(f"I've deleted your {unpublished} and any draft.")
     if detached:
-        note += (
-            f" {detached} published case study(ies) stay published under their licence, "
-            "now credited as anonymous, without your name or contact."
+        published = plural(detached, "published case study", "published case studies")
+        stay = "stays" if detached == 1 else "stay"
+        parts.append(
+            f"Your {published} {stay} published under the licence you granted, now "
+            "credited as anonymous, without your name or contact."
         )
-    return note
+    return " ".join(parts)

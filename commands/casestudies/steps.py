@@ -66,11 +66,12 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             "activities_other",
-            "If you chose other: what was it?",
-            "A few words on the other activity; skip if you didn't choose other.",
+            "You chose other: what was the other activity?",
+            "A few words on the other activity, 2 to 200 characters.",
             optional=True,
             validate=f.activities_other,
             label="other activity",
+            when=f.chose_other_activity,
         ),
         Step(
             "period",

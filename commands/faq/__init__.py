@@ -24,6 +24,7 @@ from chatbot.messages.events import (
     When,
     safe_filename,
 )
+from chatbot.messages.plural import plural
 from commands.faq.index import Entry, dump_kb
 from commands.faq.service import (
     FaqService,
@@ -78,7 +79,8 @@ async def _forget(bot: Host, member_id: str) -> str | None:
     count = await svc.store.forget(member_id)
     if not count:
         return None
-    return f"I've also deleted the {count} question(s) you asked that I couldn't answer."
+    asked = plural(count, "question", "questions")
+    return f"I've also deleted the {asked} you asked that I couldn't answer."
 
 
 def _split_items(text: str, *, commas: bool) -> tuple[str, ...]:
@@ -121,8 +123,9 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
             for t in entry.tags or ("other",):
                 counts[t.casefold()] = counts.get(t.casefold(), 0) + 1
         items = tuple((Plain(t), f" ({n})") for t, n in sorted(counts.items()))
+        held = plural(len(entries), "entry", "entries")
         return Reply.of(
-            f"The knowledge base has {len(entries)} entries on these topics:\n",
+            f"The knowledge base has {held} on these topics:\n",
             Bullets(items),
             f"`{prefix}faq list <topic>` lists a topic's entries, `{prefix}faq show <id>` "
             f"shows one, and `{prefix}ask <question>` finds the answer for you.",
@@ -154,7 +157,7 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
         (f"`{e.id}`: ", Plain(e.question)) for e in chosen
     )
     return Reply.of(
-        f"{len(chosen)} entries:\n",
+        f"{plural(len(chosen), 'entry', 'entries')}:\n",
         Bullets(lines),
         f"`{prefix}faq show <id>` shows one.",
         aside=True,
