@@ -104,7 +104,8 @@ class Command(msgspec.Struct):
 
         A command line whose words could be grouped in more than one way is refused with
         the grouping to type (never half-read and stored)."""
-        _check_quote_alignment(self, ctx.prefix, tokens)
+        if tokens and any(tok.quoted for tok in tokens):
+            _check_quote_alignment(self, ctx.prefix, tokens)
         values: dict[str, Any] = {}
         params = self.params
         for index, param in enumerate(params):
@@ -163,6 +164,8 @@ def _check_quote_alignment(cmd: Command, prefix: str, tokens: list[Token]) -> No
     """Refuse a line whose first quoted argument lands inside the rest-of-line argument
     while words before it were read one per argument: ``!faq add bad id "Q?" A`` would
     otherwise save id ``bad`` with question ``id``.  The reply shows the line to type."""
+    if not any(tok.quoted for tok in tokens):
+        return  # the common case: nothing quoted, nothing to misplace
     params = cmd.params
     rest_at = next((i for i, p in enumerate(params) if p.rest), None)
     if rest_at is None or rest_at == 0:

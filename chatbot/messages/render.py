@@ -81,5 +81,7 @@ def render_plain(reply: Reply, reader: Reader = _NOBODY, now: datetime | None = 
         else:
             out.append(render_inline_plain(part, reader, now))
     text = "".join(out).rstrip("\n")
+    if not reply.files:
+        return text
     files = "\n".join(describe_file(f) for f in reply.files)
-    return f"{text}\n{files}" if text and files else text or files
+    return f"{text}\n{files}" if text else files

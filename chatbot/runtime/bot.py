@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from chatbot.base.clock import Clock, SystemClock
 from chatbot.base.errors import (
@@ -377,28 +377,22 @@ class Bot:
             name, raw = split_name(body)
             if not name or not name[0].isalnum():
                 return None  # "!!!" or "! wow": not talking to us
-            if (flooded := self._flooded(ctx)) is not None:
-                return flooded or None
-            if answer_key(name) in DIALOG_WORDS and not raw.strip() and in_dialog:
+            if ctx.incoming.platform not in self.flood_exempt:
+                verdict = self.flood.check(member_id, room_id)
+                if verdict is not Verdict.ALLOW:
+                    return flood_notice(verdict)
+            if in_dialog and not raw.strip() and answer_key(name) in DIALOG_WORDS:
                 return await self.dialogs.feed(ctx, name)
             return await self._command(ctx, name, raw)
         if not (in_dialog or ctx.room.is_direct or ctx.incoming.mentions_bot):
             return None
-        if (flooded := self._flooded(ctx)) is not None:
-            return flooded or None
+        if ctx.incoming.platform not in self.flood_exempt:
+            verdict = self.flood.check(member_id, room_id)
+            if verdict is not Verdict.ALLOW:
+                return flood_notice(verdict)
         if in_dialog:
             return await self.dialogs.feed(ctx, text)
         return await self.on_question(ctx, text)
-
-    def _flooded(self, ctx: Context) -> Reply | Literal[False] | None:
-        """``None`` when the message may go on; else the notice to send (``False``: none,
-        the member or room was told already in this burst)."""
-        if ctx.incoming.platform in self.flood_exempt:
-            return None
-        verdict = self.flood.check(ctx.member.id, ctx.room.id)
-        if verdict is Verdict.ALLOW:
-            return None
-        return flood_notice(verdict) or False
 
     async def on_question(self, ctx: Context, text: str) -> Reply | None:
         """Plain text in a DM or a mention, or ``!ask``: a module that recognises the
