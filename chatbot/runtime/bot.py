@@ -167,7 +167,6 @@ class Bot:
                 workers: list[asyncio.Task[None]] = []
                 if await self._wait_started(list(started.values())):
                     workers = [tg.create_task(work(), name=name) for name, work in self._workers]
-                    _warm_up_places()
                     self.ready.set()
                     log.info(
                         "ready",
@@ -175,6 +174,9 @@ class Bot:
                         unavailable=sorted(self.unavailable) or None,
                         commands=len(self.registry.all_commands()),
                     )
+                    # after "ready", and a moment later: the thread competes for the
+                    # interpreter with whatever start-up still finishes
+                    asyncio.get_running_loop().call_later(WARM_UP_DELAY, _warm_up_places)
                     await self._stop.wait()
                 await self._shut_down(workers, serving)
         except ExceptionGroup as group:
@@ -450,6 +452,10 @@ class Bot:
     async def send_reply(self, ctx: Context, reply: Reply) -> None:
         """Send an answer where its privacy allows (see :mod:`chatbot.runtime.replies`)."""
         await send_reply(ctx, reply)
+
+
+#: seconds after ready before the places index and date-phrase languages are warmed up
+WARM_UP_DELAY = 1.0
 
 
 def _warm_up_places() -> None:

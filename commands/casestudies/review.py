@@ -11,7 +11,7 @@ from chatbot.base.logs import get_logger
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Reply
-from commands.casestudies import desk_store, module
+from commands.casestudies import module
 
 if TYPE_CHECKING:
     from chatbot.dispatch.host import Host
@@ -47,6 +47,7 @@ async def web(ctx: Context, where: Literal["web"] = "web") -> Reply:
             private=True,
         )
     from chatbot.web.pages import configured_base
+    from commands.casestudies import desk_store
 
     token = await desk_store.new_link(ctx.db, ctx.member, ctx.room, ctx.now())
     log.info("desk_link_sent", actor=ctx.member.id, room=ctx.room.id)
@@ -61,5 +62,7 @@ async def web(ctx: Context, where: Literal["web"] = "web") -> Reply:
 
 @module.on_forget
 async def _forget(bot: Host, member_id: str) -> str | None:
+    from commands.casestudies import desk_store
+
     await desk_store.forget(bot.db, member_id)
     return None
