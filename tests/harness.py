@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -101,3 +104,25 @@ async def open_chat(
     )
     await bot.open()
     return ConsoleChat(bot, adapter, out)
+
+
+async def start_chatbot(
+    config: Path, stderr: Path, cwd: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """The real ``chatbot run -c CONFIG`` process, stdin and stdout piped, its log appended
+    to ``stderr``; the environment's database URL is left out so the config's one counts."""
+    environ = {k: v for k, v in os.environ.items() if k != "CHATBOT_DATABASE_URL"}
+    with stderr.open("ab") as err:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chatbot",
+            "run",
+            "-c",
+            str(config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err,
+            cwd=cwd,
+            env=environ | (env or {}),
+        )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +18,7 @@ from chatbot.storage import Database
 from chatbot.storage.delivery import BroadcastRoomRow, OutboxRow
 from commands import announce, basics, members
 from commands.announce import neutralise, split_at
-from tests.harness import ConsoleChat, open_chat
+from tests.harness import ConsoleChat, open_chat, start_chatbot
 from tests.outbox_helpers import Recorder
 
 
@@ -194,21 +192,7 @@ class Process:
 
     @classmethod
     async def start(cls, config: Path, stderr: Path) -> Process:
-        env = {k: v for k, v in os.environ.items() if k != "CHATBOT_DATABASE_URL"}
-        with stderr.open("ab") as err:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "chatbot",
-                "run",
-                "-c",
-                str(config),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=err,
-                cwd=ROOT,
-                env=env,
-            )
+        proc = await start_chatbot(config, stderr, ROOT)
         return cls(proc)
 
     async def say(self, line: str) -> None:

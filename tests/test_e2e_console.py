@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from tests.harness import start_chatbot
 
 pytestmark = pytest.mark.e2e
 
@@ -81,21 +81,7 @@ async def start(config_file: Path, tmp_path: Path) -> AsyncIterator[object]:
 
     async def launch() -> BotProcess:
         stderr_path = tmp_path / f"stderr-{len(procs)}.log"
-        env = {k: v for k, v in os.environ.items() if k != "CHATBOT_DATABASE_URL"}
-        with stderr_path.open("wb") as err:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "chatbot",
-                "run",
-                "-c",
-                str(config_file),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=err,
-                cwd=tmp_path,
-                env=env,
-            )
+        proc = await start_chatbot(config_file, stderr_path, tmp_path)
         procs.append(proc)
         return BotProcess(proc, stderr_path)
 

@@ -7,10 +7,8 @@ process pointed at a closed Matrix port and a refused Discord port, stopped by S
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +23,7 @@ from chatbot.dispatch.adapter import Capabilities, Sent
 from chatbot.messages.events import Member, Outgoing, Room
 from chatbot.runtime.bot import Bot
 from chatbot.web.app import create_app
+from tests.harness import start_chatbot
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[[Any], Awaitable[Client]]
@@ -193,23 +192,9 @@ gateway_url = "ws://127.0.0.1:{discord}/"
 sync_commands = "off"
 """
     )
-    env = {k: v for k, v in os.environ.items() if k != "CHATBOT_DATABASE_URL"}
-    env |= {"WMLIB_TEST_SIGNAL_MATRIX": "password1", "WMLIB_TEST_SIGNAL_DISCORD": "x.y.z"}
+    secrets = {"WMLIB_TEST_SIGNAL_MATRIX": "password1", "WMLIB_TEST_SIGNAL_DISCORD": "x.y.z"}
     stderr = tmp_path / "stderr.log"
-    with stderr.open("wb") as err:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "chatbot",
-            "run",
-            "-c",
-            str(config),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=err,
-            cwd=tmp_path,
-            env=env,
-        )
+    proc = await start_chatbot(config, stderr, tmp_path, secrets)
     try:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(b"!ping\n")
