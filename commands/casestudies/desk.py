@@ -38,6 +38,7 @@ from chatbot.web.pages import (
     render_page,
 )
 from chatbot.web.security import CSRF_FIELD, csrf_ok, csrf_token, same_origin, set_secret_cookie
+from commands.casestudies import store_of
 from commands.casestudies.desk_store import (
     SESSION_LIFETIME,
     DeskSessionRow,
@@ -49,7 +50,7 @@ from commands.casestudies.desk_store import (
 from commands.casestudies.fields import RECORD_FIELDS
 from commands.casestudies.organisers import accept, claim, publish, reject
 from commands.casestudies.store import ACCEPTED, IN_REVIEW, SUBMITTED
-from commands.casestudies.web import safe_link, store_of
+from commands.casestudies.web import safe_link
 
 log = get_logger("commands.casestudies.desk")
 

@@ -36,9 +36,10 @@ from chatbot.web.pages import (
     secure_headers,
     site_url,
 )
+from commands.casestudies import store_of
 from commands.casestudies.exports import LICENCE_NAMES, public, render
 from commands.casestudies.fields import OUTCOMES, PROJECTS
-from commands.casestudies.store import PUBLISHED, CaseStudyRevisionRow, CaseStudyStore, Study
+from commands.casestudies.store import PUBLISHED, CaseStudyRevisionRow, Study
 
 TEMPLATES = Path(__file__).parent / "templates"
 PER_PAGE = 48
@@ -117,15 +118,6 @@ def matches(item: dict[str, Any], query: dict[str, str]) -> bool:
         return False
     year = query.get("year", "")
     return not (year and (not year.isdigit() or int(year) not in item["year_set"]))
-
-
-def store_of(bot: Host) -> CaseStudyStore:
-    found = bot.services.get("casestudies")
-    if isinstance(found, CaseStudyStore):
-        return found
-    store = CaseStudyStore(bot.db)
-    bot.services["casestudies"] = store
-    return store
 
 
 class Published:
