@@ -27,6 +27,7 @@ import msgspec
 from chatbot.base.config import adapter_settings
 from chatbot.dispatch.adapter import Capabilities, Sent
 from chatbot.messages.events import Attachment, Incoming, Member, Outgoing, Reader, Room
+from chatbot.messages.localise import localise
 from chatbot.messages.render import describe_file, render_plain
 from chatbot.storage.members import store_of
 
@@ -175,6 +176,7 @@ class ConsoleAdapter:
             if store is not None:
                 prefs = await store.prefs(self.member)
                 reader = Reader(prefs.zone, prefs.lang)
+        out = localise(msgspec.structs.replace(out, reader=reader))
         text = render_plain(msgspec.structs.replace(out.reply, files=()), reader, out.sent_at)
         for file in out.reply.files:
             path = await asyncio.to_thread(save_file, self.exports, file)

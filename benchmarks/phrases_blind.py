@@ -38,7 +38,7 @@ def main() -> None:
                     phrase, zone_key=zone, now=NOW, lang=lang if with_lang else None
                 ).isoformat()
             except BadArgument as exc:
-                got = f"refused: {exc.message[:70]}"
+                got = f"refused: {str(exc)[:70]}"
             if got == expected.strip():
                 right[lang] += 1
             elif args.show_misses:

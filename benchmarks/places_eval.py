@@ -103,7 +103,7 @@ def judge(typed: str, expected: str) -> tuple[str, str]:
         right = any(same_clock(c, expected) for c in exc.candidates)
         return ("asks" if right else "wrong"), "asks " + ", ".join(exc.candidates)
     except UserError as exc:
-        return "wrong", exc.message[:100]
+        return "wrong", str(exc)[:100]
     return ("right" if same_clock(key, expected) else "wrong"), key
 
 

@@ -7,57 +7,67 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from chatbot.base.errors import AmbiguousZone, UserError
+from chatbot.base.i18n import Msg, _, available_languages, message_language, verbatim
 from chatbot.dispatch.answers import CONFIRM_IRREVERSIBLE, answer_key
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog, Step
 from chatbot.dispatch.registry import Module
 from chatbot.messages.events import Bullets, Code, Inline, Plain, Reply, When
+from chatbot.messages.localise import error_text
 from chatbot.time.format import check_language, language_name
 from chatbot.time.zones import Zone, resolve_zone, zone_from_key
 
-module = Module("members", "Your time zone, language and data.")
-tz = module.group("tz", "Your time zone: every time I show you is in it.", aliases=("timezone",))
+module = Module("members", _("Your time zone, language and data."))
+tz = module.group("tz", _("Your time zone: every time I show you is in it."), aliases=("timezone",))
 
 
-def _zone_line(zone: Zone) -> str:
+def _zone_line(zone: Zone) -> Msg:
     name = zone.key if zone.label in zone.key else f"{zone.key} ({zone.label})"
-    return f"**{name}**"
+    return verbatim("**{name}**", name=name)
 
 
 @tz.command(
-    default=True, help="Show your time zone and the time there.", examples=["tz"], private=True
+    default=True, help=_("Show your time zone and the time there."), examples=["tz"], private=True
 )
 async def show(ctx: Context) -> Reply:
     prefs = await ctx.prefs()
     prefix = ctx.prefix
     if prefs.zone is None:
         return Reply.of(
-            "You haven't set a time zone yet, so I show times in UTC. It's ",
-            When(ctx.now(), "full"),
-            " now.\n",
-            f"Set yours with `{prefix}tz set <city or zone>`, e.g. `{prefix}tz set Lagos` or "
-            f"`{prefix}tz set America/Sao_Paulo`.",
+            _(
+                "You haven't set a time zone yet, so I show times in UTC. It's {now} now.\n"
+                "Set yours with `{prefix}tz set <city or zone>`, e.g. `{prefix}tz set Lagos` or "
+                "`{prefix}tz set America/Sao_Paulo`.",
+                now=When(ctx.now(), "full"),
+                prefix=prefix,
+            ),
             aside=True,
         )
     zone = zone_from_key(prefs.zone)
     parts: list[Inline] = [
-        f"Your time zone is {_zone_line(zone)}. It's ",
-        When(ctx.now(), "full"),
-        " there.",
+        _(
+            "Your time zone is {zone}. It's {now} there.",
+            zone=_zone_line(zone),
+            now=When(ctx.now(), "full"),
+        )
     ]
     if zone.is_fixed_offset:
+        parts.append(" ")
         parts.append(
-            " A fixed offset doesn't follow daylight saving time: a city "
-            f"(e.g. `{prefix}tz set Kolkata`) does."
+            _(
+                "A fixed offset doesn't follow daylight saving time: a city "
+                "(e.g. `{prefix}tz set Kolkata`) does.",
+                prefix=prefix,
+            )
         )
     return Reply.of(*parts, aside=True)
 
 
 @tz.command(
     name="set",
-    help="Set your time zone: a city, a zone name or a UTC offset.",
+    help=_("Set your time zone: a city, a zone name or a UTC offset."),
     examples=["tz set Lagos", "tz set Europe/Paris", "tz set sao paulo", "tz set UTC+5:30"],
-    params={"zone": "a city (Lagos), a zone name (Europe/Paris) or an offset (UTC+5:30)"},
+    params={"zone": _("a city (Lagos), a zone name (Europe/Paris) or an offset (UTC+5:30)")},
     private=True,
 )
 async def set_(ctx: Context, zone: str) -> Reply:
@@ -66,57 +76,89 @@ async def set_(ctx: Context, zone: str) -> Reply:
         found = resolve_zone(zone)
     except AmbiguousZone as exc:
         choices = tuple((f"`{prefix}tz set {c}`",) for c in exc.candidates)
-        return Reply.of(Plain(exc.message), "\nPick one:\n", Bullets(choices), aside=True)
+        return Reply.of(
+            error_text(exc.message), "\n", _("Pick one:"), "\n", Bullets(choices), aside=True
+        )
     await ctx.members.update(ctx.member, zone=found.key)
     ctx.forget_prefs()
     parts: list[Inline] = [
-        f"Done: your time zone is {_zone_line(found)}. It's ",
-        When(ctx.now(), "full"),
-        " there now. I'll show every time in it.",
+        _(
+            "Done: your time zone is {zone}. It's {now} there now. I'll show every time in it.",
+            zone=_zone_line(found),
+            now=When(ctx.now(), "full"),
+        )
     ]
     if found.is_fixed_offset:
-        parts.append(" Note: a fixed offset doesn't follow daylight saving time; a city does.")
+        parts.append(" ")
+        parts.append(_("Note: a fixed offset doesn't follow daylight saving time; a city does."))
     return Reply.of(*parts, aside=True)
 
 
-@tz.command(name="clear", help="Forget your time zone (times are then shown in UTC).", private=True)
+@tz.command(
+    name="clear", help=_("Forget your time zone (times are then shown in UTC)."), private=True
+)
 async def clear(ctx: Context) -> Reply:
     await ctx.members.update(ctx.member, zone=None)
-    return Reply.of("I've forgotten your time zone; I'll show times in UTC.", aside=True)
+    return Reply.of(_("I've forgotten your time zone; I'll show times in UTC."), aside=True)
 
 
 @module.command(
-    help="Pick the language I use for dates (e.g. fr, pt-BR); `en` for English.",
-    examples=["lang fr", "lang pt-BR", "lang"],
-    aliases=("language",),
-    params={"code": "a language code such as fr, es, pt-BR, id"},
+    help=_("Pick the language I write to you in (e.g. es, fr, pt-BR, de); `en` for English."),
+    examples=["lang es", "lang pt-BR", "lang"],
+    aliases=("language", "idioma", "langue", "sprache"),
+    params={"code": _("a language code such as es, fr, pt-BR, de")},
     private=True,
 )
 async def lang(ctx: Context, code: str = "") -> Reply:
     prefs = await ctx.prefs()
     prefix = ctx.prefix
     if not code.strip():
-        current = language_name(prefs.lang) if prefs.lang else "English (the default)"
+        if prefs.lang:
+            current: Msg = verbatim("{name}", name=language_name(prefs.lang))
+        else:
+            current = _("the default language")
         return Reply.of(
-            f"Dates are shown in {current}. Change it with `{prefix}lang <code>`, e.g. "
-            f"`{prefix}lang fr`.",
+            _(
+                "I write to you in {language}. Change it with `{prefix}lang <code>`, e.g. "
+                "`{prefix}lang es`. I speak {languages}.",
+                language=current,
+                prefix=prefix,
+                languages=", ".join(language_name(c) for c in sorted(available_languages())),
+            ),
             aside=True,
         )
     canonical = check_language(code)
     if canonical is None:
         raise UserError(
-            f"I don't know the language code '{code.strip()[:20]}'. "
-            f"Use a code like fr, es, pt-BR or id, e.g. `{prefix}lang fr`."
+            _(
+                "I don't know the language code '{code}'. "
+                "Use a code like es, fr, pt-BR or de, e.g. `{prefix}lang es`.",
+                code=Plain(code.strip()[:20]),
+                prefix=prefix,
+            )
         )
     value = None if canonical == "en" else canonical
     await ctx.members.update(ctx.member, lang=value)
     ctx.forget_prefs()
     sample = When(ctx.now(), "full")
-    return Reply.of("Done: dates now look like this: ", sample, ".", aside=True)
+    if message_language(canonical) == "en" and canonical.split("-")[0] != "en":
+        # Babel writes dates in hundreds of languages; our messages are in a few
+        return Reply.of(
+            _(
+                "Done: dates now look like this: {sample}. My messages aren't translated into "
+                "{language} yet, so I'll write them in English.",
+                sample=sample,
+                language=language_name(canonical),
+            ),
+            aside=True,
+        )
+    return Reply.of(
+        _("Done: I'll write to you in this language. It's {sample} now.", sample=sample), aside=True
+    )
 
 
 @module.command(
-    help="Get everything I store about you (sent by direct message).",
+    help=_("Get everything I store about you (sent by direct message)."),
     examples=["mydata"],
     private=True,
 )
@@ -124,9 +166,11 @@ async def mydata(ctx: Context) -> Reply:
     data = await collect_member_data(ctx)
     text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
     return Reply.of(
-        "Here is everything I store about you:\n",
+        _("Here is everything I store about you:"),
+        "\n",
         Code(text, "json"),
-        f"\n`{ctx.prefix}forgetme` deletes it.",
+        "\n",
+        _("`{prefix}forgetme` deletes it.", prefix=ctx.prefix),
         private=True,
         direct=True,
     )
@@ -141,7 +185,7 @@ async def collect_member_data(ctx: Context) -> dict[str, Any]:
 
 
 @module.command(
-    help="Delete everything I store about you (asks you to confirm first).",
+    help=_("Delete everything I store about you (asks you to confirm first)."),
     examples=["forgetme", "forgetme confirm"],
     private=True,
 )
@@ -155,11 +199,14 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
                 if text:
                     warnings.append(f"{text}\n")
         return Reply.of(
-            "This deletes everything I store about you: your time zone, language, what the "
-            "bot's features keep about you, and any conversation in progress. It can't be "
-            "undone.\n",
+            _(
+                "This deletes everything I store about you: your time zone, language, what the "
+                "bot's features keep about you, and any conversation in progress. It can't be "
+                "undone."
+            ),
+            "\n",
             *warnings,
-            f"To go ahead, type `{prefix}forgetme confirm`.",
+            _("To go ahead, type `{prefix}forgetme confirm`.", prefix=prefix),
             private=True,
         )
     notes: list[str] = []
@@ -176,9 +223,9 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
 
 
 @module.command(
-    help="See what a time means in your own zone.",
+    help=_("See what a time means in your own zone."),
     examples=["when 15:00 UTC", "when friday 18h CET", "when tomorrow 9am Asia/Manila"],
-    params={"moment": "a date or time, e.g. 'friday 18h CET' or 'in 2 hours'"},
+    params={"moment": _("a date or time, e.g. 'friday 18h CET' or 'in 2 hours'")},
 )
 async def when(ctx: Context, moment: str) -> Reply:
     from chatbot.time.parse import parse_details
@@ -193,17 +240,29 @@ async def when(ctx: Context, moment: str) -> Reply:
     )
     if prefs.zone is None:
         return Reply.of(
-            Plain(moment.strip()),
-            " is ",
-            When(parsed.at, "full"),
-            ". ",
-            f"Set your zone with `{ctx.prefix}tz set <city>` to see times in your own.",
+            _(
+                "{moment} is {at}. Set your zone with `{prefix}tz set <city>` to see times in "
+                "your own.",
+                moment=Plain(moment.strip()),
+                at=When(parsed.at, "full"),
+                prefix=ctx.prefix,
+            )
         )
     utc = parsed.at.astimezone(UTC)
     local = parsed.at.astimezone(zone_from_key(prefs.zone).tzinfo)
     # a member on UTC's clock (UTC itself, London in winter) would read the same time twice
-    aside = "" if local.utcoffset() == timedelta(0) else f" ({utc:%H:%M} UTC)"
-    return Reply.of(Plain(moment.strip()), " is ", When(parsed.at, "full"), f" for you{aside}.")
+    if local.utcoffset() == timedelta(0):
+        return Reply.of(
+            _("{moment} is {at} for you.", moment=Plain(moment.strip()), at=When(parsed.at, "full"))
+        )
+    return Reply.of(
+        _(
+            "{moment} is {at} for you ({utc} UTC).",
+            moment=Plain(moment.strip()),
+            at=When(parsed.at, "full"),
+            utc=f"{utc:%H:%M}",
+        )
+    )
 
 
 # -- the newcomer's setup dialogue --------------------------------------------------------

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
+# Every reply of the whole run is checked for bot text that escaped translation (see
+# chatbot/messages/localise.py); set before the bot is imported, inherited by the bot
+# processes the tests start. The run fails at the end if any was found.
+_I18N_REPORT = Path(tempfile.mkdtemp(prefix="chatbot-i18n-")) / "untranslated.jsonl"
+os.environ["CHATBOT_I18N_CHECK"] = str(_I18N_REPORT)
 
-from chatbot.base.clock import FakeClock
-from tests.harness import ConsoleChat, open_chat
+import pytest  # noqa: E402
+
+from chatbot.base.clock import FakeClock  # noqa: E402
+from tests.harness import ConsoleChat, open_chat  # noqa: E402
 
 pytest_plugins = [
     "tests.peers.postgres",
@@ -17,6 +27,25 @@ pytest_plugins = [
     "tests.peers.chromium",
     "tests.discord_fake.fixtures",
 ]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any reply carried bot text that no catalog translates."""
+    if not _I18N_REPORT.exists():
+        return
+    found = Counter(
+        (entry["where"], entry["text"], entry.get("test", "").split(" ")[0])
+        for entry in map(json.loads, _I18N_REPORT.read_text(encoding="utf-8").splitlines())
+    )
+    if not found:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"{len(found)} distinct texts reached a reader untranslated (first 60):"]
+    for (where, text, test), count in sorted(found.items())[:60]:
+        lines.append(f"  [{where}] {text[:120]!r} ×{count}  ({test})")
+    if reporter is not None:
+        reporter.write_line("\n".join(lines), red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

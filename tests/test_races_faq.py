@@ -219,7 +219,7 @@ async def test_same_field_from_the_same_reading_one_saved(
         assert len(saved) == 1, results
         refused = results[1 - saved[0]]
         assert isinstance(refused, EntryChanged)
-        assert "was changed by another organiser at the same time" in refused.message
+        assert "was changed by another organiser at the same time" in str(refused)
         found = await stored(chat, ENTRY)
         assert found is not None and found[1] == texts[saved[0]]
         await other.index()  # the loser's next edit starts from the winner's entry

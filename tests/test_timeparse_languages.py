@@ -33,7 +33,7 @@ def when(text: str, zone: str | None = PARIS, now: datetime = NOW, **kw: Any) ->
 def refusal(text: str, zone: str | None = PARIS, **kw: Any) -> str:
     with pytest.raises(BadArgument) as info:
         parse_when_sync(text, zone_key=zone, now=NOW, **kw)
-    return info.value.message
+    return str(info.value)
 
 
 # (phrase, expected in Paris, expected in Manila), by language.

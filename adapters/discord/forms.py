@@ -28,6 +28,7 @@ from adapters.discord.base import (
 from adapters.discord.mentions import Mentions
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Form, FormField
+from chatbot.messages.localise import text_in
 
 log = get_logger("adapters.discord")
 
@@ -130,7 +131,8 @@ class FormModal(discord.ui.Modal):
     ) -> None:
         layout = form_pages(form, answers)
         pages = len(layout)
-        title = form.title if pages == 1 else f"{form.title} ({page + 1}/{pages})"
+        title = text_in(form.title, None)
+        title = title if pages == 1 else f"{title} ({page + 1}/{pages})"
         super().__init__(
             title=clip(title or "Form", 45),
             timeout=MODAL_TIMEOUT,
@@ -146,10 +148,10 @@ class FormModal(discord.ui.Modal):
             default = answers.get(spec.key) or spec.default
             self.add_item(
                 discord.ui.TextInput(
-                    label=clip(spec.label or spec.key, 45),
+                    label=clip(text_in(spec.label, None) or spec.key, 45),
                     style=discord.TextStyle.paragraph if spec.long else discord.TextStyle.short,
                     custom_id=spec.key[:MAX_CUSTOM_ID],
-                    placeholder=clip(spec.placeholder, 100) or None,
+                    placeholder=clip(text_in(spec.placeholder, None), 100) or None,
                     default=default[:4000] or None,
                     required=spec.required,
                     max_length=max(1, min(spec.max_length, 4000)),

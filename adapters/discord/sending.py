@@ -20,6 +20,7 @@ from adapters.discord.render import mentioned_ids, render, split_content
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import Sent
 from chatbot.messages.events import Attachment, Member, Outgoing, Reply, Room
+from chatbot.messages.localise import localise, text_in
 
 log = get_logger("adapters.discord")
 
@@ -53,7 +54,8 @@ class Sending(Forms, Interactions):
         if reply.form is not None:
             items.append(FormButton(self._remember_form(reply.form)))
         for button in reply.buttons[: MAX_BUTTONS - len(items)]:
-            items.append(CommandButton(self._button_id(button.command), button.label, button.style))
+            label = text_in(button.label, None)
+            items.append(CommandButton(self._button_id(button.command), label, button.style))
         if not items:
             return None
         view = discord.ui.View(timeout=None)
@@ -64,6 +66,7 @@ class Sending(Forms, Interactions):
     async def send(self, out: Outgoing) -> Sent | None:
         """Post a reply; Discord refusing it (missing access, deleted channel, bad request)
         is logged and gives None, while server errors propagate so the caller may retry."""
+        out = localise(out)
         try:
             return await self._send(out)
         except discord.HTTPException as exc:
@@ -103,6 +106,7 @@ class Sending(Forms, Interactions):
         tells the member to check.  Any other failure (a server error, the network, an
         unknown user) raises, so that the outbox tries again later."""
         client = self._require_client()
+        out = localise(out)
         user_id = int(member.native_id)
         try:
             user = client.get_user(user_id) or await client.fetch_user(user_id)

@@ -30,8 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chatbot.base.i18n import Msg
 from chatbot.dispatch.converters import _QUOTES, Choice, Integer, MemberArg, Text, TimeZoneArg
 from chatbot.dispatch.registry import Command, Group, Level, Param, Registry
+from chatbot.messages.localise import text_in
 
 # Discord's option types
 SUB_COMMAND = 1
@@ -124,10 +126,10 @@ def slash_name(name: str) -> str:
     return cleaned[:MAX_NAME]
 
 
-def describe(text: str, fallback: str) -> str:
+def describe(text: str | Msg, fallback: str, lang: str = "en") -> str:
     """A plain description of 1-100 characters: Discord shows it as typed, so markdown
     marks (``**``, ``__``, backticks) and escapes are dropped; trimmed with …."""
-    unmarked = re.sub(r"\*\*|__|`", "", _ESCAPE.sub(r"\1", text))
+    unmarked = re.sub(r"\*\*|__|`", "", _ESCAPE.sub(r"\1", text_in(text, lang)))
     flat = " ".join(unmarked.split()) or fallback
     flat = flat or "-"
     return flat if len(flat) <= MAX_DESCRIPTION else flat[: MAX_DESCRIPTION - 1] + "…"

@@ -37,6 +37,7 @@ from chatbot.messages.events import (
     Reply,
     When,
 )
+from chatbot.messages.localise import text_in
 from chatbot.messages.render import render_plain
 from chatbot.time.format import format_when, room_times, zone_parts
 
@@ -185,7 +186,9 @@ class _Renderer:
                 parts.append(self.plain_part(part))
         text = render_plain(Reply(tuple(parts)), self.out.reader, self.out.sent_at)
         if self.reactions:
-            line = "React " + " · ".join(f"{k} {defuse(b.label)}" for k, b in self.reactions)
+            line = "React " + " · ".join(
+                f"{k} {defuse(text_in(b.label, None))}" for k, b in self.reactions
+            )
             text = (text + "\n" if text else "") + line
         hints = self.button_hints()
         if hints:
@@ -241,7 +244,7 @@ class _Renderer:
                     rendered = _BLOCK_START + rendered + _BLOCK_END
                 chunks.append(rendered)
         if self.reactions:
-            keys = " · ".join(f"{k} {user_html(b.label)}" for k, b in self.reactions)
+            keys = " · ".join(f"{k} {user_html(text_in(b.label, None))}" for k, b in self.reactions)
             after_block = bool(chunks) and chunks[-1].endswith(_BLOCK_END)
             chunks.append(("" if after_block or not chunks else "<br>") + f"React {keys}")
         hints = self.button_hints()
@@ -257,7 +260,7 @@ class _Renderer:
         """Buttons no reaction key was left for, as the command to type."""
         offered = {id(b) for _, b in self.reactions}
         return [
-            (b.label, f"{self.prefix}{b.command}")
+            (text_in(b.label, None), f"{self.prefix}{b.command}")
             for b in self.out.reply.buttons
             if id(b) not in offered
         ]

@@ -32,6 +32,7 @@ from adapters.matrix.settings import PLATFORM
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import Sent
 from chatbot.messages.events import Attachment, Bullets, Member, Outgoing, Reply, Room, When
+from chatbot.messages.localise import localise
 from chatbot.storage.members import store_of
 
 log = get_logger("adapters.matrix")
@@ -58,6 +59,7 @@ class Sending(Rooms, Reactions):
     async def send(self, out: Outgoing) -> Sent | None:
         if out.room.platform != PLATFORM:
             raise ValueError(f"not a Matrix room: {out.room.id}")
+        out = localise(out)
         if self.client is None:
             log.warning("matrix_send_while_stopped", room=out.room.id)
             return None

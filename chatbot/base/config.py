@@ -30,6 +30,11 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class BotSection(_Section):
     name: str = "WMLib bot"
     prefix: str = "!"
+    #: the language of members who chose none (``!lang``) and whose app says none
+    language: str = "en"
+    #: a room's own language (room id as in the logs, e.g. ``matrix:!abc:example.org``):
+    #: its posts, and the replies to members there who chose none
+    room_languages: dict[str, str] = msgspec.field(default_factory=dict)
     database: str = "sqlite:///data/chatbot.db"
     adapters: list[str] = msgspec.field(default_factory=lambda: ["console"])
     #: every module this package ships (config.example.toml shows the same list: a test

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import secrets
 
+from chatbot.base.i18n import Msg, plain_english
+
 
 class ChatbotError(Exception):
     """Base of every exception the bot raises on purpose."""
 
 
 class UserError(ChatbotError):
-    """Something the member can fix; ``message`` is shown to them verbatim (escaped, since
-    it may quote what they typed).  ``markdown=True`` marks a message that is entirely the
-    bot's own words, so its `command` formatting is rendered."""
+    """Something the member can fix; ``message`` is shown to them in their language: a
+    :class:`~chatbot.base.i18n.Msg` (whose placeholders carry what they typed, escaped).  A
+    plain ``str`` is shown verbatim (escaped) and untranslated: only for text from outside the
+    bot; ``markdown=True`` renders its `command` formatting."""
 
-    def __init__(self, message: str, *, markdown: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Msg, *, markdown: bool = False) -> None:
+        super().__init__(plain_english(message))
         self.message = message
         self.markdown = markdown
 
@@ -36,7 +39,7 @@ class NotPermitted(UserError):
 class ZoneNotFound(BadArgument):
     """A time-zone text matched nothing; ``suggestions`` are the nearest names."""
 
-    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str | Msg, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.suggestions = suggestions
 
@@ -44,7 +47,7 @@ class ZoneNotFound(BadArgument):
 class AmbiguousZone(BadArgument):
     """A time-zone text (an abbreviation such as IST) fits several zones."""
 
-    def __init__(self, message: str, candidates: tuple[str, ...]) -> None:
+    def __init__(self, message: str | Msg, candidates: tuple[str, ...]) -> None:
         super().__init__(message)
         self.candidates = candidates
 

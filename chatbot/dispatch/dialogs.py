@@ -32,9 +32,11 @@ from sqlalchemy import Delete, delete, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from chatbot.base.errors import UserError, new_ref
+from chatbot.base.i18n import Msg, english
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.answers import BACK, CANCEL, CONFIRM, HELP, SKIP, answer_key
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
+from chatbot.messages.localise import error_text
 from chatbot.storage.models import DialogRow
 
 if TYPE_CHECKING:
@@ -94,12 +96,12 @@ class Step(msgspec.Struct, frozen=True):
     :class:`UserError` saying what was wrong."""
 
     key: str
-    prompt: str
-    help: str = ""
+    prompt: str | Msg
+    help: str | Msg = ""
     optional: bool = False
     validate: Validator | None = None
     show: Callable[[Any], str] | None = None
-    label: str = ""
+    label: str | Msg = ""
     #: asked only when this returns True for the answers so far (None: always asked)
     when: Condition | None = None
 
@@ -107,7 +109,7 @@ class Step(msgspec.Struct, frozen=True):
         return self.when is None or bool(self.when(answers))
 
     @property
-    def title(self) -> str:
+    def title(self) -> str | Msg:
         return self.label or self.key.replace("_", " ")
 
     def display(self, value: Any) -> str:
@@ -118,19 +120,19 @@ class Step(msgspec.Struct, frozen=True):
 
 class Dialog(msgspec.Struct, frozen=True):
     name: str
-    title: str
+    title: str | Msg
     steps: tuple[Step, ...]
     on_complete: Completion
-    intro: str = ""
+    intro: str | Msg = ""
     review: bool = True
     expire_after: timedelta | None = None
     #: said after a completion refused or failed: the answers are kept, and how to go on
-    kept: str = KEPT
+    kept: str | Msg = KEPT
 
     def index_of(self, text: str) -> int | None:
         wanted = text.strip().casefold().replace(" ", "_")
         for i, step in enumerate(self.steps):
-            if wanted in (step.key.casefold(), step.title.casefold().replace(" ", "_")):
+            if wanted in (step.key.casefold(), english(step.title).casefold().replace(" ", "_")):
                 return i
         return None
 
@@ -255,14 +257,18 @@ class DialogEngine:
     async def _complete(self, ctx: DialogContext, dialog: Dialog, answers: dict[str, Any]) -> Reply:
         """Run the completion; only its success removes the draft (if it did not itself)."""
         key = (ctx.member.id, ctx.room.id)
-        kept = dialog.kept.format(prefix=ctx.prefix)
+        kept = (
+            dialog.kept.format(prefix=ctx.prefix)
+            if isinstance(dialog.kept, str)
+            else dialog.kept.given(prefix=ctx.prefix)
+        )
         try:
             result = await dialog.on_complete(ctx, answers)
         except DraftGone as exc:
             self.open_keys.discard(key)
             return Reply.of(exc.message)
         except UserError as exc:
-            said: Inline = exc.message if exc.markdown else Plain(exc.message)
+            said: Inline = error_text(exc.message, exc.markdown)
             return Reply.of(said, "\n", kept)
         except Exception:
             ref = new_ref()
@@ -328,7 +334,9 @@ class DialogEngine:
                 value = step.validate(text) if step.validate else _nonempty(text)
             except UserError as exc:
                 return Reply.of(
-                    Plain(exc.message), "\n", *self._prompt(dialog, row.step, answers)
+                    error_text(exc.message, exc.markdown),
+                    "\n",
+                    *self._prompt(dialog, row.step, answers),
                 ), ""
         answers[step.key] = value
         dialog.prune(answers)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import msgspec
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import Msg
 from chatbot.dispatch.converters import (
     Aliases,
     Choice,
@@ -66,7 +67,7 @@ class Param(msgspec.Struct):
     required: bool
     default: Any
     rest: bool
-    help: str = ""
+    help: str | Msg = ""
 
     @property
     def usage(self) -> str:
@@ -78,7 +79,7 @@ class Command(msgspec.Struct):
     name: str
     handler: HandlerFn
     params: list[Param]
-    help: str
+    help: str | Msg
     level: Level = Level.MEMBER
     aliases: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
@@ -200,7 +201,7 @@ def _check_quote_alignment(cmd: Command, prefix: str, tokens: list[Token]) -> No
 class Group:
     """A command with subcommands (``!tz``, ``!tz set``); its default runs when none is named."""
 
-    def __init__(self, name: str, help: str, module: Module, aliases: tuple[str, ...] = ()):
+    def __init__(self, name: str, help: str | Msg, module: Module, aliases: tuple[str, ...] = ()):
         self.name = name
         self.help = help
         self.module = module
@@ -212,14 +213,14 @@ class Group:
         self,
         name: str | None = None,
         *,
-        help: str,
+        help: str | Msg,
         level: Level = Level.MEMBER,
         aliases: tuple[str, ...] = (),
         examples: tuple[str, ...] | list[str] = (),
         default: bool = False,
         private: bool = False,
         hidden: bool = False,
-        params: dict[str, str] | None = None,
+        params: dict[str, str | Msg] | None = None,
     ) -> Callable[[HandlerFn], HandlerFn]:
         def decorate(fn: HandlerFn) -> HandlerFn:
             cmd = build_command(
@@ -268,7 +269,7 @@ class Module(msgspec.Struct):
     """A feature: its commands and groups, plus hooks into privacy and start-up."""
 
     name: str
-    help: str
+    help: str | Msg
     commands: dict[str, Command | Group] = msgspec.field(default_factory=dict)
     migrations: Path | None = None
     mydata_hooks: list[Hook] = msgspec.field(default_factory=list)
@@ -277,7 +278,7 @@ class Module(msgspec.Struct):
     startup_hooks: list[Hook] = msgspec.field(default_factory=list)
     dialogs: list[Dialog] = msgspec.field(default_factory=list)
 
-    def group(self, name: str, help: str, aliases: tuple[str, ...] = ()) -> Group:
+    def group(self, name: str, help: str | Msg, aliases: tuple[str, ...] = ()) -> Group:
         grp = Group(name, help, self, aliases)
         self._add(name, grp, aliases)
         return grp
@@ -286,13 +287,13 @@ class Module(msgspec.Struct):
         self,
         name: str | None = None,
         *,
-        help: str,
+        help: str | Msg,
         level: Level = Level.MEMBER,
         aliases: tuple[str, ...] = (),
         examples: tuple[str, ...] | list[str] = (),
         private: bool = False,
         hidden: bool = False,
-        params: dict[str, str] | None = None,
+        params: dict[str, str | Msg] | None = None,
     ) -> Callable[[HandlerFn], HandlerFn]:
         def decorate(fn: HandlerFn) -> HandlerFn:
             cmd = build_command(
@@ -390,12 +391,12 @@ def _converter_for(annotation: Any, name: str, is_last: bool) -> tuple[Converter
 def build_command(
     name: str,
     fn: HandlerFn,
-    help: str,
+    help: str | Msg,
     level: Level,
     aliases: tuple[str, ...],
     examples: tuple[str, ...],
     private: bool,
-    param_help: dict[str, str],
+    param_help: dict[str, str | Msg],
 ) -> Command:
     """Read the handler's signature into parameters; refuse what can't be parsed."""
     if not inspect.iscoroutinefunction(fn):

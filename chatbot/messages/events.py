@@ -21,6 +21,7 @@ from typing import Literal
 
 import msgspec
 
+from chatbot.base.i18n import Msg
 from chatbot.time.format import TimeStyle
 
 
@@ -68,6 +69,9 @@ class Incoming(msgspec.Struct, frozen=True):
     #: interaction; the console, which only its user reads).  Otherwise a private reply goes
     #: by direct message: see :class:`Reply`.
     ephemeral: bool = False
+    #: the language the member's app is set to, where the platform says (a Discord
+    #: interaction's locale, e.g. ``es-ES``); used when they chose none with ``!lang``
+    locale: str | None = None
 
 
 class Plain(msgspec.Struct, frozen=True):
@@ -101,7 +105,9 @@ class Mention(msgspec.Struct, frozen=True):
     member: Member
 
 
-Inline = str | Plain | Code | When | Mention
+#: ``str`` is the bot's own markdown that needs no translation (punctuation, a code span);
+#: its words travel as :class:`~chatbot.base.i18n.Msg`, translated for each reader
+Inline = str | Plain | Code | When | Mention | Msg
 
 
 class Bullets(msgspec.Struct, frozen=True):
@@ -120,7 +126,7 @@ class Button(msgspec.Struct, frozen=True):
     e.g. ``rsvp 12 yes``) as the member who clicked, so it needs no state and keeps working
     after a restart.  Platforms without buttons show the command to type instead."""
 
-    label: str
+    label: str | Msg
     command: str
     style: ButtonStyle = "secondary"
 
@@ -143,8 +149,8 @@ class ShownIf(msgspec.Struct, frozen=True):
 
 class FormField(msgspec.Struct, frozen=True):
     key: str
-    label: str
-    placeholder: str = ""
+    label: str | Msg
+    placeholder: str | Msg = ""
     required: bool = True
     long: bool = False
     max_length: int = 1000
@@ -164,7 +170,7 @@ class Form(msgspec.Struct, frozen=True):
     it; the feature must then offer the same through a dialogue."""
 
     id: str
-    title: str
+    title: str | Msg
     fields: tuple[FormField, ...]
     command: str
 

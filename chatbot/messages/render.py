@@ -12,6 +12,7 @@ import math
 import re
 from datetime import datetime
 
+from chatbot.base.i18n import Msg
 from chatbot.messages.events import (
     Attachment,
     Bullets,
@@ -23,6 +24,7 @@ from chatbot.messages.events import (
     Reply,
     When,
 )
+from chatbot.messages.localise import expand
 from chatbot.time.format import format_when
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -45,6 +47,8 @@ def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = Non
         return format_when(part.at, reader.zone, part.style, reader.lang, now=now)
     if isinstance(part, Mention):
         return part.member.display_name
+    if isinstance(part, Msg):  # not localised yet (a log line, a test): in the reader's language
+        return "".join(render_inline_plain(p, reader, now) for p in expand(part, reader.lang))
     raise TypeError(f"not an inline part: {part!r}")
 
 

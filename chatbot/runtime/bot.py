@@ -30,6 +30,7 @@ from chatbot.base.errors import (
     UserError,
     new_ref,
 )
+from chatbot.base.i18n import set_default_language
 from chatbot.base.logs import get_logger
 from chatbot.delivery.workers import instance_name
 from chatbot.dispatch.answers import answer_key
@@ -73,6 +74,7 @@ class Bot:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.prefix = config.bot.prefix
+        set_default_language(config.bot.language)
         self.db = Database(config.database_url(), self.clock)
         self.members = MemberStore(self.db)
         self.dialogs = DialogEngine(timedelta(days=config.dialogs.expire_after_days))

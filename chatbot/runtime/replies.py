@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from chatbot.base.errors import new_ref
+from chatbot.base.i18n import first_language
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Outgoing, Reader, Reply
 
@@ -38,16 +39,11 @@ NO_DMS_HERE = (
     "won't show it here."
 )
 
-_NOBODY = Reader()
-
 
 async def send_reply(ctx: Context, reply: Reply) -> None:
     """Send ``reply`` to the message ``ctx`` answers, where its privacy allows; a failure
     is logged (there is nobody left to tell)."""
-    reader = _NOBODY
-    if reply.has_times:
-        prefs = await ctx.prefs()
-        reader = Reader(prefs.zone, prefs.lang)
+    reader = await reader_of(ctx)
     room = ctx.room
     whisper = ctx.incoming.ephemeral
     out = Outgoing(room, reply, reader, in_reply_to=ctx.incoming, sent_at=ctx.now())
@@ -61,6 +57,14 @@ async def send_reply(ctx: Context, reply: Reply) -> None:
         await ctx.adapter.send(out)
     except Exception:
         log.exception("send_failed", ref=new_ref(), room=room.id, member=ctx.member.id)
+
+
+async def reader_of(ctx: Context) -> Reader:
+    """Who reads a reply to ``ctx``'s message: the caller, in their zone and language (their
+    ``!lang``, else their app's, else the room's; the bot's default when none is known)."""
+    prefs = await ctx.prefs()
+    room_lang = ctx.config.bot.room_languages.get(ctx.room.id)
+    return Reader(prefs.zone, first_language(prefs.lang, ctx.incoming.locale, room_lang))
 
 
 async def _send_direct(ctx: Context, out: Outgoing, whisper: bool) -> None:

@@ -12,6 +12,7 @@ from chatbot.base.errors import BadArgument, UserError
 from chatbot.dispatch.answers import KEYWORDS
 from chatbot.dispatch.ratelimit import Verdict
 from chatbot.messages.events import Plain, Reply
+from chatbot.messages.localise import error_text
 
 if TYPE_CHECKING:
     from chatbot.dispatch.registry import Command, Group, Registry
@@ -82,8 +83,8 @@ def user_error(prefix: str, command: Command | None, exc: UserError) -> Reply:
     if isinstance(exc, BadArgument) and command is not None:
         usage = command.usage(prefix)
         return Reply.of(
-            Plain(exc.message),
+            error_text(exc.message),
             f"\nUsage: `{usage}` (more: `{prefix}help {command.qualified_name}`)",
             aside=True,
         )
-    return Reply.of(exc.message if exc.markdown else Plain(exc.message), aside=True)
+    return Reply.of(error_text(exc.message, exc.markdown), aside=True)

@@ -355,7 +355,7 @@ async def act(request: web.Request) -> web.Response:
         await HANDLERS[move](desk.ctx, number, reason)
     except UserError as exc:
         log.info("desk_move_refused", actor=desk.row.member_id, study=number, move=move)
-        return await study(request, desk=desk, status=409, error=exc.message)
+        return await study(request, desk=desk, status=409, error=str(exc))
     page_cache(bot).clear()
     log.info("desk_move", actor=desk.row.member_id, study=number, move=move)
     raise web.HTTPSeeOther(f"/desk/{number}?done={move}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from chatbot.base.errors import UserError
 from chatbot.dispatch.context import Context
-from chatbot.messages.events import Form, FormField, Plain, Reply, ShownIf
+from chatbot.messages.events import Form, FormField, Reply, ShownIf
+from chatbot.messages.localise import error_text
 from commands.casestudies import casestudy
 from commands.casestudies import fields as f
 from commands.casestudies.dialogue import _record
@@ -91,7 +92,7 @@ async def formsubmit(ctx: Context) -> Reply:
         record = f.validate_record(values)
     except UserError as exc:
         return Reply.of(
-            Plain(exc.message),
+            error_text(exc.message),
             "\nOpen the form again (your answers are kept) and fix it.",
             form=_form(values) if ctx.adapter.capabilities.forms else None,
             private=True,

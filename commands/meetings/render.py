@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from chatbot.messages.events import Button, Inline, Plain, Reply, When
+from chatbot.messages.localise import text_in
 from chatbot.time.format import format_when
 from commands.meetings.series import Rule
 
@@ -111,7 +112,7 @@ def dm_payloads(
     RSVP buttons; members sharing a zone and language share one rendering.
     """
     buttons: list[tuple[str, str, str]] = [
-        (b.label, b.command, b.style) for b in rsvp_buttons(number)
+        (text_in(b.label, None), b.command, b.style) for b in rsvp_buttons(number)
     ]
     cache: dict[tuple[str | None, str | None], str] = {}
     out: list[tuple[str, str, str]] = []

@@ -1,0 +1,250 @@
+"""Translatable text: the bot's own words, carried as data and translated for each reader.
+
+A handler does not know who will read its reply (a room post is read by many, an outbox row
+is sent after a restart), so it never translates: it writes ``_("Your time zone is
+{zone}.", zone=...)``, which makes a :class:`Msg`, and the message is translated when it is
+rendered for a reader (:mod:`chatbot.messages.localise`), in the reader's language. The
+placeholders' values may be plain strings (the bot's own text: substituted as they are) or
+message parts (a time, a member, text a user typed), rendered by each adapter as usual.
+
+The catalogs are GNU gettext ``.po`` files under ``chatbot/locale`` (one domain, ``chatbot``,
+for the core, the adapters and the commands), managed with Babel:
+``python -m chatbot.messages.catalogs update`` extracts every ``_``, ``_n`` and ``_p`` call and
+updates each language; ``compile`` builds the ``.mo`` files (the install does this). Where a
+``.mo`` is missing or older than its ``.po``, the ``.po`` is compiled in memory on first use.
+
+This module sits in the lowest layer so that every layer (zone errors in :mod:`chatbot.time`
+too) can write translatable text; it imports Babel only when a catalog is first needed.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+#: where the catalogs live: ``<lang>/LC_MESSAGES/chatbot.po``
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "chatbot"
+#: the language the bot's source strings are written in
+SOURCE_LANGUAGE = "en"
+#: a pseudo-language that wraps every message in ``[!! … !!]``: text that shows up unwrapped
+#: escaped translation (tests use it; members cannot pick it)
+PSEUDO = "x-pseudo"
+
+
+class Msg(msgspec.Struct, frozen=True):
+    """A message to translate when it is rendered, with the values of its placeholders.
+
+    ``text`` is the English source (the gettext msgid), with ``{name}`` placeholders;
+    ``plural`` and ``n`` make it a plural message (``ngettext``); ``context`` tells apart two
+    messages with the same English text (``pgettext``); ``verbatim`` text is not translated
+    (data in the bot's markdown, such as a zone name in bold)."""
+
+    text: str
+    args: tuple[tuple[str, Any], ...] = ()
+    plural: str | None = None
+    n: int | None = None
+    context: str | None = None
+    verbatim: bool = False
+
+    def given(self, **args: Any) -> Msg:
+        """The same message with more placeholder values (say, the prefix, known later)."""
+        return msgspec.structs.replace(self, args=(*self.args, *args.items()))
+
+
+#: text the bot shows: a message to translate, or a plain string (data, or not yet translated)
+Text = str | Msg
+
+
+def _(text: str, /, **args: Any) -> Msg:
+    """Translatable text, e.g. ``_("Hello {who}!", who=Mention(member))``."""
+    return Msg(text, tuple(args.items()))
+
+
+def _n(singular: str, plural: str, n: int, /, **args: Any) -> Msg:
+    """Translatable text that depends on a count, e.g. ``_n("{n} reply", "{n} replies", k)``;
+    ``{n}`` is available in both forms."""
+    args.setdefault("n", n)
+    return Msg(singular, tuple(args.items()), plural=plural, n=n)
+
+
+def _p(context: str, text: str, /, **args: Any) -> Msg:
+    """Translatable text with a disambiguating context (``pgettext``), for short words such
+    as a button's "Yes" that translate differently in other places."""
+    return Msg(text, tuple(args.items()), context=context)
+
+
+def N_(text: str) -> str:
+    """Marks a string for extraction only (a table of labels translated later with
+    ``_(label)``)."""
+    return text
+
+
+def verbatim(text: str, /, **args: Any) -> Msg:
+    """The bot's own markdown that is data, not language (a zone name, a command example)."""
+    return Msg(text, tuple(args.items()), verbatim=True)
+
+
+def as_msg(text: str | Msg) -> Msg:
+    """``text`` as a :class:`Msg` (a plain string is taken as an English msgid)."""
+    return text if isinstance(text, Msg) else Msg(text)
+
+
+def english(text: str | Msg) -> str:
+    """The English template of ``text`` (for logs, and where no reader is known)."""
+    if isinstance(text, str):
+        return text
+    return text.plural if text.plural is not None and text.n != 1 else text.text
+
+
+def plain_english(text: str | Msg) -> str:
+    """``text`` in English with its placeholders filled, parts shown by their text: for
+    logs, exception strings and tests (a reader gets :func:`chatbot.messages.localise`)."""
+    if isinstance(text, str):
+        return text
+    args = dict(text.args)
+
+    def value(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        found = args.get(match.group(1), token)
+        if isinstance(found, Msg):
+            return plain_english(found)
+        if isinstance(found, str | int | float):
+            return str(found)
+        inner = getattr(found, "text", None) or getattr(found, "member", None)
+        if inner is not None:
+            return str(getattr(inner, "display_name", inner))
+        at = getattr(found, "at", None)
+        return at.isoformat() if at is not None else str(found)
+
+    return _FIELD.sub(value, english(text))
+
+
+_FIELD = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+
+
+# -- languages -----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_catalogs: dict[str, gettext.NullTranslations] = {}
+_available: frozenset[str] | None = None
+_default = SOURCE_LANGUAGE
+
+
+def available_languages() -> frozenset[str]:
+    """The languages the bot's messages are translated into (English included)."""
+    global _available
+    if _available is None:
+        found = {SOURCE_LANGUAGE}
+        if LOCALE_DIR.is_dir():
+            found |= {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+        _available = frozenset(found)
+    return _available
+
+
+def message_language(lang: str | None) -> str:
+    """The catalog to use for a language tag: ``pt-BR`` → ``pt``, ``es_419`` → ``es``;
+    English for one the bot has no messages in (and for None)."""
+    if not lang:
+        return _default
+    if lang == PSEUDO:
+        return PSEUDO
+    tag = lang.replace("_", "-")
+    available = available_languages()
+    if tag in available:
+        return tag
+    base = tag.split("-", 1)[0].lower()
+    return base if base in available else SOURCE_LANGUAGE
+
+
+def set_default_language(lang: str) -> None:
+    """The language of readers who chose none (the config's ``bot.language``)."""
+    global _default
+    _default = SOURCE_LANGUAGE  # so that message_language below does not fall back to it
+    _default = message_language(lang)
+
+
+def default_language() -> str:
+    return _default
+
+
+def first_language(*candidates: str | None) -> str | None:
+    """The first language given: the member's choice, else the platform's locale (a Discord
+    interaction's), else the room's configured language; None leaves the default."""
+    for lang in candidates:
+        if lang:
+            return lang
+    return None
+
+
+def catalog(lang: str) -> gettext.NullTranslations:
+    """The translations for ``lang`` (a value of :func:`message_language`), loaded once."""
+    found = _catalogs.get(lang)
+    if found is not None:
+        return found
+    with _lock:
+        found = _catalogs.get(lang)
+        if found is None:
+            found = _load(lang)
+            _catalogs[lang] = found
+    return found
+
+
+def _load(lang: str) -> gettext.NullTranslations:
+    if lang in (SOURCE_LANGUAGE, PSEUDO):
+        return gettext.NullTranslations()
+    folder = LOCALE_DIR / lang / "LC_MESSAGES"
+    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if not po.exists():
+        return gettext.NullTranslations()
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as fp:
+            return gettext.GNUTranslations(fp)
+    return gettext.GNUTranslations(io.BytesIO(compile_po(po)))
+
+
+def compile_po(po: Path) -> bytes:
+    """A ``.po`` file compiled to ``.mo`` bytes (fuzzy entries left out, as gettext does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fp:
+        cat = read_po(fp)
+    out = io.BytesIO()
+    write_mo(out, cat)
+    return out.getvalue()
+
+
+def forget_catalogs() -> None:
+    """Drop loaded catalogs (after ``compile``, and in tests)."""
+    global _available
+    with _lock:
+        _catalogs.clear()
+        _available = None
+
+
+def template(msg: Msg, lang: str | None) -> str:
+    """``msg``'s text in ``lang``, placeholders not yet filled (English where untranslated)."""
+    if msg.verbatim:
+        return msg.text
+    code = message_language(lang)
+    if code == PSEUDO:
+        base = msg.text if msg.plural is None or msg.n == 1 else msg.plural
+        return f"[!! {base} !!]"
+    tr = catalog(code)
+    if msg.plural is not None:
+        n = msg.n if msg.n is not None else 1
+        if msg.context:
+            return tr.npgettext(msg.context, msg.text, msg.plural, n)
+        return tr.ngettext(msg.text, msg.plural, n)
+    if msg.context:
+        return tr.pgettext(msg.context, msg.text)
+    return tr.gettext(msg.text)

@@ -1,0 +1,228 @@
+"""Translating a reply for its reader, just before an adapter renders it.
+
+Handlers put :class:`~chatbot.base.i18n.Msg` values in replies; :func:`localise` turns each
+into the bot's markdown and message parts in the reader's language (their ``!lang``, else
+their app's locale, else the room's language, else the bot's default), so adapters render
+nothing but strings and parts, as before. Every adapter calls it first in ``send``.
+
+Checking mode: with ``CHATBOT_I18N_CHECK`` set to a file path, every piece of bot text that
+reaches a reader without going through a catalog (a bare ``str`` with words in it, a button
+label, a form label) is appended to that file, one JSON line each; the test suite sets it for
+the whole run and fails if the file is not empty (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from chatbot.base.i18n import Msg, default_language, english, message_language, template
+from chatbot.base.logs import get_logger
+from chatbot.messages.events import (
+    Bullets,
+    Button,
+    Code,
+    Form,
+    FormField,
+    Inline,
+    Mention,
+    Outgoing,
+    Part,
+    Plain,
+    Reply,
+    When,
+)
+from chatbot.time.format import format_when
+
+log = get_logger("chatbot.messages.localise")
+
+CHECK_ENV = "CHATBOT_I18N_CHECK"
+_FIELD = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+#: a letter outside `code spans`: words that should have been translated
+_CODE_SPAN = re.compile(r"`[^`]*`")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def expand(msg: Msg, lang: str | None) -> list[Inline]:
+    """``msg`` in ``lang`` as the bot's markdown strings and message parts (no Msg left)."""
+    args = dict(msg.args)
+    text = template(msg, lang)
+    try:
+        return _fill(text, args, lang)
+    except KeyError as exc:  # a translation names a placeholder the code does not give
+        log.warning("translation_placeholder", msgid=msg.text[:80], lang=lang, missing=str(exc))
+        return _fill(english(msg), args, lang)
+
+
+def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
+    out: list[Inline] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            out.append("".join(buf))
+            buf.clear()
+
+    pos = 0
+    for match in _FIELD.finditer(text):
+        buf.append(text[pos : match.start()])
+        pos = match.end()
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            buf.append(token[0])
+            continue
+        value = args[match.group(1)]
+        if isinstance(value, str):
+            buf.append(value)
+        elif isinstance(value, bool):
+            raise TypeError(f"a message placeholder cannot be a bool: {match.group(1)}")
+        elif isinstance(value, int | float):
+            buf.append(format_number(value, lang))
+        elif isinstance(value, Msg):
+            for piece in expand(value, lang):
+                if isinstance(piece, str):
+                    buf.append(piece)
+                else:
+                    flush()
+                    out.append(piece)
+        elif isinstance(value, Plain | Code | When | Mention):
+            flush()
+            out.append(value)
+        else:
+            raise TypeError(f"not a message value: {value!r}")
+    buf.append(text[pos:])
+    flush()
+    return out
+
+
+def format_number(value: float, lang: str | None) -> str:
+    """A count as the reader writes numbers (``1,234`` / ``1.234``); small ones as they are."""
+    if isinstance(value, int) and -1000 < value < 1000:
+        return str(value)
+    code = message_language(lang)
+    if code in ("en", "x-pseudo"):
+        return f"{value:,}"
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, locale=code))
+
+
+def text_in(msg: str | Msg, lang: str | None) -> str:
+    """``msg`` as one string of the bot's markdown (a button label, a form title, a help
+    line): parts in it are shown as plain text."""
+    if isinstance(msg, str):
+        return msg
+    return "".join(_plain(p, lang) for p in expand(msg, lang))
+
+
+def _plain(part: Inline, lang: str | None) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, Plain | Code):
+        return part.text
+    if isinstance(part, Mention):
+        return part.member.display_name
+    if isinstance(part, When):
+        return format_when(part.at, None, part.style, lang)
+    return text_in(part, lang)
+
+
+def localise(out: Outgoing) -> Outgoing:
+    """``out`` with every message translated into its reader's language."""
+    reply = out.reply
+    lang = out.reader.lang or default_language()
+    if not _needs_work(reply):
+        return out
+    parts = tuple(_localise_parts(reply.parts, lang))
+    buttons = tuple(_localise_button(b, lang) for b in reply.buttons)
+    form = _localise_form(reply.form, lang) if reply.form is not None else None
+    new = msgspec.structs.replace(reply, parts=parts, buttons=buttons, form=form)
+    return msgspec.structs.replace(out, reply=new)
+
+
+def _needs_work(reply: Reply) -> bool:
+    if reply.form is not None or reply.buttons or _CHECK_PATH:
+        return True
+    for part in reply.parts:
+        if isinstance(part, Msg):
+            return True
+        if isinstance(part, Bullets) and any(isinstance(p, Msg) for i in part.items for p in i):
+            return True
+    return False
+
+
+def _localise_parts(parts: Iterable[Part], lang: str) -> Iterable[Part]:
+    for part in parts:
+        if isinstance(part, Bullets):
+            yield Bullets(tuple(tuple(_localise_inline(item, lang)) for item in part.items))
+        else:
+            yield from _localise_inline((part,), lang)
+
+
+def _localise_inline(parts: Iterable[Inline], lang: str) -> Iterable[Inline]:
+    for part in parts:
+        if isinstance(part, Msg):
+            yield from expand(part, lang)
+        else:
+            if isinstance(part, str):
+                _check(part, "text")
+            yield part
+
+
+def _localise_button(button: Button, lang: str) -> Button:
+    _check(button.label, "button")
+    return msgspec.structs.replace(button, label=text_in(button.label, lang))
+
+
+def _localise_form(form: Form, lang: str) -> Form:
+    _check(form.title, "form title")
+    fields = tuple(_localise_field(f, lang) for f in form.fields)
+    return msgspec.structs.replace(form, title=text_in(form.title, lang), fields=fields)
+
+
+def _localise_field(field: FormField, lang: str) -> FormField:
+    _check(field.label, "form field")
+    _check(field.placeholder, "form placeholder")
+    return msgspec.structs.replace(
+        field, label=text_in(field.label, lang), placeholder=text_in(field.placeholder, lang)
+    )
+
+
+def error_text(message: str | Msg, markdown: bool = False) -> Inline:
+    """The text of a :class:`~chatbot.base.errors.UserError` as a reply part: a message as
+    it is; a plain string escaped (or as markdown when it says so), and reported in
+    checking mode since it will not be translated."""
+    if isinstance(message, Msg):
+        return message
+    _check(message, "error")
+    return message if markdown else Plain(message)
+
+
+# -- checking that nothing escapes translation --------------------------------------------
+
+_CHECK_PATH = os.environ.get(CHECK_ENV, "")
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` holds words (outside `code spans`): language, not punctuation."""
+    return bool(_WORD.search(_CODE_SPAN.sub("", text)))
+
+
+def _check(value: str | Msg, where: str) -> None:
+    if _CHECK_PATH and isinstance(value, str) and has_words(value):
+        report_untranslated(value, where)
+
+
+def report_untranslated(text: str, where: str) -> None:
+    """Record bot text that reached a reader untranslated (checking mode only)."""
+    if not _CHECK_PATH:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "")
+    line = json.dumps({"where": where, "text": text[:300], "test": test}, ensure_ascii=False)
+    with open(_CHECK_PATH, "a", encoding="utf-8") as fp:
+        fp.write(line + "\n")
