@@ -260,7 +260,7 @@ async def when(ctx: Context, moment: str) -> Reply:
             "{moment} is {at} for you ({utc} UTC).",
             moment=Plain(moment.strip()),
             at=When(parsed.at, "full"),
-            utc=f"{utc:%H:%M}",
+            utc=utc.strftime("%H:%M"),
         )
     )
 

@@ -5,6 +5,12 @@ Run from the project root::
     python -m chatbot.messages.catalogs update     # extract every message, update each .po
     python -m chatbot.messages.catalogs compile    # build the .mo files (the install does it)
     python -m chatbot.messages.catalogs init it    # start a new language
+    python -m chatbot.messages.catalogs todo es out.json [FILE…]  # untranslated, as JSON
+    python -m chatbot.messages.catalogs fill es in.json             # JSON into the .po
+
+``todo`` and ``fill`` let a translator work on a plain JSON list (``msgid``, ``plural``,
+``context``, ``msgstr``: a string, or a list of plural forms) rather than the ``.po`` syntax;
+``todo`` limited to some source files lists just their messages.
 
 ``update`` never guesses ("fuzzy matching" is off): a changed English message comes back
 untranslated, and the catalog test says which, rather than shipping a near-miss translation.
@@ -26,9 +32,15 @@ LANGUAGES = ("es", "fr", "pt", "de")
 
 
 def _babel(*args: str) -> None:
+    """Babel's command line, run from the project root (locations relative to it)."""
+    import contextlib
+    import os
+
     from babel.messages.frontend import CommandLineInterface
 
-    CommandLineInterface().run(["pybabel", "-q", *args])  # type: ignore[no-untyped-call]
+    with contextlib.chdir(ROOT):
+        os.environ.setdefault("SOURCE_DATE_EPOCH", "0")  # no churn from creation dates
+        CommandLineInterface().run(["pybabel", "-q", *args])  # type: ignore[no-untyped-call]
 
 
 def extract(output: Path = TEMPLATE) -> Path:
@@ -47,10 +59,10 @@ def extract(output: Path = TEMPLATE) -> Path:
         "--project=wmlib-chatbot",
         "--copyright-holder=Wikimedia and Libraries User Group",
         "-o",
-        str(output),
-        str(ROOT / "chatbot"),
-        str(ROOT / "adapters"),
-        str(ROOT / "commands"),
+        str(output.resolve()),
+        "chatbot",
+        "adapters",
+        "commands",
     )
     return output
 
@@ -83,9 +95,85 @@ def compile_all() -> None:
     _babel("compile", "-d", str(LOCALE_DIR), "-D", DOMAIN)
 
 
+def po_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def todo(lang: str, output: Path, files: list[str]) -> int:
+    """The messages of ``files`` (default: all) not yet translated into ``lang``, as JSON."""
+    import json
+    import tempfile
+
+    from babel.messages.pofile import read_po
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pot = extract(Path(tmp) / "all.pot")
+        with pot.open("rb") as fp:
+            template = read_po(fp)
+    done = None
+    if po_path(lang).exists():
+        with po_path(lang).open("rb") as fp:
+            done = read_po(fp)
+    wanted = [str(Path(f).resolve().relative_to(ROOT)) for f in files]
+    items = []
+    for message in template:
+        if not message.id:
+            continue
+        if wanted and not any(loc in wanted for loc, _line in message.locations):
+            continue
+        old = done.get(message.id, message.context) if done is not None else None
+        if old is not None and old.string and not old.fuzzy and _complete(old.string):
+            continue
+        singular, plural = (message.id, None) if isinstance(message.id, str) else message.id
+        items.append(
+            {
+                "msgid": singular,
+                "plural": plural,
+                "context": message.context,
+                "where": sorted({loc for loc, _line in message.locations}),
+                "msgstr": "" if plural is None else ["", ""],
+            }
+        )
+    output.write_text(json.dumps(items, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return len(items)
+
+
+def _complete(string: object) -> bool:
+    return all(string) if isinstance(string, tuple | list) else bool(string)
+
+
+def fill(lang: str, source: Path) -> int:
+    """Translations from a JSON list (as :func:`todo` writes it) into ``lang``'s ``.po``;
+    messages the catalog does not hold (yet) are added. Returns how many were written."""
+    import json
+
+    from babel.messages.pofile import read_po, write_po
+
+    path = po_path(lang)
+    with path.open("rb") as fp:
+        cat = read_po(fp)
+    count = 0
+    for item in json.loads(source.read_text(encoding="utf-8")):
+        string = item["msgstr"]
+        if not _complete(string):
+            continue
+        key = item["msgid"] if not item.get("plural") else (item["msgid"], item["plural"])
+        found = cat.get(item["msgid"], item.get("context"))
+        value = tuple(string) if isinstance(string, list) else string
+        if found is None:
+            cat.add(key, value, context=item.get("context"))
+        else:
+            found.string = value
+            found.flags.discard("fuzzy")
+        count += 1
+    with path.open("wb") as fp:
+        write_po(fp, cat, width=100, sort_by_file=True, include_previous=False)
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in ("extract", "update", "compile", "init"):
+    if not args or args[0] not in ("extract", "update", "compile", "init", "todo", "fill"):
         print(__doc__)
         return 2
     if args[0] == "extract":
@@ -94,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         update()
     elif args[0] == "compile":
         compile_all()
+    elif args[0] == "todo":
+        print(todo(args[1], Path(args[2]), args[3:]), "messages to translate")
+    elif args[0] == "fill":
+        print(fill(args[1], Path(args[2])), "translations written")
     else:
         init(args[1])
     return 0
