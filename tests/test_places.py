@@ -118,6 +118,22 @@ def test_a_far_bigger_namesake_wins(text: str, key: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("sakata", "Asia/Tokyo"),  # "Sakata" is one of Jakarta's ninety alternate names
+        ("salvador", "America/Bahia"),  # "Salvador" is El Salvador in French
+        ("bari", "Europe/Rome"),  # Bāri, India: a tenth of the weight, another country
+        ("stamford", "America/New_York"),  # Stamford, England
+        ("delmas", "America/Port-au-Prince"),  # Delmas, South Africa: little known
+    ],
+)
+def test_a_citys_own_name_and_clear_lead_answer_without_asking(text: str, key: str) -> None:
+    """A city's own name beats another place's alternate name; a far bigger or far better
+    known namesake abroad wins without asking."""
+    assert resolve_zone(text).key == key
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("Portland", {"America/Los_Angeles", "America/New_York"}),

