@@ -37,8 +37,22 @@ def _names(text: str) -> list[str]:
     return sorted(m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1) is not None)
 
 
+def _ids(message: Message) -> tuple[str, ...]:
+    """The msgid, or (singular, plural)."""
+    ident = message.id
+    return (ident,) if isinstance(ident, str) else tuple(str(i) for i in ident)
+
+
+def _strings(message: Message | None) -> tuple[str, ...]:
+    """The translation, or each plural form ("" where missing)."""
+    if message is None or message.string is None:
+        return ()
+    found = message.string
+    return (found,) if isinstance(found, str) else tuple(str(f or "") for f in found)
+
+
 def _label(message: Message) -> str:
-    ident = message.id if isinstance(message.id, str) else message.id[0]
+    ident = _ids(message)[0]
     where = ", ".join(sorted({loc for loc, _line in message.locations}))
     return f"{ident[:70]!r} ({where})"
 
@@ -54,10 +68,8 @@ def test_every_message_is_translated(extracted: Catalog, lang: str) -> None:
     for message in extracted:
         if not message.id:
             continue
-        found = translated.get(message.id, message.context)
-        strings = () if found is None else found.string
-        strings = strings if isinstance(strings, tuple) else (strings,)
-        if found is None or not strings or not all(strings):
+        strings = _strings(translated.get(message.id, message.context))
+        if not strings or not all(strings):
             missing.append(_label(message))
     assert not missing, f"{len(missing)} messages lack a {lang} translation:\n" + "\n".join(
         missing[:40]
@@ -74,10 +86,9 @@ def test_no_fuzzy_entries_and_placeholders_kept(lang: str) -> None:
         if message.fuzzy:
             wrong.append(f"fuzzy: {_label(message)}")
             continue
-        ids = (message.id,) if isinstance(message.id, str) else message.id
-        strings = (message.string,) if isinstance(message.string, str) else message.string
+        ids, strings = _ids(message), _strings(message)
         expected = _names(ids[-1])
-        if isinstance(message.id, tuple):
+        if len(ids) > 1:
             # a plural form may leave {n} out ("one reply"), nothing else
             for form in strings:
                 if not form:
@@ -85,7 +96,7 @@ def test_no_fuzzy_entries_and_placeholders_kept(lang: str) -> None:
                 names = _names(form)
                 if sorted(set(names) - {"n"}) != sorted(set(expected) - {"n"}):
                     wrong.append(f"placeholders {names} ≠ {expected}: {_label(message)}")
-        elif strings[0] and _names(strings[0]) != expected:
+        elif strings and strings[0] and _names(strings[0]) != expected:
             wrong.append(f"placeholders {_names(strings[0])} ≠ {expected}: {_label(message)}")
     assert not wrong, "\n".join(wrong[:40])
 
@@ -99,8 +110,8 @@ def test_plural_forms_follow_the_language(lang: str) -> None:
     # de casos"), and French and Brazilian Portuguese put 0 with 1
     assert translated.num_plurals == len(Locale.parse(lang).plural_form.rules) + 1
     for message in translated:
-        if isinstance(message.id, tuple) and message.string:
-            assert len(message.string) == translated.num_plurals, _label(message)
+        if len(_ids(message)) > 1 and any(_strings(message)):
+            assert len(_strings(message)) == translated.num_plurals, _label(message)
 
 
 def test_a_translation_is_used_and_plurals_follow_the_count() -> None:
@@ -109,18 +120,24 @@ def test_a_translation_is_used_and_plurals_follow_the_count() -> None:
     some = next(
         m
         for m in _read("es")
-        if isinstance(m.id, str) and m.id and m.string and "{" not in m.id and not m.context
+        if len(_ids(m)) == 1
+        and m.id
+        and any(_strings(m))
+        and "{" not in _ids(m)[0]
+        and not m.context
     )
-    assert tr.gettext(some.id) == some.string
-    assert template(_(some.id), "es") == some.string
-    assert template(_(some.id), "es-MX") == some.string  # a regional tag uses the language
-    assert template(_(some.id), "id") == some.id  # no Indonesian messages: English
-    plural = next((m for m in _read("fr") if isinstance(m.id, tuple) and m.string), None)
+    msgid, string = _ids(some)[0], _strings(some)[0]
+    assert tr.gettext(msgid) == string
+    assert template(_(msgid), "es") == string
+    assert template(_(msgid), "es-MX") == string  # a regional tag uses the language
+    assert template(_(msgid), "id") == msgid  # no Indonesian messages: English
+    plural = next((m for m in _read("fr") if len(_ids(m)) > 1 and all(_strings(m))), None)
     if plural is not None:
-        singular, many = plural.id
-        # French: 0 and 1 take the singular
-        assert template(_n(singular, many, 0), "fr") == plural.string[0]
-        assert template(_n(singular, many, 2), "fr") == plural.string[1]
+        singular, many = _ids(plural)[:2]
+        forms = _strings(plural)
+        # French: 0 and 1 take the singular; "other" is the last form
+        assert template(_n(singular, many, 0), "fr") == forms[0]
+        assert template(_n(singular, many, 2), "fr") == forms[-1]
 
 
 def test_catalogs_compile(tmp_path: Path) -> None:
