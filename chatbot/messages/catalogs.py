@@ -9,7 +9,8 @@ Run from the project root::
     python -m chatbot.messages.catalogs fill es in.json             # JSON into the .po
 
 ``todo`` and ``fill`` let a translator work on a plain JSON list (``msgid``, ``plural``,
-``context``, ``msgstr``: a string, or a list of plural forms) rather than the ``.po`` syntax;
+``context``, ``msgstr``: a string, or a list of plural forms: ``[one, other]`` is enough, the
+"many" form of es/fr/pt taking "other") rather than the ``.po`` syntax;
 ``todo`` limited to some source files lists just their messages.
 
 ``update`` never guesses ("fuzzy matching" is off): a changed English message comes back
@@ -160,6 +161,10 @@ def fill(lang: str, source: Path) -> int:
         key = item["msgid"] if not item.get("plural") else (item["msgid"], item["plural"])
         found = cat.get(item["msgid"], item.get("context"))
         value = tuple(string) if isinstance(string, list) else string
+        if isinstance(value, tuple) and len(value) < cat.num_plurals:
+            # [one, other] where CLDR also has "many" (es, fr, pt: exact millions): the
+            # "other" form serves it, the forms before "other" being "one" then "many"
+            value = (*value[:-1], *[value[-1]] * (cat.num_plurals - len(value) + 1))
         if found is None:
             cat.add(key, value, context=item.get("context"))
         else:

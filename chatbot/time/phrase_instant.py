@@ -135,14 +135,15 @@ def localise(ctx: Reading, day: date, hms: tuple[int, int, int]) -> datetime:
     if isinstance(tz, ZoneInfo):
         back = local.astimezone(UTC).astimezone(tz)
         if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+            skipped, after = f"{hms[0]:02d}:{hms[1]:02d}", f"{back:%H:%M}"
             raise BadArgument(
                 _(
                     "{time} does not exist on {day} in {zone}: the clocks go forward that "
                     "night, straight to {after}. Pick another time, e.g. {after}.",
-                    time=f"{hms[0]:02d}:{hms[1]:02d}",
+                    time=skipped,
                     day=day_text(day),
                     zone=Plain(ctx.zone.key),
-                    after=f"{back:%H:%M}",
+                    after=after,
                 )
             )
     return local
