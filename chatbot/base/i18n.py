@@ -54,6 +54,11 @@ class Msg(msgspec.Struct, frozen=True):
     context: str | None = None
     verbatim: bool = False
 
+    def __str__(self) -> str:
+        """English with the values filled in: what a message pasted into an f-string
+        by mistake shows (the test run still reports it as untranslated), never a repr."""
+        return plain_english(self)
+
     def given(self, **args: Any) -> Msg:
         """The same message with more placeholder values (say, the prefix, known later)."""
         return msgspec.structs.replace(self, args=(*self.args, *args.items()))
