@@ -169,7 +169,7 @@ async def test_when_reads_other_languages_in_my_zone(chat: ConsoleChat) -> None:
     assert "Sun 29 Nov, 18:00" in await chat.say("!when do 18h")
     await chat.say("!lang de")
     assert "Do. 26 Nov. 2026, 18:00 (Berlin)" in await chat.say("!when do 18h")
-    assert "'viernes' has a day but no time" in await chat.say("!when viernes")
+    assert "'viernes' hat einen Tag, aber keine Uhrzeit" in await chat.say("!when viernes")
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ import gettext
 import io
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,24 @@ class Msg(msgspec.Struct, frozen=True):
     context: str | None = None
     verbatim: bool = False
 
+    def __str__(self) -> str:
+        """English with the values filled in: what a message pasted into an f-string
+        by mistake shows (the test run still reports it as untranslated), never a repr."""
+        return plain_english(self)
+
     def given(self, **args: Any) -> Msg:
         """The same message with more placeholder values (say, the prefix, known later)."""
         return msgspec.structs.replace(self, args=(*self.args, *args.items()))
+
+
+class Plain(msgspec.Struct, frozen=True):
+    """Text that came from a user: shown literally, escaped by every renderer.
+
+    Defined here, below every other layer, so that errors raised in :mod:`chatbot.time` can
+    quote what the member typed; :mod:`chatbot.messages.events` exports it with the other
+    reply parts."""
+
+    text: str
 
 
 #: text the bot shows: a message to translate, or a plain string (data, or not yet translated)
@@ -89,6 +105,27 @@ def N_(text: str) -> str:
 def verbatim(text: str, /, **args: Any) -> Msg:
     """The bot's own markdown that is data, not language (a zone name, a command example)."""
     return Msg(text, tuple(args.items()), verbatim=True)
+
+
+def listing(items: Sequence[Any]) -> Msg:
+    """Several values one after another, separated by commas (each value a placeholder, so
+    data such as zone names stays data)."""
+    names = [f"i{k}" for k in range(len(items))]
+    return verbatim(", ".join(f"{{{n}}}" for n in names), **dict(zip(names, items, strict=True)))
+
+
+def alternatives(items: Sequence[Any]) -> Msg:
+    """``a``, ``a or b``, ``a, b or c``: the last choice joined by the reader's "or"."""
+    if len(items) <= 1:
+        return listing(items)
+    return _("{choices} or {last}", choices=listing(items[:-1]), last=items[-1])
+
+
+def together(items: Sequence[Any]) -> Msg:
+    """``a``, ``a and b``, ``a, b and c``: every item, the last joined by the reader's "and"."""
+    if len(items) <= 1:
+        return listing(items)
+    return _("{items} and {last}", items=listing(items[:-1]), last=items[-1])
 
 
 def as_msg(text: str | Msg) -> Msg:

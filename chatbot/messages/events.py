@@ -22,6 +22,7 @@ from typing import Literal
 import msgspec
 
 from chatbot.base.i18n import Msg
+from chatbot.base.i18n import Plain as Plain  # defined below the time layer; a reply part
 from chatbot.time.format import TimeStyle
 
 
@@ -72,12 +73,6 @@ class Incoming(msgspec.Struct, frozen=True):
     #: the language the member's app is set to, where the platform says (a Discord
     #: interaction's locale, e.g. ``es-ES``); used when they chose none with ``!lang``
     locale: str | None = None
-
-
-class Plain(msgspec.Struct, frozen=True):
-    """Text that came from a user: shown literally, escaped by every renderer."""
-
-    text: str
 
 
 class Code(msgspec.Struct, frozen=True):

@@ -12,7 +12,7 @@ import math
 import re
 from datetime import datetime
 
-from chatbot.base.i18n import Msg
+from chatbot.base.i18n import PSEUDO, Msg, _, _n, message_language
 from chatbot.messages.events import (
     Attachment,
     Bullets,
@@ -24,7 +24,7 @@ from chatbot.messages.events import (
     Reply,
     When,
 )
-from chatbot.messages.localise import expand
+from chatbot.messages.localise import expand, text_in
 from chatbot.time.format import format_when
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -52,18 +52,28 @@ def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = Non
     raise TypeError(f"not an inline part: {part!r}")
 
 
-def file_size(size: int) -> str:
-    """``1 byte``, ``512 bytes``, ``3 KB`` (rounded up), ``1.5 MB``."""
+def file_size(size: int, lang: str | None = None) -> Msg:
+    """``1 byte``, ``512 bytes``, ``3 KB`` (rounded up), ``1.5 MB`` (``1,5 Mo`` in French)."""
     if size < 1024:
-        return "1 byte" if size == 1 else f"{size} bytes"
+        return _n("{n} byte", "{n} bytes", size)
     if size < 1024 * 1024:
-        return f"{math.ceil(size / 1024)} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+        return _("{size} KB", size=math.ceil(size / 1024))
+    return _("{size} MB", size=_one_decimal(size / (1024 * 1024), lang))
 
 
-def describe_file(file: Attachment) -> str:
-    """``[file: name, N KB]``: a file in plain text."""
-    return f"[file: {file.filename}, {file_size(file.size)}]"
+def _one_decimal(value: float, lang: str | None) -> str:
+    code = message_language(lang)
+    if code in ("en", PSEUDO):
+        return f"{value:.1f}"
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, format="0.0", locale=code))
+
+
+def describe_file(file: Attachment, lang: str | None = None) -> str:
+    """``[file: name, N KB]``: a file in plain text, in the reader's language."""
+    msg = _("[file: {name}, {size}]", name=Plain(file.filename), size=file_size(file.size, lang))
+    return text_in(msg, lang)
 
 
 _NOBODY = Reader()
@@ -87,5 +97,5 @@ def render_plain(reply: Reply, reader: Reader = _NOBODY, now: datetime | None = 
     text = "".join(out).rstrip("\n")
     if not reply.files:
         return text
-    files = "\n".join(describe_file(f) for f in reply.files)
+    files = "\n".join(describe_file(f, reader.lang) for f in reply.files)
     return f"{text}\n{files}" if text else files

@@ -18,17 +18,18 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from chatbot.base.errors import AmbiguousZone
+from chatbot.base.i18n import N_, Plain, _, listing, verbatim
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = ["ZONE_ABBREVIATIONS", "zone_for_abbreviation"]
 
-_US_EASTERN = (("America/New_York", "US Eastern"),)
-_US_CENTRAL = (("America/Chicago", "US Central"),)
-_US_MOUNTAIN = (("America/Denver", "US Mountain"),)
-_US_PACIFIC = (("America/Los_Angeles", "US Pacific"),)
-_CENTRAL_EUROPE = (("Europe/Brussels", "Central Europe"),)
+_US_EASTERN = (("America/New_York", N_("US Eastern")),)
+_US_CENTRAL = (("America/Chicago", N_("US Central")),)
+_US_MOUNTAIN = (("America/Denver", N_("US Mountain")),)
+_US_PACIFIC = (("America/Los_Angeles", N_("US Pacific")),)
+_CENTRAL_EUROPE = (("Europe/Brussels", N_("Central Europe")),)
 
 _ABBREVIATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     # North America
@@ -37,90 +38,90 @@ _ABBREVIATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "EDT": _US_EASTERN,
     "CT": _US_CENTRAL,
     "CST": (
-        ("America/Chicago", "US Central"),
-        ("Asia/Shanghai", "China"),
-        ("America/Havana", "Cuba"),
+        ("America/Chicago", N_("US Central")),
+        ("Asia/Shanghai", N_("China")),
+        ("America/Havana", N_("Cuba")),
     ),
-    "CDT": (("America/Chicago", "US Central"), ("America/Havana", "Cuba")),
+    "CDT": (("America/Chicago", N_("US Central")), ("America/Havana", N_("Cuba"))),
     "MT": _US_MOUNTAIN,
     "MST": _US_MOUNTAIN,
     "MDT": _US_MOUNTAIN,
     "PT": _US_PACIFIC,
     "PST": _US_PACIFIC,
     "PDT": _US_PACIFIC,
-    "AKST": (("America/Anchorage", "Alaska"),),
-    "AKDT": (("America/Anchorage", "Alaska"),),
-    "HST": (("Pacific/Honolulu", "Hawaii"),),
+    "AKST": (("America/Anchorage", N_("Alaska")),),
+    "AKDT": (("America/Anchorage", N_("Alaska")),),
+    "HST": (("Pacific/Honolulu", N_("Hawaii")),),
     "AST": (
-        ("America/Halifax", "Atlantic Canada"),
-        ("America/Puerto_Rico", "Caribbean"),
-        ("Asia/Riyadh", "Arabia"),
+        ("America/Halifax", N_("Atlantic Canada")),
+        ("America/Puerto_Rico", N_("Caribbean")),
+        ("Asia/Riyadh", N_("Arabia")),
     ),
-    "ADT": (("America/Halifax", "Atlantic Canada"),),
-    "NST": (("America/St_Johns", "Newfoundland"),),
-    "NDT": (("America/St_Johns", "Newfoundland"),),
+    "ADT": (("America/Halifax", N_("Atlantic Canada")),),
+    "NST": (("America/St_Johns", N_("Newfoundland")),),
+    "NDT": (("America/St_Johns", N_("Newfoundland")),),
     # South America
-    "BRT": (("America/Sao_Paulo", "Brasília"),),
-    "BRST": (("America/Sao_Paulo", "Brasília"),),
-    "ART": (("America/Argentina/Buenos_Aires", "Argentina"),),
-    "CLT": (("America/Santiago", "Chile"),),
-    "CLST": (("America/Santiago", "Chile"),),
-    "COT": (("America/Bogota", "Colombia"),),
-    "PET": (("America/Lima", "Peru"),),
-    "VET": (("America/Caracas", "Venezuela"),),
-    "BOT": (("America/La_Paz", "Bolivia"),),
-    "UYT": (("America/Montevideo", "Uruguay"),),
+    "BRT": (("America/Sao_Paulo", N_("Brasília")),),
+    "BRST": (("America/Sao_Paulo", N_("Brasília")),),
+    "ART": (("America/Argentina/Buenos_Aires", N_("Argentina")),),
+    "CLT": (("America/Santiago", N_("Chile")),),
+    "CLST": (("America/Santiago", N_("Chile")),),
+    "COT": (("America/Bogota", N_("Colombia")),),
+    "PET": (("America/Lima", N_("Peru")),),
+    "VET": (("America/Caracas", N_("Venezuela")),),
+    "BOT": (("America/La_Paz", N_("Bolivia")),),
+    "UYT": (("America/Montevideo", N_("Uruguay")),),
     # Europe
-    "WET": (("Europe/Lisbon", "Western Europe"),),
-    "WEST": (("Europe/Lisbon", "Western Europe"),),
+    "WET": (("Europe/Lisbon", N_("Western Europe")),),
+    "WEST": (("Europe/Lisbon", N_("Western Europe")),),
     "CET": _CENTRAL_EUROPE,
     "CEST": _CENTRAL_EUROPE,
     "MET": _CENTRAL_EUROPE,
     "MEST": _CENTRAL_EUROPE,
     "MEZ": _CENTRAL_EUROPE,
     "MESZ": _CENTRAL_EUROPE,
-    "EET": (("Europe/Athens", "Eastern Europe"),),
-    "EEST": (("Europe/Athens", "Eastern Europe"),),
-    "MSK": (("Europe/Moscow", "Moscow"),),
-    "TRT": (("Europe/Istanbul", "Türkiye"),),
-    "BST": (("Europe/London", "British Summer Time"), ("Asia/Dhaka", "Bangladesh")),
+    "EET": (("Europe/Athens", N_("Eastern Europe")),),
+    "EEST": (("Europe/Athens", N_("Eastern Europe")),),
+    "MSK": (("Europe/Moscow", N_("Moscow")),),
+    "TRT": (("Europe/Istanbul", N_("Türkiye")),),
+    "BST": (("Europe/London", N_("British Summer Time")), ("Asia/Dhaka", N_("Bangladesh"))),
     "IST": (
-        ("Asia/Kolkata", "India"),
-        ("Europe/Dublin", "Ireland"),
-        ("Asia/Jerusalem", "Israel"),
+        ("Asia/Kolkata", N_("India")),
+        ("Europe/Dublin", N_("Ireland")),
+        ("Asia/Jerusalem", N_("Israel")),
     ),
-    "IDT": (("Asia/Jerusalem", "Israel"),),
+    "IDT": (("Asia/Jerusalem", N_("Israel")),),
     # Africa
-    "WAT": (("Africa/Lagos", "West Africa"),),
-    "CAT": (("Africa/Maputo", "Central Africa"),),
-    "EAT": (("Africa/Nairobi", "East Africa"),),
-    "SAST": (("Africa/Johannesburg", "South Africa"),),
+    "WAT": (("Africa/Lagos", N_("West Africa")),),
+    "CAT": (("Africa/Maputo", N_("Central Africa")),),
+    "EAT": (("Africa/Nairobi", N_("East Africa")),),
+    "SAST": (("Africa/Johannesburg", N_("South Africa")),),
     # Asia
-    "GST": (("Asia/Dubai", "Gulf"),),
-    "IRST": (("Asia/Tehran", "Iran"),),
-    "AFT": (("Asia/Kabul", "Afghanistan"),),
-    "PKT": (("Asia/Karachi", "Pakistan"),),
-    "NPT": (("Asia/Kathmandu", "Nepal"),),
-    "ICT": (("Asia/Bangkok", "Indochina"),),
-    "WIB": (("Asia/Jakarta", "Western Indonesia"),),
-    "WITA": (("Asia/Makassar", "Central Indonesia"),),
-    "WIT": (("Asia/Jayapura", "Eastern Indonesia"),),
-    "MYT": (("Asia/Kuala_Lumpur", "Malaysia"),),
-    "SGT": (("Asia/Singapore", "Singapore"),),
-    "PHT": (("Asia/Manila", "Philippines"),),
-    "PHST": (("Asia/Manila", "Philippines"),),
-    "HKT": (("Asia/Hong_Kong", "Hong Kong"),),
-    "JST": (("Asia/Tokyo", "Japan"),),
-    "KST": (("Asia/Seoul", "Korea"),),
+    "GST": (("Asia/Dubai", N_("Gulf")),),
+    "IRST": (("Asia/Tehran", N_("Iran")),),
+    "AFT": (("Asia/Kabul", N_("Afghanistan")),),
+    "PKT": (("Asia/Karachi", N_("Pakistan")),),
+    "NPT": (("Asia/Kathmandu", N_("Nepal")),),
+    "ICT": (("Asia/Bangkok", N_("Indochina")),),
+    "WIB": (("Asia/Jakarta", N_("Western Indonesia")),),
+    "WITA": (("Asia/Makassar", N_("Central Indonesia")),),
+    "WIT": (("Asia/Jayapura", N_("Eastern Indonesia")),),
+    "MYT": (("Asia/Kuala_Lumpur", N_("Malaysia")),),
+    "SGT": (("Asia/Singapore", N_("Singapore")),),
+    "PHT": (("Asia/Manila", N_("Philippines")),),
+    "PHST": (("Asia/Manila", N_("Philippines")),),
+    "HKT": (("Asia/Hong_Kong", N_("Hong Kong")),),
+    "JST": (("Asia/Tokyo", N_("Japan")),),
+    "KST": (("Asia/Seoul", N_("Korea")),),
     # Oceania
-    "AEST": (("Australia/Sydney", "Eastern Australia"),),
-    "AEDT": (("Australia/Sydney", "Eastern Australia"),),
-    "ACST": (("Australia/Adelaide", "Central Australia"),),
-    "ACDT": (("Australia/Adelaide", "Central Australia"),),
-    "AWST": (("Australia/Perth", "Western Australia"),),
-    "NZST": (("Pacific/Auckland", "New Zealand"),),
-    "NZDT": (("Pacific/Auckland", "New Zealand"),),
-    "SST": (("Pacific/Pago_Pago", "Samoa"), ("Asia/Singapore", "Singapore")),
+    "AEST": (("Australia/Sydney", N_("Eastern Australia")),),
+    "AEDT": (("Australia/Sydney", N_("Eastern Australia")),),
+    "ACST": (("Australia/Adelaide", N_("Central Australia")),),
+    "ACDT": (("Australia/Adelaide", N_("Central Australia")),),
+    "AWST": (("Australia/Perth", N_("Western Australia")),),
+    "NZST": (("Pacific/Auckland", N_("New Zealand")),),
+    "NZDT": (("Pacific/Auckland", N_("New Zealand")),),
+    "SST": (("Pacific/Pago_Pago", N_("Samoa")), ("Asia/Singapore", N_("Singapore"))),
 }
 
 #: Upper-case abbreviation → IANA keys; one key means unambiguous.  Read-only.
@@ -144,10 +145,17 @@ def zone_for_abbreviation(abbr: str, *, strict_case: bool = False) -> str | None
         return None
     if len(cands) > 1:
         subject = word.upper()
-        listed = ", ".join(f"{key} ({desc})" for key, desc in cands)
+        listed = listing(
+            [verbatim("{key} ({what})", key=Plain(key), what=_(desc)) for key, desc in cands]
+        )
         raise AmbiguousZone(
-            f"{subject} can mean several zones: {listed}. Which one? "
-            f"Type one of them, e.g. {cands[0][0]}.",
+            _(
+                "{abbreviation} can mean several zones: {listed}. Which one? "
+                "Type one of them, e.g. {first}.",
+                abbreviation=Plain(subject),
+                listed=listed,
+                first=Plain(cands[0][0]),
+            ),
             tuple(key for key, _ in cands),
         )
     return cands[0][0]

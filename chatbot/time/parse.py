@@ -113,6 +113,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import Plain, _
 from chatbot.time import phrase_dateparser
 from chatbot.time.phrase_grammar import (
     Fallback,
@@ -276,8 +277,12 @@ def _analyse(
     )
     if not phrase:
         raise BadArgument(
-            f"'{clip(cleaned)}' is only a time zone. Add a day and a time, "
-            f"e.g. 'tomorrow 15:00 {found.text if found else 'UTC'}'."
+            _(
+                "'{phrase}' is only a time zone. Add a day and a time, "
+                "e.g. 'tomorrow 15:00 {zone}'.",
+                phrase=Plain(clip(cleaned)),
+                zone=Plain(found.text if found else "UTC"),
+            )
         )
     if relative is not None:
         return from_relative(ctx, *relative)

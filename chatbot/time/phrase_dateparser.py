@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NoReturn
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import Plain, _
 from chatbot.time.phrase_grammar import MONTHS, NUMBER_WORDS, WEEKDAYS, Fallback, read_english
 from chatbot.time.phrase_instant import (
     Parsed,
@@ -201,8 +202,11 @@ def _read_english(ctx: Reading) -> Parsed | None:
     no_day = "day" not in parts and bool({"month", "year"} & set(parts))
     if (period not in ("day", "time") or no_day) and not relative:
         raise BadArgument(
-            f"'{clip(ctx.text)}' is not a single day. Give the day and the time, "
-            "e.g. '3 December 2026 16:00'."
+            _(
+                "'{phrase}' is not a single day. Give the day and the time, "
+                "e.g. '3 December 2026 16:00'.",
+                phrase=Plain(clip(ctx.text)),
+            )
         )
     if found.tzinfo is not None:  # dateparser knew a zone we did not
         offset = found.utcoffset() or timedelta(0)
@@ -221,7 +225,7 @@ def _read_english(ctx: Reading) -> Parsed | None:
         return ctx.parsed(localise(ctx, found.date(), hms), relative=True)
     if not has_time:
         if not ctx.allow_date_only:
-            need_time(ctx, "3 December 2026 15:00")
+            need_time(ctx, _("3 December 2026 15:00"))
         return ctx.parsed(localise(ctx, found.date(), (0, 0, 0)), has_time=False)
     return ctx.parsed(localise(ctx, found.date(), (found.hour, found.minute, found.second)))
 
@@ -237,11 +241,23 @@ def _offset_key(offset: timedelta) -> str:
 
 def _unreadable(ctx: Reading) -> NoReturn:
     hint = _suggestion(ctx.text)
-    raise BadArgument(f"I can't read '{clip(ctx.text)}' as a date.{hint} {EXAMPLES}")
+    typed = Plain(clip(ctx.text))
+    if hint is None:
+        raise BadArgument(
+            _("I can't read '{phrase}' as a date. {examples}", phrase=typed, examples=EXAMPLES)
+        )
+    raise BadArgument(
+        _(
+            "I can't read '{phrase}' as a date. Did you mean '{suggestion}'? {examples}",
+            phrase=typed,
+            suggestion=Plain(hint),
+            examples=EXAMPLES,
+        )
+    )
 
 
-def _suggestion(text: str) -> str:
-    """`` Did you mean 'tomorrow 15:00'?`` when a word looks like a misspelt date word."""
+def _suggestion(text: str) -> str | None:
+    """The phrase with a misspelt date word put right (``tomorrow 15:00``), if one is."""
     from rapidfuzz import fuzz, process
 
     words = text.split()
@@ -256,4 +272,4 @@ def _suggestion(text: str) -> str:
         if hit is not None:
             words[i] = hit[0]
             changed = True
-    return f" Did you mean '{clip(' '.join(words), 60)}'?" if changed else ""
+    return clip(" ".join(words), 60) if changed else None

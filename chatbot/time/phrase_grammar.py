@@ -18,11 +18,13 @@ from datetime import UTC, date, timedelta
 from typing import Final
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import Plain, _, _n, verbatim
 from chatbot.time.phrase_instant import (
     MAX_YEARS_AHEAD,
-    MONTH_NAMES,
+    WEEKDAY_MSGS,
     Parsed,
     Reading,
+    calendar_day,
     check_year,
     day_text,
     localise,
@@ -37,9 +39,6 @@ WEEKDAYS: Final = {
     "weds": 2, "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4,
     "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
 }  # fmt: skip
-_WEEKDAY_NAMES: Final = (
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
-)  # fmt: skip
 MONTHS: Final = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
     "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
@@ -160,7 +159,12 @@ def from_relative(ctx: Reading, days: int, seconds: float) -> Parsed:
     """The instant ``days`` (calendar days: same wall-clock time) and ``seconds`` from now."""
     if abs(days * DAY + seconds) > (MAX_YEARS_AHEAD + 1) * 366 * DAY:
         raise BadArgument(
-            f"'{clip(ctx.text)}' is more than {MAX_YEARS_AHEAD} years away. Give a nearer time."
+            _n(
+                "'{phrase}' is more than {n} year away. Give a nearer time.",
+                "'{phrase}' is more than {n} years away. Give a nearer time.",
+                MAX_YEARS_AHEAD,
+                phrase=Plain(clip(ctx.text)),
+            )
         )
     at = ctx.now_local
     if days:  # "in 3 days": same wall-clock time, whatever the clocks do meanwhile
@@ -290,11 +294,17 @@ def _make_date(ctx: Reading, year: int, month: int, day: int) -> date:
         return date(year, month, day)
     except ValueError:
         if 1 <= month <= 12:
-            shown = f"{day} {MONTH_NAMES[month]} {year}"
-            raise BadArgument(f"There is no {shown}. Check the day of the month.") from None
+            shown = calendar_day(day, month, year)
+            raise BadArgument(
+                _("There is no {day}. Check the day of the month.", day=shown)
+            ) from None
         raise BadArgument(
-            f"I can't read '{clip(ctx.text)}' as a date: there is no month {month}. "
-            f"Write the month as a word, e.g. '3 December 2026 16:00'."
+            _(
+                "I can't read '{phrase}' as a date: there is no month {month}. "
+                "Write the month as a word, e.g. '3 December 2026 16:00'.",
+                phrase=Plain(clip(ctx.text)),
+                month=str(month),
+            )
         ) from None
 
 
@@ -334,8 +344,12 @@ def from_fields(ctx: Reading, f: Fields) -> Parsed:
         if day is not None:
             if day.weekday() != f.weekday:
                 raise BadArgument(
-                    f"{day_text(day)} is a {_WEEKDAY_NAMES[day.weekday()]}, not a "
-                    f"{_WEEKDAY_NAMES[f.weekday]}. Check the date."
+                    _(
+                        "{day} is a {weekday}, not a {wanted}. Check the date.",
+                        day=day_text(day),
+                        weekday=WEEKDAY_MSGS[day.weekday()],
+                        wanted=WEEKDAY_MSGS[f.weekday],
+                    )
                 )
         else:
             day = _weekday_date(ctx, f, f.weekday, hms is not None and _still_to_come(ctx, hms))
@@ -343,7 +357,7 @@ def from_fields(ctx: Reading, f: Fields) -> Parsed:
         if day is None:
             raise Fallback
         if not ctx.allow_date_only:
-            need_time(ctx, f"{clip(ctx.text, 60)} 15:00")
+            need_time(ctx, verbatim("{phrase} 15:00", phrase=Plain(clip(ctx.text, 60))))
         return ctx.parsed(localise(ctx, day, (0, 0, 0)), has_time=False)
     if day is None:  # a bare time: its next occurrence
         day = today if _still_to_come(ctx, hms) else today + timedelta(days=1)

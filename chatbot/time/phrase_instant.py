@@ -17,6 +17,7 @@ from typing import Final, NoReturn
 from zoneinfo import ZoneInfo
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import Msg, Plain, _, _n
 from chatbot.time.phrase_prepass import ZoneFound, clip
 from chatbot.time.zones import Zone, zone_from_key
 
@@ -30,6 +31,16 @@ DATE_ORDERS: Final = frozenset({"DMY", "MDY", "YMD"})
 MONTH_NAMES: Final = (
     "", "January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December",
+)  # fmt: skip
+#: The same, as messages: shown in the reader's language.
+MONTH_MSGS: Final = (
+    _("January"), _("January"), _("February"), _("March"), _("April"), _("May"), _("June"),
+    _("July"), _("August"), _("September"), _("October"), _("November"), _("December"),
+)  # fmt: skip
+#: Weekday names (Monday first) as messages.
+WEEKDAY_MSGS: Final = (
+    _("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"),
+    _("Sunday"),
 )  # fmt: skip
 
 
@@ -82,20 +93,37 @@ class Reading:
         )
 
 
-def day_text(d: date) -> str:
-    return f"{d.day} {MONTH_NAMES[d.month]} {d.year}"
+def day_text(d: date) -> Msg:
+    """A day in a message: ``3 December 2026`` in the reader's words."""
+    return calendar_day(d.day, d.month, d.year)
+
+
+def calendar_day(day: int, month: int, year: int) -> Msg:
+    """Day, month and year, which need not exist (``31 February 2026``), in a message."""
+    return _("{day} {month} {year}", day=str(day), month=MONTH_MSGS[month], year=str(year))
 
 
 def check_year(ctx: Reading, year: int) -> None:
     if year < MIN_YEAR:
-        raise BadArgument(f"'{clip(ctx.text)}' is before {MIN_YEAR}. Give a date from now on.")
+        raise BadArgument(
+            _(
+                "'{phrase}' is before {year}. Give a date from now on.",
+                phrase=Plain(clip(ctx.text)),
+                year=str(MIN_YEAR),
+            )
+        )
     if year > ctx.now_local.year + MAX_YEARS_AHEAD:
         too_far(ctx)
 
 
 def too_far(ctx: Reading) -> NoReturn:
     raise BadArgument(
-        f"'{clip(ctx.text)}' is more than {MAX_YEARS_AHEAD} years ahead. Give a nearer date."
+        _n(
+            "'{phrase}' is more than {n} year ahead. Give a nearer date.",
+            "'{phrase}' is more than {n} years ahead. Give a nearer date.",
+            MAX_YEARS_AHEAD,
+            phrase=Plain(clip(ctx.text)),
+        )
     )
 
 
@@ -107,23 +135,35 @@ def localise(ctx: Reading, day: date, hms: tuple[int, int, int]) -> datetime:
     if isinstance(tz, ZoneInfo):
         back = local.astimezone(UTC).astimezone(tz)
         if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+            skipped, after = f"{hms[0]:02d}:{hms[1]:02d}", f"{back:%H:%M}"
             raise BadArgument(
-                f"{hms[0]:02d}:{hms[1]:02d} does not exist on {day_text(day)} in "
-                f"{ctx.zone.key}: the clocks go forward that night, straight to "
-                f"{back:%H:%M}. Pick another time, e.g. {back:%H:%M}."
+                _(
+                    "{time} does not exist on {day} in {zone}: the clocks go forward that "
+                    "night, straight to {after}. Pick another time, e.g. {after}.",
+                    time=skipped,
+                    day=day_text(day),
+                    zone=Plain(ctx.zone.key),
+                    after=after,
+                )
             )
     return local
 
 
-def need_time(ctx: Reading, example: str) -> NoReturn:
+def need_time(ctx: Reading, example: Msg) -> NoReturn:
     raise BadArgument(
-        f"'{clip(ctx.text)}' has a day but no time, and meetings need one. Add a time, "
-        f"e.g. '{example}'."
+        _(
+            "'{phrase}' has a day but no time, and meetings need one. Add a time, "
+            "e.g. '{example}'.",
+            phrase=Plain(clip(ctx.text)),
+            example=example,
+        )
     )
 
 
 def midnight_with_day() -> NoReturn:
     raise BadArgument(
-        "'Midnight' with a day could mean the start or the end of that day. Write 00:00 "
-        "with the day you mean, e.g. 'Saturday 00:00' for the night from Friday to Saturday."
+        _(
+            "'Midnight' with a day could mean the start or the end of that day. Write 00:00 "
+            "with the day you mean, e.g. 'Saturday 00:00' for the night from Friday to Saturday."
+        )
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from chatbot.base.errors import AmbiguousZone, BadArgument
+from chatbot.base.i18n import Plain, _, _n, listing, together, verbatim
 from chatbot.time.phrase_vocabulary import DATE_WORDS as OTHER_DATE_WORDS
 from chatbot.time.zones import (
     ZONE_ABBREVIATIONS,
@@ -28,7 +29,7 @@ from chatbot.time.zones import (
 #: Longer phrases are refused before any parsing.
 MAX_PHRASE_LENGTH: Final = 200
 #: Ends the refusals: what a readable phrase looks like.
-EXAMPLES = "Try 'tomorrow 15:00' or 'next Friday 18:00 UTC'."
+EXAMPLES = _("Try 'tomorrow 15:00' or 'next Friday 18:00 UTC'.")
 
 
 # Lower-case words that are zone abbreviations too: only their upper-case spelling is a zone.
@@ -80,20 +81,25 @@ def clip(text: str, limit: int = 40) -> str:
 def clean(text: str) -> str:
     """The phrase checked and tidied: NFKC, no format characters, single spaces."""
     if len(text) > MAX_PHRASE_LENGTH:
-        raise BadArgument(
-            f"That is too long for a date ({len(text)} characters; at most "
-            f"{MAX_PHRASE_LENGTH}). {EXAMPLES}"
-        )
+        too_long(len(text))
     plain = text.isascii() and text.isprintable()  # the usual case: skip the slow checks
     for ch in "" if plain else text:
         cat = unicodedata.category(ch)
         if cat == "Cc" and ch not in " \t\n\r":
             raise BadArgument(
-                f"That date contains control characters. Type it again as plain text. {EXAMPLES}"
+                _(
+                    "That date contains control characters. Type it again as plain text. "
+                    "{examples}",
+                    examples=EXAMPLES,
+                )
             )
         if cat in ("Cs", "Co", "Cn"):
             raise BadArgument(
-                f"That date contains unusual characters. Type it again as plain text. {EXAMPLES}"
+                _(
+                    "That date contains unusual characters. Type it again as plain text. "
+                    "{examples}",
+                    examples=EXAMPLES,
+                )
             )
     s = text
     if not plain:
@@ -103,13 +109,22 @@ def clean(text: str) -> str:
     s = _ISO_T_RE.sub(r"\1 \2", s)  # 2026-12-03T14:00 → 2026-12-03 14:00
     s = _TRAILING_PUNCT_RE.sub("", s)
     if not s:
-        raise BadArgument(f"Tell me when. {EXAMPLES}")
+        raise BadArgument(_("Tell me when. {examples}", examples=EXAMPLES))
     if len(s) > MAX_PHRASE_LENGTH:
-        raise BadArgument(
-            f"That is too long for a date ({len(s)} characters; at most {MAX_PHRASE_LENGTH}). "
-            f"{EXAMPLES}"
-        )
+        too_long(len(s))
     return s
+
+
+def too_long(length: int) -> NoReturn:
+    raise BadArgument(
+        _n(
+            "That is too long for a date ({n} character; at most {most}). {examples}",
+            "That is too long for a date ({n} characters; at most {most}). {examples}",
+            length,
+            most=MAX_PHRASE_LENGTH,
+            examples=EXAMPLES,
+        )
+    )
 
 
 @dataclass(slots=True)
@@ -121,11 +136,16 @@ class ZoneFound:
 def _ambiguous_in_phrase(exc: AmbiguousZone, phrase: str, m: re.Match[str]) -> NoReturn:
     """Refuse ``Friday 18:00 IST`` with the candidates and the phrase rewritten with one."""
     first = exc.candidates[0]
-    listed = ", ".join(exc.candidates)
+    listed = listing([Plain(c) for c in exc.candidates])
     example = phrase[: m.start()] + first + phrase[m.end() :]
     raise AmbiguousZone(
-        f"{m.group().upper()} can mean several zones ({listed}). Write the zone name instead, "
-        f"e.g. '{clip(example, 60)}'.",
+        _(
+            "{abbreviation} can mean several zones ({listed}). Write the zone name instead, "
+            "e.g. '{example}'.",
+            abbreviation=Plain(m.group().upper()),
+            listed=listed,
+            example=Plain(clip(example, 60)),
+        ),
         exc.candidates,
     ) from None
 
@@ -162,7 +182,7 @@ def take_zone(s: str) -> tuple[str, ZoneFound | None]:
             continue
         end, zone = m.end(), lookup_exact(m.group())
         pos = m.end()
-        for _ in range(2):  # names written with spaces for underscores
+        for _attempt in range(2):  # names written with spaces for underscores
             if zone is not None:
                 break
             nxt = _FOLLOWING_WORD_RE.match(s, pos)
@@ -193,10 +213,15 @@ def take_zone(s: str) -> tuple[str, ZoneFound | None]:
     if not found:
         return _take_place(s)
     if len(found) > 1:
-        names = " and ".join(f"'{f.text}'" for _, _, f in sorted(found, key=lambda t: t[0]))
+        ordered = sorted(found, key=lambda t: t[0])
+        names = [verbatim("'{zone}'", zone=Plain(f.text)) for _start, _end, f in ordered]
         raise BadArgument(
-            f"'{clip(s)}' names more than one time zone ({names}). Keep one, "
-            "e.g. 'Friday 18:00 CET'."
+            _(
+                "'{phrase}' names more than one time zone ({names}). Keep one, "
+                "e.g. 'Friday 18:00 CET'.",
+                phrase=Plain(clip(s)),
+                names=together(names),
+            )
         )
     start, end, zone_found = found[0]
     rest = s[end:]
@@ -259,11 +284,15 @@ def _take_place(s: str) -> tuple[str, ZoneFound | None]:
         try:
             zone = resolve_zone(name)
         except AmbiguousZone as exc:
-            listed = ", ".join(exc.candidates)
             example = f"{s[: part[0].start()]}{exc.candidates[0]}"
             raise AmbiguousZone(
-                f"{name} can be in several zones ({listed}). Add the country or region, or "
-                f"write the zone name, e.g. '{clip(example, 60)}'.",
+                _(
+                    "{place} can be in several zones ({listed}). Add the country or region, or "
+                    "write the zone name, e.g. '{example}'.",
+                    place=Plain(name),
+                    listed=listing([Plain(c) for c in exc.candidates]),
+                    example=Plain(clip(example, 60)),
+                ),
                 exc.candidates,
             ) from None
         except BadArgument:
@@ -282,8 +311,11 @@ def _is_date_word(word: re.Match[str]) -> bool:
 
 def bad_time(shown: str) -> NoReturn:
     raise BadArgument(
-        f"'{shown}' is not a time of day. Use 00:00 to 23:59, or 1am to 12pm, "
-        "e.g. 'tomorrow 15:00'."
+        _(
+            "'{time}' is not a time of day. Use 00:00 to 23:59, or 1am to 12pm, "
+            "e.g. 'tomorrow 15:00'.",
+            time=Plain(shown),
+        )
     )
 
 

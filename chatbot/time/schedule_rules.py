@@ -11,14 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import Msg, Plain, _
 from chatbot.time.format import format_utc
 
-#: what the refusal names, by the kind of thing being scheduled
-KINDS = {
-    "meeting": "a meeting",
-    "reminder": "a reminder",
-    "announcement": "an announcement",
-    "time": "it",
+#: the refusal's second half, by the kind of thing being scheduled
+KINDS: dict[str, Msg] = {
+    "meeting": _("a meeting can only be set for a time still to come (it is now {now})."),
+    "reminder": _("a reminder can only be set for a time still to come (it is now {now})."),
+    "announcement": _(
+        "an announcement can only be set for a time still to come (it is now {now})."
+    ),
+    "time": _("it can only be set for a time still to come (it is now {now})."),
 }
 
 
@@ -35,12 +38,17 @@ def check_schedulable(at: datetime, now: datetime, phrase: str = "", kind: str =
         raise ValueError("check_schedulable needs aware datetimes")
     if at > now:
         return
-    what = KINDS.get(kind, "it")
-    read = f"'{_clip(phrase)}' is {format_utc(at)}" if phrase else f"{format_utc(at)}"
-    raise PastTime(
-        f"{read}, which has already passed: {what} can only be set for a time still to "
-        f"come (it is now {format_utc(now)})."
-    )
+    rule = KINDS.get(kind, KINDS["time"]).given(now=format_utc(now))
+    if phrase:
+        raise PastTime(
+            _(
+                "'{phrase}' is {at}, which has already passed: {rule}",
+                phrase=Plain(_clip(phrase)),
+                at=format_utc(at),
+                rule=rule,
+            )
+        )
+    raise PastTime(_("{at}, which has already passed: {rule}", at=format_utc(at), rule=rule))
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -98,13 +98,13 @@ def when_main(argv: list[str]) -> int:
             lang=args.lang,
         )
     except BadArgument as exc:
-        print(exc.message, file=sys.stderr)
+        print(exc, file=sys.stderr)
         return 1
     if args.schedule:
         try:
             check_schedulable(at, now, args.phrase)
         except PastTime as exc:
-            print(exc.message, file=sys.stderr)
+            print(exc, file=sys.stderr)
             return 2
     print(at.isoformat(timespec="seconds"))
     return 0

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import Plain, _
 from chatbot.time.abbreviations import zone_for_abbreviation
 
 if TYPE_CHECKING:
@@ -277,22 +278,31 @@ def _offset_minutes(text: str) -> int | None:
     parsed = _offset_body(m["body"])
     if parsed is None:
         raise BadArgument(
-            f"I couldn't read the offset '{quote(text.strip())}'. "
-            "Write it as hours and minutes, e.g. UTC+05:30 or UTC-03:00."
+            _(
+                "I couldn't read the offset '{offset}'. "
+                "Write it as hours and minutes, e.g. UTC+05:30 or UTC-03:00.",
+                offset=Plain(quote(text.strip())),
+            )
         )
     hours, mins = parsed
     sign = -1 if m["sign"] == "-" else 1
     shown = f"UTC{'-' if sign < 0 else '+'}{hours:02d}:{mins:02d}"
     if mins >= 60 or mins % 15:
         raise BadArgument(
-            f"{shown} is not a real time zone: offsets have :00, :15, :30 or :45 minutes. "
-            "Example: UTC+05:30."
+            _(
+                "{offset} is not a real time zone: offsets have :00, :15, :30 or :45 minutes. "
+                "Example: UTC+05:30.",
+                offset=shown,
+            )
         )
     total = sign * (hours * 60 + mins)
     if not _MIN_OFFSET_MINUTES <= total <= _MAX_OFFSET_MINUTES:
         raise BadArgument(
-            f"{shown} is not a real time zone: offsets go from UTC-12:00 to UTC+14:00. "
-            "Example: UTC+05:30."
+            _(
+                "{offset} is not a real time zone: offsets go from UTC-12:00 to UTC+14:00. "
+                "Example: UTC+05:30.",
+                offset=shown,
+            )
         )
     return total
 

@@ -43,13 +43,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from chatbot.base.errors import AmbiguousZone, BadArgument, ZoneNotFound
+from chatbot.base.i18n import Msg, Plain, _, _n, alternatives, listing, verbatim
 from chatbot.time.abbreviations import ZONE_ABBREVIATIONS, zone_for_abbreviation
 from chatbot.time.places import DOMINANCE, Candidate, Gazetteer, choose, gazetteer, within
 from chatbot.time.zone_names import (
     MAX_INPUT_LENGTH,
     Zone,
     iana_index,
-    join_words,
     label_for_key,
     lookup_exact,
     norm,
@@ -92,7 +92,7 @@ _MIN_FUZZY_LENGTH = 4
 _SHORT = 6
 _PREFILTER_RATIO = 55.0  # candidates below this Indel ratio are not scored further
 _MAX_FUZZY = 12  # near names looked at (the prefilter keeps four times as many)
-_HOW_TO = "Try a city ('Lagos'), a zone name ('Africa/Lagos') or an offset ('UTC+01:00')."
+_HOW_TO = _("Try a city ('Lagos'), a zone name ('Africa/Lagos') or an offset ('UTC+01:00').")
 # The names the Discord adapter's autocompletion and the tests know these by.
 _iana_index = iana_index
 _norm = norm
@@ -281,38 +281,66 @@ def _answer(pairs: Sequence[tuple[str, str]], typed: str) -> Zone:
     """The one zone in ``pairs`` (zone key, what it covers), or the member is asked which."""
     if len(pairs) == 1:
         return zone_from_key(pairs[0][0])
-    listed = ", ".join(f"{key} ({shown})" if shown else key for key, shown in pairs)
-    first = pairs[0][0]
+    listed = listing([zone_and_place(key, shown) for key, shown in pairs])
     raise AmbiguousZone(
-        f"'{quote(typed)}' matches several time zones: {listed}. Which one? "
-        f"Type one of them, e.g. {first}, or the name of your city.",
-        tuple(key for key, _ in pairs),
+        _(
+            "'{typed}' matches several time zones: {listed}. Which one? "
+            "Type one of them, e.g. {first}, or the name of your city.",
+            typed=Plain(quote(typed)),
+            listed=listed,
+            first=Plain(pairs[0][0]),
+        ),
+        tuple(key for key, _shown in pairs),
     )
+
+
+def zone_and_place(key: str, shown: str) -> Msg:
+    """A zone key with the place it stands for, as data: ``Africa/Lagos (Lagos, Nigeria)``."""
+    if shown and shown != key:
+        return verbatim("{key} ({place})", key=Plain(key), place=Plain(shown))
+    return verbatim("{key}", key=Plain(key))
 
 
 def _not_found(cleaned: str, ranked: list[tuple[float, _Place]]) -> ZoneNotFound:
     """Not found, with up to three suggestions: the nearest, well-known places first."""
     ranked = sorted(ranked, key=lambda r: -r[0] - 2 * math.log10(max(r[1].votes, 15_000) / 15_000))
     hints: dict[str, str] = {}
-    for _, place in ranked:
+    for _score, place in ranked:
         if len(place.keys) == 1 and len(hints) < 3:
             hints.setdefault(place.keys[0], place.display)
     suggestions = tuple(hints)
-    shown = [f"{key} ({place})" if place != key else key for key, place in hints.items()]
-    hint = f" Did you mean {join_words(shown, 'or')}?" if hints else ""
-    return ZoneNotFound(f"I don't know the zone '{quote(cleaned)}'.{hint} {_HOW_TO}", suggestions)
+    typed = Plain(quote(cleaned))
+    if not hints:
+        return ZoneNotFound(_("I don't know the zone '{zone}'. {how}", zone=typed, how=_HOW_TO))
+    shown = alternatives([zone_and_place(key, place) for key, place in hints.items()])
+    message = _(
+        "I don't know the zone '{zone}'. Did you mean {suggestions}? {how}",
+        zone=typed,
+        suggestions=shown,
+        how=_HOW_TO,
+    )
+    return ZoneNotFound(message, suggestions)
 
 
 def _clean(text: str) -> str:
     s = prepare(text)
     if not s:
-        raise BadArgument(f"Please tell me a time zone. {_HOW_TO}")
+        raise BadArgument(_("Please tell me a time zone. {how}", how=_HOW_TO))
     if len(s) > MAX_INPUT_LENGTH:
-        raise BadArgument(f"That is too long to be a time zone ({len(s)} characters). {_HOW_TO}")
+        raise BadArgument(
+            _n(
+                "That is too long to be a time zone ({n} character). {how}",
+                "That is too long to be a time zone ({n} characters). {how}",
+                len(s),
+                how=_HOW_TO,
+            )
+        )
     if any(unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") for c in s):
         raise BadArgument(
-            "That contains invisible or unusual characters. Type the zone again, e.g. 'Lagos' "
-            "or 'Africa/Lagos'."
+            _(
+                "That contains invisible or unusual characters. Type the zone again, e.g. "
+                "'Lagos' or 'Africa/Lagos'."
+            )
         )
     return s
 
@@ -407,8 +435,13 @@ def resolve_zone(text: str) -> Zone:
     if name in _REGIONS:
         city, key = _REGIONS[name]
         raise ZoneNotFound(
-            f"'{quote(cleaned)}' covers many time zones. Type your city ('{city}') "
-            f"or a zone name ('{key}').",
+            _(
+                "'{typed}' covers many time zones. Type your city ('{city}') "
+                "or a zone name ('{key}').",
+                typed=Plain(quote(cleaned)),
+                city=Plain(city),
+                key=Plain(key),
+            ),
             (key,),
         )
     index = _index()

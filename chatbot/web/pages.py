@@ -5,9 +5,14 @@ Features keep their templates next to their code and get an environment with
 :func:`environment`; their templates extend ``base.html`` from here.  Jinja2 and Babel are
 imported only when the first page is rendered (start-up stays light).
 
-Text in templates goes through ``_()``: the identity until the bot has message catalogs
-(the hook where they plug in is :func:`translations_for`).  The page's language (dates,
-``<html lang>``) is negotiated from ``?lang=``, then the ``lang`` cookie, then
+Text in templates goes through ``_()`` (``_("Signed in as %(name)s.", name=me)``) and
+``ngettext()`` (``ngettext("%(num)s case study", "%(num)s case studies", n)``): Jinja2's i18n
+extension, fed from the bot's own message catalogs (:mod:`chatbot.base.i18n`), so a page and a
+chat reply say the same thing in the same words; ``python -m chatbot.messages.catalogs update``
+extracts the templates' texts too.  Each language has its own environment (its ``_`` installed
+in it); the translated text is plain text, escaped like any value (a translation, or a
+database value passed through ``_()``, can never inject markup).  The page's language (dates,
+texts, ``<html lang>``) is negotiated from ``?lang=``, then the ``lang`` cookie, then
 ``Accept-Language``, among :data:`LANGUAGES`.
 """
 
@@ -25,7 +30,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from chatbot.base.config import Config
+from chatbot.base.i18n import Msg, catalog, message_language
 from chatbot.dispatch.host import Host
+from chatbot.messages.localise import text_in
 from chatbot.web.app import BOT, add_route
 
 if TYPE_CHECKING:
@@ -54,19 +61,42 @@ NAV = "web_nav"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
 
 
-def _identity(text: str, **values: Any) -> str:
+class Translations:
+    """A page's gettext functions in one language, from the bot's catalogs: each returns
+    plain text with ``%(name)s`` values filled in (escaped later, with the rest of the page)."""
+
+    def __init__(self, lang: str) -> None:
+        self.catalog = catalog(message_language(lang))
+
+    def gettext(self, text: str, **values: Any) -> str:
+        return _fill(self.catalog.gettext(text), values)
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        values.setdefault("num", n)
+        return _fill(self.catalog.ngettext(singular, plural, n), values)
+
+    def pgettext(self, context: str, text: str, **values: Any) -> str:
+        return _fill(self.catalog.pgettext(context, text), values)
+
+    def npgettext(self, context: str, singular: str, plural: str, n: int, **values: Any) -> str:
+        values.setdefault("num", n)
+        return _fill(self.catalog.npgettext(context, singular, plural, n), values)
+
+
+def _fill(text: str, values: Mapping[str, Any]) -> str:
     return text % values if values else text
 
 
 def translations_for(lang: str) -> Callable[..., str]:
-    """The ``_()`` of a page in ``lang``: the identity until catalogs exist."""
-    return _identity
+    """The ``_()`` of a page in ``lang`` (for text a route builds in Python)."""
+    return Translations(lang).gettext
 
 
-@lru_cache(maxsize=16)
-def environment(*folders: Path) -> jinja2.Environment:
-    """An environment loading from ``folders`` then the shared templates; autoescape on for
-    every template (HTML and XML alike), undefined names are errors."""
+@lru_cache(maxsize=64)
+def environment(*folders: Path, lang: str = "en") -> jinja2.Environment:
+    """An environment for pages in ``lang``, loading from ``folders`` then the shared
+    templates; autoescape on for every template (HTML and XML alike), undefined names are
+    errors, ``_`` and ``ngettext`` translate into ``lang``."""
     import jinja2
 
     env = jinja2.Environment(
@@ -75,8 +105,14 @@ def environment(*folders: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.globals["_"] = _identity
+    tr = Translations(lang)
+    # old style: our functions fill in the values themselves and return plain text, which
+    # autoescape then escapes (the new style would mark every translation safe markup)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        tr.gettext, tr.ngettext, newstyle=False, pgettext=tr.pgettext, npgettext=tr.npgettext
+    )
     env.globals["LANGUAGES"] = LANGUAGES
     env.filters["language_name"] = language_name
     return env
@@ -253,11 +289,11 @@ def site_url(request: web.Request) -> str:
 
 
 def base_context(request: web.Request, lang: str) -> dict[str, Any]:
-    """What ``base.html`` needs: the language, ``_``, the site name, the current path."""
+    """What ``base.html`` needs: the language, the site name, the current path (``_`` is
+    the environment's, see :func:`environment`)."""
     bot = host_of(request)
     return {
         "lang": lang,
-        "_": translations_for(lang),
         "site_name": bot.config.bot.name,
         "path": request.path,
         "nav": bot.services.get(NAV) or [],
@@ -301,7 +337,7 @@ async def render_page(
 
     async def make() -> bytes:
         values: Mapping[str, Any] = await build(lang)
-        page = environment(folder).get_template(template)
+        page = environment(folder, lang=lang).get_template(template)
         # in a worker thread: the interpreter switches back to the event loop every few
         # milliseconds, so rendering a long page never holds up the requests being served
         text = await asyncio.to_thread(page.render, context | dict(values))
@@ -316,12 +352,13 @@ async def render_page(
 
 
 async def message_page(
-    request: web.Request, heading: str, message: str, *, status: int = 200
+    request: web.Request, heading: str | Msg, message: str | Msg, *, status: int = 200
 ) -> web.Response:
-    """A short page saying one thing (signed out, link expired, not allowed)."""
+    """A short page saying one thing (signed out, link expired, not allowed); ``heading``
+    and ``message`` are translated into the page's language (a ``str`` is taken as it is)."""
 
     async def build(lang: str) -> dict[str, Any]:
-        return {"heading": heading, "message": message}
+        return {"heading": text_in(heading, lang), "message": text_in(message, lang)}
 
     response = await render_page(
         request, TEMPLATES, "message.html", build, cache=False, status=status
