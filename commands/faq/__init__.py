@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import N_, Msg, _, _n, plain_english
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level, Module
 from chatbot.messages.events import (
@@ -24,13 +25,14 @@ from chatbot.messages.events import (
     When,
     safe_filename,
 )
-from chatbot.messages.plural import plural
 from commands.faq.index import Entry, dump_kb
 from commands.faq.service import (
     FaqService,
     answer_parts,
     echo,
+    field_name,
     kb_paths,
+    question_line,
     with_alternate,
     with_near_miss,
 )
@@ -41,9 +43,9 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 module = Module(
-    "faq", "Answers to common questions, from the group's knowledge base.", migrations=MIGRATIONS
+    "faq", _("Answers to common questions, from the group's knowledge base."), migrations=MIGRATIONS
 )
-faq = module.group("faq", "Browse the knowledge base behind `!ask`; organisers edit it.")
+faq = module.group("faq", _("Browse the knowledge base behind `!ask`; organisers edit it."))
 
 Field = Literal["answer", "question", "alternates", "tags", "near_misses"]
 
@@ -52,7 +54,7 @@ def service(ctx: Context) -> FaqService:
     """This bot's FAQ service (created at start-up)."""
     found = ctx.services.get("faq")
     if not isinstance(found, FaqService):
-        raise UserError("The knowledge base isn't loaded yet; try again in a moment.")
+        raise UserError(_("The knowledge base isn't loaded yet; try again in a moment."))
     return found
 
 
@@ -79,8 +81,14 @@ async def _forget(bot: Host, member_id: str) -> str | None:
     count = await svc.store.forget(member_id)
     if not count:
         return None
-    asked = plural(count, "question", "questions")
-    return f"I've also deleted the {asked} you asked that I couldn't answer."
+    note = _n(
+        "I've also deleted the {n} question you asked that I couldn't answer.",
+        "I've also deleted the {n} questions you asked that I couldn't answer.",
+        count,
+    )
+    # !forgetme joins these notes as strings (commands/members.py): English until that hook
+    # takes a message, when this can return ``note`` itself
+    return plain_english(note)
 
 
 def _split_items(text: str, *, commas: bool) -> tuple[str, ...]:
@@ -91,13 +99,18 @@ def _split_items(text: str, *, commas: bool) -> tuple[str, ...]:
     return tuple(" ".join(part.split()) for part in separators.split("|") if part.strip())
 
 
+def no_question(number: int) -> Msg:
+    """The reply to a question number that is not (or no longer) open."""
+    return _("There's no unanswered question #{number}.", number=str(number))
+
+
 # -- members ------------------------------------------------------------------------------------
 
 
 @module.command(
-    help="Ask me a question: I answer from the knowledge base, or note it for the organisers.",
+    help=_("Ask me a question: I answer from the knowledge base, or note it for the organisers."),
     examples=["ask how do I join the group?", "ask when is the next meeting"],
-    params={"question": "your question, in plain words"},
+    params={"question": _("your question, in plain words")},
 )
 async def ask(ctx: Context, question: str) -> Reply:
     # the same road as a DM or a mention: modules that know the answer first
@@ -107,9 +120,9 @@ async def ask(ctx: Context, question: str) -> Reply:
 
 @faq.command(
     name="list",
-    help="List the topics, or the entries of one topic.",
+    help=_("List the topics, or the entries of one topic."),
     examples=["faq list", "faq list meetings", "faq list all"],
-    params={"tag": "a topic from `!faq list`, or `all`"},
+    params={"tag": _("a topic from `!faq list`, or `all`")},
 )
 async def list_(ctx: Context, tag: str = "") -> Reply:
     svc = service(ctx)
@@ -123,12 +136,19 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
             for t in entry.tags or ("other",):
                 counts[t.casefold()] = counts.get(t.casefold(), 0) + 1
         items = tuple((Plain(t), f" ({n})") for t, n in sorted(counts.items()))
-        held = plural(len(entries), "entry", "entries")
         return Reply.of(
-            f"The knowledge base has {held} on these topics:\n",
+            _n(
+                "The knowledge base has {n} entry on these topics:",
+                "The knowledge base has {n} entries on these topics:",
+                len(entries),
+            ),
+            "\n",
             Bullets(items),
-            f"`{prefix}faq list <topic>` lists a topic's entries, `{prefix}faq show <id>` "
-            f"shows one, and `{prefix}ask <question>` finds the answer for you.",
+            _(
+                "`{prefix}faq list <topic>` lists a topic's entries, `{prefix}faq show <id>` "
+                "shows one, and `{prefix}ask <question>` finds the answer for you.",
+                prefix=prefix,
+            ),
             aside=True,
         )
     if wanted == "all":
@@ -144,63 +164,82 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
 
         tags = sorted({t.casefold() for e in entries for t in e.tags})
         guess = process.extractOne(wanted, tags, score_cutoff=60)
-        hint: list[Inline] = ["Did you mean ", Plain(guess[0]), "? "] if guess else []
+        if guess:
+            return Reply.of(
+                _(
+                    "No entry has the topic {topic}. Did you mean {guess}? "
+                    "`{prefix}faq list` shows the topics.",
+                    topic=Plain(echo(tag)),
+                    guess=Plain(guess[0]),
+                    prefix=prefix,
+                ),
+                aside=True,
+            )
         return Reply.of(
-            "No entry has the topic ",
-            Plain(echo(tag)),
-            ". ",
-            *hint,
-            f"`{prefix}faq list` shows the topics.",
+            _(
+                "No entry has the topic {topic}. `{prefix}faq list` shows the topics.",
+                topic=Plain(echo(tag)),
+                prefix=prefix,
+            ),
             aside=True,
         )
     lines: tuple[tuple[Inline, ...], ...] = tuple(
         (f"`{e.id}`: ", Plain(e.question)) for e in chosen
     )
     return Reply.of(
-        f"{plural(len(chosen), 'entry', 'entries')}:\n",
+        _n("{n} entry:", "{n} entries:", len(chosen)),
+        "\n",
         Bullets(lines),
-        f"`{prefix}faq show <id>` shows one.",
+        _("`{prefix}faq show <id>` shows one.", prefix=prefix),
         aside=True,
     )
 
 
 #: Phrasings and near-misses `!faq show` lists before pointing to `!faq show <id> all`.
 SHOWN_ITEMS = 5
+#: `!faq show`'s labels: (all of them, the latest of many)
+ALSO_ASKED = (
+    N_("Also asked as: {items}"),
+    N_("Also asked as ({count}, the latest {shown}): {items}"),
+)
+NOT_ANSWERED = (
+    N_("Does not answer: {items}"),
+    N_("Does not answer ({count}, the latest {shown}): {items}"),
+)
 
 
 @faq.command(
-    help="Show one entry: its question, answer, other phrasings, near-misses and topics.",
+    help=_("Show one entry: its question, answer, other phrasings, near-misses and topics."),
     examples=["faq show join-the-group", "faq show join-the-group all"],
     params={
-        "id": "the entry's id, from `!faq list` or a `see also`",
-        "detail": "`all` to get every phrasing and near-miss (by direct message)",
+        "id": _("the entry's id, from `!faq list` or a `see also`"),
+        "detail": _("`all` to get every phrasing and near-miss (by direct message)"),
     },
 )
 async def show(ctx: Context, id: str, detail: Literal["all"] | None = None) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
     every = detail == "all"
-    parts: list[Inline] = [f"`{entry.id}` **Q:** ", Plain(entry.question), "\n"]
+    parts: list[Inline] = [f"`{entry.id}` ", question_line(entry.question), "\n"]
     parts.extend(answer_parts(entry.answer))
     more = False
-    for label, items in (
-        ("Also asked as", entry.alternates),
-        ("Does not answer", entry.near_misses),
-    ):
+    for label, items in ((ALSO_ASKED, entry.alternates), (NOT_ANSWERED, entry.near_misses)):
         if not items:
             continue
         if every or len(items) <= SHOWN_ITEMS:
-            parts.extend([f"\n{label}: ", Plain(" | ".join(items))])
+            parts.extend(["\n", _(label[0], items=Plain(" | ".join(items)))])
         else:
             more = True
-            latest = " | ".join(items[-SHOWN_ITEMS:])
-            parts.extend([f"\n{label} ({len(items)}, the latest {SHOWN_ITEMS}): ", Plain(latest)])
+            latest = Plain(" | ".join(items[-SHOWN_ITEMS:]))
+            parts.extend(["\n", _(label[1], count=len(items), shown=SHOWN_ITEMS, items=latest)])
     if entry.tags:
-        parts.extend(["\nTopics: ", Plain(", ".join(entry.tags))])
+        parts.extend(["\n", _("Topics: {topics}", topics=Plain(", ".join(entry.tags)))])
     if entry.lang != "en":
-        parts.append(f"\nLanguage: {entry.lang}")
+        parts.extend(["\n", _("Language: {language}", language=Plain(entry.lang))])
     if more:
-        parts.append(f"\n`{ctx.prefix}faq show {entry.id} all` lists them all.")
+        parts.extend(
+            ["\n", _("`{prefix}faq show {id} all` lists them all.", prefix=ctx.prefix, id=entry.id)]
+        )
     return Reply.of(*parts, private=every, direct=every)
 
 
@@ -208,10 +247,10 @@ async def show(ctx: Context, id: str, detail: Literal["all"] | None = None) -> R
 
 
 @faq.command(
-    help="Recent questions I couldn't answer, with their numbers.",
+    help=_("Recent questions I couldn't answer, with their numbers."),
     level=Level.ORGANISER,
     examples=["faq unanswered", "faq unanswered 30"],
-    params={"count": "how many to show (default 10, at most 50)"},
+    params={"count": _("how many to show (default 10, at most 50)")},
     private=True,
 )
 async def unanswered(ctx: Context, count: int = 10) -> Reply:
@@ -219,40 +258,51 @@ async def unanswered(ctx: Context, count: int = 10) -> Reply:
     prefix = ctx.prefix
     rows = await svc.store.recent(max(1, min(count, 50)))
     if not rows:
-        return Reply.of("No unanswered questions: every question found its answer.", aside=True)
+        return Reply.of(_("No unanswered questions: every question found its answer."), aside=True)
     index = await svc.index()
     items: list[tuple[Inline, ...]] = []
     for row in rows:
         nearest = index.ask(row.text).nearest
-        guess = f" (nearest: `{nearest[0].id}`)" if nearest else ""
-        language = f" [{row.lang}]" if row.lang else ""
-        items.append(
-            (
-                f"#{row.id} ",
-                When(row.asked_at, "short"),
-                ", ",
-                Plain(row.member_id),
-                " in ",
-                Plain(row.room_id),
-                f"{language}: “",
-                Plain(echo(row.text)),
-                f"”{guess}",
+        values = {
+            "number": f"#{row.id}",
+            "when": When(row.asked_at, "short"),
+            "member": Plain(row.member_id),
+            "room": Plain(row.room_id),
+            "language": f" [{row.lang}]" if row.lang else "",
+            "question": Plain(echo(row.text)),
+        }
+        if nearest:
+            line = _(
+                "{number} {when}, {member} in {room}{language}: “{question}” (nearest: `{id}`)",
+                id=nearest[0].id,
+                **values,
             )
-        )
+        else:
+            line = _("{number} {when}, {member} in {room}{language}: “{question}”", **values)
+        items.append((line,))
     total = await svc.store.open_count()
-    more = f" ({total} open in all)" if total > len(rows) else ""
+    if total > len(rows):
+        title = _("Unanswered questions, newest first ({total} open in all):", total=total)
+    else:
+        title = _("Unanswered questions, newest first:")
     return Reply.of(
-        f"Unanswered questions, newest first{more}:\n",
+        title,
+        "\n",
         Bullets(tuple(items)),
-        f"`{prefix}faq answer <number> <id>` makes that question match the entry next time; "
-        f"`{prefix}faq dismiss <number>` drops it.",
+        _(
+            "`{prefix}faq answer <number> <id>` makes that question match the entry next time; "
+            "`{prefix}faq dismiss <number>` drops it.",
+            prefix=prefix,
+        ),
         private=True,
     )
 
 
 @faq.command(
-    help="The knowledge base in effect (with every change) as a TOML file, by direct message; "
-    "`chatbot faq import` loads it back.",
+    help=_(
+        "The knowledge base in effect (with every change) as a TOML file, by direct message; "
+        "`chatbot faq import` loads it back."
+    ),
     level=Level.ORGANISER,
     examples=["faq export"],
 )
@@ -261,9 +311,13 @@ async def export(ctx: Context) -> Reply:
     await svc.index()
     count = len(svc.kb.entries)
     name = safe_filename(f"faq-{ctx.now().date().isoformat()}.toml")
-    noun = "entry" if count == 1 else "entries"
     return Reply.of(
-        f"{count} FAQ {noun} as TOML: {name}",
+        _n(
+            "{n} FAQ entry as TOML: {name}",
+            "{n} FAQ entries as TOML: {name}",
+            count,
+            name=Plain(name),
+        ),
         private=True,
         direct=True,
         files=(Attachment(name, dump_kb(svc.kb).encode("utf-8"), "application/toml"),),
@@ -271,13 +325,13 @@ async def export(ctx: Context) -> Reply:
 
 
 @faq.command(
-    help="Add a new entry.",
+    help=_("Add a new entry."),
     level=Level.ORGANISER,
     examples=['faq add wikimania "When is Wikimania?" Wikimania is held every summer…'],
     params={
-        "id": "a new id: letters, digits, '-', '_' or '.'",
-        "question": "the question, in quotes",
-        "answer": "the answer (`code` and **bold** are kept)",
+        "id": _("a new id: letters, digits, '-', '_' or '.'"),
+        "question": _("the question, in quotes"),
+        "answer": _("the answer (`code` and **bold** are kept)"),
     },
 )
 async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
@@ -286,20 +340,29 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
     existing = next((e for e in svc.kb.entries if e.id.casefold() == id.casefold()), None)
     if existing is not None:
         raise UserError(
-            f"There's already an entry '{existing.id}'. "
-            f"Change it with {ctx.prefix}faq edit {existing.id} …"
+            _(
+                "There's already an entry '{id}'. Change it with `{prefix}faq edit {id} …`",
+                id=Plain(existing.id),
+                prefix=ctx.prefix,
+            )
         )
     entry = Entry(id=id, question=" ".join(question.split()), answer=answer.strip())
     await svc.save(entry, ctx.member.id, before=None)
     return Reply.of(
-        f"Added `{entry.id}`. `{ctx.prefix}faq alias {entry.id} <phrasing>` adds other ways "
-        f"to ask it, `{ctx.prefix}faq edit {entry.id} tags <topics>` its topics."
+        _(
+            "Added `{id}`. `{prefix}faq alias {id} <phrasing>` adds other ways to ask it, "
+            "`{prefix}faq edit {id} tags <topics>` its topics.",
+            id=entry.id,
+            prefix=ctx.prefix,
+        )
     )
 
 
 @faq.command(
-    help="Change an entry's answer, question, alternates or near_misses (separated by |) or "
-    "tags (by commas).",
+    help=_(
+        "Change an entry's answer, question, alternates or near_misses (separated by |) or "
+        "tags (by commas)."
+    ),
     level=Level.ORGANISER,
     examples=[
         "faq edit meetings answer Type `!meetings` to see them.",
@@ -308,8 +371,8 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
         "faq edit meetings near_misses is there a recording | who chairs the calls",
     ],
     params={
-        "field": "answer, question, alternates, near_misses or tags",
-        "text": "the new value",
+        "field": _("answer, question, alternates, near_misses or tags"),
+        "text": _("the new value"),
     },
 )
 async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
@@ -327,81 +390,98 @@ async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
         return replace(entry, tags=_split_items(text, commas=True))
 
     entry, _changed = await svc.amend(id, how, ctx.member.id, replaces=field)
-    return Reply.of(f"Changed the {field} of `{entry.id}`.")
+    return Reply.of(_("Changed the {field} of `{id}`.", field=field_name(field), id=entry.id))
 
 
 @faq.command(
-    help="Add another way of asking an entry's question.",
+    help=_("Add another way of asking an entry's question."),
     level=Level.ORGANISER,
     examples=["faq alias join-the-group how can I sign up"],
-    params={"phrasing": "the other phrasing"},
+    params={"phrasing": _("the other phrasing")},
 )
 async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
     svc = service(ctx)
     entry, changed = await svc.amend(id, lambda e: with_alternate(e, phrasing), ctx.member.id)
     if changed is entry:
-        return Reply.of(f"`{entry.id}` already has that phrasing.")
-    return Reply.of(f"Added the phrasing to `{entry.id}`: ", Plain(changed.alternates[-1]))
+        return Reply.of(_("`{id}` already has that phrasing.", id=entry.id))
+    return Reply.of(
+        _(
+            "Added the phrasing to `{id}`: {phrasing}",
+            id=entry.id,
+            phrasing=Plain(changed.alternates[-1]),
+        )
+    )
 
 
 @faq.command(
-    help="Teach me a question that looks like an entry but that its answer does not answer.",
+    help=_("Teach me a question that looks like an entry but that its answer does not answer."),
     level=Level.ORGANISER,
     examples=["faq nearmiss wikipedian-in-residence how much does a WiR earn"],
     params={
-        "id": "the entry the question resembles",
-        "question": "the question its answer does not answer",
+        "id": _("the entry the question resembles"),
+        "question": _("the question its answer does not answer"),
     },
 )
 async def nearmiss(ctx: Context, id: str, question: str) -> Reply:
     svc = service(ctx)
     entry, changed = await svc.amend(id, lambda e: with_near_miss(e, question), ctx.member.id)
     if changed is entry:
-        return Reply.of(f"`{entry.id}` already lists that question as one it does not answer.")
+        return Reply.of(
+            _("`{id}` already lists that question as one it does not answer.", id=entry.id)
+        )
     return Reply.of(
-        f"Noted: `{entry.id}` does not answer “",
-        Plain(echo(changed.near_misses[-1])),
-        "”. I'll say I don't know to it, and to questions much like it.",
+        _(
+            "Noted: `{id}` does not answer “{question}”. I'll say I don't know to it, and to "
+            "questions much like it.",
+            id=entry.id,
+            question=Plain(echo(changed.near_misses[-1])),
+        )
     )
 
 
 @faq.command(
     name="answer",
-    help="Answer an unanswered question with an entry: it becomes one of its phrasings.",
+    help=_("Answer an unanswered question with an entry: it becomes one of its phrasings."),
     level=Level.ORGANISER,
     examples=["faq answer 12 join-the-group"],
-    params={"number": "the question's number in `!faq unanswered`", "id": "the entry's id"},
+    params={
+        "number": _("the question's number in `!faq unanswered`"),
+        "id": _("the entry's id"),
+    },
 )
 async def answer_(ctx: Context, number: int, id: str) -> Reply:
     svc = service(ctx)
     row = await svc.store.get(number)
     if row is None:
-        raise UserError(f"There's no unanswered question #{number}.")
+        raise UserError(no_question(number))
     entry, _changed = await svc.amend(id, lambda e: with_alternate(e, row.text), ctx.member.id)
     await svc.store.close(number, entry.id)
     return Reply.of(
-        f"Done: question #{number} (“",
-        Plain(echo(row.text)),
-        f"”) now leads to `{entry.id}`.",
+        _(
+            "Done: question #{number} (“{question}”) now leads to `{id}`.",
+            number=str(number),
+            question=Plain(echo(row.text)),
+            id=entry.id,
+        )
     )
 
 
 @faq.command(
-    help="Drop an unanswered question without answering it.",
+    help=_("Drop an unanswered question without answering it."),
     level=Level.ORGANISER,
     examples=["faq dismiss 12"],
-    params={"number": "the question's number in `!faq unanswered`"},
+    params={"number": _("the question's number in `!faq unanswered`")},
 )
 async def dismiss(ctx: Context, number: int) -> Reply:
     svc = service(ctx)
     if await svc.store.get(number) is None:
-        raise UserError(f"There's no unanswered question #{number}.")
+        raise UserError(no_question(number))
     await svc.store.close(number, None)
-    return Reply.of(f"Dismissed question #{number}.")
+    return Reply.of(_("Dismissed question #{number}.", number=str(number)))
 
 
 @faq.command(
-    help="Remove an entry (a shipped one can be brought back with `!faq reset`).",
+    help=_("Remove an entry (a shipped one can be brought back with `!faq reset`)."),
     level=Level.ORGANISER,
     examples=["faq remove swot-analysis"],
 )
@@ -409,12 +489,19 @@ async def remove(ctx: Context, id: str) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
     await svc.remove(entry.id, ctx.member.id, before=entry)
-    undo = f" `{ctx.prefix}faq reset {entry.id}` brings it back." if svc.in_base(entry.id) else ""
-    return Reply.of(f"Removed `{entry.id}`.{undo}")
+    if svc.in_base(entry.id):
+        return Reply.of(
+            _(
+                "Removed `{id}`. `{prefix}faq reset {id}` brings it back.",
+                id=entry.id,
+                prefix=ctx.prefix,
+            )
+        )
+    return Reply.of(_("Removed `{id}`.", id=entry.id))
 
 
 @faq.command(
-    help="Undo every change to a shipped entry (or bring a removed one back).",
+    help=_("Undo every change to a shipped entry (or bring a removed one back)."),
     level=Level.ORGANISER,
     examples=["faq reset meetings"],
 )
@@ -426,12 +513,16 @@ async def reset(ctx: Context, id: str) -> Reply:
     )
     if shipped is None:
         raise UserError(
-            f"'{id[:60]}' isn't a shipped entry; {ctx.prefix}faq remove deletes added ones."
+            _(
+                "'{id}' isn't a shipped entry; `{prefix}faq remove` deletes added ones.",
+                id=Plain(id[:60]),
+                prefix=ctx.prefix,
+            )
         )
     if svc.kb.get(shipped.id) == shipped:
-        return Reply.of(f"`{shipped.id}` is already as shipped.")
+        return Reply.of(_("`{id}` is already as shipped.", id=shipped.id))
     await svc.reset(shipped.id)
-    return Reply.of(f"`{shipped.id}` is back as shipped.")
+    return Reply.of(_("`{id}` is back as shipped.", id=shipped.id))
 
 
 __all__ = ["MIGRATIONS", "FaqService", "faq", "module"]

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chatbot.base.i18n import Msg, _, plain_english
+
 __all__ = [
     "DEFAULT_KB_PATH",
     "Entry",
     "KbError",
     "KnowledgeBase",
     "dump_kb",
+    "entry_problems",
     "load_kb",
     "load_kbs",
     "parse_kb",
@@ -73,36 +76,48 @@ def _label(index: int, entry_id: object) -> str:
     return f"entry #{index + 1}"
 
 
-def _text_problem(value: str) -> str | None:
+def _text_problem(value: str, field: str, item: int | None = None) -> Msg | None:
     """Why a text value cannot be stored, or None if it can."""
     if not value.strip():
-        return "is empty"
+        if item is None:
+            return _("field '{field}' is empty", field=field)
+        return _("field '{field}', item {item} is empty", field=field, item=item)
     if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        return "contains a lone surrogate"
+        if item is None:
+            return _("field '{field}' contains a lone surrogate", field=field)
+        return _("field '{field}', item {item} contains a lone surrogate", field=field, item=item)
     return None
 
 
-def _entry_problems(entry: Entry, index: int) -> list[str]:
-    """Value problems of one well-typed entry."""
-    label = _label(index, entry.id)
-    problems: list[str] = []
+def entry_problems(entry: Entry) -> list[Msg]:
+    """Value problems of one well-typed entry, as messages an organiser can read in their
+    language (``!faq add`` and ``!faq edit`` say them)."""
+    problems: list[Msg] = []
     if not _ID_RE.fullmatch(entry.id):
         problems.append(
-            f"{label}: field 'id' must be 1-100 letters, digits, '-', '_' or '.', "
-            "starting with a letter or digit"
+            _(
+                "field 'id' must be 1-100 letters, digits, '-', '_' or '.', "
+                "starting with a letter or digit"
+            )
         )
     for name in ("question", "answer"):
-        why = _text_problem(getattr(entry, name))
+        why = _text_problem(getattr(entry, name), name)
         if why:
-            problems.append(f"{label}: field {name!r} {why}")
+            problems.append(why)
     for name in ("alternates", "tags", "near_misses"):
         for i, value in enumerate(getattr(entry, name)):
-            why = _text_problem(value)
+            why = _text_problem(value, name, i + 1)
             if why:
-                problems.append(f"{label}: field {name!r}, item {i + 1} {why}")
+                problems.append(why)
     if not _LANG_RE.fullmatch(entry.lang):
-        problems.append(f"{label}: field 'lang' must be a language code such as 'en' or 'pt-BR'")
+        problems.append(_("field 'lang' must be a language code such as 'en' or 'pt-BR'"))
     return problems
+
+
+def _entry_problems(entry: Entry, index: int) -> list[str]:
+    """Value problems of one well-typed entry, in English, naming it (files, logs)."""
+    label = _label(index, entry.id)
+    return [f"{label}: {plain_english(p)}" for p in entry_problems(entry)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ import msgspec
 
 from chatbot.base.config import config_relative, find_line, module_settings
 from chatbot.base.errors import ConfigError, UserError
+from chatbot.base.i18n import Msg, _, _p, verbatim
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from chatbot.storage.conditional import ATTEMPTS, Changed
@@ -43,6 +44,7 @@ from commands.faq.index import (
     resolve_method,
     small_talk,
 )
+from commands.faq.kb import entry_problems
 from commands.faq.store import Expect, FaqStore, Override, diff, merge
 from commands.faq.vectors import VectorStore
 
@@ -103,6 +105,51 @@ def english_language_name(code: str) -> str:
         return code
 
 
+#: names of the languages a question is most often detected in, to say so in the reader's
+#: language (others are named in English, by Babel)
+LANGUAGE_NAMES: dict[str, Msg] = {
+    "es": _("Spanish"),
+    "fr": _("French"),
+    "pt": _("Portuguese"),
+    "de": _("German"),
+    "it": _("Italian"),
+    "nl": _("Dutch"),
+    "id": _("Indonesian"),
+    "sw": _("Swahili"),
+    "ru": _("Russian"),
+    "ar": _("Arabic"),
+    "zh": _("Chinese"),
+    "ja": _("Japanese"),
+    "ko": _("Korean"),
+    "hi": _("Hindi"),
+}
+
+#: an entry's fields as ``!faq edit`` names them, as said in a sentence
+FIELD_NAMES: dict[str, Msg] = {
+    "answer": _p("faq field", "answer"),
+    "question": _p("faq field", "question"),
+    "alternates": _p("faq field", "alternates"),
+    "near_misses": _p("faq field", "near misses"),
+    "tags": _p("faq field", "tags"),
+}
+
+
+def field_name(field: str) -> Msg:
+    """``near_misses`` → "near misses", in the reader's language."""
+    return FIELD_NAMES.get(field) or verbatim("{field}", field=field.replace("_", " "))
+
+
+def language_label(code: str) -> Msg:
+    """The name of the language ``code`` (the base of a tag) for any reader."""
+    found = LANGUAGE_NAMES.get(code.split("-")[0].lower())
+    return found or verbatim("{name}", name=english_language_name(code))
+
+
+def question_line(question: str) -> Msg:
+    """``**Q:** <question>``: an entry's question as its answer is introduced."""
+    return _("**Q:** {question}", question=Plain(question))
+
+
 def answer_parts(text: str) -> list[Inline]:
     """An entry's answer as reply parts: its `code` and **bold** spans keep their formatting,
     everything else is shown literally (answers can be edited in chat, so they are user
@@ -129,6 +176,13 @@ def echo(text: str) -> str:
 def problems_text(exc: KbError) -> str:
     """The engine's validation problems without its "entry #N" prefix, one per sentence."""
     return "; ".join(_PROBLEM_PREFIX.sub("", p) for p in exc.problems)
+
+
+def problems_msg(problems: Sequence[Msg]) -> Msg:
+    """Several translatable problems as one, separated by semicolons."""
+    names = [f"p{i}" for i in range(len(problems))]
+    template = "; ".join(f"{{{name}}}" for name in names)
+    return verbatim(template, **dict(zip(names, problems, strict=True)))
 
 
 class EntryChanged(UserError):
@@ -242,10 +296,23 @@ class FaqService:
 
         ids = [e.id for e in self.kb.entries]
         guess = process.extractOne(entry_id.casefold(), ids, score_cutoff=60)
-        hint = f" Did you mean {guess[0]}?" if guess else ""
+        if guess:
+            raise UserError(
+                _(
+                    "There's no entry '{id}' in the knowledge base. Did you mean {guess}? "
+                    "`{prefix}faq list` shows the topics.",
+                    id=Plain(entry_id[:60]),
+                    guess=Plain(guess[0]),
+                    prefix=self.prefix,
+                )
+            )
         raise UserError(
-            f"There's no entry '{entry_id[:60]}' in the knowledge base.{hint} "
-            f"{self.prefix}faq list shows the topics."
+            _(
+                "There's no entry '{id}' in the knowledge base. "
+                "`{prefix}faq list` shows the topics.",
+                id=Plain(entry_id[:60]),
+                prefix=self.prefix,
+            )
         )
 
     def in_base(self, entry_id: str) -> bool:
@@ -261,11 +328,25 @@ class FaqService:
         """Validate and store one added or edited entry, then rebuild the index.  ``before``
         is the entry the edit was based on (None: there was none); if the entry is no longer
         that one, :class:`EntryChanged` and nothing is saved."""
+        problems = entry_problems(entry)
+        if problems:
+            raise UserError(
+                _(
+                    "I can't save entry '{id}': {problems}.",
+                    id=Plain(entry.id[:60]),
+                    problems=problems_msg(problems),
+                )
+            )
         try:
             KnowledgeBase((entry,))
-        except KbError as exc:
-            problems = problems_text(exc)
-            raise UserError(f"I can't save entry '{entry.id[:60]}': {problems}.") from None
+        except KbError as exc:  # entry_problems said nothing: not reachable from chat
+            raise UserError(
+                _(
+                    "I can't save entry '{id}': {problems}.",
+                    id=Plain(entry.id[:60]),
+                    problems=Plain(problems_text(exc)),
+                )
+            ) from None
         async with self._lock:
             existing = next((o for o in self._overrides if o.id == entry.id), None)
             seq = existing.seq if existing else -1
@@ -349,15 +430,31 @@ class FaqService:
     ) -> EntryChanged:
         by = await self.store.changed_by(entry_id)
         mine = by is not None and by == member_id
-        who = "you, in another message," if mine else "another organiser"
-        did = "added" if before is None else "changed"
-        what = f"The {field.replace('_', ' ')} of `{entry_id}`" if field else f"`{entry_id}`"
-        return EntryChanged(
-            f"{what} was {did} by {who} at the same time as your change, so I didn't save "
-            f"yours over it. `{self.prefix}faq show {entry_id}` shows it now; send your "
-            "command again if it still needs changing.",
-            markdown=True,
-        )
+        who = _("you, in another message,") if mine else _("another organiser")
+        values = {"id": Plain(entry_id), "who": who, "prefix": self.prefix}
+        if field:
+            message = _(
+                "The {field} of `{id}` was changed by {who} at the same time as your change, "
+                "so I didn't save yours over it. `{prefix}faq show {id}` shows it now; send "
+                "your command again if it still needs changing.",
+                field=field_name(field),
+                **values,
+            )
+        elif before is None:
+            message = _(
+                "`{id}` was added by {who} at the same time as your change, so I didn't save "
+                "yours over it. `{prefix}faq show {id}` shows it now; send your command again "
+                "if it still needs changing.",
+                **values,
+            )
+        else:
+            message = _(
+                "`{id}` was changed by {who} at the same time as your change, so I didn't save "
+                "yours over it. `{prefix}faq show {id}` shows it now; send your command again "
+                "if it still needs changing.",
+                **values,
+            )
+        return EntryChanged(message)
 
     async def reset(self, entry_id: str) -> None:
         """Drop the override of a shipped entry: it is back as shipped."""
@@ -397,14 +494,19 @@ class FaqService:
         """Answer a member's question, or say so and record it for the organisers."""
         question = text.strip()
         if not question:
-            return Reply.of(f"Ask me a question, e.g. `{self.prefix}ask how do I join?`")
+            return Reply.of(
+                _("Ask me a question, e.g. `{prefix}ask how do I join?`", prefix=self.prefix)
+            )
         talk = small_talk(question)
         if talk == "thanks":
-            return Reply.of("You're welcome!")
+            return Reply.of(_("You're welcome!"))
         if talk == "greeting":
             return Reply.of(
-                f"Hello! Ask me a question in plain words, or type `{self.prefix}help` "
-                "to see what I can do."
+                _(
+                    "Hello! Ask me a question in plain words, or type `{prefix}help` "
+                    "to see what I can do.",
+                    prefix=self.prefix,
+                )
             )
         analysed = question[:MAX_QUESTION]
         index = await self.index()
@@ -437,9 +539,9 @@ class FaqService:
         return parts
 
     def _answered(self, result: Answer, entry: Entry) -> Reply:
-        parts: list[Inline] = ["**Q:** ", Plain(entry.question), "\n", *answer_parts(entry.answer)]
+        parts: list[Inline] = [question_line(entry.question), "\n", *answer_parts(entry.answer)]
         if result.see_also:
-            parts.extend(["\nSee also: ", *self._see_also_line(result.see_also)])
+            parts.extend(["\n", _("See also:"), " ", *self._see_also_line(result.see_also)])
         return Reply.of(*parts)
 
     def _nearest(self, result: Answer) -> list[Inline | Bullets]:
@@ -448,29 +550,47 @@ class FaqService:
         items = tuple(
             (Plain(e.question), f" (`{self.prefix}faq show {e.id}`)") for e in result.nearest
         )
-        return ["\nThe nearest topics I know:\n", Bullets(items)]
+        return ["\n", _("The nearest topics I know:"), "\n", Bullets(items)]
 
     def _abstained(self, question: str, result: Answer, recorded: bool) -> Reply:
-        noted = " I've noted your question for the organisers." if recorded else ""
+        asked = Plain(echo(question))
+        if recorded:
+            said = _(
+                "I don't know the answer to “{question}” yet. I've noted your question for the "
+                "organisers.",
+                question=asked,
+            )
+        else:
+            said = _("I don't know the answer to “{question}” yet.", question=asked)
         nearest = self._nearest(result)
         return Reply.of(
-            "I don't know the answer to “",
-            Plain(echo(question)),
-            f"” yet.{noted}",
+            said,
             *nearest,
             "" if nearest else "\n",
-            f"You can also ask in the room, or browse with `{self.prefix}faq list`.",
+            _(
+                "You can also ask in the room, or browse with `{prefix}faq list`.",
+                prefix=self.prefix,
+            ),
         )
 
     def _other_language(self, result: Answer, lang: str, recorded: bool) -> Reply:
-        name = english_language_name(lang)
-        noted = " I've noted your question for the organisers." if recorded else ""
-        return Reply.of(
-            f"It looks like you wrote in {name}. I can only answer in English for now: "
-            f"please ask again in English (e.g. `{self.prefix}ask how do I join?`), or ask "
-            "in the room, where members speak many languages and will often reply." + noted,
-            *self._nearest(result),
-        )
+        values = {"language": language_label(lang), "prefix": self.prefix}
+        if recorded:
+            said = _(
+                "It looks like you wrote in {language}. I can only answer in English for now: "
+                "please ask again in English (e.g. `{prefix}ask how do I join?`), or ask in the "
+                "room, where members speak many languages and will often reply. I've noted "
+                "your question for the organisers.",
+                **values,
+            )
+        else:
+            said = _(
+                "It looks like you wrote in {language}. I can only answer in English for now: "
+                "please ask again in English (e.g. `{prefix}ask how do I join?`), or ask in the "
+                "room, where members speak many languages and will often reply.",
+                **values,
+            )
+        return Reply.of(said, *self._nearest(result))
 
 
 def with_alternate(entry: Entry, phrasing: str) -> Entry:
@@ -491,7 +611,10 @@ def with_near_miss(entry: Entry, question: str) -> Entry:
     key = phrasing_key(question)
     if key == phrasing_key(entry.question):
         raise UserError(
-            f"That's the question of `{entry.id}` itself; change the entry's question first."
+            _(
+                "That's the question of `{id}` itself; change the entry's question first.",
+                id=entry.id,
+            )
         )
     if key in {phrasing_key(p) for p in entry.near_misses}:
         return entry
