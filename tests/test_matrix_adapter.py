@@ -576,11 +576,13 @@ encryption = false
     room = Room("matrix:!room:localhost", "matrix", "room")
     command = Incoming("matrix", alice, room, "!ping", event_id="$command")
     try:
-        sent = await adapter.send(Outgoing(room, Reply.of("Pong"), in_reply_to=command))
+        sent = await adapter.send(Outgoing(room, Reply.of(verbatim("Pong")), in_reply_to=command))
         gone = Room("matrix:!gone:localhost", "matrix", "gone")
         refused = await adapter.send(Outgoing(gone, Reply.of("?")))
         with pytest.raises(MatrixUnavailable):
-            await adapter.send(Outgoing(room, Reply.of("Reminder"), delivery_id="outbox-7"))
+            await adapter.send(
+                Outgoing(room, Reply.of(verbatim("Reminder")), delivery_id="outbox-7")
+            )
     finally:
         await adapter.client.close()
         await server.close()
