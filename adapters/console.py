@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, TextIO
 import msgspec
 
 from chatbot.base.config import adapter_settings
+from chatbot.base.i18n import Msg, _
 from chatbot.dispatch.adapter import Capabilities, Sent
 from chatbot.messages.events import Attachment, Incoming, Member, Outgoing, Reader, Room
-from chatbot.messages.localise import localise
+from chatbot.messages.localise import localise, text_in
 from chatbot.messages.render import describe_file, render_plain
 from chatbot.storage.members import store_of
 
@@ -39,13 +40,15 @@ if TYPE_CHECKING:
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
 _SQLITE_FILE = re.compile(r"^sqlite(?:\+\w+)?:///([^?]+)")
-HELP = """Console commands:
-  /as NAME      speak as another member (e.g. /as bob)
-  /room #NAME   move to a room (e.g. /room #meetings)
-  /dm           talk to the bot in a direct message
-  /who          who and where you are
-  /quit         leave (Ctrl-D works too)
-Anything else is a chat message; bot commands start with {prefix} (try {prefix}help)."""
+HELP = _(
+    "Console commands:\n"
+    "  /as NAME      speak as another member (e.g. /as bob)\n"
+    "  /room #NAME   move to a room (e.g. /room #meetings)\n"
+    "  /dm           talk to the bot in a direct message\n"
+    "  /who          who and where you are\n"
+    "  /quit         leave (Ctrl-D works too)\n"
+    "Anything else is a chat message; bot commands start with {prefix} (try {prefix}help)."
+)
 
 
 class ConsoleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -146,11 +149,15 @@ class ConsoleAdapter:
     async def _serve(self, core: Core, started: Callable[[], None]) -> None:
         started()
         if self.interactive:
-            self._print(
-                f"Console chat with {self.bot_name}. You are {self.member.display_name} "
-                f"in {self.room.name}. Type {self.prefix}help, or /help for console "
-                "commands."
+            welcome = _(
+                "Console chat with {bot}. You are {member} in {room}. Type {prefix}help, or "
+                "/help for console commands.",
+                bot=self.bot_name,
+                member=self.member.display_name,
+                room=self.room.name,
+                prefix=self.prefix,
             )
+            self._print(text_in(welcome, await self._lang()))
         while not self._stopping.is_set():
             self._prompt()
             get = asyncio.ensure_future(self._lines.get())
@@ -171,20 +178,24 @@ class ConsoleAdapter:
 
     async def send(self, out: Outgoing) -> Sent | None:
         reader = out.reader
-        if not (reader.zone or reader.lang or out.room.is_direct):
+        if not (reader.zone or out.room.is_direct):
             store = store_of(self.core)  # a room post: read by the member at the console
             if store is not None:
                 prefs = await store.prefs(self.member)
-                reader = Reader(prefs.zone, prefs.lang)
+                # their language, else the room's (an announcement carries it)
+                reader = Reader(prefs.zone, prefs.lang or reader.lang)
         out = localise(msgspec.structs.replace(out, reader=reader))
+        lang = out.reader.lang
         text = render_plain(msgspec.structs.replace(out.reply, files=()), reader, out.sent_at)
         for file in out.reply.files:
             path = await asyncio.to_thread(save_file, self.exports, file)
-            text += ("\n" if text else "") + f"{describe_file(file)} saved as {path}"
+            saved = _("{file} saved as {path}", file=describe_file(file), path=str(path))
+            text += ("\n" if text else "") + text_in(saved, lang)
         if out.room.is_direct:
             target = out.room.name.removeprefix("DM ")
             if not (self.room.is_direct and self.member.display_name == target):
-                text = "\n".join(f"[DM to {target}] {line}" for line in text.splitlines())
+                tag = text_in(_("[DM to {name}]", name=target), lang)
+                text = "\n".join(f"{tag} {line}" for line in text.splitlines())
         self._print(text)
         self._counter += 1
         return Sent(out.room.id, str(self._counter))
@@ -220,7 +231,7 @@ class ConsoleAdapter:
         if not line.strip():
             return
         if line.startswith("/") and not line.startswith("//"):
-            self._console_command(line)
+            await self._console_command(line)
             return
         self._counter += 1
         incoming = Incoming(
@@ -233,33 +244,57 @@ class ConsoleAdapter:
         )
         await core.handle(incoming)
 
-    def _console_command(self, line: str) -> None:
-        word, _, arg = line[1:].partition(" ")
+    async def _console_command(self, line: str) -> None:
+        word, _sep, arg = line[1:].partition(" ")
         arg = arg.strip()
         word = word.casefold()
         if word == "as" and NAME.match(arg.removeprefix("@")):
             self.member = self._member(arg.removeprefix("@"))
             if self.room.is_direct:
                 self.room = self._dm_room(self.member)
-            self._note(f"You are now {self.member.display_name} in {self.room.name}.")
+            await self._note(
+                _(
+                    "You are now {member} in {room}.",
+                    member=self.member.display_name,
+                    room=self.room.name,
+                )
+            )
         elif word == "room" and NAME.match(arg.removeprefix("#")):
             self.room = self._room(arg)
-            self._note(f"You are now in {self.room.name}.")
+            await self._note(_("You are now in {room}.", room=self.room.name))
         elif word == "dm":
             self.room = self._dm_room(self.member)
-            self._note("You are now in a direct message with the bot. /room #general goes back.")
+            await self._note(
+                _("You are now in a direct message with the bot. /room #general goes back.")
+            )
         elif word == "who":
-            self._note(f"You are {self.member.display_name} in {self.room.name}.")
+            await self._note(
+                _(
+                    "You are {member} in {room}.",
+                    member=self.member.display_name,
+                    room=self.room.name,
+                )
+            )
         elif word in ("quit", "exit"):
             self._stopping.set()
         elif word == "help":
-            self._note(HELP.format(prefix=self.prefix))
+            await self._note(HELP.given(prefix=self.prefix))
         else:
-            self._note(f"Unknown console command '/{word}'. /help lists them.", always=True)
+            await self._note(
+                _("Unknown console command '/{word}'. /help lists them.", word=word), always=True
+            )
 
-    def _note(self, text: str, *, always: bool = False) -> None:
+    async def _lang(self) -> str | None:
+        """The language of the console's own lines: the current member's ``!lang``, else
+        the bot's default."""
+        store = store_of(self.core)
+        if store is None:
+            return None
+        return (await store.prefs(self.member)).lang
+
+    async def _note(self, text: Msg, *, always: bool = False) -> None:
         if self.interactive or always:
-            self._print(text)
+            self._print(text_in(text, await self._lang()))
 
     def _prompt(self) -> None:
         if self.interactive:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import desc, func, select, update
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, _, _n, _p, verbatim
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import (
     ANNOUNCEMENT,
@@ -35,14 +36,14 @@ from chatbot.delivery.scheduler import scheduler_of
 from chatbot.dispatch.adapter import Sent
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level, Module
-from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
+from chatbot.messages.events import Bullets, Inline, Plain, Reader, Reply, Room, When
 from chatbot.storage.delivery import AnnouncementRow, BroadcastRoomRow, OutboxRow
 
 if TYPE_CHECKING:
     from chatbot.dispatch.host import Host
 
-module = Module("announce", "Organisers' announcements to every broadcast room.")
-announce = module.group("announce", "Send an announcement to every broadcast room.")
+module = Module("announce", _("Organisers' announcements to every broadcast room."))
+announce = module.group("announce", _("Send an announcement to every broadcast room."))
 
 MAX_LENGTH = 4000
 #: a confirmed announcement not posted within this time after it was due is not posted late
@@ -96,32 +97,75 @@ def _ref(number: int) -> str:
     return f"announcement:{number}"
 
 
+def _state(state: str) -> Msg:
+    """An announcement's state, as a word in the reader's language."""
+    if state == DRAFT:
+        return _p("announcement", "draft")
+    if state == CONFIRMED:
+        return _p("announcement", "confirmed")
+    if state == CANCELLED:
+        return _p("announcement", "cancelled")
+    if state == RETRACTED:
+        return _p("announcement", "retracted")
+    return verbatim(state)  # a state a later version added
+
+
+def _tally(state: str, n: int) -> Msg:
+    """How many of an announcement's posts are in one outbox state ("3 sent")."""
+    if state == PENDING:
+        return _n("{n} pending", "{n} pending", n)
+    if state == CLAIMED:
+        return _n("{n} claimed", "{n} claimed", n)
+    if state == SENDING:
+        return _n("{n} sending", "{n} sending", n)
+    if state == SENT:
+        return _n("{n} sent", "{n} sent", n)
+    if state == FAILED:
+        return _n("{n} failed", "{n} failed", n)
+    if state == CANCELLED:
+        return _n("{n} cancelled", "{n} cancelled", n)
+    if state == RETRACTED:
+        return _n("{n} retracted", "{n} retracted", n)
+    return verbatim("{n} {state}", n=n, state=state)
+
+
+def room_reader(ctx: Context, room: Room) -> Reader:
+    """Who reads a post in ``room``: the room as a whole, in its language
+    (``bot.room_languages``; where the config names none, the adapter may know one, e.g. a
+    Discord Community server's, else the bot's default)."""
+    return Reader(lang=ctx.config.bot.room_languages.get(room.id))
+
+
 async def _get(ctx: Context, number: int) -> AnnouncementRow:
     async with ctx.db.sessions() as session:
         row = await session.get(AnnouncementRow, number)
     if row is None:
-        raise UserError(f"There is no announcement #{number}.")
+        raise UserError(_("There is no announcement #{number}.", number=str(number)))
     return row
 
 
 @announce.command(
     default=True,
-    help="Preview an announcement to every broadcast room (add --at <when> to schedule it).",
+    help=_("Preview an announcement to every broadcast room (add --at <when> to schedule it)."),
     level=Level.ORGANISER,
     examples=[
         "announce The December call is on Friday at 15:00 UTC!",
         "announce Call starts in 10 minutes --at friday 14:50 UTC",
     ],
-    params={"text": "the message; end with --at <when> to send it later"},
+    params={"text": _("the message; end with --at <when> to send it later")},
 )
 async def draft(ctx: Context, text: str) -> Reply:
     message, phrase = split_at(text)
     prefix = ctx.prefix
     if not message:
-        raise UserError("The announcement is empty: write its text after the command.")
+        raise UserError(_("The announcement is empty: write its text after the command."))
     if len(message) > MAX_LENGTH:
         raise UserError(
-            f"That is {len(message)} characters; an announcement can have {MAX_LENGTH}."
+            _(
+                "That is {length} characters; an announcement can have {limit}.",
+                length=str(len(message)),
+                limit=str(MAX_LENGTH),
+            )
         )
     due: datetime | None = None
     if phrase is not None:
@@ -147,9 +191,11 @@ async def draft(ctx: Context, text: str) -> Reply:
         )
         if not rooms:
             raise UserError(
-                f"There are no broadcast rooms yet. Add this room with "
-                f"`{prefix}announce rooms add here`.",
-                markdown=True,
+                _(
+                    "There are no broadcast rooms yet. Add this room with "
+                    "`{prefix}announce rooms add here`.",
+                    prefix=prefix,
+                )
             )
         row = AnnouncementRow(
             text=cleaned,
@@ -163,50 +209,76 @@ async def draft(ctx: Context, text: str) -> Reply:
         session.add(row)
         await session.flush()
         number = row.id
-    when: list[Inline] = [" at ", When(due), ":"] if due else [" now:"]
+    ref = str(number)
+    head = (
+        _(
+            "**Preview of announcement #{number}**, to be posted at {when}:",
+            number=ref,
+            when=When(due),
+        )
+        if due
+        else _("**Preview of announcement #{number}**, to be posted now:", number=ref)
+    )
     parts: list[Inline | Bullets] = [
-        f"**Preview of announcement #{number}**, to be posted",
-        *when,
+        head,
         "\n",
         Plain(cleaned),
-        f"\n\nIt will go to {len(rooms)} room{'s' if len(rooms) != 1 else ''}:\n",
-        Bullets(
-            tuple(
-                (
-                    Plain(f"{r.name} ({r.platform})"),
-                    *(() if r.platform in ctx.adapters else (" — not connected here",)),
-                )
-                for r in rooms
-            )
-        ),
+        "\n\n",
+        _n("It will go to {n} room:", "It will go to {n} rooms:", len(rooms)),
+        "\n",
+        Bullets(tuple((_room_item(r.name, r.platform, ctx),) for r in rooms)),
     ]
     if had_pings:
-        parts.append("Mass pings (@everyone, @here, @room) are removed: I never ping everyone.\n")
+        parts += [
+            _("Mass pings (@everyone, @here, @room) are removed: I never ping everyone."),
+            "\n",
+        ]
     parts.append(
-        f"To send it, type `{prefix}announce confirm {number}`; "
-        f"to drop it, `{prefix}announce cancel {number}`."
+        _(
+            "To send it, type `{prefix}announce confirm {number}`; "
+            "to drop it, `{prefix}announce cancel {number}`.",
+            prefix=prefix,
+            number=ref,
+        )
     )
     return Reply.of(*parts)
 
 
+def _room_item(name: str, platform: str, ctx: Context) -> Inline:
+    room = Plain(f"{name} ({platform})")
+    if platform in ctx.adapters:
+        return room
+    return _("{room} — not connected here", room=room)
+
+
 @announce.command(
-    help="Send (or schedule) an announcement you previewed.",
+    help=_("Send (or schedule) an announcement you previewed."),
     level=Level.ORGANISER,
     examples=["announce confirm 3"],
-    params={"number": "the number shown in the preview"},
+    params={"number": _("the number shown in the preview")},
 )
 async def confirm(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
     prefix = ctx.prefix
     now = ctx.now()
+    ref = str(number)
     if row.created_by != ctx.member.id:
-        raise UserError(f"Announcement #{number} is someone else's draft: preview your own.")
+        raise UserError(
+            _("Announcement #{number} is someone else's draft: preview your own.", number=ref)
+        )
     if row.state != DRAFT:
-        raise UserError(f"Announcement #{number} is already {row.state}.")
+        raise UserError(
+            _("Announcement #{number} is already {state}.", number=ref, state=_state(row.state))
+        )
     if now - row.created_at > DRAFT_LIFETIME:
-        raise UserError(f"The preview of #{number} is too old: preview it again.")
+        raise UserError(_("The preview of #{number} is too old: preview it again.", number=ref))
     if row.due_at is not None and row.due_at <= now:
-        raise UserError(f"The time set for #{number} has passed: preview it again with a new time.")
+        raise UserError(
+            _(
+                "The time set for #{number} has passed: preview it again with a new time.",
+                number=ref,
+            )
+        )
     rooms = _rooms_of(row)
     due = row.due_at or now
     deliveries = [
@@ -214,6 +286,7 @@ async def confirm(ctx: Context, number: int) -> Reply:
             room.platform,
             Reply.of(Plain(row.text)),
             room=room,
+            reader=room_reader(ctx, room),
             kind=ANNOUNCEMENT,
             owner_id=row.created_by,
             ref=_ref(number),
@@ -230,43 +303,60 @@ async def confirm(ctx: Context, number: int) -> Reply:
             .values(state=CONFIRMED, confirmed_at=now)
         )
         if getattr(result, "rowcount", 0) != 1:
-            raise UserError(f"Announcement #{number} was confirmed meanwhile.")
+            raise UserError(_("Announcement #{number} was confirmed meanwhile.", number=ref))
         await outbox.enqueue(session, deliveries)
-    count = f"{len(rooms)} room{'s' if len(rooms) != 1 else ''}"
     if row.due_at is not None:
         return Reply.of(
-            f"Announcement #{number} is scheduled for ",
-            When(row.due_at),
-            f" in {count}. `{prefix}announce cancel {number}` stops it before then.",
+            _n(
+                "Announcement #{number} is scheduled for {when} in {n} room. "
+                "`{prefix}announce cancel {number}` stops it before then.",
+                "Announcement #{number} is scheduled for {when} in {n} rooms. "
+                "`{prefix}announce cancel {number}` stops it before then.",
+                len(rooms),
+                number=ref,
+                when=When(row.due_at),
+                prefix=prefix,
+            )
         )
     return Reply.of(
-        f"Announcement #{number} is on its way to {count}. "
-        f"`{prefix}announce status {number}` shows where it has been posted."
+        _n(
+            "Announcement #{number} is on its way to {n} room. "
+            "`{prefix}announce status {number}` shows where it has been posted.",
+            "Announcement #{number} is on its way to {n} rooms. "
+            "`{prefix}announce status {number}` shows where it has been posted.",
+            len(rooms),
+            number=ref,
+            prefix=prefix,
+        )
     )
 
 
-def _row_state(row: OutboxRow, now: datetime) -> list[Inline]:
+def _row_state(row: OutboxRow, now: datetime) -> Msg:
     if row.state == PENDING:
         if row.attempts == 0 and row.next_attempt_at > now:
-            return ["scheduled for ", When(row.next_attempt_at)]
+            return _("scheduled for {when}", when=When(row.next_attempt_at))
         if row.attempts:
-            return [
-                "retrying at ",
-                When(row.next_attempt_at),
-                " (last error: ",
-                Plain(row.last_error or "?"),
-                ")",
-            ]
-        return ["queued"]
+            return _(
+                "retrying at {when} (last error: {error})",
+                when=When(row.next_attempt_at),
+                error=Plain(row.last_error or "?"),
+            )
+        return _("queued")
     if row.state in (CLAIMED, SENDING):
-        return ["being sent"]
+        return _("being sent")
     if row.state == SENT:
         if row.sent_at is not None:
-            return ["posted ", When(row.sent_at, "short")]
-        return ["posted"]
+            return _("posted {when}", when=When(row.sent_at, "short"))
+        return _("posted")
     if row.state == FAILED:
-        return ["not posted: ", Plain(row.last_error or "unknown error")]
-    return [row.state]
+        if row.last_error:
+            return _("not posted: {error}", error=Plain(row.last_error))
+        return _("not posted: unknown error")
+    if row.state == CANCELLED:
+        return _p("post", "cancelled")
+    if row.state == RETRACTED:
+        return _p("post", "retracted")
+    return verbatim(row.state)
 
 
 async def _deliveries(ctx: Context, number: int) -> list[OutboxRow]:
@@ -278,28 +368,44 @@ async def _deliveries(ctx: Context, number: int) -> list[OutboxRow]:
 
 
 @announce.command(
-    help="Where an announcement has been posted, room by room.",
+    help=_("Where an announcement has been posted, room by room."),
     level=Level.ORGANISER,
     examples=["announce status 3"],
-    params={"number": "the announcement's number"},
+    params={"number": _("the announcement's number")},
 )
 async def status(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
     rows = await _deliveries(ctx, number)
     now = ctx.now()
-    head: list[Inline] = [f"Announcement #{number} ({row.state}): ", Plain(_excerpt(row.text))]
+    head = _(
+        "Announcement #{number} ({state}): {text}",
+        number=str(number),
+        state=_state(row.state),
+        text=Plain(_excerpt(row.text)),
+    )
     if not rows:
         rooms = ", ".join(r.name for r in _rooms_of(row))
-        return Reply.of(*head, "\nNot sent to any room. Rooms in the preview: ", Plain(rooms))
+        return Reply.of(
+            head,
+            "\n",
+            _("Not sent to any room. Rooms in the preview: {rooms}", rooms=Plain(rooms)),
+        )
     items = tuple(
-        (Plain(f"{r.target_name} ({r.platform})"), ": ", *_row_state(r, now)) for r in rows
+        (
+            _(
+                "{room}: {state}",
+                room=Plain(f"{r.target_name} ({r.platform})"),
+                state=_row_state(r, now),
+            ),
+        )
+        for r in rows
     )
-    return Reply.of(*head, "\n", Bullets(items))
+    return Reply.of(head, "\n", Bullets(items))
 
 
 @announce.command(
     name="list",
-    help="The latest announcements and how far they got.",
+    help=_("The latest announcements and how far they got."),
     level=Level.ORGANISER,
     examples=["announce list"],
 )
@@ -323,33 +429,45 @@ async def list_(ctx: Context) -> Reply:
         ).all():
             counts.setdefault(ref, {})[state] = count
     if not rows:
-        return Reply.of("No announcements yet.")
+        return Reply.of(_("No announcements yet."))
     items: list[tuple[Inline, ...]] = []
     for r in rows:
         tally = counts.get(_ref(r.id), {})
-        summary = ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))
-        line: list[Inline] = [f"#{r.id} {r.state}"]
-        if r.due_at is not None:
-            line += [" for ", When(r.due_at, "short")]
-        line += [": ", Plain(_excerpt(r.text))]
-        if summary:
-            line.append(f" ({summary})")
+        text = Plain(_excerpt(r.text))
+        line: list[Inline] = [
+            _(
+                "#{number} {state} for {when}: {text}",
+                number=str(r.id),
+                state=_state(r.state),
+                when=When(r.due_at, "short"),
+                text=text,
+            )
+            if r.due_at is not None
+            else _("#{number} {state}: {text}", number=str(r.id), state=_state(r.state), text=text)
+        ]
+        for index, (state, n) in enumerate(sorted(tally.items())):
+            line += [" (" if index == 0 else ", ", _tally(state, n)]
+        if tally:
+            line.append(")")
         items.append(tuple(line))
-    return Reply.of("Latest announcements:\n", Bullets(tuple(items)))
+    return Reply.of(_("Latest announcements:"), "\n", Bullets(tuple(items)))
 
 
 @announce.command(
-    help="Stop an announcement (or a draft) before it goes out.",
+    help=_("Stop an announcement (or a draft) before it goes out."),
     level=Level.ORGANISER,
     examples=["announce cancel 3"],
-    params={"number": "the announcement's number"},
+    params={"number": _("the announcement's number")},
 )
 async def cancel(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
     prefix = ctx.prefix
     now = ctx.now()
+    ref = str(number)
     if row.state in (CANCELLED, RETRACTED):
-        return Reply.of(f"Announcement #{number} is already {row.state}.")
+        return Reply.of(
+            _("Announcement #{number} is already {state}.", number=ref, state=_state(row.state))
+        )
     async with ctx.db.session() as session:
         stopped = await session.execute(
             update(OUTBOX)
@@ -369,22 +487,32 @@ async def cancel(ctx: Context, number: int) -> Reply:
                 .values(state=CANCELLED, closed_at=now)
             )
     if row.state == DRAFT:
-        return Reply.of(f"Draft #{number} dropped: nothing was sent.")
+        return Reply.of(_("Draft #{number} dropped: nothing was sent.", number=ref))
     if not gone:
-        return Reply.of(f"Announcement #{number} is cancelled: it was not posted anywhere.")
+        return Reply.of(
+            _("Announcement #{number} is cancelled: it was not posted anywhere.", number=ref)
+        )
     return Reply.of(
-        f"Stopped #{number} in {stopped_count} room{'s' if stopped_count != 1 else ''}; "
-        f"{gone} already had it (or were being sent). "
-        f"`{prefix}announce retract {number}` deletes the posted copies where the platform "
-        "allows it."
+        _(
+            "Stopped #{number} in {rooms}; {posted} `{prefix}announce retract {number}` deletes "
+            "the posted copies where the platform allows it.",
+            number=ref,
+            rooms=_n("{n} room", "{n} rooms", stopped_count),
+            posted=_n(
+                "{n} already had it (or were being sent).",
+                "{n} already had it (or were being sent).",
+                int(gone),
+            ),
+            prefix=prefix,
+        )
     )
 
 
 @announce.command(
-    help="Delete an announcement's posted copies (where the platform allows it).",
+    help=_("Delete an announcement's posted copies (where the platform allows it)."),
     level=Level.ORGANISER,
     examples=["announce retract 3"],
-    params={"number": "the announcement's number"},
+    params={"number": _("the announcement's number")},
 )
 async def retract(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
@@ -423,23 +551,30 @@ async def retract(ctx: Context, number: int) -> Reply:
             .where(AnnouncementRow.id == number)
             .values(state=RETRACTED, closed_at=now)
         )
+    ref = str(number)
     parts: list[Inline] = [
-        f"Announcement #{number}: removed from {len(done)} room{'s' if len(done) != 1 else ''}."
+        _n(
+            "Announcement #{number}: removed from {n} room.",
+            "Announcement #{number}: removed from {n} rooms.",
+            len(done),
+            number=ref,
+        )
     ]
     if unsupported:
-        parts += [" Can't be removed by me in: ", Plain(", ".join(unsupported)), "."]
+        where = Plain(", ".join(unsupported))
+        parts += [" ", _("Can't be removed by me in: {rooms}.", rooms=where)]
     if failed:
-        parts += [" Removing failed in: ", Plain(", ".join(failed)), "."]
+        parts += [" ", _("Removing failed in: {rooms}.", rooms=Plain(", ".join(failed)))]
     if row.state == DRAFT:
-        parts = [f"#{number} was only a draft; it is dropped."]
+        parts = [_("#{number} was only a draft; it is dropped.", number=ref)]
     return Reply.of(*parts)
 
 
 @announce.command(
-    help="The rooms announcements go to: list, `add here`, `add <room>`, `remove <room>`.",
+    help=_("The rooms announcements go to: list, `add here`, `add <room>`, `remove <room>`."),
     level=Level.ORGANISER,
     examples=["announce rooms", "announce rooms add here", "announce rooms remove here"],
-    params={"action": "list, add or remove", "room": "here, or a room id"},
+    params={"action": _("list, add or remove"), "room": _("here, or a room id")},
 )
 async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
     action = action.casefold()
@@ -455,19 +590,24 @@ async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
             )
         if not found:
             return Reply.of(
-                f"No broadcast rooms yet. Add this one with `{prefix}announce rooms add here`."
+                _(
+                    "No broadcast rooms yet. Add this one with `{prefix}announce rooms add here`.",
+                    prefix=prefix,
+                )
             )
         items = tuple((Plain(f"{r.name} ({r.platform})"),) for r in found)
-        return Reply.of("Announcements go to:\n", Bullets(items))
+        return Reply.of(_("Announcements go to:"), "\n", Bullets(items))
     if action not in ("add", "remove"):
-        raise UserError(f"Use `{prefix}announce rooms add here` or `… remove here`.", markdown=True)
+        raise UserError(
+            _("Use `{prefix}announce rooms add here` or `… remove here`.", prefix=prefix)
+        )
     target = _target_room(ctx, room)
     now = ctx.now()
     async with ctx.db.session() as session:
         existing = await session.get(BroadcastRoomRow, target.id)
         if action == "add":
             if existing is not None:
-                return Reply.of(Plain(target.name), " is already a broadcast room.")
+                return Reply.of(_("{room} is already a broadcast room.", room=Plain(target.name)))
             session.add(
                 BroadcastRoomRow(
                     room_id=target.id,
@@ -477,18 +617,20 @@ async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
                     added_at=now,
                 )
             )
-            return Reply.of("Added ", Plain(target.name), " to the broadcast rooms.")
+            return Reply.of(_("Added {room} to the broadcast rooms.", room=Plain(target.name)))
         if existing is None:
-            return Reply.of(Plain(target.name), " is not a broadcast room.")
+            return Reply.of(_("{room} is not a broadcast room.", room=Plain(target.name)))
         await session.delete(existing)
-        return Reply.of("Removed ", Plain(existing.name), " from the broadcast rooms.")
+        return Reply.of(_("Removed {room} from the broadcast rooms.", room=Plain(existing.name)))
 
 
 def _target_room(ctx: Context, text: str) -> Room:
     text = text.strip()
     if not text or text.casefold() == "here":
         if ctx.room.is_direct:
-            raise UserError("A direct message can't be a broadcast room: ask in the room itself.")
+            raise UserError(
+                _("A direct message can't be a broadcast room: ask in the room itself.")
+            )
         return ctx.room
     platform = ctx.room.platform
     if text.split(":", 1)[0] in ctx.adapters and ":" in text:
@@ -497,7 +639,7 @@ def _target_room(ctx: Context, text: str) -> Room:
     else:
         native = text
     if len(native) > 200 or any(c.isspace() for c in native):
-        raise UserError("That doesn't look like a room id.")
+        raise UserError(_("That doesn't look like a room id."))
     return Room(f"{platform}:{native}", platform, native)
 
 

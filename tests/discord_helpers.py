@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from adapters.discord import DiscordAdapter
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import Config, parse_config
+from chatbot.base.i18n import verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import Integer
 from chatbot.dispatch.registry import Level, Module
@@ -86,8 +87,10 @@ class Gate:
 
 SURVEY = Form(
     id="survey",
-    title="Community survey",
-    fields=tuple(FormField(f"q{i}", f"Question {i}", required=i < 3) for i in range(1, 8)),
+    title=verbatim("Community survey"),
+    fields=tuple(
+        FormField(f"q{i}", verbatim("Question {i}", i=str(i)), required=i < 3) for i in range(1, 8)
+    ),
     command="survey-done",
 )
 
@@ -97,57 +100,66 @@ def make_test_module(gate: Gate) -> Module:
     module = Module("discordtest", "Commands for the Discord adapter tests.")
 
     @module.command(help="Organiser tools.", level=Level.ORGANISER)
-    async def organise(ctx: Context) -> str:
-        return "Organiser tools unlocked."
+    async def organise(ctx: Context) -> Reply:
+        return Reply.of(verbatim("Organiser tools unlocked."))
 
     @module.command(help="Takes its time.", private=True)
-    async def slow(ctx: Context) -> str:
+    async def slow(ctx: Context) -> Reply:
         gate.entered.set()
         await gate.opened.wait()
-        return "Finally done."
+        return Reply.of(verbatim("Finally done."))
 
     @module.command(help="Takes its time, then answers only you.")
     async def slowsecret(ctx: Context) -> Reply:
         gate.entered.set()
         await gate.opened.wait()
-        return Reply.of("Only for you.", private=True)
+        return Reply.of(verbatim("Only for you."), private=True)
 
     @module.command(help="Say something back.", params={"text": "what to say"})
     async def echo(ctx: Context, text: str) -> Reply:
-        return Reply.of("You said: ", Plain(text))
+        return Reply.of(verbatim("You said: {text}", text=Plain(text)))
 
     @module.command(help="Greet a member.", params={"who": "the member to greet"})
     async def greet(ctx: Context, who: Member) -> Reply:
-        return Reply.of("Hello ", Mention(who), "!")
+        return Reply.of(verbatim("Hello {who}!", who=Mention(who)))
 
     @module.command(help="Count up to a number, in a colour.")
     async def count(
         ctx: Context,
         n: Annotated[int, Integer(label="n", minimum=1, maximum=10)],
         colour: Literal["red", "green"] = "red",
-    ) -> str:
-        return f"{', '.join(str(i) for i in range(1, n + 1))} ({colour})"
+    ) -> Reply:
+        return Reply.of(
+            verbatim(
+                "{numbers} ({colour})",
+                numbers=", ".join(str(i) for i in range(1, n + 1)),
+                colour=colour,
+            )
+        )
 
     @module.command(help="Where a time zone is.")
-    async def where(ctx: Context, zone: Zone) -> str:
-        return f"That is {zone.key}."
+    async def where(ctx: Context, zone: Zone) -> Reply:
+        return Reply.of(verbatim("That is {zone}.", zone=zone.key))
 
     @module.command(help="A menu of buttons.")
     async def menu(ctx: Context) -> Reply:
         return Reply.of(
-            "Pick one:",
-            buttons=(Button("Ping", "ping", "primary"), Button("Echo", "echo hello there")),
+            verbatim("Pick one:"),
+            buttons=(
+                Button(verbatim("Ping"), "ping", "primary"),
+                Button(verbatim("Echo"), "echo hello there"),
+            ),
         )
 
     @module.command(help="Answer the community survey.")
     async def survey(ctx: Context) -> Reply:
-        return Reply.of("Please fill in the survey.", form=SURVEY)
+        return Reply.of(verbatim("Please fill in the survey."), form=SURVEY)
 
     @module.command(name="survey-done", help="Receives the survey.", hidden=True)
     async def survey_done(ctx: Context) -> Reply:
         values = ctx.incoming.form_values or {}
         listed = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
-        return Reply.of("Thanks! ", Plain(listed))
+        return Reply.of(verbatim("Thanks! {listed}", listed=Plain(listed)))
 
     return module
 

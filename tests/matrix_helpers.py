@@ -36,6 +36,7 @@ from nio import (
 
 from adapters.matrix import MatrixAdapter
 from chatbot.base.config import Config, parse_config
+from chatbot.base.i18n import verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level, Module
 from chatbot.messages.events import Mention, Plain, Reply
@@ -61,18 +62,22 @@ adapter_test_commands = Module("mxtest", "Commands that exist only in the Matrix
 
 @adapter_test_commands.command(help="Say the text back, addressed to the caller.")
 async def echo(ctx: Context, text: str = "") -> Reply:
-    return Reply.of("**Echo** for ", Mention(ctx.member), ": ", Plain(text))
+    return Reply.of(
+        verbatim("**Echo** for {who}: {text}", who=Mention(ctx.member), text=Plain(text))
+    )
 
 
 @adapter_test_commands.command(help="Who a mention or a name means in this room.")
 async def whois(ctx: Context, who: str = "") -> Reply:
     member = await ctx.adapter.resolve_member(ctx.room, who)
-    return Reply.of("Nobody by that name.") if member is None else Reply.of(Plain(member.id))
+    return (
+        Reply.of(verbatim("Nobody by that name.")) if member is None else Reply.of(Plain(member.id))
+    )
 
 
 @adapter_test_commands.command(help="Something only organisers may do.", level=Level.ORGANISER)
-async def secret(ctx: Context) -> str:
-    return "Organiser command accepted."
+async def secret(ctx: Context) -> Reply:
+    return Reply.of(verbatim("Organiser command accepted."))
 
 
 Predicate = Callable[[str, Any], bool]

@@ -14,6 +14,8 @@ from sqlalchemy import func, insert, select
 from chatbot.base.clock import FakeClock
 from chatbot.delivery.outbox import Outbox
 from chatbot.delivery.outbox_rows import ANNOUNCEMENT, FAILED, SENDING, SENT
+from chatbot.dispatch.adapter import Sent
+from chatbot.messages.events import Outgoing
 from chatbot.storage import Database
 from chatbot.storage.delivery import BroadcastRoomRow, OutboxRow
 from commands import announce, basics, members
@@ -301,3 +303,64 @@ async def test_sigkill_mid_broadcast_then_restart_posts_each_room_once(tmp_path:
     assert in_doubt <= 1
     assert sent <= posted <= sent + in_doubt  # never a room twice
     assert in_doubt_reported == (in_doubt == 1)
+
+
+# -------------------------------------------------------------------- languages
+
+
+async def test_an_organiser_with_lang_gets_the_replies_in_their_language(
+    chat: ConsoleChat,
+) -> None:
+    """`!lang es` / `fr` / `pt` / `de`: previews, confirmations and errors in that language,
+    commands and numbers kept as typed."""
+    await two_rooms(chat)
+    await chat.say("!lang es", as_="ana")
+    preview = await chat.say("!announce Reunión el viernes")
+    assert "Vista previa del anuncio #1**" not in preview  # bold marks are rendered
+    assert "Vista previa del anuncio #1, que se publicará ahora:" in preview
+    assert "Llegará a 2 salas:\n• #events (console)\n• #general (console)" in preview
+    assert "Para enviarlo, escribe `!announce confirm 1`" in preview
+    assert "El anuncio #1 va de camino a 2 salas." in await chat.say("!announce confirm 1")
+    await chat.say("!lang fr")
+    assert "L'annonce #1 est déjà confirmée." in await chat.say("!announce confirm 1")
+    await chat.say("!lang pt")
+    assert "Não existe o anúncio #9." in await chat.say("!announce status 9")
+    await chat.say("!lang de")
+    assert "Ankündigung #1 (bestätigt): Reunión el viernes" in await chat.say("!announce status 1")
+    assert "Das sieht nicht nach einer Raum-ID aus." in await chat.say(
+        "!announce rooms add two words"
+    )
+
+
+async def test_a_room_with_a_language_gets_its_announcement_and_replies_in_it(
+    db_url: str, clock: FakeClock
+) -> None:
+    """`bot.room_languages` names #events French: its copy of an announcement is queued
+    and sent for a French reader (the organiser's text as typed, the bot's words and times
+    in French), #general's for the default reader; members who chose no language get
+    replies in the room's language there."""
+    extra = '\n[bot.room_languages]\n"console:#events" = "fr"\n'
+    chat = await open_chat(
+        db_url, clock, extra, modules=[basics.module, members.module, announce.module]
+    )
+    try:
+        # ana chose no language: the French room answers her in French, #general in English
+        added = await chat.say("!announce rooms add here", as_="ana", room="#events")
+        assert added == "#events ajouté aux salons de diffusion."
+        assert "Les annonces vont dans :" in await chat.say("!announce rooms")
+        await chat.say("/room #general")
+        assert "Added #general" in await chat.say("!announce rooms add here")
+        await chat.say("!announce Bonjour à tous")
+        await chat.say("!announce confirm 1")
+        seen: list[tuple[str, str | None]] = []
+        send = chat.adapter.send
+
+        async def spy(out: Outgoing) -> Sent | None:
+            seen.append((out.room.id, out.reader.lang))
+            return await send(out)
+
+        chat.adapter.send = spy  # type: ignore[method-assign]
+        assert await deliver(chat) == ["Bonjour à tous"] * 2
+        assert sorted(seen) == [("console:#events", "fr"), ("console:#general", None)]
+    finally:
+        await chat.bot.close()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from adapters.discord.render import render, split_content
 from adapters.discord.slash import build_slash, command_text, quote_arg
+from chatbot.base.i18n import verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import _QUOTES, split_args
 from chatbot.dispatch.registry import Module, Registry
@@ -429,7 +430,7 @@ async def test_delivery_id_makes_sends_idempotent(
     fake = discord_fake
     general = main_guild(fake).channel("general")
     room = Room(f"discord:{general.id}", "discord", "#general")
-    out = Outgoing(room, Reply.of("Reminder: meetup at 18:00"), delivery_id="reminder-42")
+    out = Outgoing(room, Reply.of(verbatim("Reminder: meetup at 18:00")), delivery_id="reminder-42")
     first = await bot.adapter.send(out)
     second = await bot.adapter.send(out)
     assert first == second is not None

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
+from chatbot.base.i18n import verbatim
 from chatbot.dispatch.registry import Module
 from chatbot.messages.events import Member, Outgoing, Reply, Room
 from chatbot.storage.delivery import BroadcastRoomRow
@@ -185,7 +186,7 @@ async def test_only_closed_dms_are_reported_as_closed(
     member = Member(f"discord:{carol.id}", "discord", "Carol")
     out = Outgoing(
         Room(member.id, "discord", "DM Carol", is_direct=True),
-        Reply.of("Reminder: meetup at 18:00"),
+        Reply.of(verbatim("Reminder: meetup at 18:00")),
         delivery_id="outbox-7",
     )
     fake.fail_next("POST", "/users/@me/channels", status=503)

@@ -134,8 +134,10 @@ def test_what_discord_holds_is_compared_with_its_defaults(registry: Registry) ->
             nsfw=False,
             contexts=None,
             integration_types=[0],
-            description_localizations=None,
+            name_localizations=None,
         )
+        # asked with_localizations=true, Discord gives the maps back (null where none)
+        held.setdefault("description_localizations", None)
         held.setdefault("default_member_permissions", None)
         return held
 
@@ -146,6 +148,13 @@ def test_what_discord_holds_is_compared_with_its_defaults(registry: Registry) ->
     assert not held_matches(ours, changed)
     assert not held_matches(ours, held[1:])
     assert not held_matches(ours, [*held, {"name": "stale", "type": 1, "description": "x"}])
+    # a translation that changed (or Discord not holding any yet) is a change too
+    localised = next(i for i, c in enumerate(held) if c["description_localizations"])
+    stale = [dict(c) for c in held]
+    stale[localised]["description_localizations"] = {"fr": "Une ancienne description"}
+    assert not held_matches(ours, stale)
+    stale[localised]["description_localizations"] = None
+    assert not held_matches(ours, stale)
 
 
 async def test_help_does_not_list_internal_entry_points(sqlite_url: str, clock: FakeClock) -> None:

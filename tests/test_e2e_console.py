@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import start_chatbot
+from chatbot.base.clock import FakeClock
+from tests.harness import open_chat, start_chatbot
 
 pytestmark = pytest.mark.e2e
 
@@ -148,3 +149,31 @@ async def test_sigkill_mid_dialogue_then_resume(start: object) -> None:
     assert "All set" in await again.ask("yes", r"All set")
     assert "Africa/Lagos" in await again.ask("!tz", r"Your time zone")
     assert await again.finish() == 0
+
+
+async def test_the_consoles_own_lines_follow_the_members_language(
+    db_url: str, clock: FakeClock
+) -> None:
+    """The console's own words (its commands' notes, the direct-message tag, an unknown
+    console command) are in the language the member at the console chose."""
+    chat = await open_chat(db_url, clock)
+    try:
+        chat.adapter.interactive = True  # notes like /who are printed on a terminal only
+        await chat.say("!lang fr")
+        assert await chat.say("/frobnicate") == (
+            "Commande de console inconnue : '/frobnicate'. /help en donne la liste."
+        )
+        mydata = await chat.say("!mydata")
+        assert "[Message privé à alice]" in mydata and "[DM to" not in mydata
+        await chat.say("!lang es")
+        assert await chat.say("/room #eventos") == "Ahora estás en #eventos."
+        await chat.say("!lang pt", as_="bob")
+        assert await chat.say("/who") == "Você é bob em #eventos."
+        await chat.say("!lang de")
+        assert await chat.say("/dm") == (
+            "Du bist jetzt in einer Direktnachricht mit dem Bot. /room #general bringt dich zurück."
+        )
+        await chat.say("!lang en")
+        assert await chat.say("/who") == "You are bob in DM bob."
+    finally:
+        await chat.bot.close()

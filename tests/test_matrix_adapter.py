@@ -22,10 +22,12 @@ from structlog.testing import capture_logs
 
 from adapters.matrix import MatrixAdapter, MatrixUnavailable, Reaction
 from adapters.matrix.ledger import StateKeys
+from adapters.matrix.render import _SPARE_KEYS as SPARE_KEYS
 from adapters.matrix.render import render_content
 from chatbot.base.clock import SystemClock
 from chatbot.base.config import parse_config
 from chatbot.base.errors import ConfigError
+from chatbot.base.i18n import verbatim
 from chatbot.messages.events import (
     Bullets,
     Button,
@@ -40,7 +42,9 @@ from chatbot.messages.events import (
     Room,
     When,
 )
+from chatbot.messages.localise import localise
 from chatbot.storage import Database
+from chatbot.time.format import room_times
 from commands import announce, basics, members
 from tests.matrix_helpers import (
     WAIT,
@@ -572,11 +576,13 @@ encryption = false
     room = Room("matrix:!room:localhost", "matrix", "room")
     command = Incoming("matrix", alice, room, "!ping", event_id="$command")
     try:
-        sent = await adapter.send(Outgoing(room, Reply.of("Pong"), in_reply_to=command))
+        sent = await adapter.send(Outgoing(room, Reply.of(verbatim("Pong")), in_reply_to=command))
         gone = Room("matrix:!gone:localhost", "matrix", "gone")
         refused = await adapter.send(Outgoing(gone, Reply.of("?")))
         with pytest.raises(MatrixUnavailable):
-            await adapter.send(Outgoing(room, Reply.of("Reminder"), delivery_id="outbox-7"))
+            await adapter.send(
+                Outgoing(room, Reply.of(verbatim("Reminder")), delivery_id="outbox-7")
+            )
     finally:
         await adapter.client.close()
         await server.close()
@@ -650,3 +656,34 @@ def test_render_parts_as_html_and_plain_text() -> None:
     huge = render_content(Outgoing(room, Reply.of(Plain("x" * 100_000))))
     assert "formatted_body" not in huge
     assert len(json.dumps(huge).encode()) < 65_536
+
+
+def test_a_room_post_renders_in_the_rooms_language() -> None:
+    """A post for a whole room read in French (its ``bot.room_languages``): the grouped
+    local times, the UTC date, "more zones", the reaction help and the typed-command hint
+    are French; with nobody's zone known, the hint how to set one is Spanish in a Spanish
+    room.  No English glue is left."""
+    at = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    room = Room("matrix:!r:example.org", "matrix", "r")
+    keys = tuple(Button(verbatim(f"B{i}"), f"rsvp 1 b{i}", "success") for i in range(11))
+    reply = Reply.of(Plain("Réunion : "), When(at), buttons=keys)
+    zones = (("Asia/Manila", 8), ("Asia/Tokyo", 3), ("Europe/Paris", 20), ("UTC", 2))
+    french = localise(Outgoing(room, reply, Reader(lang="fr"), sent_at=at))
+    content = render_content(french, "!", zones)
+    reactions = " · ".join(f"{k} B{i}" for i, k in enumerate(["\u2705", *SPARE_KEYS]))
+    assert content["body"] == (
+        "Réunion : mar. 10:00 Tokyo · mar. 09:00 Manila · mar. 02:00 Paris · "
+        "mar. 1 déc. 2026, 01:00 UTC\n"
+        f"Réagissez avec {reactions}\n"
+        "• B10 : tapez `!rsvp 1 b10`"
+    )
+    assert content["formatted_body"].endswith(
+        f"<br>Réagissez avec {reactions}<ul><li>B10 : tapez <code>!rsvp 1 b10</code></li></ul>"
+    )
+    assert room_times(at, zones, cap=2, now=at, lang="fr") == (
+        "mar. 09:00 Manila · mar. 02:00 Paris · +1 autre fuseau · mar. 1 déc. 2026, 01:00 UTC"
+    )
+    spanish = localise(Outgoing(room, Reply.of(When(at)), Reader(lang="es"), sent_at=at))
+    assert render_content(spanish, "!", ())["body"] == (
+        "mar 1 dic 2026, 01:00 UTC (nadie aquí ha configurado su zona horaria: `!tz set <city>`)"
+    )

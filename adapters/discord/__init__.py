@@ -11,6 +11,15 @@ Buttons carry their command in the custom id (``wmlib:cmd:rsvp 12 yes``) and are
 discord.py dynamic items, so clicks keep working after a restart.  Forms open as modals, five
 fields per page; answers of earlier pages wait in memory until the last page is submitted.
 
+Languages: every interaction carries the member's app locale (``Incoming.locale``, e.g.
+``es-ES``), used when they chose none with ``!lang``; the adapter's own words (an expired form,
+a modal's pages, "Done.") follow the same rule.  A post in a channel whose reader has no
+language yet (a room post, or a prefix command from a member without ``!lang`` in a room
+``bot.room_languages`` does not name) is written in the server's primary language when it is
+a Community server (the only servers whose members choose it; elsewhere Discord reports
+en-US, which must not override ``bot.language``): :meth:`Sending._with_room_language`.
+Slash commands carry their descriptions in every language of the catalogs.
+
 Nothing is ever pinged by accident: every send has ``AllowedMentions.none()``, except that a
 reply mentioning the member it answers may ping that one member.
 

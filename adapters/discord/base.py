@@ -16,9 +16,12 @@ import discord
 from adapters.discord.settings import load_settings
 from adapters.discord.slash import SlashCommands
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, _
 from chatbot.dispatch.adapter import EventInterestHook
 from chatbot.dispatch.registry import Resolved
 from chatbot.messages.events import Form, Incoming, Member, Room
+from chatbot.messages.localise import text_in
+from chatbot.storage.members import store_of
 
 if TYPE_CHECKING:
     from chatbot.base.config import Config
@@ -27,9 +30,16 @@ if TYPE_CHECKING:
 Interaction = discord.Interaction[discord.Client]
 ButtonItem = discord.ui.Button[discord.ui.View]
 
-FORM_EXPIRED = (
+FORM_EXPIRED = _(
     "This form has expired (I may have restarted). Run the command again to get a fresh one."
 )
+BUTTON_EXPIRED = _(
+    "This button has expired (I may have restarted). Run the command again to get a fresh one."
+)
+DONE = _("Done.")
+#: Discord's guild feature flag of a Community server, the only kind whose members choose
+#: its primary language (``preferred_locale``); elsewhere it is Discord's default, en-US
+COMMUNITY = "COMMUNITY"
 MAX_REMEMBERED = 1000
 MAX_CUSTOM_ID = 100
 
@@ -101,6 +111,32 @@ class DiscordBase:
             return channel
         return None
 
+    def _room_locale(self, guild: discord.Guild | None) -> str | None:
+        """A Community server's primary language, the language of its channels where the
+        config's ``bot.room_languages`` names none (other servers have no real choice: their
+        ``preferred_locale`` is always Discord's en-US, which must not override
+        ``bot.language``)."""
+        if guild is None or COMMUNITY not in guild.features:
+            return None
+        return str(guild.preferred_locale)
+
+    async def _lang_of(self, interaction: Interaction) -> str | None:
+        """The language of the adapter's own words to the member of an interaction: their
+        ``!lang``, else the language their Discord app is set to."""
+        store = store_of(self.core)
+        if store is not None:
+            try:
+                lang = (await store.prefs(self._member(interaction.user))).lang
+            except Exception:  # the database is down: the app's language will do
+                lang = None
+            if lang:
+                return lang
+        return str(interaction.locale)
+
+    async def _say(self, interaction: Interaction, text: Msg) -> None:
+        """A short ephemeral answer of the adapter's own, in the member's language."""
+        await say_privately(interaction, text_in(text, await self._lang_of(interaction)))
+
     def _interaction_incoming(
         self, interaction: Interaction, text: str, form_values: dict[str, str] | None = None
     ) -> Incoming:
@@ -115,6 +151,7 @@ class DiscordBase:
             form_values=form_values,
             handle=interaction,
             ephemeral=True,  # interactions can be answered so that only the member sees it
+            locale=str(interaction.locale),  # e.g. "es-ES": the language of the member's app
         )
 
     # -- handing work to the core ----------------------------------------------------------
@@ -168,7 +205,7 @@ class DiscordBase:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()
         elif interaction.type is discord.InteractionType.application_command:
-            await say_privately(interaction, "Done.")
+            await self._say(interaction, DONE)
         else:
             await response.defer()
 

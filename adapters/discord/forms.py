@@ -22,10 +22,10 @@ from adapters.discord.base import (
     clip,
     digest,
     owner_of,
-    say_privately,
     trim,
 )
 from adapters.discord.mentions import Mentions
+from chatbot.base.i18n import _, _p
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Form, FormField
 from chatbot.messages.localise import text_in
@@ -48,7 +48,9 @@ class FormButton(
 ):
     """The "Open form" button under a reply that carries a :class:`Form`."""
 
-    def __init__(self, key: str, label: str = "Open form") -> None:
+    def __init__(self, key: str, label: str = "…") -> None:
+        # the label is given when the button is sent (translated); a button rebuilt from
+        # its custom id only runs its callback, and is never shown
         super().__init__(
             discord.ui.Button(
                 label=label, style=discord.ButtonStyle.primary, custom_id=f"wmlib:form:{key}"
@@ -72,10 +74,10 @@ class PageButton(
 ):
     """The "Next page" button after a page of a long form was submitted."""
 
-    def __init__(self, key: str, page: int) -> None:
+    def __init__(self, key: str, page: int, label: str = "…") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Next page",
+                label=label,
                 style=discord.ButtonStyle.primary,
                 custom_id=f"wmlib:page:{page}:{key}",
             )
@@ -128,13 +130,14 @@ class FormModal(discord.ui.Modal):
         page: int,
         user_id: int,
         answers: Mapping[str, str],
+        lang: str | None,
     ) -> None:
         layout = form_pages(form, answers)
         pages = len(layout)
-        title = text_in(form.title, None)
+        title = text_in(form.title, lang) or text_in(_p("modal title", "Form"), lang)
         title = title if pages == 1 else f"{title} ({page + 1}/{pages})"
         super().__init__(
-            title=clip(title or "Form", 45),
+            title=clip(title, 45),
             timeout=MODAL_TIMEOUT,
             custom_id=f"wmlib:modal:{page}:{user_id}:{key}"[:MAX_CUSTOM_ID],
         )
@@ -148,10 +151,10 @@ class FormModal(discord.ui.Modal):
             default = answers.get(spec.key) or spec.default
             self.add_item(
                 discord.ui.TextInput(
-                    label=clip(text_in(spec.label, None) or spec.key, 45),
+                    label=clip(text_in(spec.label, lang) or spec.key, 45),
                     style=discord.TextStyle.paragraph if spec.long else discord.TextStyle.short,
                     custom_id=spec.key[:MAX_CUSTOM_ID],
-                    placeholder=clip(text_in(spec.placeholder, None), 100) or None,
+                    placeholder=clip(text_in(spec.placeholder, lang), 100) or None,
                     default=default[:4000] or None,
                     required=spec.required,
                     max_length=max(1, min(spec.max_length, 4000)),
@@ -233,20 +236,23 @@ class Forms(Mentions):
             log.exception("discord_state_not_read", key=key)
             return None
 
-    def _modal(self, interaction: Interaction, key: str, page: int) -> FormModal | None:
+    def _modal(
+        self, interaction: Interaction, key: str, page: int, lang: str | None
+    ) -> FormModal | None:
         form = self._forms.get(key)
         answers = self._answers.get((interaction.user.id, key), {}) if page else {}
         if form is None or page >= len(form_pages(form, answers)):
             return None
-        return FormModal(self, form, key, page, interaction.user.id, answers)
+        return FormModal(self, form, key, page, interaction.user.id, answers, lang)
 
     async def _open_form(self, interaction: Interaction, key: str, page: int) -> None:
         form = await self._form(key)
         answers = await self._answers_so_far(interaction.user.id, key) if page else {}
         if form is None or answers is None or page >= len(form_pages(form, answers)):
-            await say_privately(interaction, FORM_EXPIRED)
+            await self._say(interaction, FORM_EXPIRED)
             return
-        modal = FormModal(self, form, key, page, interaction.user.id, answers)
+        lang = await self._lang_of(interaction)
+        modal = FormModal(self, form, key, page, interaction.user.id, answers, lang)
         await interaction.response.send_modal(modal)
 
     async def _on_orphan_modal(self, interaction: Interaction) -> None:
@@ -261,7 +267,7 @@ class Forms(Mentions):
         key, page = match["key"], int(match["page"])
         form = await self._form(key)
         if form is None:
-            await say_privately(interaction, FORM_EXPIRED)
+            await self._say(interaction, FORM_EXPIRED)
             return
         await self._form_page_submitted(interaction, form, key, page, _modal_values(data))
 
@@ -272,7 +278,7 @@ class Forms(Mentions):
         slot = (user_id, key)
         so_far = {} if page == 0 else await self._answers_so_far(user_id, key)
         if so_far is None:
-            await say_privately(interaction, FORM_EXPIRED)
+            await self._say(interaction, FORM_EXPIRED)
             return
         so_far.update(answers)
         so_far = _applicable(form, so_far)
@@ -286,10 +292,16 @@ class Forms(Mentions):
             if page == 0 and self.core is not None:
                 with contextlib.suppress(Exception):
                     await self.core.db.prune_state(ANSWERS_STATE, ANSWERS_KEPT)
+            lang = await self._lang_of(interaction)
             view = discord.ui.View(timeout=None)
-            view.add_item(PageButton(key, page + 1))
+            view.add_item(PageButton(key, page + 1, text_in(_p("button", "Next page"), lang)))
+            saved = _(
+                "Page {page} of {pages} saved. Go on with the next page.",
+                page=page + 1,
+                pages=pages,
+            )
             await interaction.response.send_message(
-                f"Page {page + 1} of {pages} saved. Go on with the next page.",
+                text_in(saved, lang),
                 view=view,
                 ephemeral=True,
                 allowed_mentions=discord.AllowedMentions.none(),

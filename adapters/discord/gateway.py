@@ -225,13 +225,20 @@ class DiscordAdapter(Sending, ScheduledEvents, Members, ChannelChecks):
         wanted = digest(json.dumps(payload, sort_keys=True, ensure_ascii=False))
         key = f"{COMMANDS_STATE}{app_id}:{scope or 'global'}"
         http = client.http
+        # with their localisations (Discord leaves them out otherwise), to compare them too
+        route = (
+            discord.http.Route("GET", "/applications/{app_id}/commands", app_id=app_id)
+            if scope is None
+            else discord.http.Route(
+                "GET",
+                "/applications/{app_id}/guilds/{guild_id}/commands",
+                app_id=app_id,
+                guild_id=scope,
+            )
+        )
         held = cast(
             list[dict[str, Any]],
-            await (
-                http.get_global_commands(app_id)
-                if scope is None
-                else http.get_guild_commands(app_id, scope)
-            ),
+            await http.request(route, params={"with_localizations": "true"}),
         )
         names = sorted(str(c.get("name")) for c in held)
         if held_matches(payload, held) or (

@@ -10,13 +10,12 @@ from typing import Any, cast
 import discord
 
 from adapters.discord.base import (
-    FORM_EXPIRED,
+    BUTTON_EXPIRED,
     MAX_CUSTOM_ID,
     ButtonItem,
     Interaction,
     digest,
     owner_of,
-    say_privately,
     trim,
 )
 from adapters.discord.mentions import Mentions
@@ -27,12 +26,13 @@ from adapters.discord.slash import (
     read_options,
     zone_suggestions,
 )
+from chatbot.base.i18n import _
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.converters import Choice
 
 log = get_logger("adapters.discord")
 
-UNKNOWN_SLASH = "I don't know this command any more. Discord may still be updating its list."
+UNKNOWN_SLASH = _("I don't know this command any more. Discord may still be updating its list.")
 _BUTTON_STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -47,10 +47,12 @@ class CommandButton(
 ):
     """A button that runs a command as the member who clicks it (survives restarts)."""
 
-    def __init__(self, custom_id: str, label: str = "Run", style: str = "secondary") -> None:
+    def __init__(self, custom_id: str, label: str = "…", style: str = "secondary") -> None:
+        # the label is given (translated) when the button is sent; one rebuilt from its
+        # custom id only runs its callback
         super().__init__(
             discord.ui.Button(
-                label=label[:80] or "Run",
+                label=label[:80] or "…",
                 style=_BUTTON_STYLES.get(style, discord.ButtonStyle.secondary),
                 custom_id=custom_id,
             )
@@ -74,7 +76,7 @@ class Interactions(Mentions):
         sub, values, _focused = read_options(data)
         target = self.slash.target(str(data.get("name", "")), sub)
         if target is None:
-            await say_privately(interaction, UNKNOWN_SLASH)
+            await self._say(interaction, UNKNOWN_SLASH)
             return
         for option in target.options:  # what a member typed; users come as user options
             value = values.get(option.name)
@@ -114,7 +116,7 @@ class Interactions(Mentions):
         kind, _, value = custom_id.removeprefix("wmlib:").partition(":")
         command = self._long_commands.get(value) if kind == "ref" else value
         if command is None:
-            await say_privately(interaction, FORM_EXPIRED.replace("form", "button"))
+            await self._say(interaction, BUTTON_EXPIRED)
             return
         resolved = self._command_of(command)
         incoming = self._interaction_incoming(interaction, self.prefix + command)

@@ -17,9 +17,10 @@ from adapters.discord.base import Interaction
 from adapters.discord.forms import FormButton, Forms
 from adapters.discord.interactions import CommandButton, Interactions
 from adapters.discord.render import mentioned_ids, render, split_content
+from chatbot.base.i18n import _p
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import Sent
-from chatbot.messages.events import Attachment, Member, Outgoing, Reply, Room
+from chatbot.messages.events import Attachment, Member, Outgoing, Reader, Reply, Room
 from chatbot.messages.localise import localise, text_in
 
 log = get_logger("adapters.discord")
@@ -49,12 +50,14 @@ class Sending(Forms, Interactions):
             )
         return discord.AllowedMentions.none()
 
-    def _view(self, reply: Reply) -> discord.ui.View | None:
+    def _view(self, out: Outgoing) -> discord.ui.View | None:
+        reply, lang = out.reply, out.reader.lang
         items: list[discord.ui.Item[Any]] = []
         if reply.form is not None:
-            items.append(FormButton(self._remember_form(reply.form)))
+            label = text_in(_p("button", "Open form"), lang)
+            items.append(FormButton(self._remember_form(reply.form), label))
         for button in reply.buttons[: MAX_BUTTONS - len(items)]:
-            label = text_in(button.label, None)
+            label = text_in(button.label, lang) or text_in(_p("button", "Run"), lang)
             items.append(CommandButton(self._button_id(button.command), label, button.style))
         if not items:
             return None
@@ -66,7 +69,7 @@ class Sending(Forms, Interactions):
     async def send(self, out: Outgoing) -> Sent | None:
         """Post a reply; Discord refusing it (missing access, deleted channel, bad request)
         is logged and gives None, while server errors propagate so the caller may retry."""
-        out = localise(out)
+        out = localise(self._with_room_language(out))
         try:
             return await self._send(out)
         except discord.HTTPException as exc:
@@ -80,6 +83,18 @@ class Sending(Forms, Interactions):
                 error=exc.text[:200],
             )
             return None
+
+    def _with_room_language(self, out: Outgoing) -> Outgoing:
+        """A post in a Community server's channel for a reader of no known language (a room
+        post whose room has no ``bot.room_languages`` entry; a reply to a member who chose
+        none, in such a room, by prefix command) is in the server's primary language."""
+        if out.reader.lang or out.room.is_direct:
+            return out
+        channel = self._guild_channel(out.room)
+        lang = self._room_locale(channel.guild) if channel is not None else None
+        if lang is None:
+            return out
+        return msgspec.structs.replace(out, reader=Reader(out.reader.zone, lang))
 
     async def _send(self, out: Outgoing) -> Sent | None:
         client = self._require_client()
@@ -126,7 +141,7 @@ class Sending(Forms, Interactions):
         chunks = _chunks(out.reply)
         if out.reply.form is not None:
             await self._keep_form(out.reply.form)
-        view = self._view(out.reply)
+        view = self._view(out)
         groups = _file_groups(out.reply)
         if not chunks and view is None and not groups:
             return None
@@ -163,7 +178,7 @@ class Sending(Forms, Interactions):
                 in (discord.InteractionType.application_command, discord.InteractionType.component)
             ):
                 # nothing was sent yet: the modal itself is the answer
-                modal = self._modal(interaction, await self._keep_form(form), 0)
+                modal = self._modal(interaction, await self._keep_form(form), 0, out.reader.lang)
                 if modal is not None:
                     await response.send_modal(modal)
                     if pending is not None:
@@ -172,7 +187,7 @@ class Sending(Forms, Interactions):
             chunks = _chunks(out.reply)
             if form is not None:
                 await self._keep_form(form)
-            view = self._view(out.reply)
+            view = self._view(out)
             groups = _file_groups(out.reply)
             if not chunks and view is None and not groups:
                 return None

@@ -14,6 +14,9 @@ One declaration serves both ways of typing a command:
   ``/group-organiser`` (``/meeting-organiser add`` runs ``!meeting add``);
 * hidden commands (internal entry points such as the receiver of a form's answers) are
   no slash commands;
+* descriptions carry ``description_localizations`` for the languages the bot speaks, from
+  the same catalogs as its replies (:data:`DISCORD_LOCALES`); names stay English, the
+  names every help text and example uses;
 * parameters become typed options: :class:`Integer` → integer (with min/max),
   :class:`Choice` → string with choices, :class:`MemberArg` → user, everything else → string;
   time zones (:class:`TimeZoneArg`, or a text parameter named ``zone``) get autocomplete.
@@ -79,6 +82,10 @@ POPULAR_ZONES = (
 
 Completion = Literal["zone", "choice"]
 
+#: Discord's locale codes for the languages of the bot's catalogs (Discord has one code per
+#: country for some languages: both Spanish ones get the same text)
+DISCORD_LOCALES = {"es-ES": "es", "es-419": "es", "fr": "fr", "pt-BR": "pt", "de": "de"}
+
 
 @dataclass(frozen=True, slots=True)
 class SlashOption:
@@ -138,6 +145,21 @@ def describe(text: str | Msg, fallback: str, lang: str = "en") -> str:
 _ESCAPE = re.compile(r"\\([^\w\s])")
 
 
+def described(text: str | Msg, fallback: str) -> dict[str, Any]:
+    """``description`` (English) and ``description_localizations`` (where a catalog
+    translates it) of a command or an option."""
+    english = describe(text, fallback)
+    localised = {
+        locale: found
+        for locale, lang in DISCORD_LOCALES.items()
+        if (found := describe(text, fallback, lang)) != english
+    }
+    fields: dict[str, Any] = {"description": english}
+    if localised:
+        fields["description_localizations"] = localised
+    return fields
+
+
 def clip_choice(text: str) -> str:
     return text if len(text) <= MAX_CHOICE_TEXT else text[: MAX_CHOICE_TEXT - 1] + "…"
 
@@ -158,7 +180,7 @@ def _option(param: Param) -> tuple[SlashOption, dict[str, Any]] | None:
     conv = param.converter
     payload: dict[str, Any] = {
         "name": name,
-        "description": describe(param.help, f"{param.name} ({conv.label})"),
+        **described(param.help, f"{param.name} ({conv.label})"),
         "required": param.required,
     }
     complete: Completion | None = None
@@ -238,7 +260,7 @@ def _add_command(result: SlashCommands, cmd: Command, *, name: str = "") -> None
     payload: dict[str, Any] = {
         "type": 1,
         "name": top,
-        "description": describe(cmd.help, cmd.qualified_name),
+        **described(cmd.help, cmd.qualified_name),
         "options": payloads,
     }
     result.payloads.append(_restrict(payload, cmd.level))
@@ -281,7 +303,7 @@ def _add_group_part(
                 {
                     "type": SUB_COMMAND,
                     "name": name,
-                    "description": describe(default.help, group.name),
+                    **described(default.help, group.name),
                     "options": payloads,
                 }
             )
@@ -296,7 +318,7 @@ def _add_group_part(
             {
                 "type": SUB_COMMAND,
                 "name": name,
-                "description": describe(cmd.help, cmd.qualified_name),
+                **described(cmd.help, cmd.qualified_name),
                 "options": payloads,
             }
         )
@@ -304,7 +326,7 @@ def _add_group_part(
     payload: dict[str, Any] = {
         "type": 1,
         "name": top,
-        "description": describe(group.help, group.name),
+        **described(group.help, group.name),
         "options": sub_payloads,
     }
     result.payloads.append(_restrict(payload, level))
@@ -320,6 +342,7 @@ _HELD_DEFAULTS: dict[str, Any] = {
     "autocomplete": False,
     "default_member_permissions": None,
     "min_length": 0,
+    "description_localizations": None,
 }
 
 

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from chatbot.base.i18n import Msg, _, default_language
 from chatbot.messages.events import (
     Bullets,
     Button,
@@ -137,8 +138,12 @@ def when_text(
     """The instant in the reader's zone, followed by UTC when that zone is not UTC; in a
     post for a whole room (``room_zones`` given), a full time lists every member's zone."""
     if room_zones is not None and part.style == "full":
-        hint = f"nobody here has set a time zone: `{prefix}tz set <city>`"
-        return room_times(part.at, room_zones, now=now, hint=hint)
+        lang = reader.lang or default_language()  # the room's language, else the bot's
+        hint = text_in(
+            _("nobody here has set a time zone: `{prefix}tz set <city>`", prefix=prefix),
+            lang,
+        )
+        return room_times(part.at, room_zones, now=now, hint=hint, lang=lang)
     local = format_when(part.at, reader.zone, part.style, reader.lang, now=now)
     if part.style == "date" or not reader.zone:
         return local
@@ -185,14 +190,16 @@ class _Renderer:
             else:
                 parts.append(self.plain_part(part))
         text = render_plain(Reply(tuple(parts)), self.out.reader, self.out.sent_at)
+        lang = self.out.reader.lang
         if self.reactions:
-            line = "React " + " · ".join(
-                f"{k} {defuse(text_in(b.label, None))}" for k, b in self.reactions
-            )
+            keys = " · ".join(f"{k} {defuse(text_in(b.label, lang))}" for k, b in self.reactions)
+            line = text_in(_("React {keys}", keys=keys), lang)
             text = (text + "\n" if text else "") + line
         hints = self.button_hints()
         if hints:
-            lines = [f"• {defuse(label)}: type `{command}`" for label, command in hints]
+            lines = [
+                "• " + text_in(_hint(defuse(label), command), lang) for label, command in hints
+            ]
             text = (text + "\n" if text else "") + "\n".join(lines)
         return text
 
@@ -243,14 +250,22 @@ class _Renderer:
                 if rendered.startswith("<pre>"):
                     rendered = _BLOCK_START + rendered + _BLOCK_END
                 chunks.append(rendered)
+        lang = self.out.reader.lang
         if self.reactions:
-            keys = " · ".join(f"{k} {user_html(text_in(b.label, None))}" for k, b in self.reactions)
+            keys = " · ".join(f"{k} {user_html(text_in(b.label, lang))}" for k, b in self.reactions)
+            react = _html_around(text_in(_("React {keys}", keys=_SLOT), lang), keys)
             after_block = bool(chunks) and chunks[-1].endswith(_BLOCK_END)
-            chunks.append(("" if after_block or not chunks else "<br>") + f"React {keys}")
+            chunks.append(("" if after_block or not chunks else "<br>") + react)
         hints = self.button_hints()
         if hints:
             items = "".join(
-                f"<li>{user_html(label)}: type <code>{html.escape(command)}</code></li>"
+                "<li>"
+                + _html_around(
+                    text_in(_hint(_SLOT, _SLOT2), lang),
+                    user_html(label),
+                    html.escape(command),
+                )
+                + "</li>"
                 for label, command in hints
             )
             chunks.append(_BLOCK_START + f"<ul>{items}</ul>" + _BLOCK_END)
@@ -260,7 +275,7 @@ class _Renderer:
         """Buttons no reaction key was left for, as the command to type."""
         offered = {id(b) for _, b in self.reactions}
         return [
-            (text_in(b.label, None), f"{self.prefix}{b.command}")
+            (text_in(b.label, self.out.reader.lang), f"{self.prefix}{b.command}")
             for b in self.out.reply.buttons
             if id(b) not in offered
         ]
@@ -288,6 +303,25 @@ class _Renderer:
                 "m.in_reply_to": reply_to,
             }
         return {"m.in_reply_to": reply_to}
+
+
+#: where a value goes in a translated sentence rendered as HTML (see :func:`_html_around`)
+_SLOT = "\x01"
+_SLOT2 = "\x02"
+
+
+def _hint(label: str, command: str) -> Msg:
+    """A button no reaction was left for: what to type instead."""
+    return _("{label}: type `{command}`", label=label, command=command)
+
+
+def _html_around(text: str, *values: str) -> str:
+    """A translated sentence in the bot's markdown as HTML, with its slots (:data:`_SLOT`,
+    :data:`_SLOT2`) filled by ``values``, already HTML."""
+    rendered = markdown_html(text)
+    for slot, value in zip((_SLOT, _SLOT2), values, strict=False):
+        rendered = rendered.replace(slot, value)
+    return rendered
 
 
 _BLOCK_START = "\x00B"

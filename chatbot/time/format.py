@@ -10,6 +10,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any, Literal
 
+from chatbot.base.i18n import _n, template
 from chatbot.time.zones import zone_from_key
 
 #: how much of an instant to show
@@ -114,9 +115,21 @@ ZONE_LIST_CAP = 8
 LABELS_PER_TIME = 3
 
 
+def _english(lang: str | None) -> bool:
+    return not lang or lang == "en" or lang.startswith("en-") or lang.startswith("x-")
+
+
+def _weekday(wall: datetime, lang: str | None) -> str:
+    if _english(lang):
+        return _DAYS[wall.weekday()]
+    from babel.dates import format_datetime
+
+    return str(format_datetime(wall, "EEE", locale=_locale(str(lang))))
+
+
 @lru_cache(maxsize=256)
 def _local_times(
-    at: datetime, zones: tuple[tuple[str, int], ...], cap: int
+    at: datetime, zones: tuple[tuple[str, int], ...], cap: int, lang: str | None = None
 ) -> tuple[tuple[str, ...], int]:
     """The entries of :func:`room_times` before the UTC tail, and how many zones were left
     out.  Cached per (instant, zone set): every post of one meeting in one room, and each
@@ -141,7 +154,7 @@ def _local_times(
         shown = ", ".join(names[:LABELS_PER_TIME])
         if len(names) > LABELS_PER_TIME:
             shown += f" +{len(names) - LABELS_PER_TIME}"
-        entries.append(f"{_DAYS[wall.weekday()]} {wall.hour:02d}:{wall.minute:02d} {shown}")
+        entries.append(f"{_weekday(wall, lang)} {wall.hour:02d}:{wall.minute:02d} {shown}")
     return tuple(entries), sum(len(labels) for _, labels in dropped)
 
 
@@ -152,6 +165,7 @@ def room_times(
     now: datetime | None = None,
     cap: int = ZONE_LIST_CAP,
     hint: str = "",
+    lang: str | None = None,
 ) -> str:
     """One instant for every reader of a room: the local time in each zone members set,
     latest local time first, then the full date in UTC.
@@ -161,15 +175,17 @@ def room_times(
     winter) make one entry, labelled by their most common cities.  Sorting by local time,
     latest first, is sorting by UTC offset, east to west, as the world wakes up.  With more
     than ``cap`` distinct local times, the most common ones are listed and the rest counted.
-    When nobody set a zone, ``hint`` (how to set one) follows the UTC time.
+    When nobody set a zone, ``hint`` (how to set one, in ``lang`` already) follows the UTC
+    time.  ``lang`` is the room's language (weekdays, the date, "more zones").
 
     ``Tue 09:00 Manila · Tue 02:00 Berlin, Lagos, Paris · Tue 01:00 London · Tue 2 Dec, 01:00 UTC``
     """
-    entries, left_out = _local_times(at, zones, cap)
-    utc = format_when(at, None, "full", now=now, with_zone=False) + " UTC"
+    entries, left_out = _local_times(at, zones, cap, None if _english(lang) else lang)
+    utc = format_when(at, None, "full", lang, now=now, with_zone=False) + " UTC"
     items = list(entries)
     if left_out:
-        items.append(f"+{left_out} more zone{'s' if left_out != 1 else ''}")
+        more = template(_n("+{n} more zone", "+{n} more zones", left_out), lang)
+        items.append(more.replace("{n}", str(left_out)))
     items.append(utc)
     text = " · ".join(items)
     if not zones and hint:

@@ -274,6 +274,8 @@ class Guild:
     channels: list[Channel] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
     preferred_locale: str = "en-US"
+    #: guild feature flags, e.g. "COMMUNITY" (only Community servers pick their language)
+    features: list[str] = field(default_factory=list)
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(tz=dt.UTC))
 
     @property
@@ -334,7 +336,7 @@ class Guild:
             "roles": [role.payload() for role in self.roles],
             "emojis": [],
             "stickers": [],
-            "features": [],
+            "features": list(self.features),
             "mfa_level": 0,
             "application_id": None,
             "system_channel_id": None,

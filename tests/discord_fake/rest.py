@@ -994,7 +994,10 @@ class RestApi:
         scope = self._command_scope(request)
         if isinstance(scope, web.Response):
             return scope
-        return json_response(scope[0])
+        if request.query.get("with_localizations", "").lower() == "true":
+            return json_response(scope[0])
+        # as Discord: the localisation maps only when asked for
+        return json_response(_without_localizations(scope[0]))
 
     async def put_commands(self, request: web.Request) -> web.StreamResponse:
         fake = self.fake
@@ -1340,3 +1343,16 @@ class RestApi:
             return web.Response(status=404)
         content_type, data = blob
         return web.Response(body=data, headers={"Content-Type": content_type})
+
+
+def _without_localizations(value: Any) -> Any:
+    """``value`` without ``name_localizations`` / ``description_localizations`` at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: _without_localizations(v)
+            for k, v in value.items()
+            if k not in ("name_localizations", "description_localizations")
+        }
+    if isinstance(value, list):
+        return [_without_localizations(v) for v in value]
+    return value

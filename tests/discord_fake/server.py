@@ -1102,7 +1102,7 @@ class FakeDiscord:
                     "guild": {
                         "id": str(guild.id),
                         "locale": guild.preferred_locale,
-                        "features": [],
+                        "features": list(guild.features),
                     },
                     "guild_locale": guild.preferred_locale,
                     "member": {**member.payload(), "permissions": permissions},
@@ -1294,6 +1294,7 @@ class FakeDiscord:
         custom_id: str,
         *,
         user: User | Member | int | str,
+        locale: str = "en-US",
     ) -> PendingInteraction:
         """A user clicks the button ``custom_id`` on a message (type 3)."""
         stored = self._message_of(message)
@@ -1306,6 +1307,7 @@ class FakeDiscord:
             user=user,
             channel=int(stored["channel_id"]),
             message=stored,
+            locale=locale,
         )
 
     async def select(
@@ -1336,6 +1338,7 @@ class FakeDiscord:
         *,
         user: User | Member | int | str,
         channel: Channel | int | str | None = None,
+        locale: str = "en-US",
     ) -> PendingInteraction:
         """A user submits a modal (type 5).
 
@@ -1360,7 +1363,7 @@ class FakeDiscord:
             custom_id = modal
         data: JSON = {"custom_id": custom_id, "components": modal_submit_components(layout, values)}
         return await self.send_interaction(
-            MODAL_SUBMIT, data, user=user, channel=channel, message=message
+            MODAL_SUBMIT, data, user=user, channel=channel, message=message, locale=locale
         )
 
     # ============================================================ bot side state
