@@ -119,7 +119,7 @@ async def run_reminder(bot: Host, job: Job, session: AsyncSession) -> None:
     by_platform: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
     # a member who chose no language reads the meeting's (first) room's, else the bot's
     rooms = row.room_list()
-    fallback = room_language(bot, rooms[0]) if rooms else bot.config.bot.language
+    fallback = (room_language(bot, rooms[0]) if rooms else None) or bot.config.bot.language
     for pref, zone, lang in found:
         if lead in pref.lead_minutes() and pref.member_id not in declined:
             by_platform.setdefault(pref.platform, []).append(

@@ -229,7 +229,7 @@ async def sync_events(bot: Host, session: AsyncSession, meeting_id: int) -> None
     now = bot.clock.now()
     at = row.series().next_after(now) if row is not None and row.state == CONFIRMED else None
     wanted: dict[tuple[str, str], EventPublisher] = {}
-    langs: dict[tuple[str, str], str] = {}
+    langs: dict[tuple[str, str], str | None] = {}
     if row is not None and at is not None:
         for room in row.room_list():
             if room.is_direct or not _platform_publishes(bot, room.platform):

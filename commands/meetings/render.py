@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from commands.meetings.store import MeetingRow
 
 
-def room_language(bot: Host, room: Room) -> str:
-    """The language of a room's posts: its configured one (``bot.room_languages``), else
-    the bot's."""
-    return bot.config.bot.room_languages.get(room.id) or bot.config.bot.language
+def room_language(bot: Host, room: Room) -> str | None:
+    """The language configured for a room's posts (``bot.room_languages``); None: the
+    bot's default (``bot.language``), which the renderer falls back to."""
+    return bot.config.bot.room_languages.get(room.id)
 
 
 def lead_words(minutes: int) -> Msg:
