@@ -96,6 +96,7 @@ async def test_a_member_with_lang_fr_lists_meetings_in_french(chat: ConsoleChat)
     ]
     assert await chat.say("!réunions", as_="bob") == listed
     shown = await chat.say("!meeting 1", as_="bob")
+    assert await chat.say("!réunion 1", as_="bob") == shown
     assert shown.startswith("Réunion n° 1 : Open call\n")
     assert "Quand : mer. 2 déc. 2026, 16:00 (Paris), chaque semaine (1 h)" in shown
     assert "Viennent (0) : personne pour l'instant" in shown
