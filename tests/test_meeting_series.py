@@ -9,11 +9,12 @@ import pytest
 from chatbot.base.errors import UserError
 from chatbot.base.i18n import Msg, plain_english
 from chatbot.delivery.outbox_payload import decode_payload
+from chatbot.messages.events import Reply
 from chatbot.messages.localise import text_in
 from chatbot.time.format import format_when
 from commands.meetings import parse_duration, split_options
 from commands.meetings.recurrence import read_option, read_recurrence
-from commands.meetings.render import dm_payloads, lead_words, parse_leads
+from commands.meetings.render import dm_payloads, dm_text, lead_words, parse_leads, rsvp_buttons
 from commands.meetings.series import (
     DAYS,
     MONTHLY_NTH,
@@ -275,6 +276,9 @@ def test_dm_payloads_carry_only_the_members_own_time() -> None:
         "Je ne peux pas",
     ]
     assert [reader.zone for _reply, reader in decoded] == ["Asia/Kathmandu", None, "Europe/Paris"]
+    for (_id, _name, zone, lang), (reply, _reader) in zip(members, decoded, strict=True):
+        text = dm_text("Open call", at, zone, lang, 15, "https://meet.example", NOW)
+        assert reply == Reply((text,), buttons=rsvp_buttons(4))  # encoded once per language
 
 
 def _msg(part: object) -> Msg:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from chatbot.base.i18n import Msg, _, _n, _p, verbatim
 from chatbot.delivery.outbox_payload import encode_payload
 from chatbot.messages.events import Button, Part, Plain, Reader, Reply, When
@@ -110,19 +112,30 @@ def dm_text(
 ) -> Msg:
     """A reminder's text with only the member's own local time (rendered in ``lang``; the
     message itself is translated for the same reader when it is sent)."""
-    local = Plain(format_when(at, zone, "full", lang, now=now))
+    local = format_when(at, zone, "full", lang, now=now)
+    return _dm_message(title, Plain(local), lead_minutes, link)
+
+
+def _dm_message(title: str, when: Plain, lead_minutes: int, link: str | None) -> Msg:
     lead = lead_words(lead_minutes)
     if link:
         return _(
             "Reminder: {title} starts in {lead}, {when}. Join: {link}",
             title=Plain(title),
             lead=lead,
-            when=local,
+            when=when,
             link=Plain(link),
         )
     return _(
-        "Reminder: {title} starts in {lead}, {when}.", title=Plain(title), lead=lead, when=local
+        "Reminder: {title} starts in {lead}, {when}.", title=Plain(title), lead=lead, when=when
     )
+
+
+#: stands for the member's time and zone in a payload encoded once per language (private-use
+#: characters: JSON keeps them as they are, and no title or link holds them)
+_TIME_MARK = "\ue000time\ue000"
+_ZONE_MARK = "\ue000zone\ue000"
+_ENCODE_STR = msgspec.json.Encoder().encode
 
 
 def dm_payloads(
@@ -137,21 +150,39 @@ def dm_payloads(
     """(member id, name, encoded outbox payload) for each (id, name, zone, lang).
 
     The payload is a reply made of the reminder (the member's own time, already rendered in
-    their language) and the RSVP buttons, for a reader in that zone and language; members
-    sharing a zone and language share one rendering.
+    their language) and the RSVP buttons, for a reader in that zone and language.  Members
+    sharing a zone and language share one rendering, and the reply is encoded once per
+    language, with each zone's time put into a copy (a fan-out to thousands of members).
     """
     buttons = rsvp_buttons(number)
+    marked = _TIME_MARK in title or _TIME_MARK in (link or "")
+    templates: dict[str | None, str] = {}
     cache: dict[tuple[str | None, str | None], str] = {}
     out: list[tuple[str, str, str]] = []
     for member_id, name, zone, lang in members:
         key = (zone, lang)
         payload = cache.get(key)
         if payload is None:
-            text = dm_text(title, at, zone, lang, lead_minutes, link, now)
-            reply = Reply((text,), buttons=buttons)
-            payload = cache[key] = encode_payload(reply, Reader(zone, lang))
+            local = format_when(at, zone, "full", lang, now=now)
+            if zone is None or marked:
+                text = _dm_message(title, Plain(local), lead_minutes, link)
+                payload = encode_payload(Reply((text,), buttons=buttons), Reader(zone, lang))
+            else:
+                template = templates.get(lang)
+                if template is None:
+                    text = _dm_message(title, Plain(_TIME_MARK), lead_minutes, link)
+                    reply = Reply((text,), buttons=buttons)
+                    template = templates[lang] = encode_payload(reply, Reader(_ZONE_MARK, lang))
+                payload = template.replace(_json(_TIME_MARK), _json(local)).replace(
+                    _json(_ZONE_MARK), _json(zone)
+                )
+            cache[key] = payload
         out.append((member_id, name, payload))
     return out
+
+
+def _json(text: str) -> str:
+    return _ENCODE_STR(text).decode()
 
 
 def lead_list(minutes: Sequence[int]) -> Msg:
