@@ -7,11 +7,14 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, plain_english
 from chatbot.delivery.outbox_payload import decode_payload
+from chatbot.messages.events import Reply
+from chatbot.messages.localise import text_in
 from chatbot.time.format import format_when
 from commands.meetings import parse_duration, split_options
 from commands.meetings.recurrence import read_option, read_recurrence
-from commands.meetings.render import dm_payloads, lead_words, parse_leads
+from commands.meetings.render import dm_payloads, dm_text, lead_words, parse_leads, rsvp_buttons
 from commands.meetings.series import (
     DAYS,
     MONTHLY_NTH,
@@ -238,7 +241,7 @@ def test_options_durations_and_leads() -> None:
     assert parse_leads("1d,15m", (1440, 60, 15)) == [1440, 15]
     with pytest.raises(ValueError, match="2m"):
         parse_leads("2m", (1440, 15))
-    assert [lead_words(m) for m in (10080, 1440, 60, 15)] == [
+    assert [plain_english(lead_words(m)) for m in (10080, 1440, 60, 15)] == [
         "7 days",
         "1 day",
         "1 hour",
@@ -255,19 +258,29 @@ def test_dm_payloads_carry_only_the_members_own_time() -> None:
         ("console:c", "c", "Europe/Paris", "fr"),
     ]
     out = dm_payloads(4, "Open call", at, "https://meet.example", 15, members, NOW)
-    texts = [decode_payload(p)[0] for _id, _name, p in out]
-    assert [r.parts[0] for r in texts] == [
-        _plain("Reminder: Open call starts in 15 minutes, Wed 10 Mar, 20:45 (Kathmandu). "
-               "Join: https://meet.example"),
-        _plain("Reminder: Open call starts in 15 minutes, Wed 10 Mar, 15:00 (UTC). "
-               "Join: https://meet.example"),
-        _plain("Reminder: Open call starts in 15 minutes, mer. 10 mars 2027, 16:00 (Paris). "
-               "Join: https://meet.example"),
-    ]  # fmt: skip
+    decoded = [decode_payload(p) for _id, _name, p in out]
+    texts = [reply for reply, _reader in decoded]
+    said = [text_in(_msg(reply.parts[0]), reader.lang) for reply, reader in decoded]
+    assert said == [
+        "Reminder: Open call starts in 15 minutes, Wed 10 Mar, 20:45 (Kathmandu). "
+        "Join: https://meet.example",
+        "Reminder: Open call starts in 15 minutes, Wed 10 Mar, 15:00 (UTC). "
+        "Join: https://meet.example",
+        "Rappel : Open call commence dans 15 minutes, mer. 10 mars 2027, 16:00 (Paris). "
+        "Pour rejoindre : https://meet.example",
+    ]
     assert [b.command for b in texts[0].buttons] == ["rsvp 4 yes", "rsvp 4 maybe", "rsvp 4 no"]
+    assert [text_in(b.label, "fr") for b in texts[2].buttons] == [
+        "J'y serai",
+        "Peut-être",
+        "Je ne peux pas",
+    ]
+    assert [reader.zone for _reply, reader in decoded] == ["Asia/Kathmandu", None, "Europe/Paris"]
+    for (_id, _name, zone, lang), (reply, _reader) in zip(members, decoded, strict=True):
+        text = dm_text("Open call", at, zone, lang, 15, "https://meet.example", NOW)
+        assert reply == Reply((text,), buttons=rsvp_buttons(4))  # encoded once per language
 
 
-def _plain(text: str) -> object:
-    from chatbot.messages.events import Plain
-
-    return Plain(text)
+def _msg(part: object) -> Msg:
+    assert isinstance(part, Msg)
+    return part

@@ -249,7 +249,7 @@ async def test_meeting_ics_gives_the_links(
     assert "Open meeting" in reply and "https://bot.example.org/meetings/1.ics" in reply
     assert "https://bot.example.org/meetings.ics" in await chat.say("!meeting ics")
     await chat.say('!meeting add "Draft" 2026-12-03 10:00', as_="ana")
-    assert "is draft: it has no calendar entry" in await chat.say("!meeting 2 ics")
+    assert "is a draft: it has no calendar entry" in await chat.say("!meeting 2 ics")
 
 
 async def test_without_web_there_is_no_feed(db_url: str, clock: FakeClock) -> None:

@@ -4,13 +4,18 @@ series and a date in the organiser's language, ``!rsvp 1 sim``."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
 from chatbot.base.clock import FakeClock
+from chatbot.messages.events import Outgoing, Reader, Reply, Room
+from chatbot.messages.localise import localise
 from commands import basics, members
 from commands import meetings as meetings_module
+from commands.meetings.render import rsvp_buttons
 from tests.harness import ConsoleChat, open_chat
+from tests.test_meetings import work
 
 MODULES = [basics.module, members.module, meetings_module.module]
 
@@ -71,3 +76,99 @@ async def test_rsvp_in_the_members_language(chat: ConsoleChat) -> None:
     assert "Going (6):" in shown and "Maybe (6):" in shown and "Can't come: 5" in shown
     refused = await chat.say("!rsvp 1 bof", as_="zoe")
     assert "'bof' is not one of: yes, no, maybe." in refused
+
+
+# -- the bot's own words in the member's language -----------------------------------------
+
+
+async def test_a_member_with_lang_fr_lists_meetings_in_french(chat: ConsoleChat) -> None:
+    """``!lang fr``: the list, its dates, the recurrence and the hints are all in French;
+    ``!réunions`` is the same command."""
+    await chat.say('!meeting add "Open call" 2026-12-02 15:00 UTC --every week', as_="ana")
+    assert "is saved" in await chat.say("!meeting confirm 1")
+    await chat.say("!lang fr", as_="bob")
+    await chat.say("!tz set Europe/Paris", as_="bob")
+    listed = await chat.say("!meetings", as_="bob")
+    assert listed.splitlines() == [
+        "Prochaines réunions :",
+        "• #1 Open call — mer. 2 déc. 2026, 16:00 (Paris) (chaque semaine)",
+        "`!meeting N` en affiche une ; `!rsvp N yes` indique que vous venez.",
+    ]
+    assert await chat.say("!réunions", as_="bob") == listed
+    shown = await chat.say("!meeting 1", as_="bob")
+    assert await chat.say("!réunion 1", as_="bob") == shown
+    assert shown.startswith("Réunion n° 1 : Open call\n")
+    assert "Quand : mer. 2 déc. 2026, 16:00 (Paris), chaque semaine (1 h)" in shown
+    assert "Viennent (0) : personne pour l'instant" in shown
+    said = await chat.say("!rsvp 1 oui", as_="bob")
+    assert said == "Vous venez à #1 Open call (mer. 2 déc. 2026, 16:00 (Paris))."
+
+
+@pytest.mark.parametrize(
+    ("lang", "alias", "heading", "rule"),
+    [
+        ("es", "reuniones", "Próximas reuniones:", "(el segundo martes de cada mes)"),
+        ("pt", "reuniões", "Próximas reuniões:", "(toda 2.ª terça-feira do mês)"),
+        ("de", "treffen", "Nächste Treffen:", "(jeden 2. Dienstag im Monat)"),
+    ],
+)
+async def test_meetings_listed_in_each_language(
+    chat: ConsoleChat, lang: str, alias: str, heading: str, rule: str
+) -> None:
+    await chat.say(
+        '!meeting add "Americas call" 2026-12-08 17:00 UTC --monthly 2nd tuesday', as_="ana"
+    )
+    assert "is saved" in await chat.say("!meeting confirm 1")
+    await chat.say(f"!lang {lang}", as_="bob")
+    listed = await chat.say(f"!{alias}", as_="bob")
+    assert listed.splitlines()[0] == heading, listed
+    assert rule in listed, listed
+
+
+async def test_reminder_dms_in_each_members_language_and_the_room_post_in_the_rooms(
+    chat: ConsoleChat, clock: FakeClock
+) -> None:
+    """The room is French: its reminder post is in French; a Spanish member's DM is in
+    Spanish, and a member who chose no language reads the room's."""
+    chat.bot.config.bot.room_languages["console:#general"] = "fr"
+    await chat.say('!meeting add "Call" 2026-11-27 15:00 UTC', as_="ana", room="#general")
+    # ana chose no language: in this room she reads French too
+    assert "est enregistrée" in await chat.say("!meeting confirm 1")
+    posted = await work(chat)
+    assert posted[0] == "Réunion n° 1 : Call — ven. 27 nov. 2026, 15:00 (UTC) (1 h)", posted
+    await chat.say("!lang es", as_="bob")
+    await chat.say("!tz set Madrid", as_="bob")
+    assert "Te enviaré un mensaje directo 1 día antes y 15 minutos antes de cada reunión" in (
+        await chat.say("!remind me on", as_="bob")
+    )
+    await chat.say("!remind me on 1d", as_="carol")
+    clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
+    lines = await work(chat)
+    assert lines[0].startswith(
+        "Rappel (dans 1 jour) : réunion n° 1 Call — ven. 27 nov. 2026, 15:00 (UTC)"
+    ), lines
+    assert (
+        "[DM to bob] Recordatorio: Call empieza dentro de 1 día, vie 27 nov 2026, 16:00 (Madrid)."
+        in lines
+    ), lines
+    assert "[DM to carol] Rappel : Call commence dans 1 jour, ven. 27 nov. 2026, 15:00 (UTC)." in (
+        lines
+    ), lines
+
+
+@pytest.mark.parametrize(
+    ("lang", "labels"),
+    [
+        ("es", ["Voy", "Quizás", "No puedo"]),
+        ("fr", ["J'y serai", "Peut-être", "Je ne peux pas"]),
+        ("pt", ["Vou", "Talvez", "Não posso"]),
+        ("de", ["Ich komme", "Vielleicht", "Kann nicht"]),
+        ("en", ["Going", "Maybe", "Can't"]),
+    ],
+)
+def test_rsvp_buttons_in_the_readers_language(lang: str, labels: list[str]) -> None:
+    """The buttons under a meeting, as a reader in ``lang`` gets them (same commands)."""
+    room = Room("console:#general", "console", "#general")
+    out = localise(Outgoing(room, Reply.of("x", buttons=rsvp_buttons(3)), Reader(None, lang)))
+    assert [b.label for b in out.reply.buttons] == labels
+    assert [b.command for b in out.reply.buttons] == ["rsvp 3 yes", "rsvp 3 maybe", "rsvp 3 no"]

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chatbot.base.clock import FakeClock
+from chatbot.base.i18n import _n, _p, verbatim
 from chatbot.delivery.outbox import Outbox
 from chatbot.delivery.outbox_payload import decode_payload, encode_payload
 from chatbot.delivery.outbox_policy import OutboxSettings, RetryPolicy
@@ -99,6 +100,27 @@ def test_payload_roundtrip() -> None:
     back, reader = decode_payload(encode_payload(reply, Reader("Europe/Paris", "fr")))
     assert back == reply
     assert reader == Reader("Europe/Paris", "fr")
+
+
+def test_payload_keeps_messages_to_translate_when_sent() -> None:
+    """A queued message is stored untranslated, with its placeholders (parts, counts,
+    nested messages) and translated button labels, and read back equal: the sender
+    translates it for the row's reader."""
+    at = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
+    said = _n(
+        "{n} day before {title} ({when}), {rule}",
+        "{n} days before {title} ({when}), {rule}",
+        3,
+        title=Plain("Open *call*"),
+        when=When(at, "full"),
+        rule=_p("weekday", "Monday"),
+    )
+    reply = Reply.of(
+        said, verbatim("#{id}", id="7"), buttons=(Button(_p("rsvp", "Going"), "rsvp 7 yes"),)
+    )
+    back, reader = decode_payload(encode_payload(reply, Reader(None, "es")))
+    assert back == reply
+    assert reader == Reader(None, "es")
 
 
 async def test_enqueue_is_part_of_the_callers_transaction(db: Database, clock: FakeClock) -> None:

@@ -4,7 +4,9 @@ Rows wait in the database, possibly across a restart or for another instance, so
 is stored as data rather than objects: :func:`encode_payload` when queueing,
 :func:`decode_payload` when sending.  Short tags keep a fan-out of thousands of rows small.
 Files (:class:`~chatbot.messages.events.Attachment`) travel along, their bytes in base64.
-Forms are refused: they need a member to answer them.
+Forms are refused: they need a member to answer them.  Translatable text
+(:class:`~chatbot.base.i18n.Msg`, in parts, placeholders and button labels) is stored as a
+message, translated only when the row is sent, for the row's reader.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from chatbot.base.i18n import Msg
 from chatbot.messages.events import (
     Attachment,
     Bullets,
@@ -32,6 +35,8 @@ from chatbot.messages.events import (
 
 
 def _enc_inline(part: Inline) -> list[Any]:
+    if isinstance(part, Msg):  # translated when sent, for the row's reader
+        return _enc_msg(part)
     if isinstance(part, str):
         return ["s", part]
     if isinstance(part, Plain):
@@ -46,8 +51,41 @@ def _enc_inline(part: Inline) -> list[Any]:
     raise TypeError(f"not an inline part: {part!r}")
 
 
+def _enc_msg(msg: Msg) -> list[Any]:
+    args = [[name, _enc_value(value)] for name, value in msg.args]
+    return ["t", msg.text, args, msg.plural, msg.n, msg.context, msg.verbatim]
+
+
+def _enc_value(value: Any) -> list[Any]:
+    if isinstance(value, bool):
+        raise TypeError("a message placeholder cannot be a bool")
+    if isinstance(value, int | float):
+        return ["n", value]
+    return _enc_inline(value)
+
+
+def _dec_value(data: list[Any]) -> Any:
+    return data[1] if data[0] == "n" else _dec_inline(data)
+
+
+def _enc_label(label: str | Msg) -> Any:
+    return _enc_msg(label) if isinstance(label, Msg) else label
+
+
+def _dec_label(data: Any) -> str | Msg:
+    return data if isinstance(data, str) else _dec_msg(data)
+
+
+def _dec_msg(data: list[Any]) -> Msg:
+    _tag, text, args, plural, n, context, verbatim = data
+    values = tuple((name, _dec_value(value)) for name, value in args)
+    return Msg(text, values, plural=plural, n=n, context=context, verbatim=verbatim)
+
+
 def _dec_inline(data: list[Any]) -> Inline:
     tag = data[0]
+    if tag == "t":
+        return _dec_msg(data)
     if tag == "s":
         return str(data[1])
     if tag == "p":
@@ -81,7 +119,7 @@ def encode_payload(reply: Reply, reader: Reader = NO_READER) -> str:
     if reply.direct:
         data["direct"] = True
     if reply.buttons:
-        data["buttons"] = [[b.label, b.command, b.style] for b in reply.buttons]
+        data["buttons"] = [[_enc_label(b.label), b.command, b.style] for b in reply.buttons]
     if reply.files:
         data["files"] = [
             [f.filename, f.mime, base64.b64encode(f.data).decode("ascii")] for f in reply.files
@@ -99,7 +137,9 @@ def decode_payload(text: str) -> tuple[Reply, Reader]:
             parts.append(Bullets(tuple(tuple(_dec_inline(p) for p in item) for item in raw[1])))
         else:
             parts.append(_dec_inline(raw))
-    buttons = tuple(Button(label, cmd, style) for label, cmd, style in data.get("buttons", ()))
+    buttons = tuple(
+        Button(_dec_label(label), cmd, style) for label, cmd, style in data.get("buttons", ())
+    )
     files = tuple(
         Attachment(name, base64.b64decode(blob), mime) for name, mime, blob in data.get("files", ())
     )

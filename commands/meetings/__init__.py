@@ -29,6 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatbot.base.i18n import _
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.dispatch.host import QUESTION_HOOKS
@@ -48,10 +49,18 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 module = Module(
-    "meetings", "Open meetings, shown in every member's own time zone.", migrations=MIGRATIONS
+    "meetings", _("Open meetings, shown in every member's own time zone."), migrations=MIGRATIONS
 )
-meeting = module.group("meeting", "One meeting: add, confirm, edit, cancel, or show it.")
-remind = module.group("remind", "Meeting reminders by direct message, in your own time zone.")
+meeting = module.group(
+    "meeting",
+    _("One meeting: add, confirm, edit, cancel, or show it."),
+    # the word in Spanish, French, Portuguese (German "Treffen" is !meetings' alias)
+    aliases=("reunión", "reunion", "réunion", "reunião", "reuniao"),
+)
+remind = module.group(
+    "remind",
+    _("Meeting reminders by direct message, in your own time zone."),
+)
 
 
 @module.on_startup

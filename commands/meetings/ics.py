@@ -99,6 +99,8 @@ def meeting_event(row: MeetingRow, base: str = "") -> Event | None:
         if cancelled:
             at = first.time()
             event.add("exdate", [_aware(datetime.combine(d, at), row.zone) for d in cancelled])
+    # the feed is fetched by calendar apps, which send no reader language: its few words
+    # stay in English (the title, times and link are what calendars show)
     lines = [f"Meeting #{row.id}"]
     described = series.rule.describe()
     if described:

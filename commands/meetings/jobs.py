@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from chatbot.base.i18n import first_language
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import REMINDER, Delivery, dm_rows, insert_rows
 from chatbot.delivery.scheduler import Job, scheduler_of
-from chatbot.messages.events import Reply
+from chatbot.messages.events import Reader, Reply
 from chatbot.storage.models import MemberRow
 from commands.meetings import platform_events
-from commands.meetings.render import room_post
+from commands.meetings.render import room_language, room_post
 from commands.meetings.series import Rule
 from commands.meetings.store import CONFIRMED, NO, MeetingRow, ReminderPrefRow, RsvpRow
 
@@ -61,11 +62,13 @@ async def schedule_occurrence(
 def room_deliveries(
     bot: Host, row: MeetingRow, at: datetime, kind: str, reply: Reply
 ) -> list[Delivery]:
+    """The post in each of the meeting's rooms, translated into the room's language."""
     return [
         Delivery(
             room.platform,
             reply,
             room=room,
+            reader=Reader(None, room_language(bot, room)),
             kind=kind,
             owner_id=row.created_by,
             ref=f"meeting:{row.id}",
@@ -114,10 +117,13 @@ async def run_reminder(bot: Host, job: Job, session: AsyncSession) -> None:
         )
     ).all()
     by_platform: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
+    # a member who chose no language reads the meeting's (first) room's, else the bot's
+    rooms = row.room_list()
+    fallback = (room_language(bot, rooms[0]) if rooms else None) or bot.config.bot.language
     for pref, zone, lang in found:
         if lead in pref.lead_minutes() and pref.member_id not in declined:
             by_platform.setdefault(pref.platform, []).append(
-                (pref.member_id, pref.display_name, zone, lang)
+                (pref.member_id, pref.display_name, zone, first_language(lang, None, fallback))
             )
     from commands.meetings.render import dm_payloads
 

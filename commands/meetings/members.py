@@ -9,9 +9,10 @@ from typing import Literal
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import _, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import YesNoMaybe
-from chatbot.messages.events import Bullets, Inline, Plain, Reply, When
+from chatbot.messages.events import Bullets, Inline, Part, Plain, Reply, When
 from chatbot.storage.conditional import upsert
 from commands.meetings import meeting, module, remind
 from commands.meetings.jobs import MEMBER_LEADS
@@ -20,6 +21,7 @@ from commands.meetings.render import (
     lead_list,
     leads_before,
     parse_leads,
+    recurrence_part,
     rsvp_buttons,
 )
 from commands.meetings.series import Rule
@@ -35,6 +37,7 @@ from commands.meetings.store import (
     RsvpRow,
     confirmed_meetings,
     get_meeting,
+    state_words,
 )
 
 DEFAULT_MEMBER_LEADS = (1440, 15)
@@ -54,8 +57,9 @@ async def next_meeting_number(ctx: Context, now: datetime) -> int | None:
 
 
 @module.command(
-    help="Upcoming meetings, in your own time zone.",
+    help=_("Upcoming meetings, in your own time zone."),
     examples=["meetings"],
+    aliases=("reuniones", "réunions", "reunions", "reuniões", "reunioes", "treffen"),
 )
 async def meetings(ctx: Context) -> Reply:
     now = ctx.now()
@@ -68,29 +72,42 @@ async def meetings(ctx: Context) -> Reply:
     )
     prefs = await ctx.prefs()
     if not upcoming:
-        return Reply.of("No meetings are planned yet.")
+        return Reply.of(_("No meetings are planned yet."))
     items: list[tuple[Inline, ...]] = []
     for at, row in upcoming:
-        line: list[Inline] = [f"#{row.id} ", Plain(row.title), " — ", When(at, "full")]
-        rule = Rule.decode(row.rule).describe()
-        if rule:
-            line.append(f" ({rule})")
+        line: list[Inline] = [
+            verbatim(
+                "#{number} {title} — {when}",
+                number=str(row.id),
+                title=Plain(row.title),
+                when=When(at, "full"),
+            )
+        ]
+        rule = Rule.decode(row.rule).words()
+        if rule is not None:
+            line.append(verbatim(" ({rule})", rule=rule))
         items.append(tuple(line))
-    parts: list[Inline | Bullets] = ["Upcoming meetings:\n", Bullets(tuple(items))]
+    parts: list[Part] = [_("Upcoming meetings:"), "\n", Bullets(tuple(items))]
     if prefs.zone is None:
-        parts.append(
-            f"Times are in UTC: set your zone with `{prefix}tz set <city>` "
-            f"(e.g. `{prefix}tz set Lagos`) to see them in yours.\n"
-        )
-    parts.append(f"`{prefix}meeting N` shows one, `{prefix}rsvp N yes` says you're coming.")
+        parts += [
+            _(
+                "Times are in UTC: set your zone with `{prefix}tz set <city>` "
+                "(e.g. `{prefix}tz set Lagos`) to see them in yours.",
+                prefix=prefix,
+            ),
+            "\n",
+        ]
+    parts.append(
+        _("`{prefix}meeting N` shows one, `{prefix}rsvp N yes` says you're coming.", prefix=prefix)
+    )
     return Reply.of(*parts)
 
 
 @meeting.command(
     default=True,
-    help="Show a meeting: its time in your zone, link and who is coming.",
+    help=_("Show a meeting: its time in your zone, link and who is coming."),
     examples=["meeting 3"],
-    params={"number": "the meeting's number (see !meetings)"},
+    params={"number": _("the meeting's number (see !meetings)")},
 )
 async def show(ctx: Context, number: int, view: Literal["ics"] | None = None) -> Reply:
     if view == "ics":
@@ -109,37 +126,47 @@ async def show(ctx: Context, number: int, view: Literal["ics"] | None = None) ->
             ).all()
         )
     if row.state == DRAFT:
-        raise UserError(f"Meeting #{number} is not confirmed yet.")
+        raise UserError(_("Meeting #{number} is not confirmed yet.", number=str(number)))
+    title = Plain(row.title)
     if row.state == CANCELLED:
-        return Reply.of(f"Meeting #{number} (", Plain(row.title), ") is cancelled.")
+        return Reply.of(
+            _("Meeting #{number} ({title}) is cancelled.", number=str(number), title=title)
+        )
     at = _next_of(row, now)
-    parts: list[Inline] = [f"**Meeting #{number}**: ", Plain(row.title), "\n"]
+    parts: list[Part] = [
+        _("**Meeting #{number}**: {title}", number=str(number), title=title),
+        "\n",
+    ]
     if at is None:
-        parts.append("It is over.")
+        parts.append(_("It is over."))
         return Reply.of(*parts)
-    parts += ["When: ", When(at, "full")]
-    rule = Rule.decode(row.rule).describe()
-    if rule:
-        parts.append(f", {rule}")
-    parts.append(f" ({duration_words(row.duration_minutes)})")
+    parts += [_("When: {when}", when=When(at, "full")), *recurrence_part(row)]
+    parts.append(verbatim(" ({duration})", duration=duration_words(row.duration_minutes)))
     if row.link:
-        parts += ["\nLink: ", Plain(row.link)]
-    for answer, label in ((YES, "Going"), (MAYBE, "Maybe")):
+        parts += ["\n", _("Link: {link}", link=Plain(row.link))]
+    for answer in (YES, MAYBE):
         names = [a.display_name for a in answers if a.answer == answer]
-        parts += [f"\n{label} ({len(names)}): ", Plain(", ".join(names) or "nobody yet")]
+        who = Plain(", ".join(names)) if names else _("nobody yet")
+        line = _("Going ({n}): {names}", n=len(names), names=who)
+        if answer == MAYBE:
+            line = _("Maybe ({n}): {names}", n=len(names), names=who)
+        parts += ["\n", line]
     cant = sum(1 for a in answers if a.answer == NO)
     if cant:
-        parts.append(f"\nCan't come: {cant}")
+        parts += ["\n", _("Can't come: {n}", n=cant)]
     if (await ctx.prefs()).zone is None:
-        parts.append(f"\nTimes are in UTC: `{prefix}tz set <city>` shows them in yours.")
+        parts += [
+            "\n",
+            _("Times are in UTC: `{prefix}tz set <city>` shows them in yours.", prefix=prefix),
+        ]
     parts.append(f"\n`{prefix}rsvp {number} yes|maybe|no`")
     return Reply.of(*parts, buttons=rsvp_buttons(number))
 
 
 @meeting.command(
-    help="The calendar (.ics) link of a meeting, or of all of them: times in your own zone.",
+    help=_("The calendar (.ics) link of a meeting, or of all of them: times in your own zone."),
     examples=["meeting ics 3", "meeting 3 ics", "meeting ics"],
-    params={"number": "the meeting (none: every meeting)"},
+    params={"number": _("the meeting (none: every meeting)")},
 )
 async def ics(ctx: Context, number: int | None = None) -> Reply:
     return await ics_link(ctx, number)
@@ -149,34 +176,46 @@ async def ics_link(ctx: Context, number: int | None) -> Reply:
     """The feed's address, or one meeting's (``!meeting ics N`` and ``!meeting N ics``)."""
     if not ctx.config.web.enabled:
         raise UserError(
-            "The calendar feed is off on this bot. Whoever runs the bot turns it on with "
-            "`enabled = true` in the `[web]` section of its config (see the README).",
-            markdown=True,
+            _(
+                "The calendar feed is off on this bot. Whoever runs the bot turns it on with "
+                "`enabled = true` in the `[web]` section of its config (see the README)."
+            )
         )
     from commands.meetings.ics import feed_url
 
     if number is None:
         return Reply.of(
-            "All meetings, for your calendar app (subscribe to it, or add it by URL): ",
-            Plain(feed_url(ctx.host)),
+            _(
+                "All meetings, for your calendar app (subscribe to it, or add it by URL): {url}",
+                url=Plain(feed_url(ctx.host)),
+            )
         )
     async with ctx.db.sessions() as session:
         row = await get_meeting(session, number)
     if row.state != CONFIRMED:
-        raise UserError(f"Meeting #{number} is {row.state}: it has no calendar entry.")
+        raise UserError(
+            _(
+                "Meeting #{number} is {state}: it has no calendar entry.",
+                number=str(number),
+                state=state_words(row.state),
+            )
+        )
     return Reply.of(
-        f"Meeting #{number} ",
-        Plain(row.title),
-        " for your calendar app: ",
-        Plain(feed_url(ctx.host, number)),
-        f"\nEvery meeting: `{ctx.prefix}meeting ics`.",
+        _(
+            "Meeting #{number} {title} for your calendar app: {url}",
+            number=str(number),
+            title=Plain(row.title),
+            url=Plain(feed_url(ctx.host, number)),
+        ),
+        "\n",
+        _("Every meeting: `{prefix}meeting ics`.", prefix=ctx.prefix),
     )
 
 
 @module.command(
-    help="Say whether you're coming to a meeting.",
+    help=_("Say whether you're coming to a meeting."),
     examples=["rsvp 3 yes", "rsvp 3 maybe", "rsvp 3 no"],
-    params={"number": "the meeting", "answer": "yes, maybe or no"},
+    params={"number": _("the meeting"), "answer": _("yes, maybe or no")},
 )
 async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
     now = ctx.now()
@@ -198,21 +237,31 @@ async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
         )
         row = await session.get(MeetingRow, number, with_for_update={"read": True})
         if row is None:
-            raise UserError(f"There is no meeting #{number}.")
+            raise UserError(_("There is no meeting #{number}.", number=str(number)))
         if row.state != CONFIRMED:
-            raise UserError(f"Meeting #{number} is not open for answers ({row.state}).")
+            raise UserError(
+                _(
+                    "Meeting #{number} is not open for answers ({state}).",
+                    number=str(number),
+                    state=state_words(row.state),
+                )
+            )
     at = _next_of(row, now)
-    said = {YES: "You're going to", MAYBE: "Maybe, then, for", NO: "Noted: you can't make"}
-    parts: list[Inline] = [f"{said[answer]} #{number} ", Plain(row.title)]
+    meeting_text = verbatim("#{number} {title}", number=str(number), title=Plain(row.title))
     if at is not None:
-        parts += [" (", When(at, "full"), ")"]
-    return Reply.of(*parts, ".", aside=True)
+        meeting_text = verbatim("{meeting} ({when})", meeting=meeting_text, when=When(at, "full"))
+    said = {
+        YES: _("You're going to {meeting}.", meeting=meeting_text),
+        MAYBE: _("Maybe, then, for {meeting}.", meeting=meeting_text),
+        NO: _("Noted: you can't make {meeting}.", meeting=meeting_text),
+    }
+    return Reply.of(said[answer], aside=True)
 
 
 @remind.command(
-    help="Reminders of every meeting by DM, in your zone: `on [1d,15m]` or `off`.",
+    help=_("Reminders of every meeting by DM, in your zone: `on [1d,15m]` or `off`."),
     examples=["remind me on", "remind me on 1d,15m", "remind me on 1h", "remind me off"],
-    params={"state": "on or off", "leads": "how long before, e.g. 7d,1d,1h,15m"},
+    params={"state": _("on or off"), "leads": _("how long before, e.g. 7d,1d,1h,15m")},
     private=True,
 )
 async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Reply:
@@ -223,13 +272,17 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
         if state == "off":
             if found is not None:
                 await session.delete(found)
-            return Reply.of("Meeting reminders are off.", aside=True)
+            return Reply.of(_("Meeting reminders are off."), aside=True)
         try:
             minutes = parse_leads(leads, MEMBER_LEADS) if leads.strip() else []
         except ValueError as exc:
             raise UserError(
-                f"I can't use '{str(exc)[:20]}' as a lead time. Pick from: "
-                f"{lead_list(MEMBER_LEADS)}, written like 7d, 1d, 12h, 1h, 30m, 15m, 5m."
+                _(
+                    "I can't use '{lead}' as a lead time. Pick from: {leads}, written like "
+                    "7d, 1d, 12h, 1h, 30m, 15m, 5m.",
+                    lead=Plain(str(exc)[:20]),
+                    leads=lead_list(MEMBER_LEADS),
+                )
             ) from None
         minutes = minutes or list(DEFAULT_MEMBER_LEADS)
         value = ",".join(str(m) for m in minutes)
@@ -248,8 +301,19 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
             found.display_name = ctx.member.display_name
             found.updated_at = now
     prefs = await ctx.prefs()
-    parts: list[Inline] = [f"I'll DM you {leads_before(minutes)} each meeting"]
-    if prefs.zone is None:
-        parts.append(f", in UTC until you set your zone (`{prefix}tz set <city>`)")
-    parts.append(f". `{prefix}remind me off` stops them.")
-    return Reply.of(*parts, aside=True)
+    before = leads_before(minutes)
+    said = (
+        _(
+            "I'll DM you {before} each meeting, in UTC until you set your zone "
+            "(`{prefix}tz set <city>`). `{prefix}remind me off` stops them.",
+            before=before,
+            prefix=prefix,
+        )
+        if prefs.zone is None
+        else _(
+            "I'll DM you {before} each meeting. `{prefix}remind me off` stops them.",
+            before=before,
+            prefix=prefix,
+        )
+    )
+    return Reply.of(said, aside=True)

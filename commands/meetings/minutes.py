@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+from chatbot.base.i18n import _
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Reply
 from commands.meetings import meeting
 from commands.meetings.reading import check_link
-from commands.meetings.store import CONFIRMED, get_meeting
+from commands.meetings.store import CONFIRMED, get_meeting, state_words
 
 
 @meeting.command(
-    help="Set where a meeting's minutes are (shown on the meetings page); `none` removes it.",
+    help=_("Set where a meeting's minutes are (shown on the meetings page); `none` removes it."),
     level=Level.ORGANISER,
     examples=["meeting minutes 3 https://meta.wikimedia.org/wiki/Example/Minutes"],
-    params={"number": "the meeting", "link": "an https:// link, or none"},
+    params={"number": _("the meeting"), "link": _("an https:// link, or none")},
 )
 async def minutes(ctx: Context, number: int, link: str) -> Reply:
     value = None if link.strip().casefold() == "none" else check_link(link)
     async with ctx.db.session() as session:
         row = await get_meeting(session, number)
         if row.state != CONFIRMED:
-            return Reply.of(f"Meeting #{number} is {row.state}; only a saved meeting has minutes.")
+            return Reply.of(
+                _(
+                    "Meeting #{number} is {state}; only a saved meeting has minutes.",
+                    number=str(number),
+                    state=state_words(row.state),
+                )
+            )
         row.minutes_link = value
         row.updated_at = ctx.now()
     if value is None:
-        return Reply.of(f"Meeting #{number} has no minutes link now.")
-    return Reply.of(f"The minutes of meeting #{number} are linked on the meetings page.")
+        return Reply.of(_("Meeting #{number} has no minutes link now.", number=str(number)))
+    return Reply.of(
+        _("The minutes of meeting #{number} are linked on the meetings page.", number=str(number))
+    )

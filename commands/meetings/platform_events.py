@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
+from chatbot.base.i18n import _
 from chatbot.base.logs import get_logger
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.dispatch.adapter import (
@@ -34,7 +35,9 @@ from chatbot.dispatch.adapter import (
     EventRef,
     EventSpec,
 )
+from chatbot.messages.localise import text_in
 from chatbot.storage.conditional import upsert
+from commands.meetings.render import room_language
 from commands.meetings.series import DAYS, MONTHLY_NTH, WEEKS, Rule
 from commands.meetings.store import CONFIRMED, YES, MeetingEventRow, MeetingRow, RsvpRow
 
@@ -130,21 +133,40 @@ def recurrence_of(row: MeetingRow, at: datetime) -> EventRecurrence | None:
     return EventRecurrence("monthly", 1, weekday=rule.weekday, nth=rule.nth)
 
 
-def event_spec(bot: Host, row: MeetingRow, at: datetime) -> EventSpec:
+def event_spec(bot: Host, row: MeetingRow, at: datetime, lang: str | None = None) -> EventSpec:
+    """The event as the platform shows it to everybody: in ``lang`` (the room's language,
+    else the bot's), since one event is posted for all its readers."""
+    lang = lang or bot.config.bot.language
     prefix = bot.prefix
-    rule = Rule.decode(row.rule).describe()
-    lines = [f"Meeting #{row.id}" + (f", {rule} ({row.zone} time)." if rule else ".")]
+    number = str(row.id)
+    rule = Rule.decode(row.rule).words()
+    head = (
+        _("Meeting #{number}.", number=number)
+        if rule is None
+        else _("Meeting #{number}, {rule} ({zone} time).", number=number, rule=rule, zone=row.zone)
+    )
+    lines = [text_in(head, lang)]
     if row.link:
-        lines.append(f"Join: {row.link}")
+        lines.append(text_in(_("Join: {link}", link=row.link), lang))
     lines.append(
-        f'"Interested" counts as going; `{prefix}rsvp {row.id} yes|maybe|no` answers too, '
-        f"`{prefix}remind me on` sends reminders in your own time zone."
+        text_in(
+            _(
+                '"Interested" counts as going; `{prefix}rsvp {number} yes|maybe|no` answers '
+                "too, `{prefix}remind me on` sends reminders in your own time zone.",
+                prefix=prefix,
+                number=number,
+            ),
+            lang,
+        )
+    )
+    where = _(
+        "See meeting #{number} ({command})", number=number, command=f"{prefix}meeting {number}"
     )
     return EventSpec(
         title=row.title,
         starts_at=at,
         ends_at=at + timedelta(minutes=row.duration_minutes),
-        location=row.link or f"See meeting #{row.id} ({prefix}meeting {row.id})",
+        location=row.link or text_in(where, lang),
         description="\n".join(lines),
         recurrence=recurrence_of(row, at),
         key=f"meeting-{row.id}",
@@ -207,6 +229,7 @@ async def sync_events(bot: Host, session: AsyncSession, meeting_id: int) -> None
     now = bot.clock.now()
     at = row.series().next_after(now) if row is not None and row.state == CONFIRMED else None
     wanted: dict[tuple[str, str], EventPublisher] = {}
+    langs: dict[tuple[str, str], str | None] = {}
     if row is not None and at is not None:
         for room in row.room_list():
             if room.is_direct or not _platform_publishes(bot, room.platform):
@@ -217,11 +240,18 @@ async def sync_events(bot: Host, session: AsyncSession, meeting_id: int) -> None
                 log.warning("meeting_event_no_scope", meeting=meeting_id, room=room.id)
                 continue
             wanted[(room.platform, scope)] = adapter
-    spec = event_spec(bot, row, at) if row is not None and at is not None else None
+            langs.setdefault((room.platform, scope), room_language(bot, room))
+
+    def spec_for(key: tuple[str, str]) -> EventSpec | None:
+        if row is None or at is None:
+            return None
+        return event_spec(bot, row, at, langs.get(key))
+
     for found in existing:
         key = (found.platform, found.scope)
         ref = EventRef(found.scope, found.event_id, recurring=found.recurring)
         keep = wanted.pop(key) if key in wanted else None
+        spec = spec_for(key)
         if keep is not None and spec is not None:
             try:
                 ref = await keep.update_event(ref, spec)
@@ -235,6 +265,7 @@ async def sync_events(bot: Host, session: AsyncSession, meeting_id: int) -> None
         await session.delete(found)
         log.info("meeting_event_removed", meeting=meeting_id, scope=found.scope)
     for (platform, scope), adapter in wanted.items():
+        spec = spec_for((platform, scope))
         assert spec is not None
         ref = await adapter.publish_event(scope, spec)
         session.add(

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from chatbot.base.i18n import _
 from chatbot.dispatch.context import Context
 from chatbot.messages.events import Reply
 
@@ -62,10 +63,13 @@ def next_meeting_hook(
         number = await next_meeting(ctx, ctx.now())
         if number is None:
             return Reply.of(
-                "No meeting is planned yet. Organisers announce them here; "
-                f"`{ctx.prefix}meetings` lists them once they are."
+                _(
+                    "No meeting is planned yet. Organisers announce them here; "
+                    "`{prefix}meetings` lists them once they are.",
+                    prefix=ctx.prefix,
+                )
             )
         shown = await show(ctx, number)
-        return Reply(("The next meeting:\n", *shown.parts), buttons=shown.buttons)
+        return Reply((_("The next meeting:"), "\n", *shown.parts), buttons=shown.buttons)
 
     return hook

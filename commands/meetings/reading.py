@@ -7,8 +7,10 @@ import re
 from datetime import datetime
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, _, default_language, first_language, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import quote
+from chatbot.messages.events import Plain
 from chatbot.time.format import format_utc, format_when
 from commands.meetings.series import Rule
 from commands.meetings.store import MeetingRow
@@ -30,7 +32,7 @@ def split_options(text: str) -> tuple[str, dict[str, str]]:
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
         name = mark.group(1).lower()
         if name in options:
-            raise UserError(f"--{name} is given twice.")
+            raise UserError(_("{option} is given twice.", option=Plain(f"--{name}")))
         options[name] = text[mark.end() : end].strip()
     return head, options
 
@@ -39,17 +41,17 @@ def parse_duration(text: str) -> int:
     """``1h``, ``90m``, ``1h30`` → minutes."""
     found = _DURATION.match(text.strip().lower().replace(" ", ""))
     if found is None or not (found.group(1) or found.group(2)):
-        raise UserError("I read a duration like `1h`, `90m` or `1h30`.", markdown=True)
+        raise UserError(_("I read a duration like `1h`, `90m` or `1h30`."))
     minutes = int(found.group(1) or 0) * 60 + int(found.group(2) or 0)
     if not 5 <= minutes <= 24 * 60:
-        raise UserError("A meeting lasts between 5 minutes and 24 hours.")
+        raise UserError(_("A meeting lasts between 5 minutes and 24 hours."))
     return minutes
 
 
 def check_link(text: str) -> str:
     link = text.strip()
     if not re.match(r"^https?://\S+$", link) or len(link) > 500:
-        raise UserError("The link must be a web address starting with https://.")
+        raise UserError(_("The link must be a web address starting with https://."))
     return link
 
 
@@ -79,9 +81,11 @@ async def suggest_title_quotes(ctx: Context, title: str, phrase: str, details: s
         whole = " ".join([title, *words[:taken]])
         rest = details.split(None, taken)[-1]
         raise UserError(
-            f"Is the title {quote(whole)}? A title of several words goes in quotes: "
-            f"`{ctx.prefix}meeting add {quote(whole)} {rest}`",
-            markdown=True,
+            _(
+                "Is the title {title}? A title of several words goes in quotes: {example}",
+                title=Plain(quote(whole)),
+                example=f"`{ctx.prefix}meeting add {quote(whole)} {rest}`",
+            )
         )
 
 
@@ -95,7 +99,7 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
 
     example = EXAMPLE.format(p=ctx.prefix)
     if not phrase:
-        raise UserError(f"When is it? For example: {example}", markdown=True)
+        raise UserError(_("When is it? For example: {example}", example=example))
     prefs = await ctx.prefs()
     try:
         parsed = await parse_details(
@@ -106,12 +110,25 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
             lang=prefs.lang,
         )
     except UserError as exc:
-        raise UserError(f"{exc.message} For example: {example}") from None
+        raise UserError(_for_example(exc.message, example)) from None
     try:
         check_schedulable(parsed.at, ctx.now(), phrase, "meeting")
     except PastTime as exc:
-        raise UserError(f"{exc.message} For example: {example}") from None
+        raise UserError(_for_example(exc.message, example)) from None
     return parsed.at, parsed.zone_key
+
+
+def _for_example(reason: str | Msg, example: str) -> Msg:
+    said = reason if isinstance(reason, Msg) else Plain(reason)
+    return _("{reason} For example: {example}", reason=said, example=example)
+
+
+async def reader_lang(ctx: Context) -> str:
+    """The language the caller reads replies in (their ``!lang``, else their app's, else
+    the room's, else the bot's): for text rendered before the reply is (dates in a zone)."""
+    prefs = await ctx.prefs()
+    room_lang = ctx.config.bot.room_languages.get(ctx.room.id)
+    return first_language(prefs.lang, ctx.incoming.locale, room_lang) or default_language()
 
 
 def local_iso(at: datetime, zone_key: str) -> str:
@@ -121,21 +138,27 @@ def local_iso(at: datetime, zone_key: str) -> str:
     return local.replace(tzinfo=None).isoformat(timespec="minutes")
 
 
-def describe_times(meeting_row: MeetingRow, at: datetime, now: datetime) -> str:
-    """``Fri 4 Dec, 15:00 (London) = 2026-12-04 15:00 UTC, every week (London time)``."""
-    text = f"{format_when(at, meeting_row.zone, now=now)} = {format_utc(at)}"
-    rule = Rule.decode(meeting_row.rule).describe()
-    if rule:
-        text += f"; repeats {series_words(rule, at, meeting_row.zone)}"
-    return text
+def describe_times(
+    meeting_row: MeetingRow, at: datetime, now: datetime, lang: str | None = None
+) -> Msg:
+    """``Fri 4 Dec, 15:00 (London) = 2026-12-04 15:00 UTC; repeats every week, 15:00 London
+    time``, the date in ``lang``."""
+    local = Plain(format_when(at, meeting_row.zone, lang=lang, now=now))
+    utc = Plain(format_utc(at))
+    rule = Rule.decode(meeting_row.rule).words()
+    if rule is None:
+        return verbatim("{local} = {utc}", local=local, utc=utc)
+    series = series_words(rule, at, meeting_row.zone)
+    return _("{local} = {utc}; repeats {series}", local=local, utc=utc, series=series)
 
 
-def series_words(rule: str, at: datetime, zone_key: str) -> str:
+def series_words(rule: Msg, at: datetime, zone_key: str) -> Msg:
     """``every 2nd Tuesday of the month, 15:00 UTC``: the rule and its wall time, which stays
     the same across daylight-saving changes in that zone."""
     from chatbot.time.zones import zone_from_key
 
     zone = zone_from_key(zone_key)
     clock = at.astimezone(zone.tzinfo).strftime("%H:%M")
-    where = zone.label if zone.label.startswith("UTC") else f"{zone.label} time"
-    return f"{rule}, {clock} {where}"
+    if zone.label.startswith("UTC"):
+        return verbatim("{rule}, {clock} {zone}", rule=rule, clock=clock, zone=Plain(zone.label))
+    return _("{rule}, {clock} {zone} time", rule=rule, clock=clock, zone=Plain(zone.label))

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import _
+from chatbot.messages.events import Plain
 from commands.meetings.recurrence_words import to_english
 from commands.meetings.series import DAYS, MONTHLY_NTH, ORDINALS, WEEKDAYS, WEEKS, Rule
 
@@ -158,7 +160,7 @@ def _rule(kind: str, found: re.Match[str]) -> Rule:
         raw = found.group("n")
         interval = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
         if not 1 <= interval <= 365:
-            raise UserError("A meeting repeats every 1 to 365 days or weeks.")
+            raise UserError(_("A meeting repeats every 1 to 365 days or weeks."))
         return Rule(DAYS if found.group("unit").startswith("day") else WEEKS, interval)
     if kind == "every-1":
         unit = found.group("unit") or found.group("adj")
@@ -174,10 +176,12 @@ def read_option(name: str, value: str) -> Rule:
     rule, rest = read_recurrence(lead + value)
     if rule is None or rest:
         raise UserError(
-            f"I can't read --{name} {value[:40]}. Say how it repeats the way you would say "
-            "it: `--every week`, `--every 2 weeks`, `--every other tuesday`, `--every "
-            "weekday`, `--every 2nd tuesday` (of the month) or `--monthly last friday`; or "
-            "put it in the date: `friday 15:00 every other week`.",
-            markdown=True,
+            _(
+                "I can't read {option}. Say how it repeats the way you would say it: "
+                "`--every week`, `--every 2 weeks`, `--every other tuesday`, `--every weekday`, "
+                "`--every 2nd tuesday` (of the month) or `--monthly last friday`; or put it in "
+                "the date: `friday 15:00 every other week`.",
+                option=Plain(f"--{name} {value[:40]}"),
+            )
         )
     return rule

@@ -8,75 +8,97 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from chatbot.messages.events import Button, Inline, Plain, Reply, When
-from chatbot.messages.localise import text_in
+from chatbot.base.i18n import Msg, _, _n, _p, verbatim
+from chatbot.delivery.outbox_payload import encode_payload
+from chatbot.messages.events import Button, Part, Plain, Reader, Reply, When
 from chatbot.time.format import format_when
 from commands.meetings.series import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from chatbot.dispatch.host import Host
+    from chatbot.messages.events import Room
     from commands.meetings.store import MeetingRow
 
 
-def lead_words(minutes: int) -> str:
+def room_language(bot: Host, room: Room) -> str | None:
+    """The language configured for a room's posts (``bot.room_languages``); None: the
+    bot's default (``bot.language``), which the renderer falls back to."""
+    return bot.config.bot.room_languages.get(room.id)
+
+
+def lead_words(minutes: int) -> Msg:
     """``10080`` → ``7 days``, ``60`` → ``1 hour``, ``15`` → ``15 minutes``."""
-    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
-        if minutes % size == 0:
-            count = minutes // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{minutes} minutes"
+    if minutes % 1440 == 0:
+        return _n("{n} day", "{n} days", minutes // 1440)
+    if minutes % 60 == 0:
+        return _n("{n} hour", "{n} hours", minutes // 60)
+    return _n("{n} minute", "{n} minutes", minutes)
 
 
-def duration_words(minutes: int) -> str:
+def duration_words(minutes: int) -> Msg:
+    """``1 h 30 min``: the same abbreviations in every language the bot speaks."""
     hours, rest = divmod(minutes, 60)
     if hours and rest:
-        return f"{hours} h {rest} min"
-    return f"{hours} h" if hours else f"{rest} min"
+        return verbatim("{h} h {m} min", h=str(hours), m=str(rest))
+    return verbatim("{h} h", h=str(hours)) if hours else verbatim("{m} min", m=str(rest))
+
+
+def and_list(items: Sequence[Msg]) -> Msg:
+    """``a``, ``a and b``, ``a, b and c``, in the reader's language."""
+    if len(items) == 1:
+        return items[0]
+    head = items[0]
+    for item in items[1:-1]:
+        head = verbatim("{a}, {b}", a=head, b=item)
+    return _("{items} and {last}", items=head, last=items[-1])
 
 
 def rsvp_buttons(number: int) -> tuple[Button, ...]:
     return (
-        Button("Going", f"rsvp {number} yes", "success"),
-        Button("Maybe", f"rsvp {number} maybe", "secondary"),
-        Button("Can't", f"rsvp {number} no", "danger"),
+        Button(_p("rsvp", "Going"), f"rsvp {number} yes", "success"),
+        Button(_p("rsvp", "Maybe"), f"rsvp {number} maybe", "secondary"),
+        Button(_p("rsvp", "Can't"), f"rsvp {number} no", "danger"),
     )
+
+
+def recurrence_part(meeting: MeetingRow) -> list[Part]:
+    """``, every week`` after a time, or nothing for a single meeting."""
+    rule = Rule.decode(meeting.rule).words()
+    return [] if rule is None else [verbatim(", {rule}", rule=rule)]
 
 
 def room_post(
     meeting: MeetingRow, at: datetime, prefix: str, lead_minutes: int | None = None
 ) -> Reply:
     """The post in the meeting's rooms: on confirmation (no lead) or as a reminder."""
+    number, title, when = str(meeting.id), Plain(meeting.title), When(at, "full")
     head = (
-        f"**Meeting #{meeting.id}**: "
+        _("**Meeting #{number}**: {title} — {when}", number=number, title=title, when=when)
         if lead_minutes is None
-        else f"**Reminder** (in {lead_words(lead_minutes)}): meeting #{meeting.id} "
+        else _(
+            "**Reminder** (in {lead}): meeting #{number} {title} — {when}",
+            lead=lead_words(lead_minutes),
+            number=number,
+            title=title,
+            when=when,
+        )
     )
-    parts: list[Inline] = [head, Plain(meeting.title), " — ", When(at, "full")]
-    recurrence = Rule.decode(meeting.rule).describe()
-    if recurrence:
-        parts.append(f", {recurrence}")
-    parts.append(f" ({duration_words(meeting.duration_minutes)})")
+    parts: list[Part] = [head, *recurrence_part(meeting)]
+    parts.append(verbatim(" ({duration})", duration=duration_words(meeting.duration_minutes)))
     if meeting.link:
-        parts += ["\nJoin: ", Plain(meeting.link)]
-    parts.append(
-        f"\nComing? `{prefix}rsvp {meeting.id} yes`, `… maybe` or `… no`. "
-        f"`{prefix}remind me on` sends you reminders in your own time zone."
-    )
+        parts += ["\n", _("Join: {link}", link=Plain(meeting.link))]
+    parts += [
+        "\n",
+        _(
+            "Coming? `{prefix}rsvp {number} yes`, `… maybe` or `… no`. "
+            "`{prefix}remind me on` sends you reminders in your own time zone.",
+            prefix=prefix,
+            number=number,
+        ),
+    ]
     return Reply.of(*parts, buttons=rsvp_buttons(meeting.id))
-
-
-class _Text(msgspec.Struct, array_like=True):
-    tag: str
-    text: str
-
-
-class _Payload(msgspec.Struct, omit_defaults=True):
-    parts: list[_Text]
-    buttons: list[tuple[str, str, str]] = []
-
-
-_ENCODER = msgspec.json.Encoder()
 
 
 def dm_text(
@@ -87,13 +109,33 @@ def dm_text(
     lead_minutes: int,
     link: str | None,
     now: datetime | None = None,
-) -> str:
-    """A reminder's text with only the member's own local time."""
+) -> Msg:
+    """A reminder's text with only the member's own local time (rendered in ``lang``; the
+    message itself is translated for the same reader when it is sent)."""
     local = format_when(at, zone, "full", lang, now=now)
-    text = f"Reminder: {title} starts in {lead_words(lead_minutes)}, {local}."
+    return _dm_message(title, Plain(local), lead_minutes, link)
+
+
+def _dm_message(title: str, when: Plain, lead_minutes: int, link: str | None) -> Msg:
+    lead = lead_words(lead_minutes)
     if link:
-        text += f" Join: {link}"
-    return text
+        return _(
+            "Reminder: {title} starts in {lead}, {when}. Join: {link}",
+            title=Plain(title),
+            lead=lead,
+            when=when,
+            link=Plain(link),
+        )
+    return _(
+        "Reminder: {title} starts in {lead}, {when}.", title=Plain(title), lead=lead, when=when
+    )
+
+
+#: stands for the member's time and zone in a payload encoded once per language (private-use
+#: characters: JSON keeps them as they are, and no title or link holds them)
+_TIME_MARK = "\ue000time\ue000"
+_ZONE_MARK = "\ue000zone\ue000"
+_ENCODE_STR = msgspec.json.Encoder().encode
 
 
 def dm_payloads(
@@ -107,35 +149,55 @@ def dm_payloads(
 ) -> list[tuple[str, str, str]]:
     """(member id, name, encoded outbox payload) for each (id, name, zone, lang).
 
-    The payload is what :func:`chatbot.delivery.outbox_payload.encode_payload` would write
-    for a reply made of one plain text (the member's own time, already rendered) and the
-    RSVP buttons; members sharing a zone and language share one rendering.
+    The payload is a reply made of the reminder (the member's own time, already rendered in
+    their language) and the RSVP buttons, for a reader in that zone and language.  Members
+    sharing a zone and language share one rendering, and the reply is encoded once per
+    language, with each zone's time put into a copy (a fan-out to thousands of members).
     """
-    buttons: list[tuple[str, str, str]] = [
-        (text_in(b.label, None), b.command, b.style) for b in rsvp_buttons(number)
-    ]
+    buttons = rsvp_buttons(number)
+    marked = _TIME_MARK in title or _TIME_MARK in (link or "")
+    templates: dict[str | None, str] = {}
     cache: dict[tuple[str | None, str | None], str] = {}
     out: list[tuple[str, str, str]] = []
     for member_id, name, zone, lang in members:
         key = (zone, lang)
         payload = cache.get(key)
         if payload is None:
-            text = dm_text(title, at, zone, lang, lead_minutes, link, now)
-            payload = cache[key] = _ENCODER.encode(_Payload([_Text("p", text)], buttons)).decode()
+            local = format_when(at, zone, "full", lang, now=now)
+            if zone is None or marked:
+                text = _dm_message(title, Plain(local), lead_minutes, link)
+                payload = encode_payload(Reply((text,), buttons=buttons), Reader(zone, lang))
+            else:
+                template = templates.get(lang)
+                if template is None:
+                    text = _dm_message(title, Plain(_TIME_MARK), lead_minutes, link)
+                    reply = Reply((text,), buttons=buttons)
+                    template = templates[lang] = encode_payload(reply, Reader(_ZONE_MARK, lang))
+                payload = template.replace(_json(_TIME_MARK), _json(local)).replace(
+                    _json(_ZONE_MARK), _json(zone)
+                )
+            cache[key] = payload
         out.append((member_id, name, payload))
     return out
 
 
-def lead_list(minutes: Sequence[int]) -> str:
+def _json(text: str) -> str:
+    return _ENCODE_STR(text).decode()
+
+
+def lead_list(minutes: Sequence[int]) -> Msg:
     """``7 days, 1 day, 15 minutes``: the lead times on offer, longest first."""
-    return ", ".join(lead_words(m) for m in sorted(minutes, reverse=True))
+    said = [lead_words(m) for m in sorted(minutes, reverse=True)]
+    head = said[0]
+    for item in said[1:]:
+        head = verbatim("{a}, {b}", a=head, b=item)
+    return head
 
 
-def leads_before(minutes: Sequence[int]) -> str:
+def leads_before(minutes: Sequence[int]) -> Msg:
     """``1 day before and 15 minutes before``: each lead its own reminder, never read as
     one sum ("1 day, 15 minutes before")."""
-    said = [f"{lead_words(m)} before" for m in sorted(minutes, reverse=True)]
-    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return and_list([_("{lead} before", lead=lead_words(m)) for m in sorted(minutes, reverse=True)])
 
 
 def parse_leads(text: str, allowed: Sequence[int]) -> list[int]:

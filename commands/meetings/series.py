@@ -17,12 +17,12 @@ import msgspec
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
 from dateutil.rrule import weekdays as _WEEKDAYS
 
+from chatbot.base.i18n import N_, Msg, _, _n, _p, plain_english, verbatim
 from chatbot.time.zones import zone_from_key
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ORDINALS = {"1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3}
 ORDINALS |= {"4th": 4, "fourth": 4, "last": -1, "5th": 5, "fifth": 5}
-_ORDINAL_WORDS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", -1: "last"}
 #: how far ahead a series is expanded when looking for its next occurrence
 _HORIZON = 800
 
@@ -82,26 +82,59 @@ class Rule(msgspec.Struct, frozen=True):
         return parts
 
     def describe(self) -> str:
-        """The rule in words (``every 2 weeks``, ``every 2nd Tuesday of the month``,
-        ``every weekday``), ``""`` for a single meeting."""
+        """The rule in English words (``every 2 weeks``, ``every 2nd Tuesday of the month``,
+        ``every weekday``), ``""`` for a single meeting: for logs and the calendar feed."""
+        words = self.words()
+        return "" if words is None else plain_english(words)
+
+    def words(self) -> Msg | None:
+        """The rule as a message, translated for its reader; None for a single meeting."""
         if self.kind == NONE:
-            return ""
+            return None
         if self.kind == MONTHLY_NTH:
-            return f"every {_ORDINAL_WORDS[self.nth]} {DAY_NAMES[self.weekday]} of the month"
+            return _(MONTHLY_WORDS[self.nth], weekday=WEEKDAY_WORDS[self.weekday])
         if self.kind == DAYS:
-            return "every day" if self.interval == 1 else f"every {self.interval} days"
+            return _n("every day", "every {n} days", self.interval)
         if not self.days:
-            return "every week" if self.interval == 1 else f"every {self.interval} weeks"
+            return _n("every week", "every {n} weeks", self.interval)
         if self.days == WEEKDAYS:
-            on = "weekday (Monday to Friday)"
-        else:
-            names = [DAY_NAMES[d] for d in self.days]
-            on = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            return _("every weekday (Monday to Friday)")
+        on = _and_days([WEEKDAY_WORDS[d] for d in self.days])
         if self.interval == 1:
-            return f"every {on}"
+            return _("every {days}", days=on)
         if self.interval == 2:
-            return f"every other {on}"
-        return f"every {self.interval} weeks on {on}"
+            return _("every other {days}", days=on)
+        return _("every {n} weeks on {days}", n=self.interval, days=on)
+
+
+def _and_days(names: list[Msg]) -> Msg:
+    if len(names) == 1:
+        return names[0]
+    head = names[0]
+    for name in names[1:-1]:
+        head = verbatim("{a}, {b}", a=head, b=name)
+    return _("{days} and {last}", days=head, last=names[-1])
+
+
+#: weekday names (Monday first), translated for each reader
+WEEKDAY_WORDS = (
+    _p("weekday", "Monday"),
+    _p("weekday", "Tuesday"),
+    _p("weekday", "Wednesday"),
+    _p("weekday", "Thursday"),
+    _p("weekday", "Friday"),
+    _p("weekday", "Saturday"),
+    _p("weekday", "Sunday"),
+)
+#: "every nth weekday of the month", one message per n (ordinals agree with the weekday)
+MONTHLY_WORDS = {
+    1: N_("every 1st {weekday} of the month"),
+    2: N_("every 2nd {weekday} of the month"),
+    3: N_("every 3rd {weekday} of the month"),
+    4: N_("every 4th {weekday} of the month"),
+    5: N_("every 5th {weekday} of the month"),
+    -1: N_("every last {weekday} of the month"),
+}
 
 
 _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

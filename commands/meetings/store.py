@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, _, _p, verbatim
 from chatbot.messages.events import Room
 from chatbot.storage.conditional import Changed, update_if
 from chatbot.storage.models import Base, UtcDateTime
@@ -24,6 +25,18 @@ if TYPE_CHECKING:
 DRAFT = "draft"
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
+#: a meeting's state in words, translated for the reader
+_STATE_WORDS = {
+    DRAFT: _p("meeting state", "a draft"),
+    CONFIRMED: _p("meeting state", "confirmed"),
+    CANCELLED: _p("meeting state", "cancelled"),
+}
+
+
+def state_words(state: str) -> Msg:
+    """``draft`` → "a draft", in the reader's language."""
+    return _STATE_WORDS.get(state, verbatim("{state}", state=state))
+
 
 YES = "yes"
 NO = "no"
@@ -120,7 +133,7 @@ class ReminderPrefRow(Base):
 async def get_meeting(session: "AsyncSession", number: int) -> MeetingRow:
     row = await session.get(MeetingRow, number)
     if row is None:
-        raise UserError(f"There is no meeting #{number}.")
+        raise UserError(_("There is no meeting #{number}.", number=str(number)))
     return row
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from chatbot.dispatch.host import Host
+from chatbot.messages.localise import text_in
 from chatbot.time.format import format_when
 from chatbot.web.app import add_route
 from chatbot.web.pages import add_page_routes, host_of, render_page, site_url
@@ -65,13 +66,14 @@ def _all_starts(row: MeetingRow, now: datetime) -> tuple[list[datetime], datetim
 
 
 def meeting_view(row: MeetingRow, lang: str, now: datetime, base: str) -> dict[str, Any]:
-    rule = Rule.decode(row.rule).describe()
+    words = Rule.decode(row.rule).words()
+    rule = "" if words is None else text_in(words, lang)
     return {
         "id": row.id,
         "title": row.title,
         "zone": row.zone,
         "rule": rule,
-        "duration": duration_words(row.duration_minutes),
+        "duration": text_in(duration_words(row.duration_minutes), lang),
         "link": safe_link(row.link),
         "minutes": safe_link(row.minutes_link),
         "ics": f"/meetings/{row.id}.ics",
