@@ -153,7 +153,7 @@ async def draft(ctx: Context, text: str) -> Reply:
             )
         row = AnnouncementRow(
             text=cleaned,
-            created_by=ctx.member.id,
+            created_by=ctx.member.key,
             origin_room_id=ctx.room.id,
             rooms=_rooms_json(rooms),
             state=DRAFT,
@@ -199,7 +199,7 @@ async def confirm(ctx: Context, number: int) -> Reply:
     row = await _get(ctx, number)
     prefix = ctx.prefix
     now = ctx.now()
-    if row.created_by != ctx.member.id:
+    if row.created_by != ctx.member.key:
         raise UserError(f"Announcement #{number} is someone else's draft: preview your own.")
     if row.state != DRAFT:
         raise UserError(f"Announcement #{number} is already {row.state}.")
@@ -473,7 +473,7 @@ async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
                     room_id=target.id,
                     platform=target.platform,
                     name=target.name,
-                    added_by=ctx.member.id,
+                    added_by=ctx.member.key,
                     added_at=now,
                 )
             )

@@ -36,6 +36,8 @@ from commands.faq.service import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from chatbot.dispatch.host import Host
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
@@ -81,6 +83,18 @@ async def _forget(bot: Host, member_id: str) -> str | None:
         return None
     asked = plural(count, "question", "questions")
     return f"I've also deleted the {asked} you asked that I couldn't answer."
+
+
+@module.on_link
+async def _link(bot: Host, session: AsyncSession, old: str, new: str) -> None:
+    """A member linked an account: the questions it asked become the member's."""
+    from sqlalchemy import update
+
+    from commands.faq.store import UnansweredRow
+
+    await session.execute(
+        update(UnansweredRow).where(UnansweredRow.member_id == old).values(member_id=new)
+    )
 
 
 def _split_items(text: str, *, commas: bool) -> tuple[str, ...]:
@@ -290,7 +304,7 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
             f"Change it with {ctx.prefix}faq edit {existing.id} …"
         )
     entry = Entry(id=id, question=" ".join(question.split()), answer=answer.strip())
-    await svc.save(entry, ctx.member.id, before=None)
+    await svc.save(entry, ctx.member.key, before=None)
     return Reply.of(
         f"Added `{entry.id}`. `{ctx.prefix}faq alias {entry.id} <phrasing>` adds other ways "
         f"to ask it, `{ctx.prefix}faq edit {entry.id} tags <topics>` its topics."
@@ -326,7 +340,7 @@ async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
             return replace(entry, near_misses=_split_items(text, commas=False))
         return replace(entry, tags=_split_items(text, commas=True))
 
-    entry, _changed = await svc.amend(id, how, ctx.member.id, replaces=field)
+    entry, _changed = await svc.amend(id, how, ctx.member.key, replaces=field)
     return Reply.of(f"Changed the {field} of `{entry.id}`.")
 
 
@@ -338,7 +352,7 @@ async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
 )
 async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
     svc = service(ctx)
-    entry, changed = await svc.amend(id, lambda e: with_alternate(e, phrasing), ctx.member.id)
+    entry, changed = await svc.amend(id, lambda e: with_alternate(e, phrasing), ctx.member.key)
     if changed is entry:
         return Reply.of(f"`{entry.id}` already has that phrasing.")
     return Reply.of(f"Added the phrasing to `{entry.id}`: ", Plain(changed.alternates[-1]))
@@ -355,7 +369,7 @@ async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
 )
 async def nearmiss(ctx: Context, id: str, question: str) -> Reply:
     svc = service(ctx)
-    entry, changed = await svc.amend(id, lambda e: with_near_miss(e, question), ctx.member.id)
+    entry, changed = await svc.amend(id, lambda e: with_near_miss(e, question), ctx.member.key)
     if changed is entry:
         return Reply.of(f"`{entry.id}` already lists that question as one it does not answer.")
     return Reply.of(
@@ -377,7 +391,7 @@ async def answer_(ctx: Context, number: int, id: str) -> Reply:
     row = await svc.store.get(number)
     if row is None:
         raise UserError(f"There's no unanswered question #{number}.")
-    entry, _changed = await svc.amend(id, lambda e: with_alternate(e, row.text), ctx.member.id)
+    entry, _changed = await svc.amend(id, lambda e: with_alternate(e, row.text), ctx.member.key)
     await svc.store.close(number, entry.id)
     return Reply.of(
         f"Done: question #{number} (“",
@@ -408,7 +422,7 @@ async def dismiss(ctx: Context, number: int) -> Reply:
 async def remove(ctx: Context, id: str) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
-    await svc.remove(entry.id, ctx.member.id, before=entry)
+    await svc.remove(entry.id, ctx.member.key, before=entry)
     undo = f" `{ctx.prefix}faq reset {entry.id}` brings it back." if svc.in_base(entry.id) else ""
     return Reply.of(f"Removed `{entry.id}`.{undo}")
 

@@ -114,11 +114,15 @@ async def run_reminder(bot: Host, job: Job, session: AsyncSession) -> None:
         )
     ).all()
     by_platform: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
+    linked = bot.members.links.linked_keys()
     for pref, zone, lang in found:
         if lead in pref.lead_minutes() and pref.member_id not in declined:
-            by_platform.setdefault(pref.platform, []).append(
-                (pref.member_id, pref.display_name, zone, lang)
-            )
+            target, platform, name = pref.member_id, pref.platform, pref.display_name
+            if target in linked:  # one reminder, where the member last spoke or chose
+                account = await bot.members.links.deliver_to(target)
+                target, platform = account.id, account.platform
+                name = account.display_name or name
+            by_platform.setdefault(platform, []).append((target, name, zone, lang))
     from commands.meetings.render import dm_payloads
 
     rows: list[dict[str, Any]] = []

@@ -188,7 +188,7 @@ async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
             RsvpRow,
             {
                 "meeting_id": number,
-                "member_id": ctx.member.id,
+                "member_id": ctx.member.key,
                 "display_name": ctx.member.display_name,
                 "answer": answer,
                 "updated_at": now,
@@ -219,7 +219,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
     now = ctx.now()
     prefix = ctx.prefix
     async with ctx.db.session() as session:
-        found = await session.get(ReminderPrefRow, ctx.member.id)
+        found = await session.get(ReminderPrefRow, ctx.member.key)
         if state == "off":
             if found is not None:
                 await session.delete(found)
@@ -236,7 +236,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
         if found is None:
             session.add(
                 ReminderPrefRow(
-                    member_id=ctx.member.id,
+                    member_id=ctx.member.key,
                     platform=ctx.member.platform,
                     display_name=ctx.member.display_name,
                     leads=value,

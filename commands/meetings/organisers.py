@@ -130,7 +130,7 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
             rooms=_rooms_json(rooms),
             state=DRAFT,
             generation=0,
-            created_by=ctx.member.id,
+            created_by=ctx.member.key,
             created_at=now,
             updated_at=now,
         )
@@ -184,7 +184,7 @@ async def _confirm(ctx: Context, number: int) -> Reply:
         row = await get_meeting(session, number)
         if row.state != DRAFT:
             raise UserError(f"Meeting #{number} is already {row.state}.")
-        if row.created_by != ctx.member.id:
+        if row.created_by != ctx.member.key:
             raise UserError(f"Meeting #{number} is someone else's draft.")
         if now - row.created_at > DRAFT_LIFETIME:
             raise UserError(f"The draft #{number} is too old: add the meeting again.")
