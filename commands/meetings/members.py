@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, _
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import YesNoMaybe
 from chatbot.messages.events import Bullets, Inline, Plain, Reply, When
@@ -253,3 +254,63 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
         parts.append(f", in UTC until you set your zone (`{prefix}tz set <city>`)")
     parts.append(f". `{prefix}remind me off` stops them.")
     return Reply.of(*parts, aside=True)
+
+
+@remind.command(
+    help=_(
+        "Where your reminders go when you linked accounts (`!link`): "
+        "`matrix`, `discord`, or `auto` (where you last spoke to me)."
+    ),
+    examples=["remind via matrix", "remind via discord", "remind via auto"],
+    params={"platform": _("matrix, discord or auto")},
+    private=True,
+)
+async def via(ctx: Context, platform: str) -> Reply:
+    choice = platform.strip().casefold()
+    prefix = ctx.prefix
+    accounts = await ctx.members.links.accounts(ctx.member.key)
+    if choice == "auto":
+        await ctx.members.update(ctx.member, remind_via=None)
+        return Reply.of(
+            _("Done: your reminders go to the account you last spoke to me from."),
+            *await _reminders_state(ctx),
+            aside=True,
+        )
+    mine = {a.platform: a for a in accounts}
+    if choice not in mine:
+        if choice not in ctx.host.adapters:
+            raise UserError(
+                _(
+                    "Say where reminders should go: `{prefix}remind via matrix`, "
+                    "`{prefix}remind via discord` or `{prefix}remind via auto`.",
+                    prefix=prefix,
+                )
+            )
+        raise UserError(
+            _(
+                "You have no {platform} account linked to this one. Say `{prefix}link` here and "
+                "type the code I send you from your {platform} account, then try again.",
+                platform=choice.capitalize(),
+                prefix=prefix,
+            )
+        )
+    await ctx.members.update(ctx.member, remind_via=choice)
+    account = mine[choice]
+    return Reply.of(
+        _(
+            "Done: your reminders go to your {platform} account {name}.",
+            platform=choice.capitalize(),
+            name=Plain(account.display_name or account.id.partition(":")[2]),
+        ),
+        *await _reminders_state(ctx),
+        aside=True,
+    )
+
+
+async def _reminders_state(ctx: Context) -> list[Msg | str]:
+    """``!remind via`` only chooses where: say so when reminders are off."""
+    async with ctx.db.sessions() as session:
+        pref = await session.get(ReminderPrefRow, ctx.member.key)
+    if pref is not None:
+        return []
+    return [" ", _("Reminders are off: `{prefix}remind me on` turns them on.", prefix=ctx.prefix)]
