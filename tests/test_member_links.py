@@ -12,7 +12,7 @@ import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -20,10 +20,13 @@ from sqlalchemy import func, select
 from adapters.console import ConsoleAdapter
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import parse_config
+from chatbot.delivery.outbox import outbox_of
+from chatbot.delivery.scheduler import scheduler_of
+from chatbot.dispatch.registry import Module
 from chatbot.runtime.bot import Bot
 from chatbot.storage.links import CODES_PER_WINDOW, WRONG_PER_WINDOW
 from chatbot.storage.models import LinkCodeRow, MemberLinkRow
-from commands import basics, members
+from commands import basics, meetings, members
 from tests.harness import BASE_CONFIG, ConsoleChat
 
 CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")
@@ -53,12 +56,17 @@ class TwoPlatforms:
         return await self.side.say(f"!link {code}", as_=who)
 
 
-async def open_two(url: str, clock: FakeClock) -> TwoPlatforms:
+async def open_two(url: str, clock: FakeClock, modules: list[Module] | None = None) -> TwoPlatforms:
     config = parse_config(BASE_CONFIG.format(url=url))
     out_main, out_side = io.StringIO(), io.StringIO()
     main = ConsoleAdapter(config, stdin=io.StringIO(""), stdout=out_main)
     side = SideConsole(config, stdin=io.StringIO(""), stdout=out_side)
-    bot = Bot(config, clock=clock, adapters=[main, side], modules=[basics.module, members.module])
+    bot = Bot(
+        config,
+        clock=clock,
+        adapters=[main, side],
+        modules=modules or [basics.module, members.module],
+    )
     await bot.open()
     return TwoPlatforms(bot, ConsoleChat(bot, main, out_main), ConsoleChat(bot, side, out_side))
 
@@ -149,6 +157,52 @@ async def test_unlink_separates_and_keeps_a_copy(two: TwoPlatforms) -> None:
     assert "Asia/Manila" in await two.side.say("!tz", as_="alice")
     assert "Africa/Lagos" in await two.main.say("!tz", as_="alice")
     assert "isn't linked" in await two.side.say("!unlink", as_="alice")
+
+
+async def _deliver(two: TwoPlatforms) -> tuple[list[str], list[str]]:
+    """Run the due jobs and the outbox; the lines each console printed."""
+    scheduler, outbox = scheduler_of(two.bot), outbox_of(two.bot)
+    for out in (two.main.out, two.side.out):
+        out.seek(0)
+        out.truncate()
+    while await scheduler.run_once():
+        pass
+    while await outbox.run_once():
+        pass
+    return two.main.out.getvalue().splitlines(), two.side.out.getvalue().splitlines()
+
+
+async def test_one_reminder_where_the_member_is_and_after_unlink_where_the_key_is(
+    db_url: str, clock: FakeClock
+) -> None:
+    two = await open_two(db_url, clock, [basics.module, members.module, meetings.module])
+    try:
+        said = await two.main.say('!meeting add "Call" 2026-11-27 15:00 UTC', as_="ana")
+        assert "not saved yet" in said
+        assert "is saved" in await two.main.say("!meeting confirm 1", as_="ana")
+        await two.link()
+        clock.advance(timedelta(minutes=1))  # alice speaks on the side platform last
+        assert "I'll DM you" in await two.side.say("!remind me on 1d,1h", as_="alice")
+        said = await two.side.say("!remind via matrix", as_="alice")
+        assert "`!remind via console`, `!remind via side`, or `!remind via auto`" in said
+        clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
+        main, side = await _deliver(two)
+        assert [line for line in side if line.startswith("[DM to alice]")] == [
+            "[DM to alice] Reminder: Call starts in 1 day, Fri 27 Nov, 15:00 (UTC)."
+        ]
+        assert not [line for line in main if line.startswith("[DM to alice]")]
+        # apart again: the reminders stay with the account that asked for the code
+        assert "on its own again" in await two.side.say("!unlink", as_="alice")
+        clock.set(datetime(2026, 11, 27, 14, 0, tzinfo=UTC))
+        main, side = await _deliver(two)
+        assert [line for line in main if line.startswith("[DM to alice]")] == [
+            "[DM to alice] Reminder: Call starts in 1 hour, Fri 27 Nov, 15:00 (UTC)."
+        ]
+        assert not [line for line in side if line.startswith("[DM to")]
+        said = await two.side.say("!remind via console", as_="alice")
+        assert "You have no Console account linked to this one" in said
+    finally:
+        await two.bot.close()
 
 
 async def test_mydata_and_forgetme_cover_both_accounts(two: TwoPlatforms) -> None:

@@ -129,12 +129,11 @@ class Both:
         )
         return found.content
 
-    async def remind_at(self, at: datetime) -> str:
-        """Move the clock to ``at``, let the due reminder go out; its text on Matrix."""
+    async def remind_at(self, lead: str, at: datetime) -> str:
+        """Move the clock to ``at``, let the ``lead`` reminder go out; its text on Matrix."""
         self.clock.set(at)
         scheduler_of(self.bot).wake()
         seen = len(self.peer.seen)
-        lead = "1 day" if at < MEETING_AT - timedelta(hours=2) else "1 hour"
         event = await self.peer.wait_for(
             lambda rid, ev: (
                 rid == self.dm
@@ -231,11 +230,8 @@ async def test_one_member_on_matrix_and_discord(
         carol = fake.add_user("carol", global_name="Carol")
         assert REFUSED in await both.discord(f"!link {code.group(1)}", who=carol)
         async with both.bot.db.sessions() as session:
-            linked = dict(
-                (await session.execute(select(MemberLinkRow.account_id, MemberLinkRow.person_id)))
-                .tuples()
-                .all()
-            )
+            rows = await session.execute(select(MemberLinkRow.account_id, MemberLinkRow.person_id))
+            linked = {account: person for account, person in rows.all()}
             hashes = (await session.scalars(select(LinkCodeRow.code_hash))).all()
         assert linked == {matrix_id: matrix_id, discord_id: matrix_id}
         assert code.group(1) not in hashes  # stored hashed
@@ -267,7 +263,7 @@ async def test_one_member_on_matrix_and_discord(
         # -- a reminder, once, where Bob last spoke: Matrix -----------------------------------
         clock.advance(timedelta(minutes=1))  # Bob's next word is the latest
         assert "America/Lima" in await both.matrix("!tz")
-        text = await both.remind_at(MEETING_AT - timedelta(days=1))
+        text = await both.remind_at("1 day", MEETING_AT - timedelta(days=1))
         assert "10:00" in text  # 15:00 UTC in Lima
         assert await both.reminders_sent() == [("matrix", matrix_id)]
 
@@ -279,7 +275,7 @@ async def test_one_member_on_matrix_and_discord(
         assert "your reminders go to your Matrix account" in chose, chose
         mydata = await both.discord("!mydata")
         assert '"reminders_via": "matrix"' in mydata, mydata
-        await both.remind_at(MEETING_AT - timedelta(hours=1))
+        await both.remind_at("1 hour", MEETING_AT - timedelta(hours=1))
         assert [p for p, _t in await both.reminders_sent()] == ["matrix", "matrix"]
         assert not [
             m
@@ -309,6 +305,6 @@ async def test_one_member_on_matrix_and_discord(
             left = (await session.scalars(select(MemberRow.id))).all()
             assert matrix_id not in left and discord_id not in left
             study = await session.get(CaseStudyRow, 1)
-            assert study is not None and study.member_id is None
+            assert study is None  # submitted, not published: deleted with its author
         assert "America/Lima" not in await both.matrix("!tz")
         assert "linked_accounts" not in await both.discord("!mydata")

@@ -117,7 +117,11 @@ async def run_reminder(bot: Host, job: Job, session: AsyncSession) -> None:
     linked = bot.members.links.linked_keys()
     for pref, zone, lang in found:
         if lead in pref.lead_minutes() and pref.member_id not in declined:
-            target, platform, name = pref.member_id, pref.platform, pref.display_name
+            # the id's own platform: a setting made on a linked account is kept under the
+            # member's key, which stays theirs after ``!unlink`` (``pref.platform`` is where
+            # it was typed)
+            target, name = pref.member_id, pref.display_name
+            platform = target.partition(":")[0] or pref.platform
             if target in linked:  # one reminder, where the member last spoke or chose
                 account = await bot.members.links.deliver_to(target)
                 target, platform = account.id, account.platform

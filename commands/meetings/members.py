@@ -279,10 +279,12 @@ async def via(ctx: Context, platform: str) -> Reply:
     mine = {a.platform: a for a in accounts}
     if choice not in mine:
         if choice not in ctx.host.adapters:
+            choices = ", ".join(f"`{prefix}remind via {p}`" for p in sorted(ctx.host.adapters))
             raise UserError(
                 _(
-                    "Say where reminders should go: `{prefix}remind via matrix`, "
-                    "`{prefix}remind via discord` or `{prefix}remind via auto`.",
+                    "Say where reminders should go: {choices}, or `{prefix}remind via auto` "
+                    "for where you last spoke to me.",
+                    choices=choices,
                     prefix=prefix,
                 )
             )
