@@ -133,13 +133,11 @@ class Both:
         """Move the clock to ``at``, let the ``lead`` reminder go out; its text on Matrix."""
         self.clock.set(at)
         scheduler_of(self.bot).wake()
-        seen = len(self.peer.seen)
         event = await self.peer.wait_for(
             lambda rid, ev: (
                 rid == self.dm
                 and isinstance(ev, RoomMessageNotice)
                 and ev.body.startswith(f"Reminder: Open call starts in {lead}")
-                and self.peer.seen.index((rid, ev)) >= seen
             ),
             f"the {lead} reminder on Matrix",
         )
