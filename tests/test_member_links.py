@@ -92,6 +92,22 @@ async def test_linked_accounts_share_their_settings(two: TwoPlatforms) -> None:
     assert "haven't set a time zone" in await two.side.say("!tz", as_="bob")
 
 
+async def test_a_room_post_reads_the_members_zone_whichever_account_is_in_the_room(
+    two: TwoPlatforms,
+) -> None:
+    """A post a whole room reads (Matrix lists its members' zones) finds a linked member's
+    zone from either account, not the joining account's own row from before the link."""
+    await two.side.say("!tz set Tokyo", as_="alice")  # the side account's own, before linking
+    await two.link()
+    await two.main.say("!tz set Lima", as_="alice")
+    zones = await two.bot.members.zones(["side:alice", "console:alice", "side:bob"])
+    assert zones == {
+        "side:alice": "America/Lima",
+        "console:alice": "America/Lima",
+        "side:bob": None,
+    }
+
+
 async def test_a_wrong_expired_or_reused_code_is_refused_alike(
     two: TwoPlatforms, clock: FakeClock
 ) -> None:

@@ -84,15 +84,17 @@ class MemberStore:
         """Each member's zone (None when unset or unknown), for a post a whole room reads.
 
         Cached members cost nothing; the rest are read in batches of :data:`ZONE_BATCH`
-        ids, one query each, and cached, so a large room is read once."""
+        ids, one query each, and cached, so a large room is read once. A member who linked
+        accounts has the zone of their key, whichever account is in the room."""
+        keys = {member_id: self.links.person_of(member_id) or member_id for member_id in member_ids}
         found: dict[str, str | None] = {}
         missing: list[str] = []
-        for member_id in member_ids:
-            cached = self._cache.get(member_id)
+        for key in dict.fromkeys(keys.values()):
+            cached = self._cache.get(key)
             if cached is None:
-                missing.append(member_id)
+                missing.append(key)
             else:
-                found[member_id] = cached.zone
+                found[key] = cached.zone
         for start in range(0, len(missing), ZONE_BATCH):
             chunk = missing[start : start + ZONE_BATCH]
             query = select(MemberRow.id, MemberRow.zone, MemberRow.lang).where(
@@ -100,11 +102,11 @@ class MemberStore:
             )
             async with self.db.sessions() as session:
                 rows = {r.id: Prefs(r.zone, r.lang) for r in (await session.execute(query))}
-            for member_id in chunk:
-                prefs = rows.get(member_id, _NO_PREFS)
-                self._remember(member_id, prefs)
-                found[member_id] = prefs.zone
-        return found
+            for key in chunk:
+                prefs = rows.get(key, _NO_PREFS)
+                self._remember(key, prefs)
+                found[key] = prefs.zone
+        return {member_id: found[key] for member_id, key in keys.items()}
 
     def _remember(self, member_id: str, prefs: Prefs) -> None:
         if len(self._cache) >= self._cache_size:
