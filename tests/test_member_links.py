@@ -23,10 +23,13 @@ from chatbot.base.config import parse_config
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.scheduler import scheduler_of
 from chatbot.dispatch.registry import Module
+from chatbot.messages.events import Member, Room
 from chatbot.runtime.bot import Bot
 from chatbot.storage.links import CODES_PER_WINDOW, WRONG_PER_WINDOW
 from chatbot.storage.models import LinkCodeRow, MemberLinkRow
-from commands import basics, meetings, members
+from commands import basics, casestudies, meetings, members
+from commands.casestudies import desk_store
+from commands.casestudies.desk_store import DeskLinkRow
 from tests.harness import BASE_CONFIG, ConsoleChat
 
 CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")
@@ -231,6 +234,21 @@ async def test_mydata_and_forgetme_cover_both_accounts(two: TwoPlatforms) -> Non
     assert "haven't set a time zone" in await two.side.say("!tz", as_="alice")
     async with two.bot.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(MemberLinkRow)) == 0
+
+
+async def test_forgetme_ends_review_desk_links_asked_from_either_account(
+    db_url: str, clock: FakeClock
+) -> None:
+    two = await open_two(db_url, clock, [basics.module, members.module, casestudies.module])
+    try:
+        await two.link("olga")
+        side = Member("side:olga", "side", "olga", person="console:olga")
+        await desk_store.new_link(two.bot.db, side, Room("side:dm", "side", "DM"), clock.now())
+        await two.main.say("!forgetme confirm", as_="olga")
+        async with two.bot.db.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(DeskLinkRow)) == 0
+    finally:
+        await two.bot.close()
 
 
 async def test_two_instances_never_link_one_account_to_two_members(
