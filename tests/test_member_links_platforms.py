@@ -98,6 +98,7 @@ class Both:
     bob: User  # Bob on Discord
     bot_user: str  # the bot's Matrix user id
     dm: str = ""  # Bob's Matrix DM room with the bot, once there is one
+    lobby: str = ""  # a Matrix room Bob shares with the bot
 
     async def matrix(self, text: str) -> str:
         """Bob says ``text`` to the bot in his Matrix DM; the bot's reply."""
@@ -188,10 +189,10 @@ async def first_code(both: Both) -> str:
     """Bob's ``!link`` in a Matrix room: the code comes by direct message (which becomes
     ``both.dm``), and the room hears only that it was sent."""
     peer, account_id = both.peer, both.bot_user
-    lobby = await peer.create_room([account_id], name="lobby")
-    await peer.membership(lobby, account_id, "join")
-    said = await peer.send(lobby, "!link")
-    in_room = str((await peer.reply_to(lobby, said)).body)
+    both.lobby = await peer.create_room([account_id], name="lobby")
+    await peer.membership(both.lobby, account_id, "join")
+    said = await peer.send(both.lobby, "!link")
+    in_room = str((await peer.reply_to(both.lobby, said)).body)
     assert not CODE.search(in_room), in_room
     both.dm = await peer.invited(lambda _rid, ev: ev.content.get("is_direct") is True)
     await peer.join(both.dm)
@@ -285,8 +286,13 @@ async def test_one_member_on_matrix_and_discord(
         assert f"1/{len(GOOD)}" in await both.discord("!casestudy submit")
         for number, answer in enumerate(GOOD[:3], start=2):
             assert f"{number}/{len(GOOD)}" in await both.discord(answer)
-        resumed = await both.matrix("!casestudy resume")
-        assert f"4/{len(GOOD)}" in resumed, resumed
+        # resumed in a room, the draft moves to Bob's Matrix DM
+        said = await both.peer.send(both.lobby, "!casestudy resume")
+        where = str((await both.peer.reply_to(both.lobby, said)).body)
+        assert "Your draft is waiting in our direct messages" in where, where
+        await both.peer.wait_for(
+            notice_in(both.dm, lambda b: f"4/{len(GOOD)}" in b), "the draft's next question"
+        )
         for number, answer in enumerate(GOOD[3:], start=5):
             reply = await both.matrix(answer)
             expected = f"{number}/{len(GOOD)}" if number <= len(GOOD) else "Here is"

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import _
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
@@ -163,31 +164,36 @@ async def _bring_over(ctx: Context, row: DialogRow) -> Reply:
     if ctx.room.is_direct:
         dm = ctx.room
     else:
-        note = Reply.of("Your case study draft continues here.")
+        note = Reply.of(_("Your case study draft continues here."))
         sent = await ctx.adapter.send_direct(
             ctx.member, Outgoing(ctx.room, note, sent_at=ctx.now())
         )
         if sent is None:
             return Reply.of(
-                "I couldn't send you a direct message. Allow messages from members here, or "
-                f"send me `{ctx.prefix}casestudy resume` in a direct message.",
+                _(
+                    "I couldn't send you a direct message. Allow messages from members here, "
+                    "or send me `{prefix}casestudy resume` in a direct message.",
+                    prefix=ctx.prefix,
+                ),
                 aside=True,
             )
         dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
     moved = await ctx.dialogs.move(ctx.db, (row.member_id, row.room_id), (ctx.member.id, dm.id))
     if not moved:
         return Reply.of(
-            "You have another conversation with me in progress there: finish it or say "
-            "`cancel` first, then resume.",
+            _(
+                "You have another conversation with me in progress there: finish it or say "
+                "`cancel` first, then resume."
+            ),
             aside=True,
         )
     dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     reply = await ctx.dialogs.feed(dm_ctx, "help")
     if dm.id == ctx.room.id:
-        return reply or Reply.of("Your draft expired.")
+        return reply or Reply.of(_("Your draft expired."))
     if reply is not None:
         await ctx.adapter.send(Outgoing(dm, reply, sent_at=ctx.now()))
-    return Reply.of("Your draft is waiting in our direct messages: continue there.", aside=True)
+    return Reply.of(_("Your draft is waiting in our direct messages: continue there."), aside=True)
 
 
 def _incoming_in(ctx: Context, room: Room) -> Incoming:
