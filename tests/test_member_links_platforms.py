@@ -5,8 +5,9 @@ Bob asks for a code on Matrix (it comes by Matrix DM) and types it to the bot on
 from then on a zone set on one platform shows on the other, his two RSVPs are one, a
 reminder comes once (on Matrix, where he last spoke or where he chose with ``!remind via``),
 a case study begun on Discord is finished on Matrix, and ``!forgetme`` on Discord forgets
-both accounts. Wrong, expired and used codes are refused. Time is the injected FakeClock;
-nothing sleeps: each step waits for what Synapse delivers or the fake records.
+both accounts. Wrong, expired and used codes are refused. It runs on SQLite and on PostgreSQL.
+Time is the injected FakeClock; nothing sleeps: each step waits for what Synapse delivers or
+the fake records.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ async def both_platforms(
     synapse: Any,
     discord_fake: FakeDiscord,
     tmp_path: Path,
+    db_url: str,
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Both]:
@@ -171,7 +173,7 @@ async def both_platforms(
     )
     peer = await Peer.register(synapse, "bob")
     try:
-        config = both_config(account, discord_fake, f"sqlite:///{tmp_path / 'bot.db'}")
+        config = both_config(account, discord_fake, db_url)
         bot = Bot(
             config,
             clock=clock,
@@ -207,11 +209,12 @@ async def test_one_member_on_matrix_and_discord(
     synapse: Any,
     discord_fake: FakeDiscord,
     tmp_path: Path,
+    db_url: str,
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake = discord_fake
-    async with both_platforms(synapse, fake, tmp_path, clock, monkeypatch) as both:
+    async with both_platforms(synapse, fake, tmp_path, db_url, clock, monkeypatch) as both:
         matrix_id = f"matrix:{both.peer.user_id}"
         discord_id = f"discord:{both.bob.id}"
 
