@@ -117,16 +117,16 @@ class ConsoleAdapter:
     # -- identities ------------------------------------------------------------------------
 
     def _member(self, name: str) -> Member:
-        return Member(f"console:{name}", "console", name)
+        return Member(f"{self.platform}:{name}", self.platform, name)
 
     def _room(self, name: str) -> Room:
         name = name if name.startswith("#") else f"#{name}"
-        return Room(f"console:{name}", "console", name)
+        return Room(f"{self.platform}:{name}", self.platform, name)
 
     def _dm_room(self, member: Member) -> Room:
         return Room(
-            f"console:dm:{member.display_name}",
-            "console",
+            f"{self.platform}:dm:{member.display_name}",
+            self.platform,
             f"DM {member.display_name}",
             is_direct=True,
         )

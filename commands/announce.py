@@ -199,7 +199,7 @@ async def draft(ctx: Context, text: str) -> Reply:
             )
         row = AnnouncementRow(
             text=cleaned,
-            created_by=ctx.member.id,
+            created_by=ctx.member.key,
             origin_room_id=ctx.room.id,
             rooms=_rooms_json(rooms),
             state=DRAFT,
@@ -262,7 +262,7 @@ async def confirm(ctx: Context, number: int) -> Reply:
     prefix = ctx.prefix
     now = ctx.now()
     ref = str(number)
-    if row.created_by != ctx.member.id:
+    if row.created_by != ctx.member.key:
         raise UserError(
             _("Announcement #{number} is someone else's draft: preview your own.", number=ref)
         )
@@ -613,7 +613,7 @@ async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
                     room_id=target.id,
                     platform=target.platform,
                     name=target.name,
-                    added_by=ctx.member.id,
+                    added_by=ctx.member.key,
                     added_at=now,
                 )
             )

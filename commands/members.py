@@ -177,10 +177,10 @@ async def mydata(ctx: Context) -> Reply:
 
 
 async def collect_member_data(ctx: Context) -> dict[str, Any]:
-    data = await ctx.members.export(ctx.member.id)
+    data = await ctx.members.export(ctx.member.key)
     for module_ in ctx.registry.modules.values():
         for hook in module_.mydata_hooks:
-            data[module_.name] = await hook(ctx.host, ctx.member.id)
+            data[module_.name] = await hook(ctx.host, ctx.member.key)
     return data
 
 
@@ -195,7 +195,7 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
         warnings: list[Inline] = []
         for module_ in ctx.registry.modules.values():
             for warn in module_.forget_warning_hooks:
-                text = await warn(ctx.host, ctx.member.id)
+                text = await warn(ctx.host, ctx.member.key)
                 if text:
                     warnings.append(f"{text}\n")
         return Reply.of(
@@ -212,11 +212,11 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
     notes: list[str] = []
     for module_ in ctx.registry.modules.values():
         for hook in module_.forget_hooks:
-            note = await hook(ctx.host, ctx.member.id)
+            note = await hook(ctx.host, ctx.member.key)
             if note:
                 notes.append(note)
-    await ctx.members.forget(ctx.member.id)
-    ctx.dialogs.forget(ctx.member.id)
+    for account in await ctx.members.forget(ctx.member.key):
+        ctx.dialogs.forget(account)
     ctx.forget_prefs()
     extra = (" " + " ".join(notes)) if notes else ""
     return Reply.of(f"Done: I've deleted everything I stored about you.{extra}", private=True)
@@ -329,3 +329,7 @@ SETUP = module.dialog(
 )
 async def setup(ctx: Context) -> Reply:
     return await ctx.dialogs.start(ctx, "setup")
+
+
+# !link and !unlink belong to this module (registered on it when imported)
+from commands import member_links  # noqa: E402,F401

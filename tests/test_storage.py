@@ -25,8 +25,8 @@ async def test_migrations_create_tables_and_are_idempotent(db_url: str, clock: F
     db = Database(db_url, clock)
     try:
         heads = await db.upgrade()
-        assert heads == ["0002_outbox"]
-        assert await db.upgrade() == ["0002_outbox"]
+        assert heads == ["0003_member_links"]
+        assert await db.upgrade() == ["0003_member_links"]
         async with db.engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert {"members", "dialogs", "state", "outbox", "jobs", "alembic_version"} <= tables

@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
-from sqlalchemy import Delete, delete, select
+from sqlalchemy import Delete, delete, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from chatbot.base.errors import UserError, new_ref
@@ -295,6 +295,22 @@ class DialogEngine:
                 f"That {title} was already sent (or cancelled) by your other message a moment "
                 "ago; I didn't send it twice."
             )
+
+    async def move(self, db: Database, old: tuple[str, str], new: tuple[str, str]) -> bool:
+        """Hand a dialogue in progress to another (account, room): a member who linked
+        accounts resumes on one platform what they began on the other. False when a
+        dialogue is already in progress there."""
+        async with db.session() as session:
+            if await session.get(DialogRow, new) is not None:
+                return False
+            await session.execute(
+                update(DialogRow)
+                .where(DialogRow.member_id == old[0], DialogRow.room_id == old[1])
+                .values(member_id=new[0], room_id=new[1])
+            )
+        self.open_keys.discard(old)
+        self.open_keys.add(new)
+        return True
 
     def forget(self, member_id: str) -> None:
         """Drop the cache entries of a member whose rows were deleted."""

@@ -275,6 +275,7 @@ class Module(msgspec.Struct):
     mydata_hooks: list[Hook] = msgspec.field(default_factory=list)
     forget_hooks: list[Hook] = msgspec.field(default_factory=list)
     forget_warning_hooks: list[Hook] = msgspec.field(default_factory=list)
+    link_hooks: list[Hook] = msgspec.field(default_factory=list)
     startup_hooks: list[Hook] = msgspec.field(default_factory=list)
     dialogs: list[Dialog] = msgspec.field(default_factory=list)
 
@@ -328,6 +329,14 @@ class Module(msgspec.Struct):
         delete (e.g. published texts that stay under their licence), said *before* the
         confirm."""
         self.forget_warning_hooks.append(fn)
+        return fn
+
+    def on_link(self, fn: Hook) -> Hook:
+        """``async fn(bot, session, old_key, new_key)``: a member linked a second account
+        (``!link``); move what this module stored under the account's own key (``old_key``)
+        to the member's (``new_key``), in the given transaction, settling duplicates (two
+        RSVPs to one meeting become one)."""
+        self.link_hooks.append(fn)
         return fn
 
     def dialog(self, dialog: Dialog) -> Dialog:

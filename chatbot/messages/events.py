@@ -27,16 +27,27 @@ from chatbot.time.format import TimeStyle
 
 
 class Member(msgspec.Struct, frozen=True):
-    """A person on one platform; ``id`` is scoped, e.g. ``matrix:@alice:example.org``."""
+    """A person's account on one platform; ``id`` is scoped, e.g. ``matrix:@alice:example.org``.
+
+    ``person`` is set (by the core, on every message) when the member linked accounts on
+    several platforms (``!link``): it is the id of their first account. Features key what
+    they store by :attr:`key`, so a linked member is one member everywhere; adapters send to
+    :attr:`id`, the account the message came from."""
 
     id: str
     platform: str
     display_name: str
+    person: str = ""
 
     @property
     def native_id(self) -> str:
         """The id without the platform prefix, as the platform knows it."""
         return self.id.partition(":")[2]
+
+    @property
+    def key(self) -> str:
+        """What the member's data is stored under: their linked identity, else this account."""
+        return self.person or self.id
 
 
 class Room(msgspec.Struct, frozen=True):

@@ -124,6 +124,7 @@ class Bot:
         locations = [m.migrations for m in self.registry.modules.values() if m.migrations]
         await self.db.upgrade(locations)
         await self.dialogs.load(self.db)
+        await self.members.links.load()
         for module in self.registry.modules.values():
             for hook in module.startup_hooks:
                 await hook(self)
@@ -339,6 +340,10 @@ class Bot:
     async def handle(self, incoming: Incoming) -> None:
         """Answer one message; never raises (errors become replies)."""
         adapter = self.adapters[incoming.platform]
+        try:
+            incoming = await self.members.identify(incoming)
+        except Exception:  # the database is away: answer as the account alone
+            log.exception("identify_failed", ref=new_ref(), member=incoming.member.id)
         ctx = Context(self, incoming, adapter)
         metrics = self.metrics
         try:

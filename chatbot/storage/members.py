@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import delete, select
 
+from chatbot.storage.links import LinkStore
 from chatbot.storage.models import DialogRow, MemberRow
 
 if TYPE_CHECKING:
-    from chatbot.messages.events import Member
+    from chatbot.messages.events import Incoming, Member
     from chatbot.storage import Database
 
 
@@ -41,32 +42,59 @@ def store_of(core: object) -> MemberStore | None:
 class MemberStore:
     def __init__(self, db: Database, cache_size: int = 50_000) -> None:
         self.db = db
+        self.links = LinkStore(db)
         self._cache: dict[str, Prefs] = {}
         self._cache_size = cache_size
+        #: the platform each linked member last spoke on (written to the database on change)
+        self._last_platform: dict[str, str] = {}
+
+    def key_of(self, member: Member) -> str:
+        """What ``member``'s preferences and data are stored under (see ``Member.key``)."""
+        return member.person or self.links.person_of(member.id) or member.id
+
+    async def identify(self, incoming: Incoming) -> Incoming:
+        """``incoming`` with its member's linked identity filled in (no change for a member
+        who linked nothing: the common case costs one dictionary lookup)."""
+        await self.links.refresh_if_stale()
+        person = self.links.person_of(incoming.member.id)
+        if not person:
+            return incoming
+        member = msgspec.structs.replace(incoming.member, person=person)
+        if self._last_platform.get(person) != member.id:
+            self._last_platform[person] = member.id
+            await self.links.seen(member)
+        return msgspec.structs.replace(incoming, member=member)
 
     async def prefs(self, member: Member) -> Prefs:
-        cached = self._cache.get(member.id)
+        key = self.key_of(member)
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
         async with self.db.sessions() as session:
-            row = await session.get(MemberRow, member.id)
+            row = await session.get(MemberRow, key)
         prefs = Prefs(row.zone, row.lang) if row else Prefs()
-        self._remember(member.id, prefs)
+        self._remember(key, prefs)
         return prefs
+
+    def forget_cached(self, *keys: str) -> None:
+        for key in keys:
+            self._cache.pop(key, None)
 
     async def zones(self, member_ids: Iterable[str]) -> dict[str, str | None]:
         """Each member's zone (None when unset or unknown), for a post a whole room reads.
 
         Cached members cost nothing; the rest are read in batches of :data:`ZONE_BATCH`
-        ids, one query each, and cached, so a large room is read once."""
+        ids, one query each, and cached, so a large room is read once. A member who linked
+        accounts has the zone of their key, whichever account is in the room."""
+        keys = {member_id: self.links.person_of(member_id) or member_id for member_id in member_ids}
         found: dict[str, str | None] = {}
         missing: list[str] = []
-        for member_id in member_ids:
-            cached = self._cache.get(member_id)
+        for key in dict.fromkeys(keys.values()):
+            cached = self._cache.get(key)
             if cached is None:
-                missing.append(member_id)
+                missing.append(key)
             else:
-                found[member_id] = cached.zone
+                found[key] = cached.zone
         for start in range(0, len(missing), ZONE_BATCH):
             chunk = missing[start : start + ZONE_BATCH]
             query = select(MemberRow.id, MemberRow.zone, MemberRow.lang).where(
@@ -74,11 +102,11 @@ class MemberStore:
             )
             async with self.db.sessions() as session:
                 rows = {r.id: Prefs(r.zone, r.lang) for r in (await session.execute(query))}
-            for member_id in chunk:
-                prefs = rows.get(member_id, _NO_PREFS)
-                self._remember(member_id, prefs)
-                found[member_id] = prefs.zone
-        return found
+            for key in chunk:
+                prefs = rows.get(key, _NO_PREFS)
+                self._remember(key, prefs)
+                found[key] = prefs.zone
+        return {member_id: found[key] for member_id, key in keys.items()}
 
     def _remember(self, member_id: str, prefs: Prefs) -> None:
         if len(self._cache) >= self._cache_size:
@@ -86,48 +114,65 @@ class MemberStore:
         self._cache[member_id] = prefs
 
     async def update(self, member: Member, **changes: Any) -> Prefs:
-        """Set ``zone`` and/or ``lang`` (None clears), creating the member's row if needed."""
+        """Set ``zone``, ``lang`` and/or ``remind_via`` (None clears), creating the member's
+        row if needed (for a linked member: the row of their key)."""
         now = self.db.clock.now()
+        key = self.key_of(member)
         async with self.db.session() as session:
-            row = await session.get(MemberRow, member.id, with_for_update=not self.db.is_sqlite)
+            row = await session.get(MemberRow, key, with_for_update=not self.db.is_sqlite)
             if row is None:
                 row = MemberRow(
-                    id=member.id,
+                    id=key,
                     platform=member.platform,
                     display_name=member.display_name,
                     created_at=now,
                 )
                 session.add(row)
-            for key, value in changes.items():
-                if key not in ("zone", "lang"):
-                    raise KeyError(key)
-                setattr(row, key, value)
-            row.display_name = member.display_name
+            for field, value in changes.items():
+                if field not in ("zone", "lang", "remind_via"):
+                    raise KeyError(field)
+                setattr(row, field, value)
+            if key == member.id:
+                row.display_name = member.display_name
             row.updated_at = now
             prefs = Prefs(row.zone, row.lang)
-        self._cache[member.id] = prefs
+        self._cache[key] = prefs
         return prefs
 
-    async def export(self, member_id: str) -> dict[str, Any]:
-        """Everything the core stores about a member, for ``!mydata``."""
+    async def export(self, key: str) -> dict[str, Any]:
+        """Everything the core stores about a member (all their linked accounts), for
+        ``!mydata``; ``key`` is :attr:`Member.key`."""
+        accounts = await self.links.accounts(key)
+        ids = [a.id for a in accounts]
         async with self.db.sessions() as session:
-            row = await session.get(MemberRow, member_id)
+            rows = {
+                r.id: r
+                for r in (await session.scalars(select(MemberRow).where(MemberRow.id.in_(ids))))
+            }
             dialogs = (
-                await session.scalars(select(DialogRow).where(DialogRow.member_id == member_id))
+                await session.scalars(select(DialogRow).where(DialogRow.member_id.in_(ids)))
             ).all()
-        data: dict[str, Any] = {"member_id": member_id}
+        data: dict[str, Any] = {"member_id": key}
+        row = rows.get(key)
         if row is not None:
             data["profile"] = {
                 "platform": row.platform,
                 "display_name": row.display_name,
                 "time_zone": row.zone,
                 "language": row.lang,
+                "reminders_via": row.remind_via,
                 "first_seen": row.created_at.isoformat(),
                 "last_updated": row.updated_at.isoformat(),
             }
+        if len(accounts) > 1:
+            data["linked_accounts"] = [
+                {"account": a.id, "platform": a.platform, "display_name": a.display_name}
+                for a in accounts
+            ]
         data["dialogues_in_progress"] = [
             {
                 "dialogue": d.name,
+                "account": d.member_id,
                 "room": d.room_id,
                 "step": d.step,
                 "expires_at": d.expires_at.isoformat(),
@@ -136,8 +181,14 @@ class MemberStore:
         ]
         return data
 
-    async def forget(self, member_id: str) -> None:
+    async def forget(self, key: str) -> list[str]:
+        """Delete the member (every linked account); returns the account ids forgotten."""
+        ids = await self.links.forget(key)
         async with self.db.session() as session:
-            await session.execute(delete(DialogRow).where(DialogRow.member_id == member_id))
-            await session.execute(delete(MemberRow).where(MemberRow.id == member_id))
-        self._cache.pop(member_id, None)
+            await session.execute(delete(DialogRow).where(DialogRow.member_id.in_(ids)))
+            await session.execute(delete(MemberRow).where(MemberRow.id.in_([key, *ids])))
+        self.forget_cached(key, *ids)
+        for account in ids:
+            self._last_platform.pop(account, None)
+        self._last_platform.pop(key, None)
+        return ids

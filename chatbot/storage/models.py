@@ -7,7 +7,15 @@ All datetimes are stored in UTC (``UtcDateTime`` re-attaches the zone that SQLit
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,6 +65,53 @@ class MemberRow(Base):
     lang: Mapped[str | None] = mapped_column(String(35), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: where a member linked on several platforms wants reminders (a platform name);
+    #: None: the platform they last spoke to the bot on
+    remind_via: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class MemberLinkRow(Base):
+    """One account of a member who linked accounts on several platforms (``!link``).
+
+    ``person_id`` is the member's key: the id of the account that asked for the code; that
+    account's :class:`MemberRow` holds the member's preferences, and features key their rows
+    by it.  At most one account per platform (unique), so two instances racing to link the
+    same account never both succeed: the account id is the primary key."""
+
+    __tablename__ = "member_links"
+    __table_args__ = (UniqueConstraint("person_id", "platform"),)
+
+    account_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(255), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: when this account last spoke to the bot (kept coarse: written when it changes hands)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LinkCodeRow(Base):
+    """A one-time code for ``!link``: stored hashed, valid ten minutes, used once."""
+
+    __tablename__ = "link_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(255), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class LinkAttemptRow(Base):
+    """A wrong ``!link CODE`` (rate limit: a few per account per window, on every instance)."""
+
+    __tablename__ = "link_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(255), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class DialogRow(Base):

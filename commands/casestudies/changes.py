@@ -46,13 +46,13 @@ async def _move_once(
     store = store_of(ctx.host)
     async with ctx.db.session() as session:
         row = await store.load(session, number)
-        if not TRANSITIONS[action][2] and row.member_id != ctx.member.id:
+        if not TRANSITIONS[action][2] and row.member_id != ctx.member.key:
             raise UserError(f"Case study #{number} isn't yours.")
         await store.move(
             session,
             row,
             action,
-            ctx.member.id,
+            ctx.member.key,
             ctx.now(),
             actor_name=ctx.member.display_name,
             note=note,

@@ -21,7 +21,7 @@ def _line(study: Study) -> tuple[Inline, ...]:
 
 @casestudy.command(help="Your case studies and where each stands.", examples=["casestudy mine"])
 async def mine(ctx: Context) -> Reply:
-    studies = await store_of(ctx.host).of_member(ctx.member.id)
+    studies = await store_of(ctx.host).of_member(ctx.member.key)
     if not studies:
         return Reply.of(
             f"You haven't submitted a case study yet; `{ctx.prefix}casestudy submit` starts one.",
@@ -38,7 +38,7 @@ async def _is_organiser(ctx: Context) -> bool:
 async def _visible(ctx: Context, number: int) -> Study:
     study = await store_of(ctx.host).get(number)
     if study is None or not (
-        study.state == PUBLISHED or study.member_id == ctx.member.id or await _is_organiser(ctx)
+        study.state == PUBLISHED or study.member_id == ctx.member.key or await _is_organiser(ctx)
     ):
         raise UserError(f"There is no case study #{number} that you can see.")
     return study
@@ -67,7 +67,7 @@ def _describe(study: Study, *, private: bool) -> list[Inline | Bullets]:
 )
 async def view(ctx: Context, number: int) -> Reply:
     study = await _visible(ctx, number)
-    private = study.member_id == ctx.member.id or await _is_organiser(ctx)
+    private = study.member_id == ctx.member.key or await _is_organiser(ctx)
     # the contact and a rejection's reason are for the contributor and organisers only
     return Reply.of(*_describe(study, private=private), private=private, aside=not private)
 
@@ -78,7 +78,7 @@ async def view(ctx: Context, number: int) -> Reply:
 )
 async def history(ctx: Context, number: int) -> Reply:
     study = await _visible(ctx, number)
-    if study.member_id != ctx.member.id and not await _is_organiser(ctx):
+    if study.member_id != ctx.member.key and not await _is_organiser(ctx):
         raise UserError("Only the contributor and organisers can see the revisions.")
     items = []
     for rev in await store_of(ctx.host).revisions(number):
@@ -111,7 +111,7 @@ async def withdraw(ctx: Context, number: int) -> Reply:
 )
 async def revise(ctx: Context, number: int) -> Reply:
     study = await store_of(ctx.host).get(number)
-    if study is None or study.member_id != ctx.member.id:
+    if study is None or study.member_id != ctx.member.key:
         raise UserError(f"You have no case study #{number}.")
     if study.state not in ("rejected", "submitted"):
         raise UserError(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import _
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
@@ -61,20 +62,20 @@ async def _record(
             await ctx.dialogs.finish(session, ctx, DIALOG_NAME)
         if revising is not None:
             row = await store.load(session, revising)
-            if row.member_id != ctx.member.id:
+            if row.member_id != ctx.member.key:
                 raise UserError(f"Case study #{revising} isn't yours.")
             await store.move(
                 session,
                 row,
                 "revise",
-                ctx.member.id,
+                ctx.member.key,
                 now,
                 actor_name=ctx.member.display_name,
                 record=record,
             )
             what = "resubmitted"
         else:
-            row = await store.submit(session, ctx.member.id, ctx.member.display_name, record, now)
+            row = await store.submit(session, ctx.member.key, ctx.member.display_name, record, now)
             what = "submitted"
         study_id = row.id
         if room is not None:
@@ -98,15 +99,26 @@ module.dialog(_dialog())
 
 
 async def _draft(ctx: Context) -> DialogRow | None:
+    """The caller's draft, on this account or (a member who linked accounts) another one;
+    one on this account first."""
+    accounts = [a.id for a in await ctx.members.links.accounts(ctx.member.key)]
+    if ctx.member.id not in accounts:
+        accounts.append(ctx.member.id)
     async with ctx.db.sessions() as session:
-        rows = await session.scalars(
-            select(DialogRow).where(
-                DialogRow.member_id == ctx.member.id,
-                DialogRow.name == DIALOG_NAME,
-                DialogRow.expires_at > ctx.now(),
+        rows = (
+            await session.scalars(
+                select(DialogRow)
+                .where(
+                    DialogRow.member_id.in_(accounts),
+                    DialogRow.name == DIALOG_NAME,
+                    DialogRow.expires_at > ctx.now(),
+                )
+                .order_by(DialogRow.updated_at.desc())
             )
-        )
-        return rows.first()
+        ).all()
+    mine = [r for r in rows if r.member_id == ctx.member.id]
+    ordered = mine or list(rows)
+    return ordered[0] if ordered else None
 
 
 async def _start_in_dm(ctx: Context, answers: dict[str, Any] | None) -> Reply:
@@ -146,6 +158,44 @@ async def _open(ctx: Context, answers: dict[str, Any] | None) -> Reply:
     )
 
 
+async def _bring_over(ctx: Context, row: DialogRow) -> Reply:
+    """A draft begun on the member's account on another platform continues here, in this
+    platform's direct messages (the draft moves; nothing is copied)."""
+    if ctx.room.is_direct:
+        dm = ctx.room
+    else:
+        note = Reply.of(_("Your case study draft continues here."))
+        sent = await ctx.adapter.send_direct(
+            ctx.member, Outgoing(ctx.room, note, sent_at=ctx.now())
+        )
+        if sent is None:
+            return Reply.of(
+                _(
+                    "I couldn't send you a direct message. Allow messages from members here, "
+                    "or send me `{prefix}casestudy resume` in a direct message.",
+                    prefix=ctx.prefix,
+                ),
+                aside=True,
+            )
+        dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
+    moved = await ctx.dialogs.move(ctx.db, (row.member_id, row.room_id), (ctx.member.id, dm.id))
+    if not moved:
+        return Reply.of(
+            _(
+                "You have another conversation with me in progress there: finish it or say "
+                "`cancel` first, then resume."
+            ),
+            aside=True,
+        )
+    dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
+    reply = await ctx.dialogs.feed(dm_ctx, "help")
+    if dm.id == ctx.room.id:
+        return reply or Reply.of(_("Your draft expired."))
+    if reply is not None:
+        await ctx.adapter.send(Outgoing(dm, reply, sent_at=ctx.now()))
+    return Reply.of(_("Your draft is waiting in our direct messages: continue there."), aside=True)
+
+
 def _incoming_in(ctx: Context, room: Room) -> Incoming:
     return Incoming(ctx.incoming.platform, ctx.member, room, ctx.incoming.text)
 
@@ -175,6 +225,8 @@ async def resume(ctx: Context) -> Reply:
             f"You have no case study in progress; `{ctx.prefix}casestudy submit` starts one.",
             aside=True,
         )
+    if row.member_id != ctx.member.id:
+        return await _bring_over(ctx, row)
     if row.room_id == ctx.room.id:
         reply = await ctx.dialogs.feed(ctx, "help")
         return reply or Reply.of("Your draft expired.")

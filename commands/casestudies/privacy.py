@@ -6,23 +6,28 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from chatbot.messages.plural import plural
 from chatbot.storage.models import DialogRow
 from commands.casestudies import module, store_of
 from commands.casestudies.dialogue import DIALOG_NAME
-from commands.casestudies.store import PUBLISHED
+from commands.casestudies.store import PUBLISHED, CaseStudyRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from chatbot.dispatch.host import Host
 
 
 @module.on_mydata
 async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
+    accounts = [a.id for a in await bot.members.links.accounts(member_id)]
     async with bot.db.sessions() as session:
         drafts = await session.scalars(
-            select(DialogRow).where(DialogRow.member_id == member_id, DialogRow.name == DIALOG_NAME)
+            select(DialogRow).where(
+                DialogRow.member_id.in_([member_id, *accounts]), DialogRow.name == DIALOG_NAME
+            )
         )
         draft_answers = [json.loads(d.answers) for d in drafts]
     return {
@@ -61,3 +66,11 @@ async def _forget(bot: Host, member_id: str) -> str | None:
             "credited as anonymous, without your name or contact."
         )
     return " ".join(parts)
+
+
+@module.on_link
+async def _link(bot: Host, session: AsyncSession, old: str, new: str) -> None:
+    """A member linked an account: the case studies it submitted become the member's."""
+    await session.execute(
+        update(CaseStudyRow).where(CaseStudyRow.member_id == old).values(member_id=new)
+    )

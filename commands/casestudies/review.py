@@ -64,5 +64,8 @@ async def web(ctx: Context, where: Literal["web"] = "web") -> Reply:
 async def _forget(bot: Host, member_id: str) -> str | None:
     from commands.casestudies import desk_store
 
+    # a member who linked accounts may have signed in from any of them
+    for account in await bot.members.links.accounts(member_id):
+        await desk_store.forget(bot.db, account.id)
     await desk_store.forget(bot.db, member_id)
     return None

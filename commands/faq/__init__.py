@@ -38,6 +38,8 @@ from commands.faq.service import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from chatbot.dispatch.host import Host
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
@@ -89,6 +91,18 @@ async def _forget(bot: Host, member_id: str) -> str | None:
     # !forgetme joins these notes as strings (commands/members.py): English until that hook
     # takes a message, when this can return ``note`` itself
     return plain_english(note)
+
+
+@module.on_link
+async def _link(bot: Host, session: AsyncSession, old: str, new: str) -> None:
+    """A member linked an account: the questions it asked become the member's."""
+    from sqlalchemy import update
+
+    from commands.faq.store import UnansweredRow
+
+    await session.execute(
+        update(UnansweredRow).where(UnansweredRow.member_id == old).values(member_id=new)
+    )
 
 
 def _split_items(text: str, *, commas: bool) -> tuple[str, ...]:
@@ -347,7 +361,7 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
             )
         )
     entry = Entry(id=id, question=" ".join(question.split()), answer=answer.strip())
-    await svc.save(entry, ctx.member.id, before=None)
+    await svc.save(entry, ctx.member.key, before=None)
     return Reply.of(
         _(
             "Added `{id}`. `{prefix}faq alias {id} <phrasing>` adds other ways to ask it, "
@@ -389,7 +403,7 @@ async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
             return replace(entry, near_misses=_split_items(text, commas=False))
         return replace(entry, tags=_split_items(text, commas=True))
 
-    entry, _changed = await svc.amend(id, how, ctx.member.id, replaces=field)
+    entry, _changed = await svc.amend(id, how, ctx.member.key, replaces=field)
     return Reply.of(_("Changed the {field} of `{id}`.", field=field_name(field), id=entry.id))
 
 
@@ -401,7 +415,7 @@ async def edit(ctx: Context, id: str, field: Field, text: str) -> Reply:
 )
 async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
     svc = service(ctx)
-    entry, changed = await svc.amend(id, lambda e: with_alternate(e, phrasing), ctx.member.id)
+    entry, changed = await svc.amend(id, lambda e: with_alternate(e, phrasing), ctx.member.key)
     if changed is entry:
         return Reply.of(_("`{id}` already has that phrasing.", id=entry.id))
     return Reply.of(
@@ -424,7 +438,7 @@ async def alias(ctx: Context, id: str, phrasing: str) -> Reply:
 )
 async def nearmiss(ctx: Context, id: str, question: str) -> Reply:
     svc = service(ctx)
-    entry, changed = await svc.amend(id, lambda e: with_near_miss(e, question), ctx.member.id)
+    entry, changed = await svc.amend(id, lambda e: with_near_miss(e, question), ctx.member.key)
     if changed is entry:
         return Reply.of(
             _("`{id}` already lists that question as one it does not answer.", id=entry.id)
@@ -454,7 +468,7 @@ async def answer_(ctx: Context, number: int, id: str) -> Reply:
     row = await svc.store.get(number)
     if row is None:
         raise UserError(no_question(number))
-    entry, _changed = await svc.amend(id, lambda e: with_alternate(e, row.text), ctx.member.id)
+    entry, _changed = await svc.amend(id, lambda e: with_alternate(e, row.text), ctx.member.key)
     await svc.store.close(number, entry.id)
     return Reply.of(
         _(
@@ -488,7 +502,7 @@ async def dismiss(ctx: Context, number: int) -> Reply:
 async def remove(ctx: Context, id: str) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
-    await svc.remove(entry.id, ctx.member.id, before=entry)
+    await svc.remove(entry.id, ctx.member.key, before=entry)
     if svc.in_base(entry.id):
         return Reply.of(
             _(

@@ -527,7 +527,7 @@ class FaqService:
     async def _record(self, ctx: Context, question: str, lang: str | None) -> bool:
         if len(question) > MAX_QUESTION or not any(c.isalnum() for c in question):
             return False
-        number = await self.store.record(question, ctx.member.id, ctx.room.id, lang)
+        number = await self.store.record(question, ctx.member.key, ctx.room.id, lang)
         return number is not None
 
     def _see_also_line(self, entries: tuple[Entry, ...]) -> list[Inline]:

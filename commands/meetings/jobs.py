@@ -120,10 +120,20 @@ async def run_reminder(bot: Host, job: Job, session: AsyncSession) -> None:
     # a member who chose no language reads the meeting's (first) room's, else the bot's
     rooms = row.room_list()
     fallback = (room_language(bot, rooms[0]) if rooms else None) or bot.config.bot.language
+    linked = bot.members.links.linked_keys()
     for pref, zone, lang in found:
         if lead in pref.lead_minutes() and pref.member_id not in declined:
-            by_platform.setdefault(pref.platform, []).append(
-                (pref.member_id, pref.display_name, zone, first_language(lang, None, fallback))
+            # the id's own platform: a setting made on a linked account is kept under the
+            # member's key, which stays theirs after ``!unlink`` (``pref.platform`` is where
+            # it was typed)
+            target, name = pref.member_id, pref.display_name
+            platform = target.partition(":")[0] or pref.platform
+            if target in linked:  # one reminder, where the member last spoke or chose
+                account = await bot.members.links.deliver_to(target)
+                target, platform = account.id, account.platform
+                name = account.display_name or name
+            by_platform.setdefault(platform, []).append(
+                (target, name, zone, first_language(lang, None, fallback))
             )
     from commands.meetings.render import dm_payloads
 

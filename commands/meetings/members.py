@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import _, verbatim
+from chatbot.base.i18n import Msg, _, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import YesNoMaybe
 from chatbot.messages.events import Bullets, Inline, Part, Plain, Reply, When
@@ -227,7 +227,7 @@ async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
             RsvpRow,
             {
                 "meeting_id": number,
-                "member_id": ctx.member.id,
+                "member_id": ctx.member.key,
                 "display_name": ctx.member.display_name,
                 "answer": answer,
                 "updated_at": now,
@@ -268,7 +268,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
     now = ctx.now()
     prefix = ctx.prefix
     async with ctx.db.session() as session:
-        found = await session.get(ReminderPrefRow, ctx.member.id)
+        found = await session.get(ReminderPrefRow, ctx.member.key)
         if state == "off":
             if found is not None:
                 await session.delete(found)
@@ -289,7 +289,7 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
         if found is None:
             session.add(
                 ReminderPrefRow(
-                    member_id=ctx.member.id,
+                    member_id=ctx.member.key,
                     platform=ctx.member.platform,
                     display_name=ctx.member.display_name,
                     leads=value,
@@ -317,3 +317,65 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
         )
     )
     return Reply.of(said, aside=True)
+
+
+@remind.command(
+    help=_(
+        "Where your reminders go when you linked accounts (`!link`): "
+        "`matrix`, `discord`, or `auto` (where you last spoke to me)."
+    ),
+    examples=["remind via matrix", "remind via discord", "remind via auto"],
+    params={"platform": _("matrix, discord or auto")},
+    private=True,
+)
+async def via(ctx: Context, platform: str) -> Reply:
+    choice = platform.strip().casefold()
+    prefix = ctx.prefix
+    accounts = await ctx.members.links.accounts(ctx.member.key)
+    if choice == "auto":
+        await ctx.members.update(ctx.member, remind_via=None)
+        return Reply.of(
+            _("Done: your reminders go to the account you last spoke to me from."),
+            *await _reminders_state(ctx),
+            aside=True,
+        )
+    mine = {a.platform: a for a in accounts}
+    if choice not in mine:
+        if choice not in ctx.host.adapters:
+            choices = ", ".join(f"`{prefix}remind via {p}`" for p in sorted(ctx.host.adapters))
+            raise UserError(
+                _(
+                    "Say where reminders should go: {choices}, or `{prefix}remind via auto` "
+                    "for where you last spoke to me.",
+                    choices=choices,
+                    prefix=prefix,
+                )
+            )
+        raise UserError(
+            _(
+                "You have no {platform} account linked to this one. Say `{prefix}link` here and "
+                "type the code I send you from your {platform} account, then try again.",
+                platform=choice.capitalize(),
+                prefix=prefix,
+            )
+        )
+    await ctx.members.update(ctx.member, remind_via=choice)
+    account = mine[choice]
+    return Reply.of(
+        _(
+            "Done: your reminders go to your {platform} account {name}.",
+            platform=choice.capitalize(),
+            name=Plain(account.display_name or account.id.partition(":")[2]),
+        ),
+        *await _reminders_state(ctx),
+        aside=True,
+    )
+
+
+async def _reminders_state(ctx: Context) -> list[Msg | str]:
+    """``!remind via`` only chooses where: say so when reminders are off."""
+    async with ctx.db.sessions() as session:
+        pref = await session.get(ReminderPrefRow, ctx.member.key)
+    if pref is not None:
+        return []
+    return [" ", _("Reminders are off: `{prefix}remind me on` turns them on.", prefix=ctx.prefix)]

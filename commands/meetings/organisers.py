@@ -152,7 +152,7 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
             rooms=_rooms_json(rooms),
             state=DRAFT,
             generation=0,
-            created_by=ctx.member.id,
+            created_by=ctx.member.key,
             created_at=now,
             updated_at=now,
         )
@@ -224,7 +224,7 @@ async def _confirm(ctx: Context, number: int) -> Reply:
                     state=state_words(row.state),
                 )
             )
-        if row.created_by != ctx.member.id:
+        if row.created_by != ctx.member.key:
             raise UserError(_("Meeting #{number} is someone else's draft.", number=num))
         if now - row.created_at > DRAFT_LIFETIME:
             raise UserError(_("The draft #{number} is too old: add the meeting again.", number=num))

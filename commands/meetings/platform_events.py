@@ -287,6 +287,7 @@ async def on_interest(bot: Host, interest: EventInterest) -> None:
     """Marking one of our events answers yes; unmarking takes back only that answer."""
     now = bot.clock.now()
     member = interest.member
+    key = bot.members.key_of(member)  # a member who linked accounts answers once
     async with bot.db.session() as session:
         found = await session.scalar(
             select(MeetingEventRow).where(
@@ -302,11 +303,11 @@ async def on_interest(bot: Host, interest: EventInterest) -> None:
             return
         # single statements, so an explicit !rsvp at the same moment is never overwritten
         # by a stale read nor collides with this insert
-        mine = (RsvpRow.meeting_id == found.meeting_id, RsvpRow.member_id == member.id)
+        mine = (RsvpRow.meeting_id == found.meeting_id, RsvpRow.member_id == key)
         if interest.interested:
             values = {
                 "meeting_id": found.meeting_id,
-                "member_id": member.id,
+                "member_id": key,
                 "display_name": member.display_name,
                 "answer": YES,
                 "updated_at": now,

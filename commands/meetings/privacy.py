@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from commands.meetings import module
-from commands.meetings.store import ReminderPrefRow, RsvpRow
+from commands.meetings.store import MeetingRow, ReminderPrefRow, RsvpRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from chatbot.dispatch.host import Host
 
 
@@ -41,3 +43,36 @@ async def _forget(bot: Host, member_id: str) -> str | None:
         )
     count = int(getattr(gone, "rowcount", 0) or 0) + int(getattr(prefs, "rowcount", 0) or 0)
     return "Your meeting answers and reminder settings are deleted too." if count else None
+
+
+@module.on_link
+async def _link(bot: Host, session: AsyncSession, old: str, new: str) -> None:
+    """A member linked an account: its RSVPs and reminder settings become the member's.
+    Where both accounts answered the same meeting, the later answer stands (counted once);
+    where both chose reminders, the member's own settings stand."""
+    mine = {
+        r.meeting_id: r
+        for r in (await session.scalars(select(RsvpRow).where(RsvpRow.member_id == new))).all()
+    }
+    for row in (await session.scalars(select(RsvpRow).where(RsvpRow.member_id == old))).all():
+        kept = mine.get(row.meeting_id)
+        if kept is not None and kept.updated_at >= row.updated_at:
+            await session.delete(row)
+            continue
+        if kept is not None:
+            await session.delete(kept)
+            await session.flush()
+        await session.execute(
+            update(RsvpRow)
+            .where(RsvpRow.meeting_id == row.meeting_id, RsvpRow.member_id == old)
+            .values(member_id=new)
+        )
+    await session.execute(
+        update(MeetingRow).where(MeetingRow.created_by == old).values(created_by=new)
+    )
+    if await session.get(ReminderPrefRow, new) is None:
+        await session.execute(
+            update(ReminderPrefRow).where(ReminderPrefRow.member_id == old).values(member_id=new)
+        )
+    else:
+        await session.execute(delete(ReminderPrefRow).where(ReminderPrefRow.member_id == old))
