@@ -7,9 +7,9 @@ with the same rates on the held-out sets).
 
 Scoring walks the question's postings in pure Python, so the lexical method needs nothing
 beyond the standard library.  When the caller already has NumPy (the hybrid method), the
-postings are also kept as arrays and a question's dot products are one ``bincount``: the
-walk cost about 1 ms a question at 500 entries (some 2,500 postings), the arrays a few
-hundredths of that.
+postings are also kept as arrays and a question's dot products are one ``bincount``, with
+the same scores: at 500 entries the hybrid method's median answer went from 5.1-5.8 ms to
+4.1-4.3 ms (``faq_eval.py --scale 500`` on two of the blind bases, run interleaved).
 """
 
 from __future__ import annotations
