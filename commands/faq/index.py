@@ -190,7 +190,12 @@ class FaqIndex:
         for entry in kb.entries:
             by_lang.setdefault(entry.lang.split("-")[0], []).append(entry)
         self._indexes = {
-            lang: LexicalIndex(entries, _LATIN_STOPWORDS.get(lang, frozenset()))
+            # the hybrid method has NumPy: the character n-grams are scored with it
+            lang: LexicalIndex(
+                entries,
+                _LATIN_STOPWORDS.get(lang, frozenset()),
+                vectorised=self.method == "hybrid",
+            )
             for lang, entries in by_lang.items()
         }
         self._semantic: SemanticIndex | None = None

@@ -8,8 +8,7 @@ Three signals, each robust to a different kind of unseen wording:
 * the idf-weighted **Dice overlap** between the question and the entry's closest single
   phrasing (its question or one alternate, question words included);
 * the **character 3-gram TF-IDF cosine** between the question's content words and the
-  closest phrasing (words padded with ``#``, an inverted index over the phrasings, n-grams
-  in more than 10 % of them skipped): robust to morphology, compounds and typos.
+  closest phrasing (:mod:`.chargrams`): robust to morphology, compounds and typos.
 
 The candidates of BM25F and of the n-gram index (30 each) are re-ranked by
 ``0.4 · BM25F/best + 0.35 · word similarity + 0.25 · n-gram similarity``.  The same index
@@ -21,12 +20,13 @@ A query word the base never uses is repaired to a vocabulary word when it is a p
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from commands.faq.chargrams import CharGramIndex
 from commands.faq.kb import Entry
 from commands.faq.text import (
     _MIN_FUZZY_LEN,
@@ -60,10 +60,6 @@ _RANK_CHARS = 0.25
 _RERANK_DEPTH = 30
 # Character n-gram candidates below this cosine are not added to the shortlist.
 _CHAR_CANDIDATE_MIN = 0.3
-# n-grams found in more than this share of the phrasings are skipped when scoring (0.1 rather
-# than 0.2: the same rates on the held-out sets, the median answer at 500 entries 3.3-5.2 ms
-# -> 2.0-2.8 ms).
-_CHAR_MAX_DF = 0.1
 # A query word found only in an entry's answer counts this much towards coverage.
 _ANSWER_ONLY_CREDIT = 0.6
 _SEE_ALSO_RATIO = 0.8
@@ -120,28 +116,17 @@ class Ranking:
     chars: Mapping[int, float]
 
 
-def _char_grams(words: Iterable[str]) -> dict[str, int]:
-    """Character 3-grams of each word, padded with ``#`` at both ends, with counts."""
-    grams: dict[str, int] = {}
-    for w in words:
-        padded = f"#{w}#"
-        if len(padded) <= 3:
-            grams[padded] = grams.get(padded, 0) + 1
-            continue
-        for i in range(len(padded) - 2):
-            g = padded[i : i + 3]
-            grams[g] = grams.get(g, 0) + 1
-    return grams
-
-
 class LexicalIndex:
     """The index over the entries of one language.
 
     BM25F postings over four fields, per-phrasing term sets (question and each alternate on
-    its own) and an inverted index of character n-grams over the phrasings.
+    its own) and an inverted index of character n-grams over the phrasings (``vectorised``:
+    scored with NumPy, for a caller that has it).
     """
 
-    def __init__(self, entries: Sequence[Entry], stopwords: frozenset[str]) -> None:
+    def __init__(
+        self, entries: Sequence[Entry], stopwords: frozenset[str], *, vectorised: bool = False
+    ) -> None:
         self.entries = tuple(entries)
         self.stopwords = stopwords
         n = len(self.entries)
@@ -249,7 +234,9 @@ class LexicalIndex:
                 if k.startswith("~"):
                     self.weak_postings.setdefault(k, []).append((i, self.weight[k]))
 
-        self._build_char_index(phrasing_texts)
+        self.chargrams = CharGramIndex(
+            [(i, self._char_words(text)) for i, text in phrasing_texts], vectorised=vectorised
+        )
         self.vocab = sorted(w for w in raw_vocab if len(w) >= 3)
         self._vocab_set = frozenset(raw_vocab)
         self._repairs: dict[str, str] = {}
@@ -262,26 +249,6 @@ class LexicalIndex:
                 if x not in _STOPWORDS and x not in _WEAK and x not in self.stopwords:
                     out.append(x)
         return out
-
-    def _build_char_index(self, phrasing_texts: Sequence[tuple[int, str]]) -> None:
-        grams_of = [_char_grams(self._char_words(text)) for _, text in phrasing_texts]
-        self.char_owner = [i for i, _ in phrasing_texts]
-        n = max(1, len(grams_of))
-        df: dict[str, int] = {}
-        for grams in grams_of:
-            for g in grams:
-                df[g] = df.get(g, 0) + 1
-        self.char_idf = {g: math.log(1 + n / d) for g, d in df.items()}
-        self.char_unknown_idf = math.log(1 + n)
-        max_df = max(2, int(_CHAR_MAX_DF * n))
-        postings: dict[str, list[tuple[int, float]]] = {}
-        for pid, grams in enumerate(grams_of):
-            vec = {g: (1 + math.log(c)) * self.char_idf[g] for g, c in grams.items()}
-            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            for g, v in vec.items():
-                if df[g] <= max_df:
-                    postings.setdefault(g, []).append((pid, v / norm))
-        self.char_postings = postings
 
     # -- query side --------------------------------------------------------------------------
 
@@ -338,24 +305,7 @@ class LexicalIndex:
 
     def char_scores(self, text: str) -> dict[int, float]:
         """Cosine of the question's character n-grams with each entry's closest phrasing."""
-        grams = _char_grams(self._char_words(text))
-        if not grams:
-            return {}
-        unknown = self.char_unknown_idf
-        vec = {g: (1 + math.log(c)) * self.char_idf.get(g, unknown) for g, c in grams.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values()))
-        dots: dict[int, float] = {}
-        for g, v in vec.items():
-            for pid, w in self.char_postings.get(g, ()):
-                dots[pid] = dots.get(pid, 0.0) + v * w
-        best: dict[int, float] = {}
-        owner = self.char_owner
-        for pid, dot in dots.items():
-            i = owner[pid]
-            score = dot / norm
-            if score > best.get(i, 0.0):
-                best[i] = score
-        return best
+        return self.chargrams.scores(self._char_words(text))
 
     def near_miss(self, query: _Query) -> float:
         """Dice overlap of the question's keys with the closest near-miss of any entry (a
