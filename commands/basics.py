@@ -35,7 +35,7 @@ async def help(ctx: Context, topic: str = "") -> Reply:
         guess = registry.suggest(words[0])
         parts: list[Inline] = [_("There's no command called {name}.", name=Plain(words[0][:30]))]
         if guess:
-            parts += [" ", _("Did you mean `{command}`?", command=f"{prefix}help {guess}")]
+            parts += [" ", _("Did you mean `{command}`?", command=prefix + "help " + guess)]
         parts += [" ", _("`{prefix}help` lists them all.", prefix=prefix)]
         return Reply.of(*parts, aside=True)
     if isinstance(item, Group):

@@ -52,9 +52,9 @@ def flood_notice(verdict: Verdict) -> Reply | None:
 def unknown_command(registry: Registry, prefix: str, name: str) -> Reply:
     shown = name if len(name) <= 30 else name[:29] + "…"
     guess = registry.suggest(name)
-    said = _("I don't know the command {name}.", name=Plain(f"{prefix}{shown}"))
+    said = _("I don't know the command {name}.", name=Plain(prefix + shown))
     hint: list[Inline] = (
-        [" ", _("Did you mean `{command}`?", command=f"{prefix}{guess}")] if guess else []
+        [" ", _("Did you mean `{command}`?", command=prefix + str(guess))] if guess else []
     )
     see = _("Type `{prefix}help` to see what I can do.", prefix=prefix)
     return Reply.of(said, *hint, " ", see)
@@ -70,11 +70,11 @@ def group_help(registry: Registry, prefix: str, group: Group, raw: str) -> Reply
         guess = registry.suggest(tokens[0].text, subs)
         said = _(
             "`{group}` has no subcommand {name}.",
-            group=f"{prefix}{group.name}",
+            group=prefix + group.name,
             name=Plain(tokens[0].text[:30]),
         )
         hint: list[Inline] = (
-            [" ", _("Did you mean `{command}`?", command=f"{prefix}{group.name} {guess}")]
+            [" ", _("Did you mean `{command}`?", command=" ".join((prefix + group.name, guess)))]
             if guess
             else []
         )
@@ -82,7 +82,7 @@ def group_help(registry: Registry, prefix: str, group: Group, raw: str) -> Reply
     return Reply.of(
         _(
             "`{group}` needs a subcommand: {listing}. See `{prefix}help {name}`.",
-            group=f"{prefix}{group.name}",
+            group=prefix + group.name,
             listing=listing,
             prefix=prefix,
             name=group.name,
