@@ -155,3 +155,28 @@ def test_outbox_rows_keep_messages_for_their_reader() -> None:
     # rows queued before labels could be messages still decode
     old = '{"parts":[["s","hi"]],"buttons":[["Yes","rsvp 1 yes","primary"]]}'
     assert decode_payload(old)[0].buttons[0].label == "Yes"
+
+
+@pytest.mark.parametrize(
+    ("lang", "one", "many"),
+    [
+        ("es", "(máximo 1 día)", "(máximo 366 días)"),
+        ("fr", "(au plus 1 jour)", "(au plus 366 jours)"),
+        ("pt", "(no máximo 1 dia)", "(no máximo 366 dias)"),
+        ("de", "(höchstens 1 Tag)", "(höchstens 366 Tage)"),
+    ],
+)
+def test_counts_take_the_languages_plural_forms(lang: str, one: str, many: str) -> None:
+    from chatbot.messages.localise import text_in
+
+    def said(n: int) -> str:
+        return text_in(
+            _n(
+                "That duration is too long (at most {n} day).",
+                "That duration is too long (at most {n} days).",
+                n,
+            ),
+            lang,
+        )
+
+    assert one in said(1) and many in said(366)
