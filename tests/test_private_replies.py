@@ -228,7 +228,7 @@ async def test_matrix_private_replies_go_by_dm(synapse: Any, tmp_path: Path) -> 
                 """The notice in the room, and the DM room, for ``text`` sent there."""
                 sent = await peer.send(room, text)
                 notice = await peer.reply_to(room, sent)
-                assert notice.body == SENT_PRIVATE, notice.body
+                assert notice.body == plain_english(SENT_PRIVATE), notice.body
                 if dm is None:
                     dm = await peer.invited(lambda _rid, ev: ev.content.get("is_direct") is True)
                     await peer.join(dm)
