@@ -1,20 +1,27 @@
-"""The first commands a newcomer types: help, ping, about."""
+"""The first commands a newcomer types: help, ping, about.
+
+Help is written in the reader's language (each command's ``help`` and ``params`` are
+messages), but it keeps showing the commands' English names: those are the names every
+member shares and the ones in the docs; the translated names of the most used commands
+(``!ayuda``, ``!aide``, ``!ajuda``, ``!hilfe``) are aliases, listed under "Also:".
+"""
 
 from __future__ import annotations
 
 from chatbot import __version__
+from chatbot.base.i18n import Msg, _, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Command, Group, Level, Module
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
 
-module = Module("basics", "Getting started with the bot.")
+module = Module("basics", _("Getting started with the bot."))
 
 
 @module.command(
-    help="Show what I can do, or how to use one command.",
+    help=_("Show what I can do, or how to use one command."),
     examples=["help", "help tz", "help tz set"],
-    aliases=("commands",),
-    params={"topic": "a command name, e.g. tz"},
+    aliases=("commands", "ayuda", "aide", "ajuda", "hilfe"),
+    params={"topic": _("a command name, e.g. tz")},
 )
 async def help(ctx: Context, topic: str = "") -> Reply:
     prefix = ctx.prefix
@@ -26,13 +33,11 @@ async def help(ctx: Context, topic: str = "") -> Reply:
     item = registry.top.get(words[0])
     if item is None:
         guess = registry.suggest(words[0])
-        hint = f" Did you mean `{prefix}help {guess}`?" if guess else ""
-        return Reply.of(
-            "There's no command called ",
-            Plain(words[0][:30]),
-            f".{hint} `{prefix}help` lists them all.",
-            aside=True,
-        )
+        parts: list[Inline] = [_("There's no command called {name}.", name=Plain(words[0][:30]))]
+        if guess:
+            parts += [" ", _("Did you mean `{command}`?", command=prefix + "help " + guess)]
+        parts += [" ", _("`{prefix}help` lists them all.", prefix=prefix)]
+        return Reply.of(*parts, aside=True)
     if isinstance(item, Group):
         if len(words) > 1:
             sub = item.subcommands.get(words[1])
@@ -56,56 +61,89 @@ async def _overview(ctx: Context) -> Reply:
                 continue
             if isinstance(item, Group) and item.level > level:
                 continue
-            items.append((f"`{prefix}{item.name}`: {item.help}",))
+            items.append((_entry(f"`{prefix}{item.name}`", item.help),))
     return Reply.of(
-        f"Here's what I can do. Type `{prefix}help <command>` for details, "
-        f"e.g. `{prefix}help tz`.\n",
+        _(
+            "Here's what I can do. Type `{prefix}help <command>` for details, "
+            "e.g. `{prefix}help tz`.",
+            prefix=prefix,
+        ),
+        "\n",
         Bullets(tuple(items)),
         aside=True,
     )
 
 
+def _entry(name: str, help: str | Msg, only: Msg | None = None) -> Msg:
+    """``name: help``, the name (markdown) kept as it is, the help in the reader's language."""
+    if only is None:
+        return verbatim("{name}: {help}", name=name, help=help)
+    return verbatim("{name}: {help} {only}", name=name, help=help, only=only)
+
+
+def _examples(examples: list[str], prefix: str) -> Msg:
+    return _("Examples: {examples}", examples=", ".join(f"`{prefix}{e}`" for e in examples))
+
+
 def _group_help(group: Group, prefix: str) -> Reply:
     items = tuple((_line(c, prefix),) for c in group.commands() if not c.hidden)
     examples = [e for c in group.commands() for e in c.examples]
-    tail = "Examples: " + ", ".join(f"`{prefix}{e}`" for e in examples[:5]) if examples else ""
-    return Reply.of(f"**{prefix}{group.name}**: {group.help}\n", Bullets(items), tail, aside=True)
+    tail: list[Inline] = [_examples(examples[:5], prefix)] if examples else []
+    head = verbatim("**{name}**: {help}", name=f"{prefix}{group.name}", help=group.help)
+    return Reply.of(head, "\n", Bullets(items), *tail, aside=True)
 
 
 def _command_help(cmd: Command, prefix: str) -> Reply:
-    lines: list[Inline] = [f"`{cmd.usage(prefix)}`: {cmd.help}"]
+    lines: list[Inline] = [_entry(f"`{cmd.usage(prefix)}`", cmd.help)]
     for param in cmd.params:
         if param.help:
-            optional = "" if param.required else " (optional)"
-            lines.append(f"\n  `{param.name}`{optional}: {param.help}")
+            lines.append("\n  ")
+            if param.required:
+                lines.append(verbatim("`{name}`: {help}", name=param.name, help=param.help))
+            else:
+                lines.append(_("`{name}` (optional): {help}", name=param.name, help=param.help))
     if cmd.aliases:
-        lines.append("\nAlso: " + ", ".join(f"`{prefix}{a}`" for a in cmd.aliases))
-    if cmd.level is not Level.MEMBER:
-        lines.append(f"\nFor {cmd.level.name.lower()}s only.")
+        also = ", ".join(f"`{prefix}{a}`" for a in cmd.aliases)
+        lines += ["\n", _("Also: {aliases}", aliases=also)]
+    if cmd.level is Level.ORGANISER:
+        lines += ["\n", _("For organisers only.")]
+    elif cmd.level is Level.ADMIN:
+        lines += ["\n", _("For admins only.")]
     if cmd.examples:
-        lines.append("\nExamples: " + ", ".join(f"`{prefix}{e}`" for e in cmd.examples))
+        lines += ["\n", _examples(list(cmd.examples), prefix)]
     return Reply.of(*lines, aside=True)
 
 
-def _line(cmd: Command, prefix: str) -> str:
-    only = f" ({cmd.level.name.lower()}s)" if cmd.level is not Level.MEMBER else ""
-    return f"`{cmd.usage(prefix)}`: {cmd.help}{only}"
+def _line(cmd: Command, prefix: str) -> Msg:
+    usage = f"`{cmd.usage(prefix)}`"
+    if cmd.level is Level.ORGANISER:
+        return _entry(usage, cmd.help, _("(organisers)"))
+    if cmd.level is Level.ADMIN:
+        return _entry(usage, cmd.help, _("(admins)"))
+    return _entry(usage, cmd.help)
 
 
-@module.command(help="Check that I'm listening.", examples=["ping"])
-async def ping(ctx: Context) -> str:
-    return "Pong! I'm here."
+@module.command(help=_("Check that I'm listening."), examples=["ping"])
+async def ping(ctx: Context) -> Reply:
+    return Reply.of(_("Pong! I'm here."))
 
 
-@module.command(help="Who I am and where to learn more.", examples=["about"])
+@module.command(help=_("Who I am and where to learn more."), examples=["about"])
 async def about(ctx: Context) -> Reply:
     cfg = ctx.config.bot
-    platforms = ", ".join(sorted(ctx.adapters)) or "nowhere yet"
+    platforms: str | Msg = ", ".join(sorted(ctx.adapters)) or _("nowhere yet")
     return Reply.of(
-        f"{cfg.about}\n",
-        f"I help members see meetings in their own time zone, answer questions, and collect "
-        f"case studies of libraries working with Wikimedia. Connected to: {platforms}. "
-        f"Version {__version__}.\n",
-        f"More about the group: {cfg.website}\n",
-        f"Start with `{ctx.prefix}tz set <your city>`, then `{ctx.prefix}help`.",
+        verbatim("{about}", about=cfg.about),  # the group's own words, from its config
+        "\n",
+        _(
+            "I help members see meetings in their own time zone, answer questions, and collect "
+            "case studies of libraries working with Wikimedia. Connected to: {platforms}. "
+            "Version {version}.",
+            platforms=platforms,
+            version=__version__,
+        ),
+        "\n",
+        _("More about the group: {website}", website=cfg.website),
+        "\n",
+        _("Start with `{prefix}tz set <your city>`, then `{prefix}help`.", prefix=ctx.prefix),
     )

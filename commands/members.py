@@ -18,7 +18,12 @@ from chatbot.time.format import check_language, language_name
 from chatbot.time.zones import Zone, resolve_zone, zone_from_key
 
 module = Module("members", _("Your time zone, language and data."))
-tz = module.group("tz", _("Your time zone: every time I show you is in it."), aliases=("timezone",))
+#: ``zona`` (es), ``fuseau`` (fr), ``fuso`` (pt), ``zeitzone`` (de): the translated names
+tz = module.group(
+    "tz",
+    _("Your time zone: every time I show you is in it."),
+    aliases=("timezone", "zona", "fuseau", "fuso", "zeitzone"),
+)
 
 
 def _zone_line(zone: Zone) -> Msg:
@@ -196,8 +201,8 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
         for module_ in ctx.registry.modules.values():
             for warn in module_.forget_warning_hooks:
                 text = await warn(ctx.host, ctx.member.key)
-                if text:
-                    warnings.append(f"{text}\n")
+                if text:  # a Msg (or a module's plain text, shown as it is)
+                    warnings += [text, "\n"]
         return Reply.of(
             _(
                 "This deletes everything I store about you: your time zone, language, what the "
@@ -209,22 +214,23 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
             _("To go ahead, type `{prefix}forgetme confirm`.", prefix=prefix),
             private=True,
         )
-    notes: list[str] = []
+    notes: list[Inline] = []
     for module_ in ctx.registry.modules.values():
         for hook in module_.forget_hooks:
             note = await hook(ctx.host, ctx.member.key)
-            if note:
-                notes.append(note)
+            if note:  # a Msg, translated for the member (or a module's plain text)
+                notes += [" ", note]
     for account in await ctx.members.forget(ctx.member.key):
         ctx.dialogs.forget(account)
     ctx.forget_prefs()
-    extra = (" " + " ".join(notes)) if notes else ""
-    return Reply.of(f"Done: I've deleted everything I stored about you.{extra}", private=True)
+    done = _("Done: I've deleted everything I stored about you.")
+    return Reply.of(done, *notes, private=True)
 
 
 @module.command(
     help=_("See what a time means in your own zone."),
     examples=["when 15:00 UTC", "when friday 18h CET", "when tomorrow 9am Asia/Manila"],
+    aliases=("cuando", "cuándo", "quand", "quando", "wann"),
     params={"moment": _("a date or time, e.g. 'friday 18h CET' or 'in 2 hours'")},
 )
 async def when(ctx: Context, moment: str) -> Reply:
@@ -272,14 +278,23 @@ def _zone_answer(text: str) -> str:
     try:
         return resolve_zone(text).key
     except AmbiguousZone as exc:
-        raise UserError(f"{exc.message} Type one of: {', '.join(exc.candidates)}.") from None
+        raise UserError(
+            _(
+                "{problem} Type one of: {choices}.",
+                problem=error_text(exc.message),
+                choices=Plain(", ".join(exc.candidates)),
+            )
+        ) from None
 
 
 def _lang_answer(text: str) -> str:
     canonical = check_language(text)
     if canonical is None:
         raise UserError(
-            f"I don't know the language '{text[:20]}'. Try a code like fr, es or pt-BR."
+            _(
+                "I don't know the language '{code}'. Try a code like fr, es or pt-BR.",
+                code=Plain(text.strip()[:20]),
+            )
         )
     return canonical
 
@@ -291,32 +306,37 @@ async def _finish_setup(ctx: Context, answers: dict[str, Any]) -> Reply:
     )
     ctx.forget_prefs()
     return Reply.of(
-        "All set! It's ",
-        When(ctx.now(), "full"),
-        f" for you now. Try `{ctx.prefix}help` to see what else I can do.",
+        _(
+            "All set! It's {now} for you now. Try `{prefix}help` to see what else I can do.",
+            now=When(ctx.now(), "full"),
+            prefix=ctx.prefix,
+        )
     )
 
 
 SETUP = module.dialog(
     Dialog(
         name="setup",
-        title="profile setup",
-        intro="Let's set you up so I can show every time in your own zone.",
+        title=_("profile setup"),
+        intro=_("Let's set you up so I can show every time in your own zone."),
         steps=(
             Step(
                 "zone",
-                "Where are you? Type a city or a time zone (e.g. Lagos, Manila, Europe/Paris).",
-                help="I use this to show meeting times in your own time zone. A city works "
-                "best because it follows daylight saving time.",
+                _("Where are you? Type a city or a time zone (e.g. Lagos, Manila, Europe/Paris)."),
+                help=_(
+                    "I use this to show meeting times in your own time zone. A city works "
+                    "best because it follows daylight saving time."
+                ),
                 validate=_zone_answer,
-                label="time zone",
+                label=_("time zone"),
             ),
             Step(
                 "language",
-                "Which language should dates be in? (a code like en, fr, es, pt-BR)",
-                help="Dates like 'Tue 4 Mar' are written in this language.",
+                _("Which language should I use? (a code like en, fr, es, pt-BR)"),
+                help=_("I write my messages and dates like 'Tue 4 Mar' in this language."),
                 optional=True,
                 validate=_lang_answer,
+                label=_("language"),
             ),
         ),
         on_complete=_finish_setup,
@@ -325,7 +345,9 @@ SETUP = module.dialog(
 
 
 @module.command(
-    help="Set up your time zone and language, step by step.", examples=["setup"], private=True
+    help=_("Set up your time zone and language, step by step."),
+    examples=["setup"],
+    private=True,
 )
 async def setup(ctx: Context) -> Reply:
     return await ctx.dialogs.start(ctx, "setup")

@@ -10,6 +10,7 @@ import pytest
 
 from chatbot.base.clock import FakeClock
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog, Step
 from chatbot.dispatch.registry import Module
@@ -24,7 +25,7 @@ FAILS: list[Exception] = []
 
 def _year(text: str) -> int:
     if not text.strip().isdigit() or not 1900 <= int(text) <= 2100:
-        raise UserError("Give a year between 1900 and 2100, e.g. 2024.")
+        raise UserError(verbatim("Give a year between 1900 and 2100, e.g. 2024."))
     return int(text)
 
 
@@ -223,6 +224,7 @@ async def test_review_keeps_each_code_span_whole(demo: ConsoleChat) -> None:
     HTML) shows `title` as code and the rest as text."""
     from adapters.matrix.render import render_content
     from chatbot.messages.events import Outgoing
+    from chatbot.messages.localise import localise
 
     sent: list[Outgoing] = []
     print_it = demo.adapter.send
@@ -236,7 +238,7 @@ async def test_review_keeps_each_code_span_whole(demo: ConsoleChat) -> None:
     await demo.say("Lakeside")
     await demo.say("2024")
     assert "Here is your event report:" in await demo.say("skip")
-    html = render_content(sent[-1])["formatted_body"]
+    html = render_content(localise(sent[-1]))["formatted_body"]
     assert html.endswith("(e.g. <code>title</code>), or <code>cancel</code>."), html[-120:]
 
 
@@ -247,7 +249,9 @@ async def test_a_refused_or_failed_completion_keeps_the_answers(demo: ConsoleCha
     await demo.say("Wikidata day")
     await demo.say("2024")
     await demo.say("skip")
-    FAILS.extend([UserError("The events calendar is closed for edits today."), OSError("disk")])
+    FAILS.extend(
+        [UserError(verbatim("The events calendar is closed for edits today.")), OSError("disk")]
+    )
     refused = await demo.say("yes")
     assert "The events calendar is closed for edits today." in refused
     assert "Your answers are kept: say `yes` to try again" in refused

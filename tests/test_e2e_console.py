@@ -146,8 +146,9 @@ async def test_sigkill_mid_dialogue_then_resume(start: object) -> None:
     again: BotProcess = await start()
     out = await again.ask("fr", r"Say `yes` to confirm")
     assert "time zone: Africa/Lagos" in out and "language: fr" in out
-    assert "All set" in await again.ask("yes", r"All set")
-    assert "Africa/Lagos" in await again.ask("!tz", r"Your time zone")
+    # French was chosen for the bot's messages: the answers from then on are in French
+    assert "Tout est prêt" in await again.ask("yes", r"Tout est prêt")
+    assert "Africa/Lagos" in await again.ask("!tz", r"Votre fuseau horaire")
     assert await again.finish() == 0
 
 

@@ -19,6 +19,7 @@ from nio import DownloadResponse, RoomMessageFile, RoomMessageNotice
 from adapters.console import ConsoleSettings, exports_folder
 from adapters.discord import DiscordAdapter
 from chatbot.base.clock import FakeClock
+from chatbot.base.i18n import plain_english
 from chatbot.delivery.outbox_payload import decode_payload, encode_payload
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Module
@@ -205,7 +206,7 @@ async def test_discord_exports_are_attachments(
         await fake.send_message(general, carol, "!casestudy export csv")
         notice = await fake.wait_for_message(channel_id=general.id, start=start, timeout=WAIT)
         answer = await fake.wait_for_message(channel_id=carol_dm.id, start=start, timeout=WAIT)
-        assert notice.content == SENT_DIRECT
+        assert notice.content == plain_english(SENT_DIRECT)
         assert answer.content == "2 published case studies as CSV: casestudies-2026-11-25.csv"
         [upload] = answer.files
         assert upload.filename == "casestudies-2026-11-25.csv" and upload.field == "files[0]"

@@ -62,7 +62,7 @@ async def test_lang_changes_date_language(chat: ConsoleChat) -> None:
     out = await chat.say("!lang fr")
     assert "mer. 25 nov. 2026, 13:00 (Paris)" in out
     assert "français" in await chat.say("!lang")
-    assert "don't know the language code 'xx-zz-yy'" in await chat.say("!lang xx-zz-yy")
+    assert "Je ne connais pas le code de langue « xx-zz-yy »" in await chat.say("!lang xx-zz-yy")
     assert "Wed 25 Nov, 13:00 (Paris)" in await chat.say("!lang en")
 
 

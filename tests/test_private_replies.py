@@ -21,6 +21,7 @@ from adapters.discord import DiscordAdapter
 from adapters.matrix import MatrixAdapter
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import Config, parse_config
+from chatbot.base.i18n import plain_english
 from chatbot.dispatch.adapter import Capabilities, Sent
 from chatbot.dispatch.registry import Module
 from chatbot.messages.events import Incoming, Member, Outgoing, Room
@@ -95,19 +96,19 @@ async def test_discord_private_replies_go_by_dm_or_ephemeral(
     async with running(config, DiscordAdapter(config), clock) as bot:
         await seed_study(bot, Member(f"discord:{bob.id}", "discord", "bob"))
         notice, answer = await said(general, bob, "!casestudy view 1", bob_dm)
-        assert notice == SENT_PRIVATE and CONTACT in answer
+        assert notice == plain_english(SENT_PRIVATE) and CONTACT in answer
         notice, answer = await said(general, bob, "!casestudy mine", bob_dm)
-        assert notice == SENT_PRIVATE and "#1 [submitted]" in answer
+        assert notice == plain_english(SENT_PRIVATE) and "#1 [submitted]" in answer
         notice, answer = await said(events, carol, "!casestudy pending", carol_dm)
-        assert notice == SENT_PRIVATE and "#1 [submitted]" in answer
+        assert notice == plain_english(SENT_PRIVATE) and "#1 [submitted]" in answer
         notice, answer = await said(events, carol, "!casestudy view 1", carol_dm)
-        assert notice == SENT_PRIVATE and CONTACT in answer
+        assert notice == plain_english(SENT_PRIVATE) and CONTACT in answer
         await fake.send_message(events, carol, "!casestudy claim 1")
         await fake.wait_for_message(channel_id=events.id, content="You're reviewing case study #1.")
         await fake.send_message(events, carol, f"!casestudy reject 1 {REASON}")
         await fake.wait_for_message(lambda m: REASON in m.content, channel_id=bob_dm.id)
         notice, answer = await said(general, bob, "!casestudy view 1", bob_dm)
-        assert notice == SENT_PRIVATE and REASON in answer
+        assert notice == plain_english(SENT_PRIVATE) and REASON in answer
 
         pending = await fake.invoke_command(
             "casestudy", {"number": 1}, subcommand="view", user=bob, channel=general
@@ -183,7 +184,7 @@ async def test_private_reply_is_withheld_where_there_are_no_direct_messages(
         await bot.handle(Incoming("nodm", member, room, "!help tz", event_id="2"))
     finally:
         await bot.close()
-    assert adapter.posted[0] == NO_DMS_HERE
+    assert adapter.posted[0] == plain_english(NO_DMS_HERE)
     assert adapter.posted[1].startswith("!tz: Your time zone")
     assert not [text for text in adapter.posted if CONTACT in text]
 
@@ -227,7 +228,7 @@ async def test_matrix_private_replies_go_by_dm(synapse: Any, tmp_path: Path) -> 
                 """The notice in the room, and the DM room, for ``text`` sent there."""
                 sent = await peer.send(room, text)
                 notice = await peer.reply_to(room, sent)
-                assert notice.body == SENT_PRIVATE, notice.body
+                assert notice.body == plain_english(SENT_PRIVATE), notice.body
                 if dm is None:
                     dm = await peer.invited(lambda _rid, ev: ev.content.get("is_direct") is True)
                     await peer.join(dm)

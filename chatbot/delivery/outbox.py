@@ -66,6 +66,10 @@ from sqlalchemy import event as sa_event
 
 from chatbot.base.logs import get_logger
 from chatbot.delivery.outbox_claims import (
+    IN_DOUBT,
+    NO_DMS,
+    NOT_ACCEPTED,
+    TOO_LATE,
     Claimed,
     Outcome,
     claim_due,
@@ -288,9 +292,7 @@ class Outbox:
     async def _send_one(self, adapter: Adapter, row: Claimed) -> Outcome:
         now = self.clock.now()
         if row.expires_at is not None and aware(row.expires_at) < now:
-            return Outcome(
-                row, error="too late: it was due before the bot could send it", permanent=True
-            )
+            return Outcome(row, error=TOO_LATE, permanent=True)
         try:
             reply, reader = decode_payload(row.payload)
         except Exception as exc:  # a corrupt row must not block the others
@@ -306,7 +308,7 @@ class Outbox:
                 if sent is None:
                     return Outcome(
                         row,
-                        error="the member does not accept direct messages",
+                        error=NO_DMS,
                         permanent=True,
                     )
             else:
@@ -315,9 +317,7 @@ class Outbox:
                 out = Outgoing(room, reply, reader, delivery_id=delivery_id, sent_at=sent_at)
                 sent = await adapter.send(out)
                 if sent is None:
-                    return Outcome(
-                        row, error="the platform did not accept the message", permanent=True
-                    )
+                    return Outcome(row, error=NOT_ACCEPTED, permanent=True)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -378,7 +378,7 @@ class Outbox:
         platforms = [p for p, a in self.adapters.items() if not is_idempotent(a)]
         if not platforms:
             return
-        error = "in doubt: the bot stopped while sending it; it may or may not have been posted"
+        error = IN_DOUBT
         async with self.db.session() as session:
             rows = await fail_in_doubt(session, platforms, now, error)
             reports = [r for r in (failure_report(row, error, now) for row in rows) if r]

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
+from chatbot.base.i18n import N_, Msg, _, _n
 from chatbot.delivery.outbox_policy import RetryPolicy
 from chatbot.delivery.outbox_rows import (
-    ANNOUNCEMENT,
     CLAIMED,
     FAILED,
     NOTIFICATION,
@@ -285,20 +285,63 @@ async def fail_in_doubt(
     return [_claimed(r) for r in result.all()]
 
 
+#: the reasons the outbox itself gives for a failure: kept in English in ``last_error`` (for
+#: the operator), translated in the report to the owner; other errors are the platform's own
+TOO_LATE = N_("too late: it was due before the bot could send it")
+NO_DMS = N_("the member does not accept direct messages")
+NOT_ACCEPTED = N_("the platform did not accept the message")
+IN_DOUBT = N_("in doubt: the bot stopped while sending it; it may or may not have been posted")
+_REASONS = frozenset({TOO_LATE, NO_DMS, NOT_ACCEPTED, IN_DOUBT})
+
+
 def failure_report(row: Claimed, error: str, now: datetime) -> dict[str, Any] | None:
     """The DM telling the owner a delivery failed for good (none for notifications)."""
     if row.owner_id is None or row.kind == NOTIFICATION:
         return None
-    platform, _, native = row.owner_id.partition(":")
-    what = {ANNOUNCEMENT: "announcement", REMINDER: "reminder"}.get(row.kind, row.kind)
+    platform, _sep, native = row.owner_id.partition(":")
     number = f" #{row.ref.rpartition(':')[2]}" if row.ref else ""
-    where = "to " + row.target_name if row.member_id else "in " + row.target_name
-    reply = Reply.of(
-        f"I couldn't post your {what}{number} ",
-        Plain(where),
-        f" ({row.platform}) after {row.attempts} attempt{'s' if row.attempts != 1 else ''}: ",
-        Plain(error),
-    )
+    args = {"number": number, "target": Plain(row.target_name), "platform": row.platform}
+    reason: Msg | Plain = _(error) if error in _REASONS else Plain(error)
+    args["error"] = reason
+    n = row.attempts
+    # one whole sentence per kind and place (a member's DM, a room), for word order
+    if row.kind == REMINDER and row.member_id:
+        said = _n(
+            "I couldn't post your reminder{number} to {target} ({platform}) after {n} "
+            "attempt: {error}",
+            "I couldn't post your reminder{number} to {target} ({platform}) after {n} "
+            "attempts: {error}",
+            n,
+            **args,
+        )
+    elif row.kind == REMINDER:
+        said = _n(
+            "I couldn't post your reminder{number} in {target} ({platform}) after {n} "
+            "attempt: {error}",
+            "I couldn't post your reminder{number} in {target} ({platform}) after {n} "
+            "attempts: {error}",
+            n,
+            **args,
+        )
+    elif row.member_id:
+        said = _n(
+            "I couldn't post your announcement{number} to {target} ({platform}) after {n} "
+            "attempt: {error}",
+            "I couldn't post your announcement{number} to {target} ({platform}) after {n} "
+            "attempts: {error}",
+            n,
+            **args,
+        )
+    else:
+        said = _n(
+            "I couldn't post your announcement{number} in {target} ({platform}) after {n} "
+            "attempt: {error}",
+            "I couldn't post your announcement{number} in {target} ({platform}) after {n} "
+            "attempts: {error}",
+            n,
+            **args,
+        )
+    reply = Reply.of(said)
     owner = Member(row.owner_id, platform, native)
     return delivery_row(
         Delivery(platform, reply, member=owner, kind=NOTIFICATION, ref=row.ref), now

@@ -73,7 +73,10 @@ def _enc_label(label: str | Msg) -> Any:
 
 
 def _dec_label(data: Any) -> str | Msg:
-    return data if isinstance(data, str) else _dec_msg(data)
+    """A button's label: a string, or a message (``["s", text]`` is read too)."""
+    if isinstance(data, str):
+        return data
+    return str(data[1]) if data[0] == "s" else _dec_msg(data)
 
 
 def _dec_msg(data: list[Any]) -> Msg:
@@ -96,6 +99,10 @@ def _dec_inline(data: list[Any]) -> Inline:
         return When(datetime.fromisoformat(data[1]), data[2], bool(data[3]))
     if tag == "m":
         return Mention(Member(data[1], data[2], data[3]))
+    if tag == "t":
+        _tag, text, args, plural, n, context, verbatim = data
+        values = tuple((name, _dec_value(value)) for name, value in args)
+        return Msg(text, values, plural=plural, n=n, context=context, verbatim=bool(verbatim))
     raise ValueError(f"unknown part tag {tag!r}")
 
 
@@ -127,6 +134,15 @@ def encode_payload(reply: Reply, reader: Reader = NO_READER) -> str:
     if reader.zone or reader.lang:
         data["reader"] = [reader.zone, reader.lang]
     return msgspec.json.encode(data).decode()
+
+
+def _label(data: str | list[Any]) -> str | Msg:
+    """A button's label: a string in rows queued before labels could be messages."""
+    if isinstance(data, str):
+        return data
+    label = _dec_inline(data)
+    assert isinstance(label, str | Msg)
+    return label
 
 
 def decode_payload(text: str) -> tuple[Reply, Reader]:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 import msgspec
 
 from chatbot.base.errors import BadArgument
+from chatbot.base.i18n import _, _n
 from chatbot.dispatch.answers import YES_NO_MAYBE, answer_key
+from chatbot.messages.events import Plain
 
 if TYPE_CHECKING:
     from chatbot.messages.events import Member
@@ -75,8 +77,12 @@ def split_args(raw: str) -> list[Token]:
             end = raw.find(close, i + 1)
             if end == -1:
                 raise BadArgument(
-                    f"There's an opening quote {ch} without its closing {close}. "
-                    "Close it, or leave quotes out."
+                    _(
+                        "There's an opening quote {open} without its closing {close}. "
+                        "Close it, or leave quotes out.",
+                        open=ch,
+                        close=close,
+                    )
                 )
             tokens.append(Token(raw[i + 1 : end], start, True))
             i = end + 1
@@ -113,10 +119,19 @@ class Text(msgspec.Struct, frozen=True):
     async def convert(self, ctx: ConvertContext, text: str) -> str:
         text = text.strip()
         if len(text) < self.min_len:
-            raise BadArgument(f"The {self.label} is too short (at least {self.min_len}).")
+            # the label is the parameter's name (an identifier, like `<question>` in usage)
+            raise BadArgument(
+                _("The {label} is too short (at least {min}).", label=self.label, min=self.min_len)
+            )
         if len(text) > self.max_len:
             raise BadArgument(
-                f"The {self.label} is too long ({len(text)} characters; at most {self.max_len})."
+                _n(
+                    "The {label} is too long ({n} character; at most {max}).",
+                    "The {label} is too long ({n} characters; at most {max}).",
+                    len(text),
+                    label=self.label,
+                    max=self.max_len,
+                )
             )
         return text
 
@@ -132,12 +147,16 @@ class Integer(msgspec.Struct, frozen=True):
         if not (cleaned.isascii() and cleaned.isdigit() and len(cleaned) <= 18) and not (
             _SIGNED_INT.fullmatch(cleaned)
         ):
-            raise BadArgument(f"'{clip(text)}' is not a whole number.")
+            raise BadArgument(_("'{text}' is not a whole number.", text=Plain(clip(text))))
         value = int(cleaned)
         if self.minimum is not None and value < self.minimum:
-            raise BadArgument(f"The {self.label} must be at least {self.minimum}.")
+            raise BadArgument(
+                _("The {label} must be at least {min}.", label=self.label, min=self.minimum)
+            )
         if self.maximum is not None and value > self.maximum:
-            raise BadArgument(f"The {self.label} must be at most {self.maximum}.")
+            raise BadArgument(
+                _("The {label} must be at most {max}.", label=self.label, max=self.maximum)
+            )
         return value
 
 
@@ -160,7 +179,13 @@ class Choice(msgspec.Struct, frozen=True):
         for word, option in self.aliases:
             if word == value:
                 return option
-        raise BadArgument(f"'{clip(text)}' is not one of: {', '.join(self.options)}.")
+        raise BadArgument(
+            _(
+                "'{text}' is not one of: {options}.",
+                text=Plain(clip(text)),
+                options=", ".join(self.options),
+            )
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,12 +253,21 @@ class Duration(msgspec.Struct, frozen=True):
         value = parse_duration(text)
         if value is None:
             raise BadArgument(
-                f"I can't read '{clip(text)}' as a duration. Try '90m', '1h30m' or '2 days'."
+                _(
+                    "I can't read '{text}' as a duration. Try '90m', '1h30m' or '2 days'.",
+                    text=Plain(clip(text)),
+                )
             )
         if value <= timedelta(0):
-            raise BadArgument("The duration must be longer than zero.")
+            raise BadArgument(_("The duration must be longer than zero."))
         if value > self.maximum:
-            raise BadArgument(f"That duration is too long (at most {self.maximum.days} days).")
+            raise BadArgument(
+                _n(
+                    "That duration is too long (at most {n} day).",
+                    "That duration is too long (at most {n} days).",
+                    self.maximum.days,
+                )
+            )
         return value
 
 
@@ -277,7 +311,9 @@ class MemberArg(msgspec.Struct, frozen=True):
     async def convert(self, ctx: ConvertContext, text: str) -> Member:
         member = await ctx.resolve_member(text.strip())
         if member is None:
-            raise BadArgument(f"I can't find a member called '{clip(text)}' here.")
+            raise BadArgument(
+                _("I can't find a member called '{text}' here.", text=Plain(clip(text)))
+            )
         return member
 
 

@@ -32,11 +32,11 @@ from sqlalchemy import Delete, delete, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from chatbot.base.errors import UserError, new_ref
-from chatbot.base.i18n import Msg, english
+from chatbot.base.i18n import Msg, _, available_languages, verbatim
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.answers import BACK, CANCEL, CONFIRM, HELP, SKIP, answer_key
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
-from chatbot.messages.localise import error_text
+from chatbot.messages.localise import error_text, text_in
 from chatbot.storage.models import DialogRow
 
 if TYPE_CHECKING:
@@ -76,14 +76,14 @@ Condition = Callable[[dict[str, Any]], bool]
 Completion = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
 
 #: what a member is told when a completion refused or failed (``{prefix}`` is filled in)
-KEPT = (
+KEPT = _(
     "Your answers are kept: say `yes` to try again, the name of an answer to change it, "
     "or `cancel` to drop them."
 )
 
 
 #: said to a message that arrives as another one of the member's ends their dialogue
-ENDED = "Your other message just finished (or cancelled) that a moment ago; nothing more to do."
+ENDED = _("Your other message just finished (or cancelled) that a moment ago; nothing more to do.")
 
 
 class DraftGone(UserError):
@@ -113,9 +113,17 @@ class Step(msgspec.Struct, frozen=True):
         return self.label or self.key.replace("_", " ")
 
     def display(self, value: Any) -> str:
+        """The answer as text (English "(skipped)"); prefer :meth:`shown` in replies."""
         if value is None:
             return "(skipped)"
         return self.show(value) if self.show else str(value)
+
+    def shown(self, value: Any) -> Inline:
+        """The answer as the member sees it: what they typed (escaped), or "(skipped)" in
+        their language."""
+        if value is None:
+            return _("(skipped)")
+        return Plain(self.show(value) if self.show else str(value))
 
 
 class Dialog(msgspec.Struct, frozen=True):
@@ -130,9 +138,15 @@ class Dialog(msgspec.Struct, frozen=True):
     kept: str | Msg = KEPT
 
     def index_of(self, text: str) -> int | None:
-        wanted = text.strip().casefold().replace(" ", "_")
+        """The step a member names at the review: by its key, or by its title in any of the
+        bot's languages (``zona horaria`` as well as ``zone``), accents and case ignored."""
+        wanted = _name_key(text)
         for i, step in enumerate(self.steps):
-            if wanted in (step.key.casefold(), english(step.title).casefold().replace(" ", "_")):
+            if wanted == _name_key(step.key):
+                return i
+        for i, step in enumerate(self.steps):
+            titles = {_name_key(text_in(step.title, lang)) for lang in available_languages()}
+            if wanted in titles:
                 return i
         return None
 
@@ -157,7 +171,7 @@ class Dialog(msgspec.Struct, frozen=True):
     def review_items(self, answers: dict[str, Any]) -> tuple[tuple[Inline, ...], ...]:
         """``title: answer`` of every step that applies, for a review."""
         return tuple(
-            (f"**{step.title}**: ", Plain(step.display(answers.get(step.key))))
+            (verbatim("**{title}**: ", title=step.title), step.shown(answers.get(step.key)))
             for step in self.steps
             if step.applies(answers)
         )
@@ -204,9 +218,9 @@ class DialogEngine:
         async with ctx.db.session() as session:
             await session.merge(row)
         self.open_keys.add((ctx.member.id, ctx.room.id))
-        intro: list[Inline] = [f"{dialog.intro}\n"] if dialog.intro else []
-        keywords = "Say `back`, `skip` (optional questions), `help` or `cancel` at any time.\n"
-        return Reply.of(*intro, keywords, *self._prompt(dialog, first or 0, answers))
+        intro: list[Inline] = [dialog.intro, "\n"] if dialog.intro else []
+        keywords = _("Say `back`, `skip` (optional questions), `help` or `cancel` at any time.")
+        return Reply.of(*intro, keywords, "\n", *self._prompt(dialog, first or 0, answers))
 
     def active(self, member_id: str, room_id: str) -> bool:
         return (member_id, room_id) in self.open_keys
@@ -232,8 +246,11 @@ class DialogEngine:
                     await session.delete(row)
                     self.open_keys.discard(key)
                     return Reply.of(
-                        f"Your {dialog.title} from earlier expired, so I dropped it. "
-                        "Start again whenever you like."
+                        _(
+                            "Your {title} from earlier expired, so I dropped it. "
+                            "Start again whenever you like.",
+                            title=dialog.title,
+                        )
                     )
                 reply, finished = await self._advance(ctx, dialog, row, text.strip())
                 if finished == "cancelled":
@@ -266,7 +283,7 @@ class DialogEngine:
             result = await dialog.on_complete(ctx, answers)
         except DraftGone as exc:
             self.open_keys.discard(key)
-            return Reply.of(exc.message)
+            return Reply.of(error_text(exc.message, exc.markdown))
         except UserError as exc:
             said: Inline = error_text(exc.message, exc.markdown)
             return Reply.of(said, "\n", kept)
@@ -274,8 +291,13 @@ class DialogEngine:
             ref = new_ref()
             log.exception("dialog_completion_failed", ref=ref, dialog=dialog.name, member=key[0])
             return Reply.of(
-                f"Sorry, something broke on my side while saving your {dialog.title} (ref {ref}: "
-                "quote it to an organiser). ",
+                _(
+                    "Sorry, something broke on my side while saving your {title} (ref {ref}: "
+                    "quote it to an organiser).",
+                    title=dialog.title,
+                    ref=ref,
+                ),
+                " ",
                 kept,
             )
         async with ctx.db.session() as session:
@@ -292,8 +314,11 @@ class DialogEngine:
         if getattr(result, "rowcount", 0) != 1:
             title = self.dialogs[name].title if name in self.dialogs else name
             raise DraftGone(
-                f"That {title} was already sent (or cancelled) by your other message a moment "
-                "ago; I didn't send it twice."
+                _(
+                    "That {title} was already sent (or cancelled) by your other message a "
+                    "moment ago; I didn't send it twice.",
+                    title=title,
+                )
             )
 
     async def move(self, db: Database, old: tuple[str, str], new: tuple[str, str]) -> bool:
@@ -322,7 +347,8 @@ class DialogEngine:
         word = answer_key(text.lstrip(ctx.prefix))
         answers: dict[str, Any] = json.loads(row.answers)
         if word in CANCEL:
-            return Reply.of(f"Cancelled your {dialog.title}. Nothing was saved."), "cancelled"
+            cancelled = _("Cancelled your {title}. Nothing was saved.", title=dialog.title)
+            return Reply.of(cancelled), "cancelled"
         if row.reviewing:
             return self._review_answer(dialog, row, answers, text, word)
         step = dialog.steps[row.step]
@@ -332,7 +358,8 @@ class DialogEngine:
             previous = dialog.previous_step(answers, row.step)
             if previous is None:
                 return Reply.of(
-                    "This is the first question.\n",
+                    _("This is the first question."),
+                    "\n",
                     *self._prompt(dialog, row.step, answers, current=False),
                 ), ""
             row.step = previous
@@ -342,7 +369,8 @@ class DialogEngine:
             value: Any = None
         elif word in SKIP and answer_key(text) in SKIP:
             return Reply.of(
-                "This one is needed, so I can't skip it.\n",
+                _("This one is needed, so I can't skip it."),
+                "\n",
                 *self._prompt(dialog, row.step, answers, current=False),
             ), ""
         else:
@@ -390,16 +418,21 @@ class DialogEngine:
         index = dialog.index_of(target)
         if index is not None and not dialog.steps[index].applies(answers):
             return Reply.of(
-                f"The question `{dialog.steps[index].key}` doesn't apply with your answers, "
-                "so there is nothing to change there. Say `yes` to confirm, the name of "
-                "another answer to change it, or `cancel`."
+                _(
+                    "The question `{key}` doesn't apply with your answers, so there is "
+                    "nothing to change there. Say `yes` to confirm, the name of another answer "
+                    "to change it, or `cancel`.",
+                    key=dialog.steps[index].key,
+                )
             ), ""
         if index is None:
             names = ", ".join(f"`{s.key}`" for s in dialog.steps if s.applies(answers))
             return Reply.of(
-                "Say `yes` to confirm, the name of an answer to change it (",
-                names,
-                "), or `cancel`.",
+                _(
+                    "Say `yes` to confirm, the name of an answer to change it ({names}), "
+                    "or `cancel`.",
+                    names=names,
+                )
             ), ""
         row.reviewing = 0
         row.return_to_review = 1
@@ -419,32 +452,44 @@ class DialogEngine:
         shown = dialog.applicable(answers or {})
         number = sum(1 for i in shown if i < index) + 1
         total = max(len(shown), number)
-        parts: list[Inline] = [f"**{number}/{total}** {step.prompt}"]
+        parts: list[Inline] = [f"**{number}/{total}** ", step.prompt]
         if step.optional:
-            parts.append(" (optional: say `skip`)")
+            parts += [" ", _("(optional: say `skip`)")]
         if current and answers and step.key in answers:
-            parts += [" Current answer: ", Plain(step.display(answers[step.key])), "."]
+            parts += [" ", _("Current answer: {answer}.", answer=step.shown(answers[step.key]))]
         return parts
 
     def _help(
         self, dialog: Dialog, index: int, answers: dict[str, Any] | None = None
     ) -> list[Inline]:
         step = dialog.steps[index]
-        text = step.help or "Answer the question in your own words."
+        text = step.help or _("Answer the question in your own words.")
+        keywords = (
+            _(
+                "You can also say `back` (previous question), `skip` (this one is optional), "
+                "or `cancel` (stop, nothing saved)."
+            )
+            if step.optional
+            else _("You can also say `back` (previous question) or `cancel` (stop, nothing saved).")
+        )
         return [
             text,
-            "\nYou can also say `back` (previous question), ",
-            "`skip` (this one is optional), " if step.optional else "",
-            "or `cancel` (stop, nothing saved).\n",
+            "\n",
+            keywords,
+            "\n",
             *self._prompt(dialog, index, answers, current=False),
         ]
 
     def _review(self, dialog: Dialog, answers: dict[str, Any]) -> Reply:
         return Reply.of(
-            f"Here is your {dialog.title}:\n",
+            _("Here is your {title}:", title=dialog.title),
+            "\n",
             Bullets(dialog.review_items(answers)),
-            "Say `yes` to confirm, or the name of an answer to change it "
-            f"(e.g. `{dialog.steps[0].key}`), or `cancel`.",
+            _(
+                "Say `yes` to confirm, or the name of an answer to change it (e.g. `{key}`), "
+                "or `cancel`.",
+                key=dialog.steps[0].key,
+            ),
         )
 
 
@@ -458,5 +503,10 @@ def _draft_of(ctx: DialogContext, name: str) -> Delete:
 
 def _nonempty(text: str) -> str:
     if not text.strip():
-        raise UserError("I need an answer here.")
+        raise UserError(_("I need an answer here."))
     return text.strip()
+
+
+def _name_key(text: str) -> str:
+    """A step's name as members may type it: any case, accents or spaces/underscores."""
+    return answer_key(text).replace(" ", "_")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import msgspec
 
 from chatbot.base.errors import BadArgument
-from chatbot.base.i18n import Msg
+from chatbot.base.i18n import N_, Msg, _
 from chatbot.dispatch.converters import (
     Aliases,
     Choice,
@@ -43,6 +43,7 @@ from chatbot.dispatch.converters import (
     Token,
     split_args,
 )
+from chatbot.messages.events import Plain
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -127,29 +128,35 @@ class Command(msgspec.Struct):
                 return values
         if len(tokens) > len(params):
             extra = " ".join(t.text for t in tokens[len(params) :])
-            raise BadArgument(f"I didn't expect '{extra[:40]}' at the end.")
+            raise BadArgument(_("I didn't expect '{extra}' at the end.", extra=Plain(extra[:40])))
         return values
 
 
 #: what to type for a missing argument, by converter kind (when the command gives no help)
 _KINDS: dict[type, str] = {
-    Integer: "a number",
-    Text: "some text",
-    TimeZoneArg: "a city, a zone name or an offset (Lagos, Europe/Paris, UTC+1)",
-    DateTimeArg: "a date and time (friday 15:00, tomorrow 9am)",
-    Duration: "a duration (30 minutes, 2h, 3 days)",
-    MemberArg: "a member (a mention or their name)",
+    Integer: N_("a number"),
+    Text: N_("some text"),
+    TimeZoneArg: N_("a city, a zone name or an offset (Lagos, Europe/Paris, UTC+1)"),
+    DateTimeArg: N_("a date and time (friday 15:00, tomorrow 9am)"),
+    Duration: N_("a duration (30 minutes, 2h, 3 days)"),
+    MemberArg: N_("a member (a mention or their name)"),
 }
 
 
-def _missing(cmd: Command, param: Param) -> str:
-    """``The reason is missing: why it is rejected.`` — in words, not the converter's name."""
-    what = param.help or _KINDS.get(type(param.converter))
+def _missing(cmd: Command, param: Param) -> Msg:
+    """``The reason is missing: why it is rejected.`` — in words, not the converter's name.
+    The parameter's name is an identifier (as in the usage line ``<reason>``)."""
+    kind = _KINDS.get(type(param.converter))
+    what: str | Msg | None = param.help or (_(kind) if kind else None)
     if what is None and isinstance(param.converter, Choice):
-        what = "one of " + ", ".join(param.converter.options)
-    message = f"The {param.name.replace('_', ' ')} is missing" + (f": {what}." if what else ".")
+        what = _("one of {options}", options=", ".join(param.converter.options))
+    name = param.name.replace("_", " ")
+    if what:
+        message = _("The {name} is missing: {what}.", name=name, what=what)
+    else:
+        message = _("The {name} is missing.", name=name)
     if cmd.examples:
-        message += f" For example: {cmd.examples[0]}"
+        return _("{message} For example: {example}", message=message, example=cmd.examples[0])
     return message
 
 
@@ -193,8 +200,11 @@ def _check_quote_alignment(cmd: Command, prefix: str, tokens: list[Token]) -> No
     tail = [quote(t.text) if t.quoted else t.text for t in tokens[first_quoted:]]
     line = " ".join([prefix + cmd.qualified_name, *parts, *tail])
     raise BadArgument(
-        "I'm not sure which words go together. Put quotes around an argument of several "
-        f"words, like this: {line}"
+        _(
+            "I'm not sure which words go together. Put quotes around an argument of several "
+            "words, like this: {line}",
+            line=Plain(line),
+        )
     )
 
 
@@ -320,12 +330,13 @@ class Module(msgspec.Struct):
         return fn
 
     def on_forget(self, fn: Hook) -> Hook:
-        """``async fn(bot, member_id) -> str | None``: delete its data on ``!forgetme``."""
+        """``async fn(bot, member_id) -> str | Msg | None``: delete its data on ``!forgetme``;
+        the text (a :class:`Msg`, translated for the member) is added to the confirmation."""
         self.forget_hooks.append(fn)
         return fn
 
     def on_forget_warning(self, fn: Hook) -> Hook:
-        """``async fn(bot, member_id) -> str | None``: what ``!forgetme`` will not simply
+        """``async fn(bot, member_id) -> str | Msg | None``: what ``!forgetme`` will not simply
         delete (e.g. published texts that stay under their licence), said *before* the
         confirm."""
         self.forget_warning_hooks.append(fn)

@@ -19,6 +19,9 @@ from the moment of the backup without answering old messages again.  It refuses 
 bot runs (the SQLite instance lock; live leases on PostgreSQL) and, unless ``--force``,
 when the database already holds the bot's tables; a replaced SQLite file is kept as
 ``<file>.replaced-<time>``.
+
+Its output stays in English: it is the operator's terminal, not a member's chat (issue #19
+translates what members read).
 """
 
 from __future__ import annotations

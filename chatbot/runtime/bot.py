@@ -30,7 +30,7 @@ from chatbot.base.errors import (
     UserError,
     new_ref,
 )
-from chatbot.base.i18n import set_default_language
+from chatbot.base.i18n import Msg, _, set_default_language
 from chatbot.base.logs import get_logger
 from chatbot.delivery.workers import instance_name
 from chatbot.dispatch.answers import answer_key
@@ -364,8 +364,11 @@ class Bot:
                 command=ctx.command.qualified_name if ctx.command else None,
             )
             reply = Reply.of(
-                f"Sorry, something broke on my side (ref {ref}). "
-                "Please tell an organiser and quote that reference."
+                _(
+                    "Sorry, something broke on my side (ref {ref}). "
+                    "Please tell an organiser and quote that reference.",
+                    ref=ref,
+                )
             )
         if metrics is not None:
             metrics.messages.inc()
@@ -415,7 +418,7 @@ class Bot:
         if answer is not None:
             result: Reply | None = await answer(ctx, text)
             return result
-        return Reply.of(f"Type `{self.prefix}help` to see what I can do.")
+        return Reply.of(_("Type `{prefix}help` to see what I can do.", prefix=self.prefix))
 
     async def _command(self, ctx: Context, name: str, raw: str) -> Reply | None:
         resolved = self.registry.resolve(name, raw)
@@ -430,7 +433,7 @@ class Bot:
         result = await cmd.handler(ctx, **args)
         if result is None:
             return None
-        if result.__class__ is str:
+        if result.__class__ is str or isinstance(result, Msg):
             return Reply((result,), private=cmd.private)
         assert isinstance(result, Reply)
         return result
@@ -441,9 +444,11 @@ class Bot:
         level = await self.level_of(ctx.member, ctx.room, ctx.adapter)
         ctx.level = level
         if level < cmd.level:
-            who = "organisers" if cmd.level is Level.ORGANISER else "bot admins"
+            name = f"{self.prefix}{cmd.qualified_name}"
             raise NotPermitted(
-                f"Only {who} can use `{self.prefix}{cmd.qualified_name}`.", markdown=True
+                _("Only organisers can use `{command}`.", command=name)
+                if cmd.level is Level.ORGANISER
+                else _("Only bot admins can use `{command}`.", command=name)
             )
 
     async def level_of(self, member: Member, room: Room, adapter: Adapter) -> Level:

@@ -5,6 +5,9 @@ their settings) and looks at what the bot will need when it starts: the secrets 
 ``*_env`` keys, the database's folder, the web extra.  ``--online`` then connects: the
 database answers, and each adapter that can (:class:`~chatbot.dispatch.adapter.RoomChecker`)
 logs in and says, per room or channel, what the bot may not do there and how to fix it.
+
+Its output stays in English: it is the operator's terminal, not a member's chat (issue #19
+translates what members read).
 """
 
 from __future__ import annotations

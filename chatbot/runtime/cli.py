@@ -1,4 +1,7 @@
-"""The ``chatbot`` command line.  Imports stay inside the subcommands so ``--help`` is fast."""
+"""The ``chatbot`` command line.  Imports stay inside the subcommands so ``--help`` is fast.
+Its output stays in English: it is the operator's terminal, not a member's chat (issue #19
+translates what members read).
+"""
 
 from __future__ import annotations
 

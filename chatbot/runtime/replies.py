@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from chatbot.base.errors import new_ref
-from chatbot.base.i18n import first_language
+from chatbot.base.i18n import _, first_language
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Outgoing, Reader, Reply
 
@@ -24,17 +24,17 @@ if TYPE_CHECKING:
 
 log = get_logger("chatbot.runtime.replies")
 
-SENT_DIRECT = "I've sent you a direct message."
-SENT_PRIVATE = "That answer is only for you: I've sent it to you in a direct message."
-NO_DIRECT = (
+SENT_DIRECT = _("I've sent you a direct message.")
+SENT_PRIVATE = _("That answer is only for you: I've sent it to you in a direct message.")
+NO_DIRECT = _(
     "I couldn't send you a direct message: do you accept messages from members of this "
     "server or room? Allow them and ask again."
 )
-NO_DIRECT_PRIVATE = (
+NO_DIRECT_PRIVATE = _(
     "That answer is only for you, and I couldn't send you a direct message: do you accept "
     "messages from members of this server or room? Allow them, or ask me in a direct message."
 )
-NO_DMS_HERE = (
+NO_DMS_HERE = _(
     "That answer is only for you, and I can't send direct messages on this platform, so I "
     "won't show it here."
 )

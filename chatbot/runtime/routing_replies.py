@@ -9,18 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatbot.base.errors import BadArgument, UserError
+from chatbot.base.i18n import _
 from chatbot.dispatch.answers import KEYWORDS
 from chatbot.dispatch.ratelimit import Verdict
-from chatbot.messages.events import Plain, Reply
+from chatbot.messages.events import Inline, Plain, Reply
 from chatbot.messages.localise import error_text
 
 if TYPE_CHECKING:
     from chatbot.dispatch.registry import Command, Group, Registry
 
-FLOOD_NOTICE = (
+FLOOD_NOTICE = _(
     "You're sending commands faster than I can answer. Give me a few seconds, then try again."
 )
-ROOM_FLOOD_NOTICE = (
+ROOM_FLOOD_NOTICE = _(
     "This room is sending commands faster than I can answer, so I'm skipping some. "
     "Give me a few seconds, then try again."
 )
@@ -51,13 +52,12 @@ def flood_notice(verdict: Verdict) -> Reply | None:
 def unknown_command(registry: Registry, prefix: str, name: str) -> Reply:
     shown = name if len(name) <= 30 else name[:29] + "…"
     guess = registry.suggest(name)
-    hint = f" Did you mean `{prefix}{guess}`?" if guess else ""
-    return Reply.of(
-        "I don't know the command ",
-        Plain(f"{prefix}{shown}"),
-        f".{hint} ",
-        f"Type `{prefix}help` to see what I can do.",
+    said = _("I don't know the command {name}.", name=Plain(prefix + shown))
+    hint: list[Inline] = (
+        [" ", _("Did you mean `{command}`?", command=prefix + str(guess))] if guess else []
     )
+    see = _("Type `{prefix}help` to see what I can do.", prefix=prefix)
+    return Reply.of(said, *hint, " ", see)
 
 
 def group_help(registry: Registry, prefix: str, group: Group, raw: str) -> Reply:
@@ -68,14 +68,25 @@ def group_help(registry: Registry, prefix: str, group: Group, raw: str) -> Reply
     listing = ", ".join(f"`{s}`" for s in subs)
     if tokens:
         guess = registry.suggest(tokens[0].text, subs)
-        hint = f" Did you mean `{prefix}{group.name} {guess}`?" if guess else ""
-        return Reply.of(
-            f"`{prefix}{group.name}` has no subcommand ",
-            Plain(tokens[0].text[:30]),
-            f".{hint} It has: {listing}.",
+        said = _(
+            "`{group}` has no subcommand {name}.",
+            group=prefix + group.name,
+            name=Plain(tokens[0].text[:30]),
         )
+        hint: list[Inline] = (
+            [" ", _("Did you mean `{command}`?", command=" ".join((prefix + group.name, guess)))]
+            if guess
+            else []
+        )
+        return Reply.of(said, *hint, " ", _("It has: {listing}.", listing=listing))
     return Reply.of(
-        f"`{prefix}{group.name}` needs a subcommand: {listing}. See `{prefix}help {group.name}`."
+        _(
+            "`{group}` needs a subcommand: {listing}. See `{prefix}help {name}`.",
+            group=prefix + group.name,
+            listing=listing,
+            prefix=prefix,
+            name=group.name,
+        )
     )
 
 
@@ -84,7 +95,13 @@ def user_error(prefix: str, command: Command | None, exc: UserError) -> Reply:
         usage = command.usage(prefix)
         return Reply.of(
             error_text(exc.message),
-            f"\nUsage: `{usage}` (more: `{prefix}help {command.qualified_name}`)",
+            "\n",
+            _(
+                "Usage: `{usage}` (more: `{prefix}help {name}`)",
+                usage=usage,
+                prefix=prefix,
+                name=command.qualified_name,
+            ),
             aside=True,
         )
     return Reply.of(error_text(exc.message, exc.markdown), aside=True)

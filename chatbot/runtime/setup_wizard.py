@@ -5,6 +5,9 @@ asks); in a terminal the missing ones are asked, with the default in brackets.  
 are never asked for: they go in the ``.env`` file, which the operator fills in and which
 systemd (``EnvironmentFile=``) and compose (``env_file:``) read.  The written config is
 checked by the same loader the bot uses before ``init`` reports success.
+
+Its output stays in English: it is the operator's terminal, not a member's chat (issue #19
+translates what members read).
 """
 
 from __future__ import annotations
