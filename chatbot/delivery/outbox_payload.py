@@ -82,7 +82,7 @@ def _dec_label(data: Any) -> str | Msg:
 def _dec_msg(data: list[Any]) -> Msg:
     _tag, text, args, plural, n, context, verbatim = data
     values = tuple((name, _dec_value(value)) for name, value in args)
-    return Msg(text, values, plural=plural, n=n, context=context, verbatim=verbatim)
+    return Msg(text, values, plural=plural, n=n, context=context, verbatim=bool(verbatim))
 
 
 def _dec_inline(data: list[Any]) -> Inline:
@@ -99,10 +99,6 @@ def _dec_inline(data: list[Any]) -> Inline:
         return When(datetime.fromisoformat(data[1]), data[2], bool(data[3]))
     if tag == "m":
         return Mention(Member(data[1], data[2], data[3]))
-    if tag == "t":
-        _tag, text, args, plural, n, context, verbatim = data
-        values = tuple((name, _dec_value(value)) for name, value in args)
-        return Msg(text, values, plural=plural, n=n, context=context, verbatim=bool(verbatim))
     raise ValueError(f"unknown part tag {tag!r}")
 
 
