@@ -196,8 +196,8 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
         for module_ in ctx.registry.modules.values():
             for warn in module_.forget_warning_hooks:
                 text = await warn(ctx.host, ctx.member.id)
-                if text:
-                    warnings.append(f"{text}\n")
+                if text:  # a Msg (translated for the reader) or a plain str
+                    warnings += [text, "\n"]
         return Reply.of(
             _(
                 "This deletes everything I store about you: your time zone, language, what the "
@@ -209,17 +209,16 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
             _("To go ahead, type `{prefix}forgetme confirm`.", prefix=prefix),
             private=True,
         )
-    notes: list[str] = []
+    notes: list[Inline] = []
     for module_ in ctx.registry.modules.values():
         for hook in module_.forget_hooks:
             note = await hook(ctx.host, ctx.member.id)
-            if note:
-                notes.append(note)
+            if note:  # a Msg (translated for the reader) or a plain str
+                notes += [" ", note]
     await ctx.members.forget(ctx.member.id)
     ctx.dialogs.forget(ctx.member.id)
     ctx.forget_prefs()
-    extra = (" " + " ".join(notes)) if notes else ""
-    return Reply.of(f"Done: I've deleted everything I stored about you.{extra}", private=True)
+    return Reply.of(_("Done: I've deleted everything I stored about you."), *notes, private=True)
 
 
 @module.command(

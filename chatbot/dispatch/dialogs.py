@@ -32,7 +32,7 @@ from sqlalchemy import Delete, delete, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from chatbot.base.errors import UserError, new_ref
-from chatbot.base.i18n import Msg, english
+from chatbot.base.i18n import Msg, english, verbatim
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.answers import BACK, CANCEL, CONFIRM, HELP, SKIP, answer_key
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
@@ -157,7 +157,10 @@ class Dialog(msgspec.Struct, frozen=True):
     def review_items(self, answers: dict[str, Any]) -> tuple[tuple[Inline, ...], ...]:
         """``title: answer`` of every step that applies, for a review."""
         return tuple(
-            (f"**{step.title}**: ", Plain(step.display(answers.get(step.key))))
+            (
+                verbatim("**{title}**: ", title=step.title),
+                Plain(step.display(answers.get(step.key))),
+            )
             for step in self.steps
             if step.applies(answers)
         )
@@ -204,7 +207,7 @@ class DialogEngine:
         async with ctx.db.session() as session:
             await session.merge(row)
         self.open_keys.add((ctx.member.id, ctx.room.id))
-        intro: list[Inline] = [f"{dialog.intro}\n"] if dialog.intro else []
+        intro: list[Inline] = [dialog.intro, "\n"] if dialog.intro else []
         keywords = "Say `back`, `skip` (optional questions), `help` or `cancel` at any time.\n"
         return Reply.of(*intro, keywords, *self._prompt(dialog, first or 0, answers))
 
@@ -403,7 +406,7 @@ class DialogEngine:
         shown = dialog.applicable(answers or {})
         number = sum(1 for i in shown if i < index) + 1
         total = max(len(shown), number)
-        parts: list[Inline] = [f"**{number}/{total}** {step.prompt}"]
+        parts: list[Inline] = [f"**{number}/{total}** ", step.prompt]
         if step.optional:
             parts.append(" (optional: say `skip`)")
         if current and answers and step.key in answers:

@@ -18,6 +18,7 @@ from sqlalchemy import inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from chatbot.base.errors import ChatbotError, UserError
+from chatbot.base.i18n import Msg
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -36,7 +37,7 @@ class Changed(ChatbotError):
     """The row was changed (or deleted) by someone else between reading and writing it."""
 
 
-async def retrying(attempt: Callable[[], Awaitable[T]], *, busy: str) -> T:
+async def retrying(attempt: Callable[[], Awaitable[T]], *, busy: str | Msg) -> T:
     """Run ``attempt`` (one whole transaction: read, check, conditional write) again while
     it raises :class:`Changed`; after :data:`ATTEMPTS` tries, a :class:`UserError` saying
     ``busy`` (the object is being changed by others right now)."""

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import _
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
@@ -22,7 +23,10 @@ T = TypeVar("T")
 async def _retrying(number: int | None, attempt: Callable[[], Awaitable[T]]) -> T:
     """Run ``attempt`` (one transaction) again while the study changed under it: the next
     read sees the change, and either applies on top of it or is refused saying what it was."""
-    busy = f"Case study #{number} is being changed by others right now; try again in a moment."
+    busy = _(
+        "Case study #{id} is being changed by others right now; try again in a moment.",
+        id=str(number),
+    )
     return await retrying(attempt, busy=busy)
 
 
@@ -47,7 +51,7 @@ async def _move_once(
     async with ctx.db.session() as session:
         row = await store.load(session, number)
         if not TRANSITIONS[action][2] and row.member_id != ctx.member.id:
-            raise UserError(f"Case study #{number} isn't yours.")
+            raise UserError(_("Case study #{id} isn't yours.", id=str(number)))
         await store.move(
             session,
             row,
@@ -64,18 +68,31 @@ async def _move_once(
             deliveries = _to_member(
                 row,
                 Reply.of(
-                    f"Your case study #{number} (",
-                    title,
-                    ") needs changes before it can be accepted. The reviewer says: ",
-                    Plain(note or ""),
-                    f"\n`{ctx.prefix}casestudy revise {number}` lets you change it and "
-                    "send it again.",
+                    _(
+                        "Your case study #{id} ({title}) needs changes before it can be "
+                        "accepted. The reviewer says: {reason}\n"
+                        "`{prefix}casestudy revise {id}` lets you change it and send it again.",
+                        id=str(number),
+                        title=title,
+                        reason=Plain(note or ""),
+                        prefix=ctx.prefix,
+                    )
                 ),
             )
-        elif action in ("accept", "publish"):
-            deliveries = _to_member(
-                row, Reply.of(f"Good news: your case study #{number} (", title, f") is {action}ed.")
+        elif action == "accept":
+            good = _(
+                "Good news: your case study #{id} ({title}) is accepted.",
+                id=str(number),
+                title=title,
             )
+            deliveries = _to_member(row, Reply.of(good))
+        elif action == "publish":
+            good = _(
+                "Good news: your case study #{id} ({title}) is published.",
+                id=str(number),
+                title=title,
+            )
+            deliveries = _to_member(row, Reply.of(good))
         if deliveries:
             await outbox_of(ctx.host).enqueue(session, deliveries)
     return study, deliveries
