@@ -4,7 +4,9 @@ Rows wait in the database, possibly across a restart or for another instance, so
 is stored as data rather than objects: :func:`encode_payload` when queueing,
 :func:`decode_payload` when sending.  Short tags keep a fan-out of thousands of rows small.
 Files (:class:`~chatbot.messages.events.Attachment`) travel along, their bytes in base64.
-Forms are refused: they need a member to answer them.
+Forms are refused: they need a member to answer them.  Translatable messages
+(:class:`~chatbot.base.i18n.Msg`) are stored untranslated, with their placeholders' values,
+and translated when sent, for the row's reader.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from chatbot.base.i18n import Msg
 from chatbot.messages.events import (
     Attachment,
     Bullets,
@@ -43,7 +46,25 @@ def _enc_inline(part: Inline) -> list[Any]:
     if isinstance(part, Mention):
         m = part.member
         return ["m", m.id, m.platform, m.display_name]
+    if isinstance(part, Msg):  # translated when sent, for the row's reader
+        args = [[name, _enc_value(value)] for name, value in part.args]
+        return ["t", part.text, args, part.plural, part.n, part.context, part.verbatim]
     raise TypeError(f"not an inline part: {part!r}")
+
+
+def _enc_value(value: Any) -> list[Any]:
+    """A message's placeholder value: a number, or a part (the bot's text, a Msg…)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return ["i" if isinstance(value, int) else "f", value]
+    return _enc_inline(value)
+
+
+def _dec_value(data: list[Any]) -> Any:
+    if data[0] == "i":
+        return int(data[1])
+    if data[0] == "f":
+        return float(data[1])
+    return _dec_inline(data)
 
 
 def _dec_inline(data: list[Any]) -> Inline:
@@ -58,6 +79,9 @@ def _dec_inline(data: list[Any]) -> Inline:
         return When(datetime.fromisoformat(data[1]), data[2], bool(data[3]))
     if tag == "m":
         return Mention(Member(data[1], data[2], data[3]))
+    if tag == "t":
+        args = tuple((str(name), _dec_value(value)) for name, value in data[2])
+        return Msg(data[1], args, data[3], data[4], data[5], bool(data[6]))
     raise ValueError(f"unknown part tag {tag!r}")
 
 

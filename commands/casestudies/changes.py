@@ -12,7 +12,7 @@ from chatbot.base.i18n import _
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
-from chatbot.messages.events import Member, Plain, Reply
+from chatbot.messages.events import Member, Plain, Reader, Reply
 from chatbot.storage.conditional import retrying
 from commands.casestudies import store_of
 from commands.casestudies.store import TRANSITIONS, CaseStudyRow, Study
@@ -30,12 +30,15 @@ async def _retrying(number: int | None, attempt: Callable[[], Awaitable[T]]) -> 
     return await retrying(attempt, busy=busy)
 
 
-def _to_member(study: CaseStudyRow | Study, reply: Reply) -> list[Delivery]:
+async def _to_member(ctx: Context, study: CaseStudyRow | Study, reply: Reply) -> list[Delivery]:
+    """A notice to the study's contributor, read in their zone and language."""
     if not study.member_id:
         return []
     platform = study.member_id.partition(":")[0]
     member = Member(study.member_id, platform, study.member_name or study.member_id)
-    return [Delivery(platform, reply, member=member, ref=f"casestudy:{study.id}")]
+    prefs = await ctx.host.members.prefs(member)
+    reader = Reader(prefs.zone, prefs.lang)
+    return [Delivery(platform, reply, member=member, reader=reader, ref=f"casestudy:{study.id}")]
 
 
 async def _move(
@@ -65,7 +68,8 @@ async def _move_once(
         deliveries: list[Delivery] = []
         title = Plain(study.record["title"])
         if action == "reject":
-            deliveries = _to_member(
+            deliveries = await _to_member(
+                ctx,
                 row,
                 Reply.of(
                     _(
@@ -85,14 +89,14 @@ async def _move_once(
                 id=str(number),
                 title=title,
             )
-            deliveries = _to_member(row, Reply.of(good))
+            deliveries = await _to_member(ctx, row, Reply.of(good))
         elif action == "publish":
             good = _(
                 "Good news: your case study #{id} ({title}) is published.",
                 id=str(number),
                 title=title,
             )
-            deliveries = _to_member(row, Reply.of(good))
+            deliveries = await _to_member(ctx, row, Reply.of(good))
         if deliveries:
             await outbox_of(ctx.host).enqueue(session, deliveries)
     return study, deliveries

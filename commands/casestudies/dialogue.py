@@ -15,7 +15,7 @@ from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog
-from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reply, Room
+from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reader, Reply, Room
 from chatbot.storage.models import DialogRow
 from commands.casestudies import casestudy, module, store_of
 from commands.casestudies import fields as f
@@ -125,7 +125,10 @@ async def _record(
                 )
             )
             target = Room(room["id"], room["platform"], room["name"])
-            delivery = Delivery(room["platform"], note, room=target, ref=f"casestudy:{study_id}")
+            reader = Reader(lang=ctx.config.bot.room_languages.get(room["id"]))
+            delivery = Delivery(
+                room["platform"], note, room=target, reader=reader, ref=f"casestudy:{study_id}"
+            )
             await outbox_of(ctx.host).enqueue(session, [delivery])
     if revising is not None:
         return Reply.of(
