@@ -196,7 +196,7 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
         for module_ in ctx.registry.modules.values():
             for warn in module_.forget_warning_hooks:
                 text = await warn(ctx.host, ctx.member.id)
-                if text:  # a Msg (translated for the reader) or a plain str
+                if text:  # a Msg (or a module's plain text, shown as it is)
                     warnings += [text, "\n"]
         return Reply.of(
             _(
@@ -213,12 +213,13 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
     for module_ in ctx.registry.modules.values():
         for hook in module_.forget_hooks:
             note = await hook(ctx.host, ctx.member.id)
-            if note:  # a Msg (translated for the reader) or a plain str
+            if note:  # a Msg, translated for the member (or a module's plain text)
                 notes += [" ", note]
     await ctx.members.forget(ctx.member.id)
     ctx.dialogs.forget(ctx.member.id)
     ctx.forget_prefs()
-    return Reply.of(_("Done: I've deleted everything I stored about you."), *notes, private=True)
+    done = _("Done: I've deleted everything I stored about you.")
+    return Reply.of(done, *notes, private=True)
 
 
 @module.command(

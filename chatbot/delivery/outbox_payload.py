@@ -4,9 +4,9 @@ Rows wait in the database, possibly across a restart or for another instance, so
 is stored as data rather than objects: :func:`encode_payload` when queueing,
 :func:`decode_payload` when sending.  Short tags keep a fan-out of thousands of rows small.
 Files (:class:`~chatbot.messages.events.Attachment`) travel along, their bytes in base64.
-Forms are refused: they need a member to answer them.  Translatable messages
-(:class:`~chatbot.base.i18n.Msg`) are stored untranslated, with their placeholders' values,
-and translated when sent, for the row's reader.
+Forms are refused: they need a member to answer them.  Messages (:class:`Msg`) are stored
+untranslated, with their placeholders' values, and translated when the row is sent, for
+its reader.
 """
 
 from __future__ import annotations
@@ -46,25 +46,23 @@ def _enc_inline(part: Inline) -> list[Any]:
     if isinstance(part, Mention):
         m = part.member
         return ["m", m.id, m.platform, m.display_name]
-    if isinstance(part, Msg):  # translated when sent, for the row's reader
+    if isinstance(part, Msg):
         args = [[name, _enc_value(value)] for name, value in part.args]
         return ["t", part.text, args, part.plural, part.n, part.context, part.verbatim]
     raise TypeError(f"not an inline part: {part!r}")
 
 
 def _enc_value(value: Any) -> list[Any]:
-    """A message's placeholder value: a number, or a part (the bot's text, a Msg…)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return ["i" if isinstance(value, int) else "f", value]
+    """A placeholder's value: a number, or a part (a string, a message, user text, …)."""
+    if isinstance(value, bool):
+        raise TypeError("a message placeholder cannot be a bool")
+    if isinstance(value, int | float):
+        return ["n", value]
     return _enc_inline(value)
 
 
 def _dec_value(data: list[Any]) -> Any:
-    if data[0] == "i":
-        return int(data[1])
-    if data[0] == "f":
-        return float(data[1])
-    return _dec_inline(data)
+    return data[1] if data[0] == "n" else _dec_inline(data)
 
 
 def _dec_inline(data: list[Any]) -> Inline:
@@ -80,8 +78,9 @@ def _dec_inline(data: list[Any]) -> Inline:
     if tag == "m":
         return Mention(Member(data[1], data[2], data[3]))
     if tag == "t":
-        args = tuple((str(name), _dec_value(value)) for name, value in data[2])
-        return Msg(data[1], args, data[3], data[4], data[5], bool(data[6]))
+        _tag, text, args, plural, n, context, verbatim = data
+        values = tuple((name, _dec_value(value)) for name, value in args)
+        return Msg(text, values, plural=plural, n=n, context=context, verbatim=bool(verbatim))
     raise ValueError(f"unknown part tag {tag!r}")
 
 
@@ -105,7 +104,7 @@ def encode_payload(reply: Reply, reader: Reader = NO_READER) -> str:
     if reply.direct:
         data["direct"] = True
     if reply.buttons:
-        data["buttons"] = [[b.label, b.command, b.style] for b in reply.buttons]
+        data["buttons"] = [[_enc_inline(b.label), b.command, b.style] for b in reply.buttons]
     if reply.files:
         data["files"] = [
             [f.filename, f.mime, base64.b64encode(f.data).decode("ascii")] for f in reply.files
@@ -113,6 +112,15 @@ def encode_payload(reply: Reply, reader: Reader = NO_READER) -> str:
     if reader.zone or reader.lang:
         data["reader"] = [reader.zone, reader.lang]
     return msgspec.json.encode(data).decode()
+
+
+def _label(data: str | list[Any]) -> str | Msg:
+    """A button's label: a string in rows queued before labels could be messages."""
+    if isinstance(data, str):
+        return data
+    label = _dec_inline(data)
+    assert isinstance(label, str | Msg)
+    return label
 
 
 def decode_payload(text: str) -> tuple[Reply, Reader]:
@@ -123,7 +131,9 @@ def decode_payload(text: str) -> tuple[Reply, Reader]:
             parts.append(Bullets(tuple(tuple(_dec_inline(p) for p in item) for item in raw[1])))
         else:
             parts.append(_dec_inline(raw))
-    buttons = tuple(Button(label, cmd, style) for label, cmd, style in data.get("buttons", ()))
+    buttons = tuple(
+        Button(_label(label), cmd, style) for label, cmd, style in data.get("buttons", ())
+    )
     files = tuple(
         Attachment(name, base64.b64decode(blob), mime) for name, mime, blob in data.get("files", ())
     )

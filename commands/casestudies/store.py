@@ -346,7 +346,11 @@ class CaseStudyStore:
         when = (
             _("a moment ago")
             if ago < RECENT
-            else _("on {date} at {time} UTC", date=f"{last.at:%Y-%m-%d}", time=f"{last.at:%H:%M}")
+            else _(
+                "on {date} at {time} UTC",
+                date=last.at.strftime("%Y-%m-%d"),
+                time=last.at.strftime("%H:%M"),
+            )
         )
         did = _DID[last.action]
         if last.actor_id == actor:
