@@ -35,6 +35,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatbot.base.i18n import _
 from chatbot.delivery.outbox import outbox_of
 from chatbot.dispatch.registry import Module
 from commands.casestudies.store import CaseStudyStore
@@ -46,11 +47,11 @@ MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 module = Module(
     "casestudies",
-    "Share how your library works with Wikimedia: submit a case study, organisers review it.",
+    _("Share how your library works with Wikimedia: submit a case study, organisers review it."),
     migrations=MIGRATIONS,
 )
 casestudy = module.group(
-    "casestudy", "Case studies of libraries working with Wikimedia projects.", aliases=("cs",)
+    "casestudy", _("Case studies of libraries working with Wikimedia projects."), aliases=("cs",)
 )
 
 

@@ -35,14 +35,14 @@ async def export_text(config: Config, fmt: str) -> tuple[str, int]:
     from chatbot.runtime.plugins import migration_locations
     from chatbot.storage import Database
     from commands.casestudies import MIGRATIONS
-    from commands.casestudies.exports import public, render
+    from commands.casestudies.exports import public_of, render
     from commands.casestudies.store import PUBLISHED, CaseStudyStore
 
     db = Database(config.database_url(), SystemClock())
     try:
         await db.upgrade(migration_locations(config.bot.commands, also=MIGRATIONS))
         studies = await CaseStudyStore(db).in_states((PUBLISHED,))
-        return render(fmt, [public(s.id, s.record) for s in studies]), len(studies)
+        return render(fmt, [public_of(s) for s in studies]), len(studies)
     finally:
         await db.close()
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import _, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
@@ -12,22 +15,30 @@ from commands.casestudies import fields as f
 from commands.casestudies.changes import _move
 from commands.casestudies.dialogue import _draft, _start_in_dm
 from commands.casestudies.steps import _steps
-from commands.casestudies.store import PUBLISHED, Study
+from commands.casestudies.store import PUBLISHED, Study, state_label
 
 
 def _line(study: Study) -> tuple[Inline, ...]:
-    return (f"#{study.id} [{study.state.replace('_', ' ')}] ", Plain(study.record["title"]))
+    return (
+        verbatim("#{id} [{state}] ", id=str(study.id), state=state_label(study.state)),
+        Plain(study.record["title"]),
+    )
 
 
-@casestudy.command(help="Your case studies and where each stands.", examples=["casestudy mine"])
+@casestudy.command(help=_("Your case studies and where each stands."), examples=["casestudy mine"])
 async def mine(ctx: Context) -> Reply:
     studies = await store_of(ctx.host).of_member(ctx.member.key)
     if not studies:
         return Reply.of(
-            f"You haven't submitted a case study yet; `{ctx.prefix}casestudy submit` starts one.",
+            _(
+                "You haven't submitted a case study yet; `{prefix}casestudy submit` starts one.",
+                prefix=ctx.prefix,
+            ),
             aside=True,
         )
-    return Reply.of("Your case studies:\n", Bullets(tuple(_line(s) for s in studies)), private=True)
+    return Reply.of(
+        _("Your case studies:"), "\n", Bullets(tuple(_line(s) for s in studies)), private=True
+    )
 
 
 async def _is_organiser(ctx: Context) -> bool:
@@ -40,7 +51,7 @@ async def _visible(ctx: Context, number: int) -> Study:
     if study is None or not (
         study.state == PUBLISHED or study.member_id == ctx.member.key or await _is_organiser(ctx)
     ):
-        raise UserError(f"There is no case study #{number} that you can see.")
+        raise UserError(_("There is no case study #{id} that you can see.", id=str(number)))
     return study
 
 
@@ -48,21 +59,46 @@ def _describe(study: Study, *, private: bool) -> list[Inline | Bullets]:
     steps = _steps()
     answers = f.answers_from_record(study.record)
     items = [
-        (f"**{step.title}**: ", Plain(step.display(answers.get(step.key))))
+        (verbatim("**{title}**: ", title=step.title), _shown(step.key, answers.get(step.key)))
         for step in steps
         if private or step.key != "contact"
     ]
+    if study.written_in:
+        items.append((verbatim("**{title}**: ", title=_("written in")), Plain(study.written_in)))
     parts: list[Inline | Bullets] = [
-        f"Case study #{study.id} ({study.state.replace('_', ' ')}, revision {study.revision}):\n",
+        _(
+            "Case study #{id} ({state}, revision {revision}):",
+            id=str(study.id),
+            state=state_label(study.state),
+            revision=study.revision,
+        ),
+        "\n",
         Bullets(tuple(items)),
     ]
     if study.reason and private:
-        parts += ["Reason for the rejection: ", Plain(study.reason)]
+        parts.append(_("Reason for the rejection: {reason}", reason=Plain(study.reason)))
     return parts
 
 
+def _shown(key: str, value: Any) -> Inline:
+    """An answer as its reader reads it: choices by their label in the reader's language."""
+    labels = {
+        "library_type": f.LIBRARY_TYPE_LABELS,
+        "projects": f.PROJECT_LABELS,
+        "activities": f.ACTIVITY_LABELS,
+    }.get(key)
+    if value is None:
+        return _("(skipped)")
+    if labels is None:
+        step = next(s for s in _steps() if s.key == key)
+        return Plain(step.display(value))
+    codes = value if isinstance(value, list) else [value]
+    names = {f"c{i}": labels.get(str(code)) or Plain(str(code)) for i, code in enumerate(codes)}
+    return verbatim("; ".join(f"{{{name}}}" for name in names), **names)
+
+
 @casestudy.command(
-    help="Show one case study (yours, a published one, or any for organisers).",
+    help=_("Show one case study (yours, a published one, or any for organisers)."),
     examples=["casestudy view 12"],
 )
 async def view(ctx: Context, number: int) -> Reply:
@@ -73,54 +109,77 @@ async def view(ctx: Context, number: int) -> Reply:
 
 
 @casestudy.command(
-    help="The revisions of a case study: who changed what, when.",
+    help=_("The revisions of a case study: who changed what, when."),
     examples=["casestudy history 12"],
 )
 async def history(ctx: Context, number: int) -> Reply:
     study = await _visible(ctx, number)
     if study.member_id != ctx.member.key and not await _is_organiser(ctx):
-        raise UserError("Only the contributor and organisers can see the revisions.")
-    items = []
+        raise UserError(_("Only the contributor and organisers can see the revisions."))
+    items: list[tuple[Inline, ...]] = []
     for rev in await store_of(ctx.host).revisions(number):
-        changed = ", ".join(sorted(rev.new_values or {})) or "no field"
-        items.append(
-            (
-                f"{rev.number}. {rev.action} by ",
-                Plain(rev.actor_id or "(removed)"),
-                f" at {rev.at:%Y-%m-%d %H:%M} UTC: {rev.old_state or '-'} → {rev.new_state}"
-                f"; changed {changed}",
+        changed = ", ".join(sorted(rev.new_values or {}))
+        said = {
+            "number": str(rev.number),
+            "action": verbatim("{action}", action=rev.action),
+            "who": Plain(rev.actor_id) if rev.actor_id else _("(removed)"),
+            "at": f"{rev.at:%Y-%m-%d %H:%M}",
+            "before": state_label(rev.old_state) if rev.old_state else "-",
+            "after": state_label(rev.new_state),
+        }
+        if changed:
+            line = _(
+                "{number}. {action} by {who} at {at} UTC: {before} → {after}; changed {fields}",
+                fields=changed,
+                **said,
             )
-        )
-    return Reply.of(f"Revisions of #{number}:\n", Bullets(tuple(items)), private=True)
+        else:
+            line = _(
+                "{number}. {action} by {who} at {at} UTC: {before} → {after}; no field changed",
+                **said,
+            )
+        items.append((line,))
+    return Reply.of(
+        _("Revisions of #{id}:", id=str(number)), "\n", Bullets(tuple(items)), private=True
+    )
 
 
 @casestudy.command(
-    help="Withdraw a case study you submitted, before its review starts.",
+    help=_("Withdraw a case study you submitted, before its review starts."),
     examples=["casestudy withdraw 12"],
 )
 async def withdraw(ctx: Context, number: int) -> Reply:
     await _move(ctx, number, "withdraw")
-    return Reply.of(f"Case study #{number} is withdrawn.", aside=True)
+    return Reply.of(_("Case study #{id} is withdrawn.", id=str(number)), aside=True)
 
 
 @casestudy.command(
-    help="Change your case study while it waits for review, or a rejected one to send it "
-    "again (a dialogue with your answers; every change is kept as a revision).",
+    help=_(
+        "Change your case study while it waits for review, or a rejected one to send it "
+        "again (a dialogue with your answers; every change is kept as a revision)."
+    ),
     examples=["casestudy revise 12", "casestudy edit 12"],
     aliases=("edit",),
 )
 async def revise(ctx: Context, number: int) -> Reply:
     study = await store_of(ctx.host).get(number)
     if study is None or study.member_id != ctx.member.key:
-        raise UserError(f"You have no case study #{number}.")
+        raise UserError(_("You have no case study #{id}.", id=str(number)))
     if study.state not in ("rejected", "submitted"):
         raise UserError(
-            f"Case study #{number} is {study.state.replace('_', ' ')}; you can change it "
-            "while it waits for review (submitted) or after a rejection."
+            _(
+                "Case study #{id} is {state}; you can change it while it waits for review "
+                "(submitted) or after a rejection.",
+                id=str(number),
+                state=state_label(study.state),
+            )
         )
     if await _draft(ctx) is not None:
         raise UserError(
-            f"Finish or cancel the case study in progress first (`{ctx.prefix}casestudy resume`)."
+            _(
+                "Finish or cancel the case study in progress first (`{prefix}casestudy resume`).",
+                prefix=ctx.prefix,
+            )
         )
     answers = f.answers_from_record(study.record)
     answers["_study"] = number

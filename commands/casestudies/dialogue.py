@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import _
+from chatbot.base.i18n import _, first_language, message_language
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog
-from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reply, Room
+from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reader, Reply, Room
 from chatbot.storage.models import DialogRow
 from commands.casestudies import casestudy, module, store_of
 from commands.casestudies import fields as f
@@ -23,18 +23,20 @@ from commands.casestudies.changes import _retrying
 from commands.casestudies.steps import _steps
 
 DIALOG_NAME = "casestudy"
+#: the draft's answer that holds the language the study is written in (not a question)
+WRITTEN_IN = "_written_in"
 DRAFT_DAYS = 30
 
 
 def _dialog() -> Dialog:
     return Dialog(
         DIALOG_NAME,
-        "case study",
+        _("case study"),
         _steps(),
         _complete,
-        intro="Let's write up your case study, one question at a time.",
+        intro=_("Let's write up your case study, one question at a time."),
         expire_after=timedelta(days=DRAFT_DAYS),
-        kept=(
+        kept=_(
             "Your answers are kept as a draft: say `yes` here to try again, the name of an "
             "answer to change it, or `cancel` to drop them; `{prefix}casestudy resume` "
             "brings them back from anywhere."
@@ -46,14 +48,33 @@ async def _complete(ctx: Context, answers: dict[str, Any]) -> Reply:
     revising = answers.get("_study")
     record = f.record_from_answers(answers)
     number = revising if isinstance(revising, int) else None
-    return await _retrying(number, lambda: _record(ctx, record, number, from_dialog=True))
+    lang = answers.get(WRITTEN_IN)
+    written_in = lang if isinstance(lang, str) else await written_language(ctx)
+    return await _retrying(
+        number, lambda: _record(ctx, record, number, from_dialog=True, written_in=written_in)
+    )
+
+
+async def written_language(ctx: Context) -> str:
+    """The language a study started here is written in: the one the bot speaks to the
+    contributor (their ``!lang``, else their app's, else the room's, else the bot's), as a
+    BCP 47 tag."""
+    prefs = await ctx.prefs()
+    room_lang = ctx.config.bot.room_languages.get(ctx.room.id)
+    return message_language(first_language(prefs.lang, ctx.incoming.locale, room_lang))
 
 
 async def _record(
-    ctx: Context, record: dict[str, Any], revising: int | None, *, from_dialog: bool = False
+    ctx: Context,
+    record: dict[str, Any],
+    revising: int | None,
+    *,
+    from_dialog: bool = False,
+    written_in: str | None = None,
 ) -> Reply:
-    """Store a confirmed submission (new, or the revision of a rejected study), tell the
-    review room and (``from_dialog``) delete the dialogue's draft, in one transaction."""
+    """Store a confirmed submission (new, or the revision of a rejected study: it keeps the
+    language it was first written in), tell the review room and (``from_dialog``) delete
+    the dialogue's draft, in one transaction."""
     store = store_of(ctx.host)
     now = ctx.now()
     room = await store.review_room()
@@ -63,7 +84,7 @@ async def _record(
         if revising is not None:
             row = await store.load(session, revising)
             if row.member_id != ctx.member.key:
-                raise UserError(f"Case study #{revising} isn't yours.")
+                raise UserError(_("Case study #{id} isn't yours.", id=str(revising)))
             await store.move(
                 session,
                 row,
@@ -73,25 +94,58 @@ async def _record(
                 actor_name=ctx.member.display_name,
                 record=record,
             )
-            what = "resubmitted"
         else:
-            row = await store.submit(session, ctx.member.key, ctx.member.display_name, record, now)
-            what = "submitted"
+            row = await store.submit(
+                session,
+                ctx.member.key,
+                ctx.member.display_name,
+                record,
+                now,
+                written_in=written_in,
+            )
         study_id = row.id
         if room is not None:
+            said = dict(
+                id=str(study_id),
+                who=Plain(ctx.member.display_name),
+                title=Plain(record["title"]),
+                prefix=ctx.prefix,
+            )
             note = Reply.of(
-                f"Case study #{study_id} was {what} by ",
-                Plain(ctx.member.display_name),
-                ": ",
-                Plain(record["title"]),
-                f". `{ctx.prefix}casestudy claim {study_id}` to review it.",
+                _(
+                    "Case study #{id} was resubmitted by {who}: {title}. "
+                    "`{prefix}casestudy claim {id}` to review it.",
+                    **said,
+                )
+                if revising is not None
+                else _(
+                    "Case study #{id} was submitted by {who}: {title}. "
+                    "`{prefix}casestudy claim {id}` to review it.",
+                    **said,
+                )
             )
             target = Room(room["id"], room["platform"], room["name"])
-            delivery = Delivery(room["platform"], note, room=target, ref=f"casestudy:{study_id}")
+            reader = Reader(lang=ctx.config.bot.room_languages.get(room["id"]))
+            delivery = Delivery(
+                room["platform"], note, room=target, reader=reader, ref=f"casestudy:{study_id}"
+            )
             await outbox_of(ctx.host).enqueue(session, [delivery])
+    if revising is not None:
+        return Reply.of(
+            _(
+                "Thank you! Your case study is resubmitted as #{id}. The organisers will "
+                "review it; `{prefix}casestudy mine` shows where it stands.",
+                id=str(study_id),
+                prefix=ctx.prefix,
+            )
+        )
     return Reply.of(
-        f"Thank you! Your case study is {what} as #{study_id}. The organisers will review it; "
-        f"`{ctx.prefix}casestudy mine` shows where it stands."
+        _(
+            "Thank you! Your case study is submitted as #{id}. The organisers will review it; "
+            "`{prefix}casestudy mine` shows where it stands.",
+            id=str(study_id),
+            prefix=ctx.prefix,
+        )
     )
 
 
@@ -126,35 +180,41 @@ async def _start_in_dm(ctx: Context, answers: dict[str, Any] | None) -> Reply:
     (a revision) it opens at the review of those answers rather than at the first question."""
     if ctx.room.is_direct:
         return await _open(ctx, answers)
-    note = Reply.of("Let's write your case study here, in a direct message.")
+    note = Reply.of(_("Let's write your case study here, in a direct message."))
     out = Outgoing(ctx.room, note, in_reply_to=ctx.incoming, sent_at=ctx.now())
     sent = await ctx.adapter.send_direct(ctx.member, out)
     if sent is None:
         return Reply.of(
-            "I couldn't send you a direct message. Allow messages from members here, or "
-            f"send me `{ctx.prefix}casestudy submit` in a direct message.",
+            _(
+                "I couldn't send you a direct message. Allow messages from members here, or "
+                "send me `{prefix}casestudy submit` in a direct message.",
+                prefix=ctx.prefix,
+            ),
             aside=True,
         )
     dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
     dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     first = await _open(dm_ctx, answers)
     await ctx.adapter.send(Outgoing(dm, first, sent_at=ctx.now()))
-    return Reply.of("I've sent you a direct message: let's continue there.", aside=True)
+    return Reply.of(_("I've sent you a direct message: let's continue there."), aside=True)
 
 
 async def _open(ctx: Context, answers: dict[str, Any] | None) -> Reply:
     first = await ctx.dialogs.start(ctx, DIALOG_NAME, answers)
-    if answers is None:
+    if answers is None or "_study" not in answers:
         return first
     async with ctx.db.session() as session:
         row = await session.get(DialogRow, (ctx.member.id, ctx.room.id))
         if row is not None:
             row.reviewing = 1
     return Reply.of(
-        f"Here are the answers of case study #{answers.get('_study')}:\n",
+        _("Here are the answers of case study #{id}:", id=str(answers.get("_study"))),
+        "\n",
         Bullets(_dialog().review_items(answers)),
-        "Say the name of an answer to change it (e.g. `summary`), `yes` to send it again, "
-        "or `cancel`.",
+        _(
+            "Say the name of an answer to change it (e.g. `summary`), `yes` to send it again, "
+            "or `cancel`."
+        ),
     )
 
 
@@ -201,38 +261,44 @@ def _incoming_in(ctx: Context, room: Room) -> Incoming:
 
 
 @casestudy.command(
-    help="Submit a case study: I ask one question at a time, in a direct message.",
+    help=_("Submit a case study: I ask one question at a time, in a direct message."),
     examples=["casestudy submit"],
 )
 async def submit(ctx: Context) -> Reply:
     if await _draft(ctx) is not None:
         return Reply.of(
-            f"You have a case study in progress: `{ctx.prefix}casestudy resume` continues "
-            "it (or say `cancel` there to drop it).",
+            _(
+                "You have a case study in progress: `{prefix}casestudy resume` continues "
+                "it (or say `cancel` there to drop it).",
+                prefix=ctx.prefix,
+            ),
             aside=True,
         )
-    return await _start_in_dm(ctx, None)
+    return await _start_in_dm(ctx, {WRITTEN_IN: await written_language(ctx)})
 
 
 @casestudy.command(
-    help="Continue the case study you started (drafts are kept for 30 days).",
+    help=_("Continue the case study you started (drafts are kept for 30 days)."),
     examples=["casestudy resume"],
 )
 async def resume(ctx: Context) -> Reply:
     row = await _draft(ctx)
     if row is None:
         return Reply.of(
-            f"You have no case study in progress; `{ctx.prefix}casestudy submit` starts one.",
+            _(
+                "You have no case study in progress; `{prefix}casestudy submit` starts one.",
+                prefix=ctx.prefix,
+            ),
             aside=True,
         )
     if row.member_id != ctx.member.id:
         return await _bring_over(ctx, row)
     if row.room_id == ctx.room.id:
         reply = await ctx.dialogs.feed(ctx, "help")
-        return reply or Reply.of("Your draft expired.")
+        return reply or Reply.of(_("Your draft expired."))
     dm = Room(row.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
     dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     reply = await ctx.dialogs.feed(dm_ctx, "help")
     if reply is not None:
         await ctx.adapter.send(Outgoing(dm, reply, sent_at=ctx.now()))
-    return Reply.of("Your draft is waiting in our direct messages: continue there.", aside=True)
+    return Reply.of(_("Your draft is waiting in our direct messages: continue there."), aside=True)

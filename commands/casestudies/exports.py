@@ -9,10 +9,12 @@ CSV
     ``= + - @``, tab or carriage return, once normalised: NFKC, format characters such as
     zero-width spaces dropped) get a leading ``'``; so the quote is reversible, a cell that
     itself starts with quotes followed by one of those also gets one.
-    :func:`read_csv` undoes all of this, so ``read_csv(to_csv(r)) == r``.
+    :func:`read_csv` undoes all of this, so ``read_csv(to_csv(r)) == r``.  The last column,
+    ``written_in``, is the language the study was written in (empty when not recorded).
 JSON
     A list of objects with the schema's field names, multi-values as arrays, each with
-    ``schema_version``.
+    ``written_in`` (the BCP 47 tag of the language it was written in, or null when not
+    recorded) and ``schema_version``.
 Wikitext
     A sortable table, then one section per study.  Every piece of user text goes through
     :func:`escape_wikitext`; only validated http(s) URLs become external links; a licence
@@ -28,9 +30,12 @@ import unicodedata
 from typing import Any
 
 from commands.casestudies.fields import OUTCOMES, RECORD_FIELDS, SCHEMA_VERSION
+from commands.casestudies.store import Study
 
-#: the exported fields, in order (``contact`` is private and left out)
-EXPORT_FIELDS = ("id", *(name for name in RECORD_FIELDS if name != "contact"))
+#: the exported fields, in order (``contact`` is private and left out); ``written_in`` is the
+#: language the study was written in (a BCP 47 tag; empty for studies stored before it was
+#: recorded)
+EXPORT_FIELDS = ("id", *(name for name in RECORD_FIELDS if name != "contact"), "written_in")
 _LISTS = ("languages", "projects", "activities", "links")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,16 +45,24 @@ LICENCE_NAMES = {
 }
 
 
-def public(study_id: int, record: dict[str, Any]) -> dict[str, Any]:
-    """The exported object of one study."""
+def public_of(study: Study) -> dict[str, Any]:
+    """The exported object of a stored study."""
+    return public(study.id, study.record, written_in=study.written_in)
+
+
+def public(
+    study_id: int, record: dict[str, Any], *, written_in: str | None = None
+) -> dict[str, Any]:
+    """The exported object of one study, written in language ``written_in``."""
     out: dict[str, Any] = {"id": study_id}
-    for key in EXPORT_FIELDS[1:]:
+    for key in EXPORT_FIELDS[1:-1]:
         value = record.get(key)
         if key in _LISTS:
             value = list(value or [])
         elif key == "outcomes":
             value = {k: int(v) for k, v in (value or {}).items()}
         out[key] = value
+    out["written_in"] = written_in
     out["schema_version"] = SCHEMA_VERSION
     return out
 
@@ -214,6 +227,17 @@ def _period(item: dict[str, Any]) -> str:
     return f"{item.get('start') or '?'} – {item.get('end') or 'ongoing'}"
 
 
+def _language_name(tag: str) -> str:
+    """``es`` → ``Spanish (es)``: the language a study was written in, for the page."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name("en")
+    except (ValueError, UnknownLocaleError):
+        return tag
+    return f"{name} ({tag})" if name else tag
+
+
 def to_wikitext(items: list[dict[str, Any]]) -> str:
     """A table of every study, one section each, then the licence notice and credits."""
     esc = escape_wikitext
@@ -253,6 +277,8 @@ def to_wikitext(items: list[dict[str, Any]]) -> str:
         if item.get("activities_other"):
             facts.append(("Other activity", esc(item["activities_other"])))
         facts.append(("Period", esc(_period(item))))
+        if item.get("written_in"):
+            facts.append(("Written in", esc(_language_name(str(item["written_in"])))))
         counts = item.get("outcomes") or {}
         if counts:
             facts.append(

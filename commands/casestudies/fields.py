@@ -17,8 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatbot.base.errors import UserError
-from chatbot.dispatch.answers import is_yes
-from chatbot.messages.plural import plural
+from chatbot.base.i18n import Msg, _, _n, _p, available_languages, template, verbatim
+from chatbot.dispatch.answers import answer_key, is_yes
+from chatbot.messages.events import Plain
 
 SCHEMA_VERSION = 1
 
@@ -57,6 +58,59 @@ OUTCOMES = (
 LICENCES = ("CC-BY-SA-4.0", "CC0-1.0")
 MAX_LINKS = 10
 
+#: each choice as a member reads it (and may type it) in their language; the English is the
+#: stored code, so English prompts read as before
+LIBRARY_TYPE_LABELS: dict[str, Msg] = {
+    "public": _p("library type", "public"),
+    "academic": _p("library type", "academic"),
+    "national": _p("library type", "national"),
+    "school": _p("library type", "school"),
+    "special": _p("library type", "special"),
+    "community": _p("library type", "community"),
+    "other": _p("library type", "other"),
+}
+PROJECT_LABELS: dict[str, Msg] = {
+    "wikipedia": verbatim("wikipedia"),
+    "wikidata": verbatim("wikidata"),
+    "commons": verbatim("commons"),
+    "wikisource": verbatim("wikisource"),
+    "wiktionary": _p("Wikimedia project", "wiktionary"),
+    "wikibooks": _p("Wikimedia project", "wikibooks"),
+    "wikivoyage": _p("Wikimedia project", "wikivoyage"),
+    "wikiquote": verbatim("wikiquote"),
+    "wikibase": verbatim("wikibase"),
+    "other": _p("Wikimedia project", "other"),
+}
+ACTIVITY_LABELS: dict[str, Msg] = {
+    "editathon": _p("activity", "editathon"),
+    "1lib1ref": verbatim("1lib1ref"),
+    "wikidata_authority": _p("activity", "wikidata_authority"),
+    "commons_digitisation": _p("activity", "commons_digitisation"),
+    "wikipedian_in_residence": _p("activity", "wikipedian_in_residence"),
+    "teaching_infolit": _p("activity", "teaching_infolit"),
+    "wikisource_transcription": _p("activity", "wikisource_transcription"),
+    "other": _p("activity", "other"),
+}
+OUTCOME_LABELS: dict[str, Msg] = {
+    "articles_created": _p("outcome", "articles_created"),
+    "articles_improved": _p("outcome", "articles_improved"),
+    "citations_added": _p("outcome", "citations_added"),
+    "items_created": _p("outcome", "items_created"),
+    "items_edited": _p("outcome", "items_edited"),
+    "files_uploaded": _p("outcome", "files_uploaded"),
+    "participants": _p("outcome", "participants"),
+}
+_TABLES: dict[str, dict[str, Msg]] = {
+    "library_type": LIBRARY_TYPE_LABELS,
+    "projects": PROJECT_LABELS,
+    "activities": ACTIVITY_LABELS,
+    "outcomes": OUTCOME_LABELS,
+}
+#: the word before the free text of the outcomes (``note: …``)
+NOTE_WORD = _p("outcomes", "note")
+#: a period's end when it has not ended
+ONGOING_WORD = _p("period", "ongoing")
+
 #: every field of a record, in schema order (``contact`` is private: never exported)
 RECORD_FIELDS = (
     "title",
@@ -82,6 +136,28 @@ RECORD_FIELDS = (
 )
 LIST_FIELDS = ("languages", "projects", "activities", "links")
 
+#: each answer's short name, as a review or an error names it
+FIELD_LABELS: dict[str, Msg] = {
+    "title": _p("case study field", "title"),
+    "institution": _p("case study field", "institution"),
+    "institution_qid": _p("case study field", "Wikidata item"),
+    "library_type": _p("case study field", "library type"),
+    "country": _p("case study field", "country"),
+    "languages": _p("case study field", "languages"),
+    "projects": _p("case study field", "projects"),
+    "activities": _p("case study field", "activities"),
+    "activities_other": _p("case study field", "other activity"),
+    "period": _p("case study field", "period"),
+    "summary": _p("case study field", "summary"),
+    "outcomes": _p("case study field", "outcomes"),
+    "links": _p("case study field", "links"),
+    "lessons": _p("case study field", "lessons"),
+    "credit": _p("case study field", "credit"),
+    "contact": _p("case study field", "contact"),
+    "consent": _p("case study field", "consent"),
+    "licence": _p("case study field", "licence"),
+}
+
 _QID = re.compile(r"^Q[1-9][0-9]*$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _BCP47 = re.compile(
@@ -89,93 +165,165 @@ _BCP47 = re.compile(
     r"(?P<variants>(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*)$"
 )
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"})
+#: the languages whose names of countries and languages are understood (Babel's data)
+_NAME_LANGUAGES = ("en", "es", "fr", "pt", "de")
 
 
-def _text(value: str, name: str, low: int, high: int) -> str:
+def _norm(text: str) -> str:
+    """An answer as choices are compared: lower case, no accents, ``_``/``-`` as spaces."""
+    key = answer_key(text).lstrip("#").replace("_", " ").replace("-", " ")
+    return " ".join(key.split())
+
+
+def _languages_known() -> tuple[str, ...]:
+    return tuple(sorted(available_languages()))
+
+
+@cache
+def _alias_table(kind: str, langs: tuple[str, ...]) -> dict[str, str]:
+    """What a member may type for each choice of ``kind``: its code, and its label in every
+    language the bot speaks (from the catalogs), compared by :func:`_norm`."""
+    table = _TABLES[kind]
+    found = {_norm(code): code for code in table}
+    for lang in langs:
+        for code, label in table.items():
+            found.setdefault(_norm(template(label, lang)), code)
+    return found
+
+
+def _aliases(kind: str) -> dict[str, str]:
+    return _alias_table(kind, _languages_known())
+
+
+def choices(labels: dict[str, Msg]) -> Msg:
+    """The choices of a list, comma-separated, each in the reader's language."""
+    names = {f"c{i}": label for i, label in enumerate(labels.values())}
+    return verbatim(", ".join(f"{{{name}}}" for name in names), **names)
+
+
+def _label_of(code: str, labels: dict[str, Msg]) -> Msg:
+    return labels.get(code) or verbatim("{code}", code=code)
+
+
+def _text(value: str, what: Msg, low: int, high: int) -> str:
     text = value.strip()
     if len(text) < low:
-        at_least = plural(low, "character", "characters")
-        raise UserError(f"The {name} needs at least {at_least} (this has {len(text)}).")
+        raise UserError(
+            _n(
+                "{what} needs at least {n} character (this has {count}).",
+                "{what} needs at least {n} characters (this has {count}).",
+                low,
+                what=what,
+                count=len(text),
+            )
+        )
     if len(text) > high:
-        raise UserError(f"The {name} can have at most {high} characters (this has {len(text)}).")
+        raise UserError(
+            _n(
+                "{what} can have at most {n} character (this has {count}).",
+                "{what} can have at most {n} characters (this has {count}).",
+                high,
+                what=what,
+                count=len(text),
+            )
+        )
     return text
 
 
 def title(value: str) -> str:
-    return _text(value, "title", 5, 120)
+    return _text(value, _("The title"), 5, 120)
 
 
 def institution(value: str) -> str:
-    return _text(value, "library's name", 2, 200)
+    return _text(value, _("The library's name"), 2, 200)
 
 
 def qid(value: str) -> str:
     text = value.strip().upper()
     if not _QID.match(text):
         raise UserError(
-            "A Wikidata item id is Q followed by a number without leading zeros, like Q123456."
+            _("A Wikidata item id is Q followed by a number without leading zeros, like Q123456.")
         )
     return text
 
 
-def _choice(value: str, options: tuple[str, ...], what: str) -> str:
-    word = value.strip().casefold().replace(" ", "_").replace("-", "_")
-    for option in options:
-        if word == option.replace("-", "_"):
-            return option
-    raise UserError(
-        f"I don't know the {what} '{value.strip()[:40]}'. Choose from: " + ", ".join(options) + "."
-    )
+def _find(value: str, kind: str) -> str | None:
+    return _aliases(kind).get(_norm(value))
 
 
 def library_type(value: str) -> str:
-    return _choice(value, LIBRARY_TYPES, "library type")
+    found = _find(value, "library_type")
+    if found is None:
+        raise UserError(
+            _(
+                "I don't know the library type '{value}'. Choose one of: {choices}.",
+                value=Plain(value.strip()[:40]),
+                choices=choices(LIBRARY_TYPE_LABELS),
+            )
+        )
+    return found
 
 
 @cache
 def _territories() -> dict[str, str]:
-    """Lower-cased English names and codes → ISO 3166-1 alpha-2 codes."""
+    """Names (in English, Spanish, French, Portuguese and German) and codes → ISO 3166-1
+    alpha-2 codes, compared by :func:`_norm`."""
     from babel import Locale
 
     found: dict[str, str] = {}
-    for key, value in Locale("en").territories.items():
-        code, name = str(key), str(value)
-        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES:
-            found[code.casefold()] = code
-            found[name.casefold()] = code
+    for lang in _NAME_LANGUAGES:
+        for key, value in Locale(lang).territories.items():
+            code, name = str(key), str(value)
+            if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES:
+                found.setdefault(code.casefold(), code)
+                found.setdefault(_norm(name), code)
     return found
 
 
 def country(value: str) -> str:
-    code = _territories().get(" ".join(value.split()).casefold())
+    text = " ".join(value.split())
+    code = _territories().get(text.casefold()) or _territories().get(_norm(text))
     if code is None:
         raise UserError(
-            f"I don't know the country '{value.strip()[:60]}'. "
-            "Give its English name or two-letter code, like Kenya or KE."
+            _(
+                "I don't know the country '{value}'. Give its name or two-letter code, "
+                "like Kenya or KE.",
+                value=Plain(value.strip()[:60]),
+            )
         )
     return code
 
 
 @cache
 def _languages() -> tuple[frozenset[str], dict[str, str]]:
+    """The language codes Babel knows, and their names in the five languages → codes."""
     from babel import Locale
 
-    names: dict[str, str] = {str(k): str(v) for k, v in Locale("en").languages.items()}
-    codes = frozenset(code for code in names if "_" not in code)
-    by_name = {name.casefold(): code for code, name in names.items() if "_" not in code}
+    codes = frozenset(str(k) for k in Locale("en").languages if "_" not in str(k))
+    by_name: dict[str, str] = {}
+    for lang in _NAME_LANGUAGES:
+        for key, value in Locale(lang).languages.items():
+            if "_" not in str(key):
+                by_name.setdefault(_norm(str(value)), str(key))
     return codes, by_name
 
 
 def language(value: str) -> str:
-    """One BCP 47 tag (``en``, ``pt-BR``, ``zh-Hant``) or an English language name."""
+    """One BCP 47 tag (``en``, ``pt-BR``, ``zh-Hant``) or a language's name (``Swahili``,
+    ``español``)."""
     codes, by_name = _languages()
     text = value.strip()
-    if text.casefold() in by_name:
-        return by_name[text.casefold()]
+    if _norm(text) in by_name and not _BCP47.match(text.casefold()):
+        return by_name[_norm(text)]
     found = _BCP47.match(text.casefold().replace("_", "-"))
     if found is None or found["lang"] not in codes:
+        if _norm(text) in by_name:
+            return by_name[_norm(text)]
         raise UserError(
-            f"'{text[:40]}' isn't a language tag I know. Use tags like en, sw or pt-BR."
+            _(
+                "'{value}' isn't a language tag I know. Use tags like en, sw or pt-BR.",
+                value=Plain(text[:40]),
+            )
         )
     tag = found["lang"]
     if found["script"]:
@@ -195,30 +343,65 @@ def _unique(values: list[str]) -> list[str]:
 
 def languages(value: str) -> list[str]:
     words = [item.strip() for item in re.split(r"[;,]", value) if item.strip()]
-    if len(words) == 1 and " " in words[0] and words[0].casefold() not in _languages()[1]:
+    if len(words) == 1 and " " in words[0] and _norm(words[0]) not in _languages()[1]:
         words = words[0].split()
     if not words:
-        raise UserError("Name at least one language, like en or en; sw.")
+        raise UserError(_("Name at least one language, like en or en; sw."))
     return _unique([language(word) for word in words])
 
 
-def _multi(value: str, options: tuple[str, ...], what: str) -> list[str]:
-    chosen = [_choice(item, options, what) for item in _items(value)]
+def _multi(value: str, kind: str) -> list[str]:
+    """Several choices separated by ``;`` or ``,`` (or spaces, between one-word choices); a
+    translated label of several words counts as one."""
+    chosen: list[str] = []
+    for piece in (p.strip() for p in re.split(r"[;,]", value)):
+        if not piece:
+            continue
+        whole = _find(piece, kind)
+        if whole is not None:
+            chosen.append(whole)
+            continue
+        for word in piece.split():
+            found = _find(word, kind)
+            if found is None:
+                raise UserError(_unknown(kind, word))
+            chosen.append(found)
     if not chosen:
-        raise UserError(f"Choose at least one {what} from: " + ", ".join(options) + ".")
+        if kind == "projects":
+            raise UserError(
+                _("Choose at least one project from: {choices}.", choices=choices(PROJECT_LABELS))
+            )
+        raise UserError(
+            _("Choose at least one activity from: {choices}.", choices=choices(ACTIVITY_LABELS))
+        )
     return _unique(chosen)
 
 
+def _unknown(kind: str, word: str) -> Msg:
+    value = Plain(word.strip()[:40])
+    if kind == "projects":
+        return _(
+            "I don't know the project '{value}'. Choose from: {choices}.",
+            value=value,
+            choices=choices(PROJECT_LABELS),
+        )
+    return _(
+        "I don't know the activity '{value}'. Choose from: {choices}.",
+        value=value,
+        choices=choices(ACTIVITY_LABELS),
+    )
+
+
 def projects(value: str) -> list[str]:
-    return _multi(value, PROJECTS, "project")
+    return _multi(value, "projects")
 
 
 def activities(value: str) -> list[str]:
-    return _multi(value, ACTIVITIES, "activity")
+    return _multi(value, "activities")
 
 
 def activities_other(value: str) -> str:
-    return _text(value, "description of the other activity", 2, 200)
+    return _text(value, _("The description of the other activity"), 2, 200)
 
 
 def chose_other_activity(answers: dict[str, Any]) -> bool:
@@ -226,29 +409,56 @@ def chose_other_activity(answers: dict[str, Any]) -> bool:
     of a form) include ``other``."""
     chosen = answers.get("activities") or []
     if isinstance(chosen, str):
-        chosen = [item.casefold() for item in _items(chosen)]
+        text = chosen
+        try:
+            chosen = _multi(text, "activities")
+        except UserError:
+            chosen = [item.casefold() for item in _items(text)]
     return "other" in chosen
 
 
 def month(value: str) -> str:
     found = _MONTH.match(value.strip())
     if found is None or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1900:
-        raise UserError(f"'{value.strip()[:20]}' isn't a month like 2024-01 (YYYY-MM).")
+        raise UserError(
+            _("'{value}' isn't a month like 2024-01 (YYYY-MM).", value=Plain(value.strip()[:20]))
+        )
     return value.strip()
 
 
+#: words between two months (``2024-01 to 2024-02``, ``2024-01 hasta 2024-02``)
+_BETWEEN = frozenset(
+    {"to", "until", "-", "→", "a", "al", "hasta", "à", "au", "jusqu'à", "até", "ate", "bis"}
+)
+
+
+def _ongoing_words() -> frozenset[str]:
+    found = {"ongoing", "now", "present"}
+    found |= {_norm(template(ONGOING_WORD, lang)) for lang in _languages_known()}
+    return frozenset(found)
+
+
 def period(value: str) -> dict[str, str | None]:
-    """``2024-01 2024-02``, ``2024-01 to 2024-02`` or ``2024-01`` / ``2024-01 ongoing``."""
-    words = [w for w in re.split(r"\s+|\s*(?:to|until|→|–|—|/)\s*", value.strip()) if w]
-    words = [w for w in words if w.casefold() not in ("to", "until", "-", "→")]
+    """``2024-01 2024-02``, ``2024-01 to 2024-02`` or ``2024-01`` / ``2024-01 ongoing`` (and
+    "ongoing" in the member's language: ``2024-01 en curso``)."""
+    text = value.strip()
+    ongoing = False
+    for word in _ongoing_words():
+        if _norm(text).endswith(" " + word):
+            text, ongoing = text.split()[0], True
+            break
+    words = [w for w in re.split(r"\s+|\s*(?:→|–|—|/)\s*", text) if w]
+    words = [w for w in words if w.casefold() not in _BETWEEN]
     if not words or len(words) > 2:
-        raise UserError("Give the start month, and the end month if it ended: 2024-01 2024-02.")
+        raise UserError(_("Give the start month, and the end month if it ended: 2024-01 2024-02."))
     start = month(words[0])
     end: str | None = None
-    if len(words) == 2 and words[1].casefold() not in ("ongoing", "now", "present"):
+    if len(words) == 2 and not ongoing and _norm(words[1]) not in _ongoing_words():
         end = month(words[1])
         if end < start:
-            raise UserError(f"The end ({end}) is before the start ({start}).")
+            raise UserError(
+                _("The end ({end}) is before the start ({start}).", end=end, start=start)
+            )
     return {"start": start, "end": end}
 
 
@@ -257,33 +467,59 @@ def show_period(value: Any) -> str:
 
 
 def summary(value: str) -> str:
-    return _text(value, "summary", 200, 1500)
+    return _text(value, _("The summary"), 200, 1500)
+
+
+_COUNT = re.compile(r"((?:[^\W\d]|[ _'’-])+?)\s*[:=]?\s*(-?\d+)")
+
+
+def _note_start(text: str) -> re.Match[str] | None:
+    words = {"note"} | {template(NOTE_WORD, lang).casefold() for lang in _languages_known()}
+    pattern = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.search(rf"(?:^|[;,\s])(?:{pattern})\s*:", text, re.IGNORECASE)
 
 
 def outcomes(value: str) -> dict[str, Any]:
-    """``citations_added 412, participants 18; note: …`` → counts and an optional note."""
+    """``citations_added 412, participants 18; note: …`` → counts and an optional note (the
+    names and ``note`` also in the member's language)."""
     text = value.strip()
     note: str | None = None
-    match = re.search(r"(?:^|[;,\s])note\s*:", text, re.IGNORECASE)
+    match = _note_start(text)
     if match is not None:
         note = text[match.end() :].strip() or None
         text = text[: match.start()]
     counts: dict[str, int] = {}
-    for name, number in re.findall(r"([A-Za-z_ ]+?)\s*[:=]?\s*(-?\d+)", text):
-        key = _choice(name.strip(), OUTCOMES, "outcome")
+    bad = _(
+        "Give numbers as name and count, like: citations_added 412, participants 18; "
+        "note: anything else. Names: {names}.",
+        names=choices(OUTCOME_LABELS),
+    )
+    for name, number in _COUNT.findall(text):
+        key = _find(name.strip(" -"), "outcomes")
+        if key is None:
+            raise UserError(
+                _(
+                    "I don't know the number '{value}'. Names: {names}.",
+                    value=Plain(name.strip()[:40]),
+                    names=choices(OUTCOME_LABELS),
+                )
+            )
         if int(number) < 0:
-            raise UserError(f"The number of {key} can't be negative.")
+            raise UserError(_("The number of {name} can't be negative.", name=OUTCOME_LABELS[key]))
         counts[key] = int(number)
-    leftover = re.sub(r"([A-Za-z_ ]+?)\s*[:=]?\s*(-?\d+)", "", text)
+    leftover = _COUNT.sub("", text)
     if leftover.strip(" ;,"):
-        raise UserError(
-            "Give numbers as name and count, like: citations_added 412, participants 18; "
-            "note: anything else. Names: " + ", ".join(OUTCOMES) + "."
-        )
+        raise UserError(bad)
     if note is not None and len(note) > 1000:
-        raise UserError(f"The note can have at most 1000 characters (this has {len(note)}).")
+        raise UserError(
+            _(
+                "The note can have at most {max} characters (this has {count}).",
+                max=1000,
+                count=len(note),
+            )
+        )
     if not counts and note is None:
-        raise UserError("Give at least one number, or say skip.")
+        raise UserError(_("Give at least one number, or say skip."))
     return {"counts": counts, "note": note}
 
 
@@ -306,36 +542,40 @@ def url(value: str) -> str:
         or not parts.netloc
         or any(c.isspace() or ord(c) < 32 for c in text)
     ):
-        raise UserError(f"'{text[:60]}' isn't an absolute http:// or https:// link.")
+        raise UserError(
+            _("'{value}' isn't an absolute http:// or https:// link.", value=Plain(text[:60]))
+        )
     return text.replace(";", "%3B")
 
 
 def links(value: str) -> list[str]:
     found = _unique([url(item) for item in value.split()])
     if not found:
-        raise UserError("Give at least one link, or say skip.")
+        raise UserError(_("Give at least one link, or say skip."))
     if len(found) > MAX_LINKS:
-        raise UserError(f"At most {MAX_LINKS} links, please (you gave {len(found)}).")
+        raise UserError(
+            _("At most {max} links, please (you gave {count}).", max=MAX_LINKS, count=len(found))
+        )
     return found
 
 
 def lessons(value: str) -> str:
-    return _text(value, "tips", 1, 1500)
+    return _text(value, _("The text of your tips"), 1, 1500)
 
 
 def credit(value: str) -> str:
-    return _text(value, "credit", 1, 200)
+    return _text(value, _("The credit"), 1, 200)
 
 
 def contact(value: str) -> str:
-    return _text(value, "contact", 3, 200)
+    return _text(value, _("The contact"), 3, 200)
 
 
 def consent(value: str) -> bool:
     if is_yes(value) or value.strip().casefold() in ("true", "i agree", "agree"):
         return True
     raise UserError(
-        "I can only take case studies we may publish. Say yes to agree, or cancel to stop."
+        _("I can only take case studies we may publish. Say yes to agree, or cancel to stop.")
     )
 
 
@@ -346,8 +586,8 @@ def licence(value: str) -> str:
     if words and words[0] in ("cc0", "cc0-1.0"):
         if words[1:] == ["yes"]:
             return "CC0-1.0"
-        raise UserError("To release it under CC0 1.0 instead, say: cc0 yes")
-    raise UserError("Say yes to release it under CC BY-SA 4.0, or cc0 yes for CC0 1.0.")
+        raise UserError(_("To release it under CC0 1.0 instead, say: cc0 yes"))
+    raise UserError(_("Say yes to release it under CC BY-SA 4.0, or cc0 yes for CC0 1.0."))
 
 
 def show_list(value: Any) -> str:
@@ -423,22 +663,28 @@ def validate_record(raw: dict[str, str]) -> dict[str, Any]:
             answers[key] = None
             continue
         if not text:
-            raise UserError(f"{key.replace('_', ' ')}: this one is needed.")
+            raise UserError(_("{field}: this one is needed.", field=FIELD_LABELS[key]))
         try:
             answers[key] = check(text)
         except UserError as exc:
-            raise UserError(f"{key.replace('_', ' ')}: {exc.message}") from None
+            raise UserError(_field_error(key, exc)) from None
     for key, check in (("period", period), ("outcomes", outcomes), ("links", links)):
         text = (raw.get(key) or "").strip()
         if key == "period" and not text:
             text = " ".join(filter(None, (raw.get("start"), raw.get("end"))))
         if not text:
             if key == "period":
-                raise UserError("period: this one is needed.")
+                raise UserError(_("{field}: this one is needed.", field=FIELD_LABELS[key]))
             answers[key] = None
             continue
         try:
             answers[key] = check(text)
         except UserError as exc:
-            raise UserError(f"{key}: {exc.message}") from None
+            raise UserError(_field_error(key, exc)) from None
     return record_from_answers(answers)
+
+
+def _field_error(key: str, exc: UserError) -> Msg:
+    """A field's refusal, named: ``country: I don't know the country 'Atlantis'…``."""
+    said = exc.message if isinstance(exc.message, Msg) else Plain(exc.message)
+    return verbatim("{field}: {error}", field=FIELD_LABELS[key], error=said)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from chatbot.messages.plural import plural
+from chatbot.base.i18n import Msg, _n, verbatim
 from chatbot.storage.models import DialogRow
 from commands.casestudies import module, store_of
 from commands.casestudies.dialogue import DIALOG_NAME
@@ -37,35 +37,42 @@ async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
 
 
 @module.on_forget_warning
-async def _forget_warning(bot: Host, member_id: str) -> str | None:
+async def _forget_warning(bot: Host, member_id: str) -> Msg | None:
     published = [s for s in await store_of(bot).of_member(member_id) if s.state == PUBLISHED]
     if not published:
         return None
-    studies = plural(len(published), "published case study", "published case studies")
-    stay = "stays" if len(published) == 1 else "stay"
-    return (
-        f"Your {studies} {stay} published under the licence you granted, credited as "
-        "anonymous, without your name or contact."
+    return _n(
+        "Your {n} published case study stays published under the licence you granted, "
+        "credited as anonymous, without your name or contact.",
+        "Your {n} published case studies stay published under the licence you granted, "
+        "credited as anonymous, without your name or contact.",
+        len(published),
     )
 
 
 @module.on_forget
-async def _forget(bot: Host, member_id: str) -> str | None:
+async def _forget(bot: Host, member_id: str) -> Msg | None:
     deleted, detached = await store_of(bot).forget(member_id, bot.clock.now())
     if not deleted and not detached:
         return None
-    parts = []
+    parts: dict[str, Msg] = {}
     if deleted:
-        unpublished = plural(deleted, "unpublished case study", "unpublished case studies")
-        parts.append(f"I've deleted your {unpublished} and any draft.")
-    if detached:
-        published = plural(detached, "published case study", "published case studies")
-        stay = "stays" if detached == 1 else "stay"
-        parts.append(
-            f"Your {published} {stay} published under the licence you granted, now "
-            "credited as anonymous, without your name or contact."
+        parts["deleted"] = _n(
+            "I've deleted your {n} unpublished case study and any draft.",
+            "I've deleted your {n} unpublished case studies and any draft.",
+            deleted,
         )
-    return " ".join(parts)
+    if detached:
+        parts["detached"] = _n(
+            "Your {n} published case study stays published under the licence you granted, now "
+            "credited as anonymous, without your name or contact.",
+            "Your {n} published case studies stay published under the licence you granted, "
+            "now credited as anonymous, without your name or contact.",
+            detached,
+        )
+    if len(parts) == 2:
+        return verbatim("{deleted} {detached}", **parts)
+    return next(iter(parts.values()))
 
 
 @module.on_link

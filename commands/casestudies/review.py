@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from chatbot.base.i18n import _, verbatim
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 log = get_logger("commands.casestudies.review")
 
-review = module.group("review", "Review case studies in your browser (organisers).")
+review = module.group("review", _("Review case studies in your browser (organisers)."))
 
 
 @module.on_startup
@@ -31,19 +32,24 @@ async def _web(bot: Host) -> None:
 
 
 @review.command(
-    help="Get a sign-in link to the review desk in your browser (by direct message; "
-    "valid 15 minutes, once).",
+    help=_(
+        "Get a sign-in link to the review desk in your browser (by direct message; "
+        "valid 15 minutes, once)."
+    ),
     level=Level.ORGANISER,
     examples=["review web"],
-    params={"where": "web"},
+    params={"where": verbatim("web")},
 )
 async def web(ctx: Context, where: Literal["web"] = "web") -> Reply:
     settings = ctx.config.web
     if not (settings.enabled and settings.public_pages):
         return Reply.of(
-            "The review desk is not served here: the bot's web pages are off "
-            "(`[web] enabled = true` and `public_pages = true` in the config turn them on). "
-            f"Meanwhile `{ctx.prefix}casestudy pending` lists what waits for review.",
+            _(
+                "The review desk is not served here: the bot's web pages are off "
+                "(`[web] enabled = true` and `public_pages = true` in the config turn them "
+                "on). Meanwhile `{prefix}casestudy pending` lists what waits for review.",
+                prefix=ctx.prefix,
+            ),
             private=True,
         )
     from chatbot.web.pages import configured_base
@@ -53,8 +59,11 @@ async def web(ctx: Context, where: Literal["web"] = "web") -> Reply:
     log.info("desk_link_sent", actor=ctx.member.id, room=ctx.room.id)
     link = f"{configured_base(ctx.config)}/desk/signin/{token}"
     return Reply.of(
-        "Your sign-in link to the review desk (valid 15 minutes, works once, only for you; "
-        f"don't share it):\n{link}",
+        _(
+            "Your sign-in link to the review desk (valid 15 minutes, works once, only for "
+            "you; don't share it):\n{link}",
+            link=link,
+        ),
         private=True,
         direct=True,
     )

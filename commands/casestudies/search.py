@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Literal
 
+from chatbot.base.i18n import _, _n
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
-from chatbot.messages.events import Attachment, Bullets, Reply, safe_filename
+from chatbot.messages.events import Attachment, Bullets, Plain, Reply, safe_filename
 from commands.casestudies import casestudy, store_of
 from commands.casestudies import fields as f
 from commands.casestudies.contributors import _is_organiser, _line
-from commands.casestudies.exports import public, render
+from commands.casestudies.exports import public_of, render
 from commands.casestudies.store import PUBLISHED, STATES
 
 
 @casestudy.command(
-    help="Find case studies: words, and country:XX, activity:…, project:… filters.",
+    help=_("Find case studies: words, and country:XX, activity:…, project:… filters."),
     examples=["casestudy search wikidata country:GB", "casestudy search project:commons"],
 )
 async def search(ctx: Context, query: str = "") -> Reply:
@@ -44,10 +45,16 @@ async def search(ctx: Context, query: str = "") -> Reply:
         project=filters.get("project"),
     )
     if not found:
-        return Reply.of("No case study matches.", aside=True)
+        return Reply.of(_("No case study matches."), aside=True)
     # an organiser's results include what is not published yet
     listing = Bullets(tuple(_line(s) for s in found))
-    return Reply.of(f"{len(found)} found:\n", listing, private=organiser, aside=not organiser)
+    return Reply.of(
+        _n("{n} found:", "{n} found:", len(found)),
+        "\n",
+        listing,
+        private=organiser,
+        aside=not organiser,
+    )
 
 
 #: each export format: its name in the summary, file extension and media type
@@ -59,21 +66,27 @@ EXPORT_FILES = {
 
 
 @casestudy.command(
-    help="Export the published case studies (csv, json or wikitext) as a file, by direct message.",
+    help=_(
+        "Export the published case studies (csv, json or wikitext) as a file, by direct message."
+    ),
     level=Level.ORGANISER,
     examples=["casestudy export csv", "casestudy export wikitext"],
 )
 async def export(ctx: Context, kind: Literal["csv", "json", "wikitext"]) -> Reply:
     studies = await store_of(ctx.host).in_states((PUBLISHED,))
     if not studies:
-        return Reply.of("There are no published case studies to export yet.", aside=True)
+        return Reply.of(_("There are no published case studies to export yet."), aside=True)
     label, extension, mime = EXPORT_FILES[kind]
-    text = render(kind, [public(s.id, s.record) for s in studies])
+    text = render(kind, [public_of(s) for s in studies])
     name = safe_filename(f"casestudies-{ctx.now().date().isoformat()}.{extension}")
-    count = len(studies)
-    noun = "case study" if count == 1 else "case studies"
     return Reply.of(
-        f"{count} published {noun} as {label}: {name}",
+        _n(
+            "{n} published case study as {format}: {file}",
+            "{n} published case studies as {format}: {file}",
+            len(studies),
+            format=label,
+            file=Plain(name),
+        ),
         private=True,
         direct=True,
         files=(Attachment(name, text.encode("utf-8"), mime),),

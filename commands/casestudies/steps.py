@@ -1,139 +1,172 @@
 """The submission dialogue's questions, in order: what each asks, the hint shown when an
-answer is refused, and the validator from :mod:`.fields`."""
+answer is refused, and the validator from :mod:`.fields`.  Questions that offer choices show
+them in the member's language, and the validators take them in any of the bot's languages."""
 
 from __future__ import annotations
 
+from chatbot.base.i18n import _
 from chatbot.dispatch.dialogs import Step
 from commands.casestudies import fields as f
 
 
 def _steps() -> tuple[Step, ...]:
     lst = f.show_list
+    label = f.FIELD_LABELS
+    kinds = f.choices(f.LIBRARY_TYPE_LABELS)
+    projects = f.choices(f.PROJECT_LABELS)
+    activities = f.choices(f.ACTIVITY_LABELS)
     return (
         Step(
             "title",
-            "A short title?",
-            "5 to 120 characters, e.g. #1Lib1Ref at Lakeside.",
+            _("A short title?"),
+            _("5 to 120 characters, e.g. #1Lib1Ref at Lakeside."),
             validate=f.title,
+            label=label["title"],
         ),
         Step(
             "institution",
-            "Which library?",
-            "The library's full name, 2 to 200 characters.",
+            _("Which library?"),
+            _("The library's full name, 2 to 200 characters."),
             validate=f.institution,
+            label=label["institution"],
         ),
         Step(
             "institution_qid",
-            "Its Wikidata item (Q…)?",
-            "The library's Wikidata item id, like Q123456.",
+            _("Its Wikidata item (Q…)?"),
+            _("The library's Wikidata item id, like Q123456."),
             optional=True,
             validate=f.qid,
-            label="Wikidata item",
+            label=label["institution_qid"],
         ),
         Step(
             "library_type",
-            "What kind of library? (" + ", ".join(f.LIBRARY_TYPES) + ")",
-            "One of: " + ", ".join(f.LIBRARY_TYPES) + ".",
+            _("What kind of library? ({choices})", choices=kinds),
+            _("One of: {choices}.", choices=kinds),
             validate=f.library_type,
-            label="library type",
+            label=label["library_type"],
         ),
         Step(
             "country",
-            "Which country?",
-            "The English name or the two-letter code, e.g. Kenya or KE.",
+            _("Which country?"),
+            _("Its name or the two-letter code, e.g. Kenya or KE."),
             validate=f.country,
+            label=label["country"],
         ),
         Step(
             "languages",
-            "Which language(s)?",
-            "Language tags separated by `;`, e.g. en; sw or pt-BR.",
+            _("Which language(s)?"),
+            _("Language tags separated by `;`, e.g. en; sw or pt-BR."),
             validate=f.languages,
             show=lst,
+            label=label["languages"],
         ),
         Step(
             "projects",
-            "Which Wikimedia projects? (" + ", ".join(f.PROJECTS) + ")",
-            "One or more of: " + ", ".join(f.PROJECTS) + ", separated by `;`.",
+            _("Which Wikimedia projects? ({choices})", choices=projects),
+            _("One or more of: {choices}, separated by `;`.", choices=projects),
             validate=f.projects,
             show=lst,
+            label=label["projects"],
         ),
         Step(
             "activities",
-            "What did you do? (" + ", ".join(f.ACTIVITIES) + ")",
-            "One or more of: " + ", ".join(f.ACTIVITIES) + ", separated by `;`.",
+            _("What did you do? ({choices})", choices=activities),
+            _("One or more of: {choices}, separated by `;`.", choices=activities),
             validate=f.activities,
             show=lst,
+            label=label["activities"],
         ),
         Step(
             "activities_other",
-            "You chose other: what was the other activity?",
-            "A few words on the other activity, 2 to 200 characters.",
+            _("You chose other: what was the other activity?"),
+            _("A few words on the other activity, 2 to 200 characters."),
             optional=True,
             validate=f.activities_other,
-            label="other activity",
+            label=label["activities_other"],
             when=f.chose_other_activity,
         ),
         Step(
             "period",
-            "When did it start, and end? (YYYY-MM, e.g. 2024-01 2024-02, or 2024-01 ongoing)",
-            "The start month, then the end month if it has ended.",
+            _(
+                "When did it start, and end? (YYYY-MM, e.g. 2024-01 2024-02, or 2024-01 {ongoing})",
+                ongoing=f.ONGOING_WORD,
+            ),
+            _("The start month, then the end month if it has ended."),
             validate=f.period,
             show=f.show_period,
+            label=label["period"],
         ),
         Step(
             "summary",
-            "Describe it briefly (200 to 1,500 characters).",
-            "What you did, with whom and why: 200 to 1,500 characters.",
+            _("Describe it briefly (200 to 1,500 characters)."),
+            _("What you did, with whom and why: 200 to 1,500 characters."),
             validate=f.summary,
+            label=label["summary"],
         ),
         Step(
             "outcomes",
-            "Any numbers to share? (e.g. citations_added 412, participants 18; note: …)",
-            "Names: " + ", ".join(f.OUTCOMES) + ". Whole numbers, 0 or more; "
-            "add `note:` and up to 1,000 characters.",
+            _(
+                "Any numbers to share? (e.g. {a} 412, {b} 18; {note}: …)",
+                a=f.OUTCOME_LABELS["citations_added"],
+                b=f.OUTCOME_LABELS["participants"],
+                note=f.NOTE_WORD,
+            ),
+            _(
+                "Names: {names}. Whole numbers, 0 or more; add `{note}:` and up to 1,000 "
+                "characters.",
+                names=f.choices(f.OUTCOME_LABELS),
+                note=f.NOTE_WORD,
+            ),
             optional=True,
             validate=f.outcomes,
             show=f.show_outcomes,
+            label=label["outcomes"],
         ),
         Step(
             "links",
-            "Links (dashboard, project page)? Separate them with spaces.",
-            "Up to 10 http:// or https:// links.",
+            _("Links (dashboard, project page)? Separate them with spaces."),
+            _("Up to 10 http:// or https:// links."),
             optional=True,
             validate=f.links,
             show=lst,
+            label=label["links"],
         ),
         Step(
             "lessons",
-            "Tips for another library?",
-            "Up to 1,500 characters.",
+            _("Tips for another library?"),
+            _("Up to 1,500 characters."),
             optional=True,
             validate=f.lessons,
+            label=label["lessons"],
         ),
         Step(
             "credit",
-            "How should we credit you? (name, username or anonymous)",
-            "Shown with the published study.",
+            _("How should we credit you? (name, username or anonymous)"),
+            _("Shown with the published study."),
             validate=f.credit,
+            label=label["credit"],
         ),
         Step(
             "contact",
-            "How can organisers reach you? (kept private)",
-            "An e-mail or username; only organisers see it, it is never published.",
+            _("How can organisers reach you? (kept private)"),
+            _("An e-mail or username; only organisers see it, it is never published."),
             optional=True,
             validate=f.contact,
+            label=label["contact"],
         ),
         Step(
             "consent",
-            "May we publish this? (yes)",
-            "Say yes to let us publish the study.",
+            _("May we publish this? (yes)"),
+            _("Say yes to let us publish the study."),
             validate=f.consent,
             show=f.show_bool,
+            label=label["consent"],
         ),
         Step(
             "licence",
-            "Release the text under CC BY-SA 4.0? (yes, or `cc0 yes` for CC0 1.0)",
-            "CC BY-SA 4.0 is the Wikimedia default; CC0 1.0 gives up all rights.",
+            _("Release the text under CC BY-SA 4.0? (yes, or `cc0 yes` for CC0 1.0)"),
+            _("CC BY-SA 4.0 is the Wikimedia default; CC0 1.0 gives up all rights."),
             validate=f.licence,
+            label=label["licence"],
         ),
     )

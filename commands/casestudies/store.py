@@ -23,6 +23,8 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, _, _p, verbatim
+from chatbot.messages.events import Plain
 from chatbot.storage.conditional import Changed, update_if
 from chatbot.storage.models import Base, UtcDateTime
 
@@ -74,6 +76,8 @@ class CaseStudyRow(Base):
     revision: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: the language the study was written in (BCP 47), None when not recorded (older ones)
+    written_in: Mapped[str | None] = mapped_column(String(35), nullable=True)
 
 
 class CaseStudyRevisionRow(Base):
@@ -110,6 +114,7 @@ class Study(msgspec.Struct, frozen=True):
     revision: int
     created_at: datetime
     updated_at: datetime
+    written_in: str | None = None
 
     @classmethod
     def of(cls, row: CaseStudyRow) -> "Study":
@@ -124,6 +129,7 @@ class Study(msgspec.Struct, frozen=True):
             row.revision,
             row.created_at,
             row.updated_at,
+            row.written_in,
         )
 
 
@@ -229,8 +235,11 @@ class CaseStudyStore:
         member_name: str,
         record: dict[str, Any],
         now: datetime,
+        *,
+        written_in: str | None = None,
     ) -> CaseStudyRow:
-        """A new study in ``submitted`` with its first revision (all values new)."""
+        """A new study in ``submitted`` with its first revision (all values new), written
+        in language ``written_in`` (a BCP 47 tag)."""
         row = CaseStudyRow(
             member_id=member_id,
             member_name=member_name,
@@ -238,6 +247,7 @@ class CaseStudyStore:
             revision=1,
             created_at=now,
             updated_at=now,
+            written_in=written_in,
         )
         _fill(row, record)
         session.add(row)
@@ -254,7 +264,7 @@ class CaseStudyStore:
     async def load(self, session: "AsyncSession", study_id: int) -> CaseStudyRow:
         row = await session.get(CaseStudyRow, study_id, with_for_update=True)
         if row is None:
-            raise UserError(f"There is no case study #{study_id}.")
+            raise UserError(_("There is no case study #{id}.", id=str(study_id)))
         return row
 
     async def move(
@@ -307,13 +317,17 @@ class CaseStudyStore:
 
     async def refusal(
         self, session: "AsyncSession", row: CaseStudyRow, action: str, actor: str, now: datetime
-    ) -> str:
+    ) -> Msg:
         """Why ``action`` can't be done now.  When the last change left a state where it
         could have been (someone got there first), say who did what and when."""
         sources = TRANSITIONS[action][0]
-        state = row.state.replace("_", " ")
-        allowed = " or ".join(s.replace("_", " ") for s in sources)
-        rule = f"it can only be {_past(action)} when it is {allowed}."
+        state = state_label(row.state)
+        allowed = (
+            state_label(sources[0])
+            if len(sources) == 1
+            else _("{a} or {b}", a=state_label(sources[0]), b=state_label(sources[1]))
+        )
+        past = _PAST[action]
         last = await session.scalar(
             select(CaseStudyRevisionRow)
             .where(CaseStudyRevisionRow.study_id == row.id)
@@ -321,16 +335,47 @@ class CaseStudyStore:
             .limit(1)
         )
         if last is None or last.old_state not in sources:
-            return f"Case study #{row.id} is {state}; {rule}"
-        if last.actor_id == actor:
-            who = "You"
-        else:
-            who = last.actor_name or (last.actor_id or "someone").partition(":")[2] or "someone"
+            return _(
+                "Case study #{id} is {state}; it can only be {past} when it is {allowed}.",
+                id=str(row.id),
+                state=state,
+                past=past,
+                allowed=allowed,
+            )
         ago = now - last.at
-        when = "a moment ago" if ago < RECENT else f"on {last.at:%Y-%m-%d at %H:%M} UTC"
-        return (
-            f"{who} already {_did(last.action)} case study #{row.id} {when}; "
-            f"it is now {state}, and {rule}"
+        when = (
+            _("a moment ago")
+            if ago < RECENT
+            else _(
+                "on {date} at {time} UTC",
+                date=last.at.strftime("%Y-%m-%d"),
+                time=last.at.strftime("%H:%M"),
+            )
+        )
+        did = _DID[last.action]
+        if last.actor_id == actor:
+            return _(
+                "You already {did} case study #{id} {when}; it is now {state}, and it can only "
+                "be {past} when it is {allowed}.",
+                did=did,
+                id=str(row.id),
+                when=when,
+                state=state,
+                past=past,
+                allowed=allowed,
+            )
+        name = last.actor_name or (last.actor_id or "").partition(":")[2]
+        who = Plain(name) if name else _("Someone")
+        return _(
+            "{who} already {did} case study #{id} {when}; it is now {state}, and it can only "
+            "be {past} when it is {allowed}.",
+            who=who,
+            did=did,
+            id=str(row.id),
+            when=when,
+            state=state,
+            past=past,
+            allowed=allowed,
         )
 
     async def revisions(self, study_id: int) -> list[Revision]:
@@ -387,6 +432,7 @@ class CaseStudyStore:
                 "state": s.state,
                 "revision": s.revision,
                 "created_at": s.created_at.isoformat(),
+                "written_in": s.written_in,
                 "rejection_reason": s.reason,
                 "values": s.record,
             }
@@ -447,19 +493,39 @@ class CaseStudyStore:
 RECENT = timedelta(minutes=2)
 
 
-def _did(action: str) -> str:
-    """``withdraw`` → ``withdrew``: what someone did."""
-    return "withdrew" if action == "withdraw" else _past(action)
+#: what someone did (``{who} already {did} case study #3``)
+_DID: dict[str, Msg] = {
+    "withdraw": _p("someone did to a case study", "withdrew"),
+    "claim": _p("someone did to a case study", "claimed"),
+    "accept": _p("someone did to a case study", "accepted"),
+    "reject": _p("someone did to a case study", "rejected"),
+    "revise": _p("someone did to a case study", "revised"),
+    "publish": _p("someone did to a case study", "published"),
+    "unpublish": _p("someone did to a case study", "unpublished"),
+    "submit": _p("someone did to a case study", "submitted"),
+}
+#: what can be done (``it can only be {past} when…``)
+_PAST: dict[str, Msg] = {
+    "withdraw": _p("a case study can only be", "withdrawn"),
+    "claim": _p("a case study can only be", "claimed"),
+    "accept": _p("a case study can only be", "accepted"),
+    "reject": _p("a case study can only be", "rejected"),
+    "revise": _p("a case study can only be", "revised"),
+    "publish": _p("a case study can only be", "published"),
+    "unpublish": _p("a case study can only be", "unpublished"),
+    "submit": _p("a case study can only be", "submitted"),
+}
+#: each state as members read it
+STATE_LABELS: dict[str, Msg] = {
+    SUBMITTED: _p("case study state", "submitted"),
+    IN_REVIEW: _p("case study state", "in review"),
+    ACCEPTED: _p("case study state", "accepted"),
+    REJECTED: _p("case study state", "rejected"),
+    PUBLISHED: _p("case study state", "published"),
+    WITHDRAWN: _p("case study state", "withdrawn"),
+}
 
 
-def _past(action: str) -> str:
-    return {
-        "withdraw": "withdrawn",
-        "claim": "claimed",
-        "accept": "accepted",
-        "reject": "rejected",
-        "revise": "revised",
-        "publish": "published",
-        "unpublish": "unpublished",
-        "submit": "submitted",
-    }[action]
+def state_label(state: str) -> Msg:
+    """A state in the reader's language (``in_review`` → "in review")."""
+    return STATE_LABELS.get(state) or verbatim("{state}", state=state.replace("_", " "))

@@ -37,7 +37,7 @@ from chatbot.web.pages import (
     site_url,
 )
 from commands.casestudies import store_of
-from commands.casestudies.exports import LICENCE_NAMES, public, render
+from commands.casestudies.exports import LICENCE_NAMES, public_of, render
 from commands.casestudies.fields import OUTCOMES, PROJECTS
 from commands.casestudies.store import PUBLISHED, CaseStudyRevisionRow, Study
 
@@ -270,7 +270,7 @@ async def _cached(
 async def export_json(request: web.Request) -> web.Response:
     async def build() -> bytes:
         studies = await published(host_of(request))
-        text = await asyncio.to_thread(render, "json", [public(s.id, s.record) for s in studies])
+        text = await asyncio.to_thread(render, "json", [public_of(s) for s in studies])
         return text.encode("utf-8")
 
     return await _cached(request, "application/json", build)
@@ -279,7 +279,7 @@ async def export_json(request: web.Request) -> web.Response:
 async def export_csv(request: web.Request) -> web.Response:
     async def build() -> bytes:
         studies = await published(host_of(request))
-        text = await asyncio.to_thread(render, "csv", [public(s.id, s.record) for s in studies])
+        text = await asyncio.to_thread(render, "csv", [public_of(s) for s in studies])
         return text.encode("utf-8")
 
     response = await _cached(request, "text/csv", build)
