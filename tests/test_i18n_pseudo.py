@@ -85,8 +85,9 @@ async def test_every_reply_of_the_walk_is_translated(pseudo: ConsoleChat) -> Non
         if "the group's about text" in data:
             left = left.replace(about, "")
         if "the member's data as JSON" in data:  # the DM's code block: field names, values
-            left = "\n".join(x for x in left.splitlines() if not x.startswith("[DM to alice]   "))
-            left = re.sub(r"\[DM to alice\] [{}]?", "", left)
+            # each line is the console's (translated) "[DM to alice]" tag, then JSON
+            json_line = re.compile(r'\s*(\[DM to alice\])?\s*["{}\[\]]')
+            left = "\n".join(x for x in left.splitlines() if not json_line.match(x))
         if has_words(left):
             escaped.append((line, left))
     assert not escaped, escaped
