@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chatbot.base.i18n import first_language
 from chatbot.dispatch.registry import Level
+from chatbot.messages.events import Reader
 
 if TYPE_CHECKING:
     from chatbot.base.clock import Clock
@@ -94,6 +96,13 @@ class Context:
         if self._prefs is None:
             self._prefs = await self.host.members.prefs(self.member)
         return self._prefs
+
+    async def reader(self) -> Reader:
+        """Who reads a reply to this message: the caller, in their zone and language (their
+        ``!lang``, else their app's, else the room's; the bot's default when none is known)."""
+        prefs = await self.prefs()
+        room_lang = self.config.bot.room_languages.get(self.room.id)
+        return Reader(prefs.zone, first_language(prefs.lang, self.incoming.locale, room_lang))
 
     def forget_prefs(self) -> None:
         self._prefs = None

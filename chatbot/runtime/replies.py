@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from chatbot.base.errors import new_ref
-from chatbot.base.i18n import _, first_language
+from chatbot.base.i18n import _
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Outgoing, Reader, Reply
 
@@ -60,11 +60,8 @@ async def send_reply(ctx: Context, reply: Reply) -> None:
 
 
 async def reader_of(ctx: Context) -> Reader:
-    """Who reads a reply to ``ctx``'s message: the caller, in their zone and language (their
-    ``!lang``, else their app's, else the room's; the bot's default when none is known)."""
-    prefs = await ctx.prefs()
-    room_lang = ctx.config.bot.room_languages.get(ctx.room.id)
-    return Reader(prefs.zone, first_language(prefs.lang, ctx.incoming.locale, room_lang))
+    """Who reads a reply to ``ctx``'s message (see :meth:`Context.reader`)."""
+    return await ctx.reader()
 
 
 async def _send_direct(ctx: Context, out: Outgoing, whisper: bool) -> None:

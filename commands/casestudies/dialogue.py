@@ -181,7 +181,7 @@ async def _start_in_dm(ctx: Context, answers: dict[str, Any] | None) -> Reply:
     if ctx.room.is_direct:
         return await _open(ctx, answers)
     note = Reply.of(_("Let's write your case study here, in a direct message."))
-    out = Outgoing(ctx.room, note, in_reply_to=ctx.incoming, sent_at=ctx.now())
+    out = Outgoing(ctx.room, note, await ctx.reader(), in_reply_to=ctx.incoming, sent_at=ctx.now())
     sent = await ctx.adapter.send_direct(ctx.member, out)
     if sent is None:
         return Reply.of(
@@ -195,7 +195,7 @@ async def _start_in_dm(ctx: Context, answers: dict[str, Any] | None) -> Reply:
     dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
     dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     first = await _open(dm_ctx, answers)
-    await ctx.adapter.send(Outgoing(dm, first, sent_at=ctx.now()))
+    await ctx.adapter.send(Outgoing(dm, first, await ctx.reader(), sent_at=ctx.now()))
     return Reply.of(_("I've sent you a direct message: let's continue there."), aside=True)
 
 
@@ -226,7 +226,7 @@ async def _bring_over(ctx: Context, row: DialogRow) -> Reply:
     else:
         note = Reply.of(_("Your case study draft continues here."))
         sent = await ctx.adapter.send_direct(
-            ctx.member, Outgoing(ctx.room, note, sent_at=ctx.now())
+            ctx.member, Outgoing(ctx.room, note, await ctx.reader(), sent_at=ctx.now())
         )
         if sent is None:
             return Reply.of(
@@ -252,7 +252,7 @@ async def _bring_over(ctx: Context, row: DialogRow) -> Reply:
     if dm.id == ctx.room.id:
         return reply or Reply.of(_("Your draft expired."))
     if reply is not None:
-        await ctx.adapter.send(Outgoing(dm, reply, sent_at=ctx.now()))
+        await ctx.adapter.send(Outgoing(dm, reply, await ctx.reader(), sent_at=ctx.now()))
     return Reply.of(_("Your draft is waiting in our direct messages: continue there."), aside=True)
 
 
@@ -300,5 +300,5 @@ async def resume(ctx: Context) -> Reply:
     dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     reply = await ctx.dialogs.feed(dm_ctx, "help")
     if reply is not None:
-        await ctx.adapter.send(Outgoing(dm, reply, sent_at=ctx.now()))
+        await ctx.adapter.send(Outgoing(dm, reply, await ctx.reader(), sent_at=ctx.now()))
     return Reply.of(_("Your draft is waiting in our direct messages: continue there."), aside=True)
