@@ -119,7 +119,7 @@ async def test_slash_commands_carry_their_descriptions_in_every_language(
     (number,) = subs["status"]["options"]
     assert number["description_localizations"]["de"] == "die Nummer der Ankündigung"
     ping = next(c for c in sync.commands if c["name"] == "ping")
-    assert ping["description_localizations"] is None  # its help is not translated yet
+    assert ping["description_localizations"]["es-ES"] == "Comprueba que te estoy escuchando."
 
     async with start_bot(modules=with_announce(gate)):
         pass
