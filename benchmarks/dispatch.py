@@ -2,7 +2,10 @@
 
 Parse, route, flood check, permission, converters, handler, rendering, and the reply handed
 to an in-memory adapter, for 20,000 mixed messages over about 20 registered commands.
-Run: .venv/bin/python -m benchmarks.dispatch [--messages 20000]
+Members write in five languages (a fifth each chose es, fr, pt, de with ``!lang``), so
+replies go through the message catalogs as they do for the group; ``--english`` keeps
+every member in English, for comparison.
+Run: .venv/bin/python -m benchmarks.dispatch [--messages 20000] [--english]
 Target (2 shared cores): >= 50,000 messages/s, p99 <= 90 µs.
 """
 
@@ -129,7 +132,10 @@ MIX = [
 ]
 
 
-async def main(n: int) -> None:
+LANGUAGES = (None, "es", "fr", "pt", "de")
+
+
+async def main(n: int, english: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = parse_config(CONFIG.format(path=Path(tmp) / "bench.db"))
         adapter = MemoryAdapter(organisers=frozenset({"memory:org"}))
@@ -147,6 +153,9 @@ async def main(n: int) -> None:
         rooms = [Room(f"memory:#r{i}", "memory", f"#r{i}") for i in range(10)]
         for i, person in enumerate(people[:25]):
             await bot.members.update(person, zone=("Africa/Lagos", "Asia/Manila")[i % 2])
+        if not english:
+            for i, person in enumerate(people):
+                await bot.members.update(person, lang=LANGUAGES[i % len(LANGUAGES)])
         messages = [
             Incoming("memory", rng.choice(people), rng.choice(rooms), rng.choice(MIX))
             for _ in range(n)
@@ -172,7 +181,10 @@ async def main(n: int) -> None:
         await bot.close()
     lat.sort()
     commands = len(bot.registry.all_commands())
-    print(f"messages: {n}, commands registered: {commands}, replies: {len(adapter.sent) // 2}")
+    mix = "English only" if english else "members in en, es, fr, pt, de"
+    print(
+        f"messages: {n}, commands registered: {commands}, replies: {len(adapter.sent) // 2}, {mix}"
+    )
     print(f"throughput: {n / total:,.0f} messages/s")
     print(
         f"latency: median {statistics.median(lat) / 1000:.1f} µs, "
@@ -183,4 +195,6 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=20_000)
-    asyncio.run(main(parser.parse_args().messages))
+    parser.add_argument("--english", action="store_true", help="every member in English")
+    args = parser.parse_args()
+    asyncio.run(main(args.messages, args.english))

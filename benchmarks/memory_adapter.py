@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from chatbot.dispatch.adapter import Capabilities, Sent
 from chatbot.messages.events import Member, Outgoing, Room
+from chatbot.messages.localise import localise
 from chatbot.messages.render import render_plain
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class MemoryAdapter:
         return None
 
     async def send(self, out: Outgoing) -> Sent | None:
+        out = localise(out)  # as every adapter does first: messages in the reader's language
         self.sent.append(render_plain(out.reply, out.reader))
         return Sent(out.room.id, str(len(self.sent)))
 
