@@ -248,3 +248,25 @@ def test_unwritable_cache_dir_falls_back_to_memory(
     _fresh(monkeypatch, blocker, built)
     gaz = places.gazetteer.__wrapped__()
     assert gaz.ids("lagos")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Inglaterra",
+        "Angleterre",
+        "Escocia",
+        "Écosse",
+        "Escócia",
+        "Schottland",
+        "País de Gales",
+        "Pays de Galles",
+        "Irlanda del Norte",
+        "Irlande du Nord",
+        "Nordirland",
+    ],
+)
+def test_the_uks_nations_in_the_groups_languages(typed: str) -> None:
+    """CLDR names countries in every language but not England, Scotland, Wales or Northern
+    Ireland: written by hand in es, fr, pt and de."""
+    assert resolve_zone(typed).key == "Europe/London"

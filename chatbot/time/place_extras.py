@@ -40,11 +40,12 @@ russian federation = RU
 palestine = PS
 bharat = IN
 naija = NG
-# Regions of countries with several zones.
-england = GB-ENG
-scotland = GB-SCT
-wales = GB-WLS
-northern ireland = GB-NIR
+# Regions of countries with several zones.  The UK's nations in es, fr, pt and de too: CLDR
+# names countries in every language but not these (Babel has no subdivision names).
+england, inglaterra, angleterre = GB-ENG
+scotland, escocia, ecosse, schottland = GB-SCT
+wales, gales, pais de gales, pays de galles = GB-WLS
+northern ireland, irlanda del norte, irlande du nord, irlanda do norte, nordirland = GB-NIR
 alberta = CA-01
 british columbia, bc = CA-02
 manitoba = CA-03
