@@ -14,7 +14,7 @@ from chatbot.base.i18n import verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog, Step
 from chatbot.dispatch.registry import Module
-from chatbot.messages.events import Reply
+from chatbot.messages.events import Plain, Reply
 from commands import basics, members
 from tests.harness import ConsoleChat, open_chat
 
@@ -33,7 +33,7 @@ async def _done(ctx: Context, answers: dict[str, Any]) -> Reply:
     if FAILS:
         raise FAILS.pop(0)
     SAVED.append(answers)
-    return Reply.of(f"Saved {answers['title']} ({answers['year']}).")
+    return Reply.of(Plain(f"Saved {answers['title']} ({answers['year']})."))
 
 
 def _kind(text: str) -> str:
@@ -58,9 +58,11 @@ def event_module() -> Module:
             name="event",
             title="event report",
             steps=(
-                Step("title", "What was the event called?", help="A short name."),
-                Step("year", "Which year?", validate=_year),
-                Step("notes", "Anything to add?", optional=True),
+                Step(
+                    "title", verbatim("What was the event called?"), help=verbatim("A short name.")
+                ),
+                Step("year", verbatim("Which year?"), validate=_year),
+                Step("notes", verbatim("Anything to add?"), optional=True),
             ),
             on_complete=_done,
             expire_after=timedelta(hours=2),
@@ -72,10 +74,10 @@ def event_module() -> Module:
             name="visit",
             title="visit report",
             steps=(
-                Step("title", "What was the visit called?"),
-                Step("kind", "Online or in person?", validate=_kind),
-                Step("venue", "Where was it?", when=_in_person),
-                Step("notes", "Anything to add?", optional=True),
+                Step("title", verbatim("What was the visit called?")),
+                Step("kind", verbatim("Online or in person?"), validate=_kind),
+                Step("venue", verbatim("Where was it?"), when=_in_person),
+                Step("notes", verbatim("Anything to add?"), optional=True),
             ),
             on_complete=_venue_saved,
         )

@@ -19,7 +19,7 @@ from nio import DownloadResponse, RoomMessageFile, RoomMessageNotice
 from adapters.console import ConsoleSettings, exports_folder
 from adapters.discord import DiscordAdapter
 from chatbot.base.clock import FakeClock
-from chatbot.base.i18n import plain_english
+from chatbot.base.i18n import plain_english, verbatim
 from chatbot.delivery.outbox_payload import decode_payload, encode_payload
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Module
@@ -175,7 +175,7 @@ file_test = Module("filetest", "A private reply with a file, for the adapters' t
 @file_test.command(help="A private file.", private=True)
 async def report(ctx: Context) -> Reply:
     return Reply.of(
-        "Your report:", private=True, files=(Attachment("report.csv", b"a,b\r\n1,2\r\n"),)
+        verbatim("Your report:"), private=True, files=(Attachment("report.csv", b"a,b\r\n1,2\r\n"),)
     )
 
 

@@ -148,11 +148,12 @@ async def test_reminder_dms_in_each_members_language_and_the_room_post_in_the_ro
         "Rappel (dans 1 jour) : réunion n° 1 Call — ven. 27 nov. 2026, 15:00 (UTC)"
     ), lines
     assert (
-        "[DM to bob] Recordatorio: Call empieza dentro de 1 día, vie 27 nov 2026, 16:00 (Madrid)."
-        in lines
+        "[Mensaje directo a bob] Recordatorio: Call empieza dentro de 1 día, vie 27 nov 2026, "
+        "16:00 (Madrid)." in lines
     ), lines
-    assert "[DM to carol] Rappel : Call commence dans 1 jour, ven. 27 nov. 2026, 15:00 (UTC)." in (
-        lines
+    assert (
+        "[Message privé à carol] Rappel : Call commence dans 1 jour, ven. 27 nov. 2026, 15:00 "
+        "(UTC)." in lines
     ), lines
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from chatbot.base.clock import FakeClock
+from chatbot.base.i18n import Msg, verbatim
 from tests.harness import ConsoleChat
 
 
@@ -138,8 +139,8 @@ async def test_forgetme_warns_before_confirm_about_what_stays(
     extra = Module("keeper", "Keeps published things.")
 
     @extra.on_forget_warning
-    async def warn(bot: object, member_id: str) -> str | None:
-        return f"Your published text stays ({member_id})."
+    async def warn(bot: object, member_id: str) -> Msg | None:
+        return verbatim("Your published text stays ({member_id}).", member_id=member_id)
 
     chat = await open_chat(sqlite_url, clock, modules=[basics.module, members.module, extra])
     try:

@@ -12,7 +12,7 @@ from adapters.matrix import MatrixAdapter
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import parse_config
 from chatbot.dispatch.ratelimit import FloodGuard, Verdict
-from chatbot.messages.events import Reply
+from chatbot.messages.events import Plain, Reply
 from chatbot.runtime.bot import Bot
 from commands import basics
 from tests.harness import open_chat, ready
@@ -118,7 +118,7 @@ async def test_questions_mentions_and_dialogue_answers_count_too(
 
     async def questions(ctx: object, text: str) -> Reply:
         asked.append(text)
-        return Reply.of("an answer")
+        return Reply.of(Plain("an answer"))
 
     chat.bot.services["questions"] = questions
     chat.bot.flood = FloodGuard(clock, member_rate=0.5, member_burst=3, room_rate=5, room_burst=50)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import N_, Msg, _, _n, plain_english
+from chatbot.base.i18n import N_, Msg, _, _n
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level, Module
 from chatbot.messages.events import (
@@ -78,7 +78,7 @@ async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
 
 
 @module.on_forget
-async def _forget(bot: Host, member_id: str) -> str | None:
+async def _forget(bot: Host, member_id: str) -> Msg | None:
     svc: FaqService = bot.services["faq"]
     count = await svc.store.forget(member_id)
     if not count:
@@ -88,9 +88,7 @@ async def _forget(bot: Host, member_id: str) -> str | None:
         "I've also deleted the {n} questions you asked that I couldn't answer.",
         count,
     )
-    # !forgetme joins these notes as strings (commands/members.py): English until that hook
-    # takes a message, when this can return ``note`` itself
-    return plain_english(note)
+    return note
 
 
 @module.on_link

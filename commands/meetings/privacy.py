@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 
+from chatbot.base.i18n import Msg, _
 from commands.meetings import module
 from commands.meetings.store import MeetingRow, ReminderPrefRow, RsvpRow
 
@@ -35,14 +36,14 @@ async def _mydata(bot: Host, member_id: str) -> dict[str, Any]:
 
 
 @module.on_forget
-async def _forget(bot: Host, member_id: str) -> str | None:
+async def _forget(bot: Host, member_id: str) -> Msg | None:
     async with bot.db.session() as session:
         gone = await session.execute(delete(RsvpRow).where(RsvpRow.member_id == member_id))
         prefs = await session.execute(
             delete(ReminderPrefRow).where(ReminderPrefRow.member_id == member_id)
         )
     count = int(getattr(gone, "rowcount", 0) or 0) + int(getattr(prefs, "rowcount", 0) or 0)
-    return "Your meeting answers and reminder settings are deleted too." if count else None
+    return _("Your meeting answers and reminder settings are deleted too.") if count else None
 
 
 @module.on_link
