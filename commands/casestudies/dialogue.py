@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import _, first_language, message_language
+from chatbot.base.i18n import Msg, _, first_language, message_language
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
@@ -180,19 +180,11 @@ async def _start_in_dm(ctx: Context, answers: dict[str, Any] | None) -> Reply:
     (a revision) it opens at the review of those answers rather than at the first question."""
     if ctx.room.is_direct:
         return await _open(ctx, answers)
-    note = Reply.of(_("Let's write your case study here, in a direct message."))
-    out = Outgoing(ctx.room, note, await ctx.reader(), in_reply_to=ctx.incoming, sent_at=ctx.now())
-    sent = await ctx.adapter.send_direct(ctx.member, out)
-    if sent is None:
-        return Reply.of(
-            _(
-                "I couldn't send you a direct message. Allow messages from members here, or "
-                "send me `{prefix}casestudy submit` in a direct message.",
-                prefix=ctx.prefix,
-            ),
-            aside=True,
-        )
-    dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
+    dm = await _direct_room(
+        ctx, _("Let's write your case study here, in a direct message."), "casestudy submit"
+    )
+    if isinstance(dm, Reply):
+        return dm
     dm_ctx = Context(ctx.host, _incoming_in(ctx, dm), ctx.adapter)
     first = await _open(dm_ctx, answers)
     await ctx.adapter.send(Outgoing(dm, first, await ctx.reader(), sent_at=ctx.now()))
@@ -224,20 +216,12 @@ async def _bring_over(ctx: Context, row: DialogRow) -> Reply:
     if ctx.room.is_direct:
         dm = ctx.room
     else:
-        note = Reply.of(_("Your case study draft continues here."))
-        sent = await ctx.adapter.send_direct(
-            ctx.member, Outgoing(ctx.room, note, await ctx.reader(), sent_at=ctx.now())
+        found = await _direct_room(
+            ctx, _("Your case study draft continues here."), "casestudy resume"
         )
-        if sent is None:
-            return Reply.of(
-                _(
-                    "I couldn't send you a direct message. Allow messages from members here, "
-                    "or send me `{prefix}casestudy resume` in a direct message.",
-                    prefix=ctx.prefix,
-                ),
-                aside=True,
-            )
-        dm = Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
+        if isinstance(found, Reply):
+            return found
+        dm = found
     moved = await ctx.dialogs.move(ctx.db, (row.member_id, row.room_id), (ctx.member.id, dm.id))
     if not moved:
         return Reply.of(
@@ -254,6 +238,25 @@ async def _bring_over(ctx: Context, row: DialogRow) -> Reply:
     if reply is not None:
         await ctx.adapter.send(Outgoing(dm, reply, await ctx.reader(), sent_at=ctx.now()))
     return Reply.of(_("Your draft is waiting in our direct messages: continue there."), aside=True)
+
+
+async def _direct_room(ctx: Context, note: Msg, command: str) -> Room | Reply:
+    """The caller's direct-message room, opened with ``note``; or the reply saying it could
+    not be (they refuse DMs here), naming ``command`` to send in a DM instead."""
+    out = Outgoing(
+        ctx.room, Reply.of(note), await ctx.reader(), in_reply_to=ctx.incoming, sent_at=ctx.now()
+    )
+    sent = await ctx.adapter.send_direct(ctx.member, out)
+    if sent is None:
+        return Reply.of(
+            _(
+                "I couldn't send you a direct message. Allow messages from members here, or "
+                "send me `{command}` in a direct message.",
+                command=ctx.prefix + command,
+            ),
+            aside=True,
+        )
+    return Room(sent.room_id, ctx.room.platform, f"DM {ctx.member.display_name}", is_direct=True)
 
 
 def _incoming_in(ctx: Context, room: Room) -> Incoming:
