@@ -23,9 +23,14 @@ class UserError(ChatbotError):
     bot; ``markdown=True`` renders its `command` formatting."""
 
     def __init__(self, message: str | Msg, *, markdown: bool = False) -> None:
-        super().__init__(plain_english(message))
+        super().__init__(message if isinstance(message, str) else message.text)
         self.message = message
         self.markdown = markdown
+
+    def __str__(self) -> str:
+        """The message in English with its placeholders filled (for logs and tests; made
+        only when asked for, as most errors only ever reach a member)."""
+        return plain_english(self.message)
 
 
 class BadArgument(UserError):

@@ -192,14 +192,24 @@ def message_language(lang: str | None) -> str:
     English for one the bot has no messages in (and for None)."""
     if not lang:
         return _default
+    found = _resolved.get(lang)
+    if found is not None:
+        return found
     if lang == PSEUDO:
         return PSEUDO
     tag = lang.replace("_", "-")
     available = available_languages()
     if tag in available:
-        return tag
-    base = tag.split("-", 1)[0].lower()
-    return base if base in available else SOURCE_LANGUAGE
+        found = tag
+    else:
+        base = tag.split("-", 1)[0].lower()
+        found = base if base in available else SOURCE_LANGUAGE
+    if len(_resolved) < 1000:  # tags come from members and platforms: a few dozen
+        _resolved[lang] = found
+    return found
+
+
+_resolved: dict[str, str] = {}
 
 
 def set_default_language(lang: str) -> None:
@@ -265,6 +275,7 @@ def forget_catalogs() -> None:
     global _available
     with _lock:
         _catalogs.clear()
+        _resolved.clear()
         _available = None
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chatbot.base.i18n import first_language
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Reader
 
@@ -101,8 +100,11 @@ class Context:
         """Who reads a reply to this message: the caller, in their zone and language (their
         ``!lang``, else their app's, else the room's; the bot's default when none is known)."""
         prefs = await self.prefs()
-        room_lang = self.config.bot.room_languages.get(self.room.id)
-        return Reader(prefs.zone, first_language(prefs.lang, self.incoming.locale, room_lang))
+        incoming = self.incoming
+        lang = prefs.lang or incoming.locale
+        if lang is None:
+            lang = self.host.config.bot.room_languages.get(incoming.room.id)
+        return Reader(prefs.zone, lang)
 
     def forget_prefs(self) -> None:
         self._prefs = None

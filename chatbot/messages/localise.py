@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -34,7 +35,6 @@ from chatbot.messages.events import (
     Outgoing,
     Part,
     Plain,
-    Reply,
     When,
 )
 from chatbot.time.format import format_when
@@ -59,28 +59,40 @@ def expand(msg: Msg, lang: str | None) -> list[Inline]:
         return _fill(english(msg), args, lang)
 
 
-def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
-    out: list[Inline] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            out.append("".join(buf))
-            buf.clear()
-
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[tuple[str, str | None], ...]:
+    """``text`` cut at its placeholders: (literal text before, placeholder name or None),
+    parsed once per template (replies repeat the same few hundred)."""
+    out: list[tuple[str, str | None]] = []
+    literal: list[str] = []
     pos = 0
     for match in _FIELD.finditer(text):
-        buf.append(text[pos : match.start()])
+        literal.append(text[pos : match.start()])
         pos = match.end()
         token = match.group(0)
         if token in ("{{", "}}"):
-            buf.append(token[0])
+            literal.append(token[0])
             continue
-        value = args[match.group(1)]
+        out.append(("".join(literal), match.group(1)))
+        literal = []
+    literal.append(text[pos:])
+    out.append(("".join(literal), None))
+    return tuple(out)
+
+
+def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
+    out: list[Inline] = []
+    buf: list[str] = []
+    for literal, name in _tokens(text):
+        if literal:
+            buf.append(literal)
+        if name is None:
+            continue
+        value = args[name]
         if isinstance(value, str):
             buf.append(value)
         elif isinstance(value, bool):
-            raise TypeError(f"a message placeholder cannot be a bool: {match.group(1)}")
+            raise TypeError(f"a message placeholder cannot be a bool: {name}")
         elif isinstance(value, int | float):
             buf.append(format_number(value, lang))
         elif isinstance(value, Msg):
@@ -88,15 +100,19 @@ def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
                 if isinstance(piece, str):
                     buf.append(piece)
                 else:
-                    flush()
+                    if buf:
+                        out.append("".join(buf))
+                        buf.clear()
                     out.append(piece)
         elif isinstance(value, Plain | Code | When | Mention):
-            flush()
+            if buf:
+                out.append("".join(buf))
+                buf.clear()
             out.append(value)
         else:
             raise TypeError(f"not a message value: {value!r}")
-    buf.append(text[pos:])
-    flush()
+    if buf:
+        out.append("".join(buf))
     return out
 
 
@@ -136,42 +152,46 @@ def localise(out: Outgoing) -> Outgoing:
     """``out`` with every message translated into its reader's language."""
     reply = out.reply
     lang = out.reader.lang or default_language()
-    if not _needs_work(reply):
+    parts: list[Part] = []
+    changed = False
+    for part in reply.parts:
+        if isinstance(part, Msg):
+            parts += expand(part, lang)
+            changed = True
+        elif isinstance(part, Bullets):
+            items = tuple(_localise_inline(item, lang) for item in part.items)
+            if any(new is not old for new, old in zip(items, part.items, strict=True)):
+                part = Bullets(items)
+                changed = True
+            parts.append(part)
+        else:
+            if _CHECK_PATH and isinstance(part, str):
+                _check(part, "text")
+            parts.append(part)
+    if not (changed or reply.buttons or reply.form is not None):
         return out
-    parts = tuple(_localise_parts(reply.parts, lang))
     buttons = tuple(_localise_button(b, lang) for b in reply.buttons)
     form = _localise_form(reply.form, lang) if reply.form is not None else None
-    new = msgspec.structs.replace(reply, parts=parts, buttons=buttons, form=form)
+    new = msgspec.structs.replace(reply, parts=tuple(parts), buttons=buttons, form=form)
     return msgspec.structs.replace(out, reply=new)
 
 
-def _needs_work(reply: Reply) -> bool:
-    if reply.form is not None or reply.buttons or _CHECK_PATH:
-        return True
-    for part in reply.parts:
-        if isinstance(part, Msg):
-            return True
-        if isinstance(part, Bullets) and any(isinstance(p, Msg) for i in part.items for p in i):
-            return True
-    return False
-
-
-def _localise_parts(parts: Iterable[Part], lang: str) -> Iterable[Part]:
-    for part in parts:
-        if isinstance(part, Bullets):
-            yield Bullets(tuple(tuple(_localise_inline(item, lang)) for item in part.items))
-        else:
-            yield from _localise_inline((part,), lang)
-
-
-def _localise_inline(parts: Iterable[Inline], lang: str) -> Iterable[Inline]:
+def _localise_inline(parts: tuple[Inline, ...], lang: str) -> tuple[Inline, ...]:
+    if not any(isinstance(p, Msg) for p in parts):
+        if _CHECK_PATH:
+            for part in parts:
+                if isinstance(part, str):
+                    _check(part, "text")
+        return parts
+    out: list[Inline] = []
     for part in parts:
         if isinstance(part, Msg):
-            yield from expand(part, lang)
+            out += expand(part, lang)
         else:
             if isinstance(part, str):
                 _check(part, "text")
-            yield part
+            out.append(part)
+    return tuple(out)
 
 
 def _localise_button(button: Button, lang: str) -> Button:

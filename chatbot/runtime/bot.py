@@ -125,6 +125,7 @@ class Bot:
         await self.db.upgrade(locations)
         await self.dialogs.load(self.db)
         await self.members.links.load()
+        self.add_worker("member-links", self.members.links.keep_fresh)
         for module in self.registry.modules.values():
             for hook in module.startup_hooks:
                 await hook(self)

@@ -15,11 +15,13 @@ the primary key) and a member has at most one account per platform (unique), so 
 instances racing to link one account to two members cannot both win.
 
 The map of linked accounts is small and read on every message, so it is held in memory and
-re-read when older than :data:`REFRESH_SECONDS` (another instance may have linked someone).
+re-read every :data:`REFRESH_SECONDS` by a worker (another instance may have linked someone;
+this instance's own links take effect at once).
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
 import secrets
@@ -31,6 +33,7 @@ import msgspec
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from chatbot.base.logs import get_logger
 from chatbot.storage.models import LinkAttemptRow, LinkCodeRow, MemberLinkRow, MemberRow
 
 if TYPE_CHECKING:
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
 
     from chatbot.messages.events import Member
     from chatbot.storage import Database
+
+log = get_logger("chatbot.storage.links")
 
 CODE_TTL = timedelta(minutes=10)
 WINDOW = timedelta(minutes=10)
@@ -120,10 +125,15 @@ class LinkStore:
         self._persons = {r.account_id: r.person_id for r in rows}
         self._loaded_at = self.db.clock.now()
 
-    async def refresh_if_stale(self) -> None:
-        now = self.db.clock.now()
-        if self._loaded_at is None or (now - self._loaded_at).total_seconds() > REFRESH_SECONDS:
-            await self.load()
+    async def keep_fresh(self) -> None:
+        """Re-read the map every :data:`REFRESH_SECONDS` (another instance may have linked
+        someone): a worker of the bot's, so no message waits for the read."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.load()
+            except Exception:  # the database is away for a moment: keep the map we have
+                log.warning("member_links_refresh_failed", exc_info=True)
 
     async def accounts(self, person: str) -> list[Account]:
         """Every account of the member whose key is ``person`` (just that one if unlinked)."""

@@ -55,7 +55,6 @@ class MemberStore:
     async def identify(self, incoming: Incoming) -> Incoming:
         """``incoming`` with its member's linked identity filled in (no change for a member
         who linked nothing: the common case costs one dictionary lookup)."""
-        await self.links.refresh_if_stale()
         person = self.links.person_of(incoming.member.id)
         if not person:
             return incoming

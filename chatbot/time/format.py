@@ -83,6 +83,15 @@ def _locale(lang: str) -> Any:
 
 
 def _babel_format(local: datetime, style: TimeStyle, lang: str) -> str:
+    # the wall-clock time, naive: aware datetimes of one instant in two zones are equal
+    return _babel_minute(local.replace(tzinfo=None, second=0, microsecond=0), style, lang)
+
+
+@lru_cache(maxsize=4096)
+def _babel_minute(local: datetime, style: TimeStyle, lang: str) -> str:
+    """Babel takes some 40 µs to write a date; the patterns show the wall-clock minute (no
+    zone), and the same minutes come back (a meeting's start shown to every member in a
+    zone), so they are kept."""
     from babel.dates import format_datetime
 
     return str(format_datetime(local, _BABEL_PATTERNS[style], locale=_locale(lang)))
@@ -99,8 +108,10 @@ def check_language(code: str) -> str | None:
     return "-".join(p for p in (loc.language, loc.territory) if p)
 
 
+@lru_cache(maxsize=256)
 def language_name(code: str) -> str:
-    """The language's own name for itself, e.g. ``français``."""
+    """The language's own name for itself, e.g. ``français`` (Babel reads it from its locale
+    data each time: cached, as ``!lang`` lists every language the bot speaks)."""
     try:
         return str(_locale(code).display_name)
     except Exception:  # a stored code Babel no longer knows: show the code
