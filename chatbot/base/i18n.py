@@ -23,7 +23,7 @@ import gettext
 import io
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +270,14 @@ def compile_po(po: Path) -> bytes:
     return out.getvalue()
 
 
+_forget_hooks: list[Callable[[], None]] = []
+
+
+def on_forget(hook: Callable[[], None]) -> None:
+    """Call ``hook`` when the catalogs are dropped (a cache of translated texts)."""
+    _forget_hooks.append(hook)
+
+
 def forget_catalogs() -> None:
     """Drop loaded catalogs (after ``compile``, and in tests)."""
     global _available
@@ -277,6 +285,8 @@ def forget_catalogs() -> None:
         _catalogs.clear()
         _resolved.clear()
         _available = None
+    for hook in _forget_hooks:
+        hook()
 
 
 def template(msg: Msg, lang: str | None) -> str:

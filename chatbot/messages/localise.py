@@ -22,7 +22,13 @@ from typing import Any
 
 import msgspec
 
-from chatbot.base.i18n import Msg, default_language, english, message_language, template
+from chatbot.base.i18n import (
+    Msg,
+    default_language,
+    english,
+    message_language,
+    template,
+)
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import (
     Bullets,
@@ -50,6 +56,25 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 def expand(msg: Msg, lang: str | None) -> list[Inline]:
     """``msg`` in ``lang`` as the bot's markdown strings and message parts (no Msg left)."""
+    if not msg.args:  # most help and notice texts: the same few hundred, kept per language
+        return list(_expand_plain(msg.text, msg.plural, msg.n, msg.context, msg.verbatim, lang))
+    return _expand(msg, lang)
+
+
+@lru_cache(maxsize=4096)
+def _expand_plain(
+    text: str,
+    plural: str | None,
+    n: int | None,
+    context: str | None,
+    verbatim: bool,
+    lang: str | None,
+) -> tuple[Inline, ...]:
+    msg = Msg(text, (), plural=plural, n=n, context=context, verbatim=verbatim)
+    return tuple(_expand(msg, lang))
+
+
+def _expand(msg: Msg, lang: str | None) -> list[Inline]:
     args = dict(msg.args)
     text = template(msg, lang)
     try:

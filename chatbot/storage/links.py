@@ -109,6 +109,11 @@ class LinkStore:
 
     # -- the in-memory map, read on every message ------------------------------------------
 
+    @property
+    def any_linked(self) -> bool:
+        """Whether anybody linked accounts at all (most groups' messages skip the lookup)."""
+        return bool(self._persons)
+
     def linked_keys(self) -> set[str]:
         """The keys of members who linked accounts (whose messages need routing)."""
         return set(self._persons.values())

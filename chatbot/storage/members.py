@@ -50,11 +50,15 @@ class MemberStore:
 
     def key_of(self, member: Member) -> str:
         """What ``member``'s preferences and data are stored under (see ``Member.key``)."""
-        return member.person or self.links.person_of(member.id) or member.id
+        if member.person or not self.links.any_linked:
+            return member.person or member.id
+        return self.links.person_of(member.id) or member.id
 
     async def identify(self, incoming: Incoming) -> Incoming:
         """``incoming`` with its member's linked identity filled in (no change for a member
         who linked nothing: the common case costs one dictionary lookup)."""
+        if not self.links.any_linked:
+            return incoming
         person = self.links.person_of(incoming.member.id)
         if not person:
             return incoming
