@@ -271,6 +271,8 @@ def compile_po(po: Path) -> bytes:
 
 
 _forget_hooks: list[Callable[[], None]] = []
+#: (language, msgid, context) → translated text: a dictionary lookup on every reply
+_templates: dict[tuple[str, str, str | None], str] = {}
 
 
 def on_forget(hook: Callable[[], None]) -> None:
@@ -284,6 +286,7 @@ def forget_catalogs() -> None:
     with _lock:
         _catalogs.clear()
         _resolved.clear()
+        _templates.clear()
         _available = None
     for hook in _forget_hooks:
         hook()
@@ -297,12 +300,17 @@ def template(msg: Msg, lang: str | None) -> str:
     if code == PSEUDO:
         base = msg.text if msg.plural is None or msg.n == 1 else msg.plural
         return f"[!! {base} !!]"
+    if msg.plural is None:
+        key = (code, msg.text, msg.context)
+        found = _templates.get(key)
+        if found is None:
+            tr = catalog(code)
+            found = tr.pgettext(msg.context, msg.text) if msg.context else tr.gettext(msg.text)
+            if len(_templates) < 20_000:
+                _templates[key] = found
+        return found
     tr = catalog(code)
-    if msg.plural is not None:
-        n = msg.n if msg.n is not None else 1
-        if msg.context:
-            return tr.npgettext(msg.context, msg.text, msg.plural, n)
-        return tr.ngettext(msg.text, msg.plural, n)
+    n = msg.n if msg.n is not None else 1
     if msg.context:
-        return tr.pgettext(msg.context, msg.text)
-    return tr.gettext(msg.text)
+        return tr.npgettext(msg.context, msg.text, msg.plural, n)
+    return tr.ngettext(msg.text, msg.plural, n)

@@ -27,6 +27,7 @@ from chatbot.base.i18n import (
     default_language,
     english,
     message_language,
+    on_forget,
     template,
 )
 from chatbot.base.logs import get_logger
@@ -57,21 +58,18 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 def expand(msg: Msg, lang: str | None) -> list[Inline]:
     """``msg`` in ``lang`` as the bot's markdown strings and message parts (no Msg left)."""
     if not msg.args:  # most help and notice texts: the same few hundred, kept per language
-        return list(_expand_plain(msg.text, msg.plural, msg.n, msg.context, msg.verbatim, lang))
+        return list(_expand_plain(msg, message_language(lang)))
     return _expand(msg, lang)
 
 
 @lru_cache(maxsize=4096)
-def _expand_plain(
-    text: str,
-    plural: str | None,
-    n: int | None,
-    context: str | None,
-    verbatim: bool,
-    lang: str | None,
-) -> tuple[Inline, ...]:
-    msg = Msg(text, (), plural=plural, n=n, context=context, verbatim=verbatim)
-    return tuple(_expand(msg, lang))
+def _expand_plain(msg: Msg, code: str) -> tuple[Inline, ...]:
+    """A message without placeholders in one catalog's language (dropped with the catalogs,
+    :func:`chatbot.base.i18n.forget_catalogs`)."""
+    return tuple(_expand(msg, code))
+
+
+on_forget(_expand_plain.cache_clear)
 
 
 def _expand(msg: Msg, lang: str | None) -> list[Inline]:
