@@ -17,7 +17,7 @@ import msgspec
 from chatbot.base.errors import new_ref
 from chatbot.base.i18n import _
 from chatbot.base.logs import get_logger
-from chatbot.messages.events import Outgoing, Reader, Reply
+from chatbot.messages.events import Outgoing, Reply
 
 if TYPE_CHECKING:
     from chatbot.dispatch.context import Context
@@ -43,7 +43,7 @@ NO_DMS_HERE = _(
 async def send_reply(ctx: Context, reply: Reply) -> None:
     """Send ``reply`` to the message ``ctx`` answers, where its privacy allows; a failure
     is logged (there is nobody left to tell)."""
-    reader = await reader_of(ctx)
+    reader = await ctx.reader()
     room = ctx.room
     whisper = ctx.incoming.ephemeral
     out = Outgoing(room, reply, reader, in_reply_to=ctx.incoming, sent_at=ctx.now())
@@ -57,11 +57,6 @@ async def send_reply(ctx: Context, reply: Reply) -> None:
         await ctx.adapter.send(out)
     except Exception:
         log.exception("send_failed", ref=new_ref(), room=room.id, member=ctx.member.id)
-
-
-async def reader_of(ctx: Context) -> Reader:
-    """Who reads a reply to ``ctx``'s message (see :meth:`Context.reader`)."""
-    return await ctx.reader()
 
 
 async def _send_direct(ctx: Context, out: Outgoing, whisper: bool) -> None:

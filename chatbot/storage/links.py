@@ -105,7 +105,6 @@ class LinkStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._persons: dict[str, str] = {}
-        self._loaded_at: datetime | None = None
 
     # -- the in-memory map, read on every message ------------------------------------------
 
@@ -128,7 +127,6 @@ class LinkStore:
                 await session.execute(select(MemberLinkRow.account_id, MemberLinkRow.person_id))
             ).all()
         self._persons = {r.account_id: r.person_id for r in rows}
-        self._loaded_at = self.db.clock.now()
 
     async def keep_fresh(self) -> None:
         """Re-read the map every :data:`REFRESH_SECONDS` (another instance may have linked

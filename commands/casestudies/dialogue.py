@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import Msg, _, first_language, message_language
+from chatbot.base.i18n import Msg, _, message_language
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
 from chatbot.dispatch.context import Context
@@ -59,9 +59,7 @@ async def written_language(ctx: Context) -> str:
     """The language a study started here is written in: the one the bot speaks to the
     contributor (their ``!lang``, else their app's, else the room's, else the bot's), as a
     BCP 47 tag."""
-    prefs = await ctx.prefs()
-    room_lang = ctx.config.bot.room_languages.get(ctx.room.id)
-    return message_language(first_language(prefs.lang, ctx.incoming.locale, room_lang))
+    return message_language((await ctx.reader()).lang)
 
 
 async def _record(

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import Msg, _, default_language, first_language, verbatim
+from chatbot.base.i18n import Msg, _, default_language, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import quote
 from chatbot.messages.events import Plain
@@ -126,9 +126,7 @@ def _for_example(reason: str | Msg, example: str) -> Msg:
 async def reader_lang(ctx: Context) -> str:
     """The language the caller reads replies in (their ``!lang``, else their app's, else
     the room's, else the bot's): for text rendered before the reply is (dates in a zone)."""
-    prefs = await ctx.prefs()
-    room_lang = ctx.config.bot.room_languages.get(ctx.room.id)
-    return first_language(prefs.lang, ctx.incoming.locale, room_lang) or default_language()
+    return (await ctx.reader()).lang or default_language()
 
 
 def local_iso(at: datetime, zone_key: str) -> str:
