@@ -103,6 +103,8 @@ def _accounts(accounts: list[Account]) -> Bullets:
 
 
 async def _redeem(ctx: Context, code: str) -> Reply:
+    if not (ctx.room.is_direct or ctx.incoming.ephemeral):
+        return await _cancel_shown(ctx, code)
     old_key = ctx.member.id  # what this account's data was stored under until now
 
     async def move(session: AsyncSession, person: str) -> None:
@@ -139,6 +141,24 @@ async def _redeem(ctx: Context, code: str) -> Reply:
             Button(_("Keep all from here"), "link keep 2"),
         )
     return Reply.of(*parts, private=True, buttons=buttons)
+
+
+async def _cancel_shown(ctx: Context, code: str) -> Reply:
+    """A code typed in a room others read: whoever reads it could link their own account to
+    the member first (or while the bot is away), so it is spent and links nothing."""
+    try:
+        await ctx.members.links.cancel(ctx.member, code)
+    except LinkRefused as exc:
+        raise UserError(REFUSALS[exc.reason].given(prefix=ctx.prefix)) from None
+    return Reply.of(
+        _(
+            "Link codes only work in a direct message to me: others can read this room, so "
+            "I've cancelled that code and linked nothing. Ask for a new one with "
+            "`{prefix}link` on your other account, and type it to me in a direct message.",
+            prefix=ctx.prefix,
+        ),
+        aside=True,
+    )
 
 
 def _conflict_question(ctx: Context, linked: Linked, other: Account) -> list[Msg | str | Bullets]:

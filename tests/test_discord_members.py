@@ -204,7 +204,8 @@ async def test_only_closed_dms_are_reported_as_closed(
     fake.fail_next("POST", "/channels/{channel_id}/messages", status=403, body=CLOSED_DMS)
     await fake.send_message(general, carol, "!mydata")
     note = await fake.wait_for_message(channel_id=general.id)
-    assert "I couldn't send you a direct message: do you accept messages" in note.content
+    assert "I couldn't send you a direct message, so I won't show it here." in note.content
+    assert "choose Privacy Settings and turn on Direct Messages" in note.content
 
     start, first = len(fake.sent), len(fake.requests)
     fake.fail_next("POST", "/channels/{channel_id}/messages", status=503)

@@ -11,10 +11,12 @@ from sqlalchemy import select
 from chatbot.base.clock import FakeClock
 from chatbot.delivery.outbox import Outbox
 from chatbot.delivery.scheduler import SKIPPED, Scheduler
+from chatbot.dispatch.adapter import Withdrawn
+from chatbot.messages.events import Incoming
 from chatbot.storage.delivery import JobRow, OutboxRow
 from commands import announce, basics, members
 from commands import meetings as meetings_module
-from commands.meetings.store import MeetingRow, ReminderPrefRow, RsvpRow
+from commands.meetings.store import MeetingRow, ReminderPrefRow, RsvpGestureRow, RsvpRow
 from tests.harness import ConsoleChat, open_chat
 
 MODULES = [basics.module, members.module, meetings_module.module]
@@ -276,6 +278,26 @@ async def test_mydata_and_forgetme_include_rsvps_and_reminders(chat: ConsoleChat
         assert (await session.scalars(select(ReminderPrefRow))).all() == []
     assert "I'll DM you" in await chat.say("!remind me on", as_="bob")
     assert await chat.say("!remind me off") == "Meeting reminders are off."
+
+
+async def test_reaction_answers_are_listed_and_forgotten(chat: ConsoleChat) -> None:
+    """An answer given by a reaction (as the Matrix adapter hands it over: a command with the
+    reaction as its gesture) is listed by !mydata with its reaction, and !forgetme deletes
+    both; a redaction of something else changes nothing."""
+    await add_and_confirm(chat, '!meeting add "Call" 2026-11-27 15:00 UTC')
+    await chat.say("/who", as_="bob")
+    member, room = chat.adapter.member, chat.adapter.room
+    pressed = Incoming("console", member, room, "!rsvp 1 maybe", gesture="$reaction-1")
+    await chat.bot.handle(pressed)
+    other = Withdrawn("console", room, "$some-message", member)
+    await meetings_module.gestures.on_withdrawn(chat.bot, other)
+    data = await chat.say("!mydata")
+    assert '"answer": "maybe"' in data and '"reaction": "$reaction-1"' in data
+    done = await chat.say("!forgetme confirm")
+    assert "Your meeting answers and reminder settings are deleted too." in done
+    async with chat.bot.db.sessions() as session:
+        assert (await session.scalars(select(RsvpRow))).all() == []
+        assert (await session.scalars(select(RsvpGestureRow))).all() == []
 
 
 async def test_broadcast_rooms_are_reused_when_set(sqlite_url: str, clock: FakeClock) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import ReactionEvent, RoomMessageNotice, RoomSendResponse
+from nio import ReactionEvent, RoomMessageNotice, RoomRedactResponse, RoomSendResponse
 
 from adapters.matrix import Reaction
 from adapters.matrix.render import render_content
@@ -77,12 +77,21 @@ def bot_reaction(room_id: str, bot: str, event_id: str, key: str) -> Callable[[s
     )
 
 
-async def react(peer: Peer, room_id: str, event_id: str, key: str) -> None:
+async def react(peer: Peer, room_id: str, event_id: str, key: str) -> str:
+    """``peer`` reacts with ``key``; the reaction's event id."""
     relates = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
     sent = await peer.client.room_send(
         room_id, "m.reaction", {"m.relates_to": relates}, ignore_unverified_devices=True
     )
     assert isinstance(sent, RoomSendResponse), sent
+    reaction: str = sent.event_id
+    return reaction
+
+
+async def take_back(peer: Peer, room_id: str, reaction: str) -> None:
+    """``peer`` removes a reaction (a redaction, as clients do when one clicks it again)."""
+    gone = await peer.client.room_redact(room_id, reaction)
+    assert isinstance(gone, RoomRedactResponse), gone
 
 
 async def answer_of(run: Running, meeting: int, peer: Peer) -> str | None:
@@ -286,6 +295,89 @@ async def test_reaction_rsvp_in_an_encrypted_room_after_a_restart(
                 threaded_answer(room_id, post.event_id, "You're going to #1"), "the RSVP note"
             )
             assert await answer_of(run, 1, member) == "yes"
+    finally:
+        await organiser.close()
+        await member.close()
+        account.forget_env()
+
+
+@pytest.mark.synapse
+async def test_taking_a_reaction_back_withdraws_the_rsvp_it_gave(
+    synapse: Any, tmp_path: Path
+) -> None:
+    """Removing the ✅ that said "going" withdraws the answer; with ✅ and 🤔 both left on the
+    post, removing 🤔 leaves the member going; an answer typed after a reaction stays when
+    the reaction is removed.  Each step is checked with ``!meeting 1``, which the bot reads
+    after the redaction (one room's events are handled in order)."""
+    clock = FakeClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    organiser = await Peer.register(synapse, "organiser")
+    member = await Peer.register(synapse, "ines")
+    account = BotAccount(
+        synapse,
+        await synapse.register(synapse.fresh_localpart("mtgbot")),
+        tmp_path,
+        f'encryption = false\norganisers = ["{organiser.user_id}"]',
+    )
+
+    async def counted(room_id: str) -> list[str]:
+        said = await member.send(room_id, "!meeting 1")
+        body = str((await member.reply_to(room_id, said)).body)
+        return [
+            line
+            for line in body.splitlines()
+            if line.startswith(("Going (", "Maybe (", "Can't come"))
+        ]
+
+    try:
+        async with account.running(MODULES, clock) as run:
+            room_id = await organiser.create_room([account.user_id, member.user_id])
+            await organiser.membership(room_id, account.user_id, "join")
+            await member.join(room_id)
+            await organiser.membership(room_id, member.user_id, "join")
+            said = await organiser.send(room_id, '!meeting add "Call" 2026-12-01 01:00')
+            await organiser.reply_to(room_id, said)
+            said = await organiser.send(room_id, "!meeting confirm 1")
+            await organiser.reply_to(room_id, said)
+            post = await member.wait_for(post_in(room_id), "the meeting's room post")
+            await member.wait_for(
+                bot_reaction(room_id, account.user_id, post.event_id, CANT), "the bot's ❌"
+            )
+            nobody = ["Going (0): nobody yet", "Maybe (0): nobody yet"]
+
+            going = await react(member, room_id, post.event_id, GOING)
+            await member.wait_for(
+                threaded_answer(room_id, post.event_id, "You're going to #1"), "the RSVP note"
+            )
+            assert await answer_of(run, 1, member) == "yes"
+            await take_back(member, room_id, going)
+            assert await counted(room_id) == nobody
+            assert await answer_of(run, 1, member) is None
+
+            # ✅ then 🤔, both left on the post: 🤔 is the answer; removing it leaves ✅
+            going = await react(member, room_id, post.event_id, GOING)
+            await member.wait_for(
+                threaded_answer(room_id, post.event_id, "You're going to #1"), "the ✅ note"
+            )
+            maybe = await react(member, room_id, post.event_id, MAYBE)
+            await member.wait_for(
+                threaded_answer(room_id, post.event_id, "Maybe, then, for #1"), "the 🤔 note"
+            )
+            assert await answer_of(run, 1, member) == "maybe"
+            await take_back(member, room_id, maybe)
+            assert (await counted(room_id))[0].startswith("Going (1): ")
+            await take_back(member, room_id, going)
+            assert await counted(room_id) == nobody
+
+            # an answer typed since the reaction is the member's latest word
+            going = await react(member, room_id, post.event_id, GOING)
+            await member.wait_for(
+                threaded_answer(room_id, post.event_id, "You're going to #1"), "the last ✅ note"
+            )
+            said = await member.send(room_id, "!rsvp 1 no")
+            assert "can't make #1" in (await member.reply_to(room_id, said)).body
+            await take_back(member, room_id, going)
+            assert await counted(room_id) == [*nobody, "Can't come: 1"]
+            assert await answer_of(run, 1, member) == "no"
     finally:
         await organiser.close()
         await member.close()

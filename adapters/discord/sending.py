@@ -17,7 +17,7 @@ from adapters.discord.base import Interaction
 from adapters.discord.forms import FormButton, Forms
 from adapters.discord.interactions import CommandButton, Interactions
 from adapters.discord.render import mentioned_ids, render, split_content
-from chatbot.base.i18n import _p
+from chatbot.base.i18n import Msg, _, _p
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import Sent
 from chatbot.messages.events import Attachment, Member, Outgoing, Reader, Reply, Room
@@ -65,6 +65,13 @@ class Sending(Forms, Interactions):
         for item in items:
             view.add_item(item)
         return view
+
+    def direct_message_help(self) -> Msg:
+        """What a member whose DMs are closed to the bot can do (Discord's 50007)."""
+        return _(
+            "To let me, click this server's name (top left), choose Privacy Settings and turn "
+            "on Direct Messages; then ask again."
+        )
 
     async def send(self, out: Outgoing) -> Sent | None:
         """Post a reply; Discord refusing it (missing access, deleted channel, bad request)

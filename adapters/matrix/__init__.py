@@ -22,7 +22,7 @@ Issue 7, posts for a whole room and buttons:
   the zones come from the core's member cache.
 * Buttons become reactions (see :mod:`adapters.matrix.reactions`): a member's reaction with
   a button's key runs its command as that member.  Taking a reaction back (its redaction)
-  is ignored: the member's last answer stands until they react or type another.
+  goes to the features' ``withdrawn_hooks``: meetings withdraw the RSVP that reaction gave.
 
 :class:`MatrixAdapter` is one class made of one part per role, each in its own module:
 

@@ -22,7 +22,7 @@ from chatbot.messages.events import Member, Room
 
 if TYPE_CHECKING:
     from chatbot.base.config import Config
-    from chatbot.dispatch.adapter import Core
+    from chatbot.dispatch.adapter import Core, WithdrawnHook
     from chatbot.storage import Database
 
 log = get_logger("adapters.matrix")
@@ -90,6 +90,8 @@ class MatrixBase:
         #: event id → ({reaction key: command}, thread root) of messages with buttons; an
         #: empty mapping remembers a message that has none (or is not the bot's)
         self._buttons: OrderedDict[str, tuple[dict[str, str], str]] = OrderedDict()
+        #: features' hooks for a reaction taken back (``GestureSource`` in the adapter contract)
+        self.withdrawn_hooks: list[WithdrawnHook] = []
 
     def _db(self) -> Database:
         assert self.core is not None

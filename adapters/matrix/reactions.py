@@ -6,6 +6,13 @@ with one of those keys, on a message the bot sent, runs the command as that memb
 they had typed ``!rsvp 12 yes``); the answer goes, without a ping, into the thread of the
 message.  The mapping is read from the event itself (cached, else ``room_get_event``), so
 it survives restarts.  Any other reaction goes to the ``on_reaction`` hook a feature set.
+
+A reaction that pressed a button is a gesture the member can take back: the command runs with
+the reaction's event id as :attr:`~chatbot.messages.events.Incoming.gesture`, and a redaction
+(the member removing their reaction, or a moderator removing it) is handed to the features'
+``withdrawn_hooks`` as a :class:`~chatbot.dispatch.adapter.Withdrawn`.  A redaction carries
+only the id of what it removed, so the adapter passes on every redaction in a room and the
+feature that recorded the gesture (meetings, for RSVPs) recognises its own.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from adapters.matrix.incoming import thread_root
 from adapters.matrix.render import BUTTONS_KEY, ByReaction, same_key
 from adapters.matrix.settings import PLATFORM
 from chatbot.base.logs import get_logger
+from chatbot.dispatch.adapter import Withdrawn
 from chatbot.messages.events import Incoming, Member, Room
 
 log = get_logger("adapters.matrix")
@@ -77,6 +85,7 @@ class Reactions(MatrixBase):
                     event_id=event.event_id,
                     thread_id=root,
                     handle=ByReaction(root),
+                    gesture=event.event_id,
                 )
             )
             return
@@ -85,6 +94,21 @@ class Reactions(MatrixBase):
             log.debug("matrix_reaction", room=room_id, key=event.key, to=event.reacts_to)
             return
         await hook(reaction)
+
+    async def _on_redaction(self, room_id: str, event: Any) -> None:
+        """Something in the room was redacted: perhaps a reaction that pressed a button."""
+        room = self.client.rooms.get(room_id) if self.client is not None else None
+        redacts = getattr(event, "redacts", None)
+        if room is None or not isinstance(redacts, str) or not redacts:
+            return
+        withdrawn = Withdrawn(
+            platform=PLATFORM,
+            room=self._room(room),
+            gesture=redacts,
+            by=self._member(room, event.sender),
+        )
+        for hook in list(self.withdrawn_hooks):
+            await hook(withdrawn)
 
     def _remember_buttons(self, event_id: str, mapping: dict[str, Any], root: str) -> None:
         commands = {

@@ -96,18 +96,29 @@ class Rooms(MatrixBase):
                 self._set_direct(direct)
 
     def _find_dm(self, user_id: str) -> str | None:
+        """The member's direct room with the bot, if one is still just the two of them: a
+        room in ``m.direct`` that someone else joined or was invited to is a group room now,
+        and what is private (a link code) must not go there."""
         for room_id in reversed(self._direct.get(user_id, [])):
             room = self.client.rooms.get(room_id)
-            if room is not None and self.user_id in room.users and user_id in room.users:
+            if room is not None and set(room.users) == {self.user_id, user_id}:
                 return room_id
         return None
 
     async def _create_dm(self, user_id: str) -> str | None:
-        initial_state = (
-            [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}]
-            if self.client.olm is not None
-            else []
-        )
+        # someone the member invites later reads from their own invite on, not what the bot
+        # sent the member before (a link code)
+        initial_state: list[dict[str, Any]] = [
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "invited"},
+            }
+        ]
+        if self.client.olm is not None:
+            initial_state.append(
+                {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}
+            )
         response = await self._retry(
             partial(
                 self.client.room_create,

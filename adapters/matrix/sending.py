@@ -29,9 +29,19 @@ from adapters.matrix.reactions import Reactions
 from adapters.matrix.render import BUTTONS_KEY, RoomZones, render_content
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.settings import PLATFORM
+from chatbot.base.i18n import Msg, _
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import Sent
-from chatbot.messages.events import Attachment, Bullets, Member, Outgoing, Reply, Room, When
+from chatbot.messages.events import (
+    Attachment,
+    Bullets,
+    Member,
+    Outgoing,
+    Plain,
+    Reply,
+    Room,
+    When,
+)
 from chatbot.messages.localise import localise
 from chatbot.storage.members import store_of
 
@@ -55,6 +65,14 @@ class Sending(Rooms, Reactions):
     """How long a reply to a command is retried while the homeserver is unreachable."""
     delivery_patience_seconds = 30.0
     """The same for sends with a ``delivery_id``, whose owner (the outbox) retries later."""
+
+    def direct_message_help(self) -> Msg:
+        """What a member can do when the bot could not open a direct chat with them (their
+        server refused the invite, or they ignore the bot): open one themselves."""
+        return _(
+            "To let me, start a direct chat with me ({bot}) and ask me there.",
+            bot=Plain(self.user_id),
+        )
 
     async def send(self, out: Outgoing) -> Sent | None:
         if out.room.platform != PLATFORM:

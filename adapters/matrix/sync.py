@@ -333,6 +333,8 @@ class MatrixAdapter(Session, Encryption, Sending, Members, RoomChecks):
             work: Callable[[], Awaitable[None]] = partial(self._on_text, room_id, event)
         elif isinstance(event, nio.ReactionEvent):
             work = partial(self._on_reaction, room_id, event)
+        elif isinstance(event, nio.RedactionEvent):
+            work = partial(self._on_redaction, room_id, event)
         else:
             return
         if self.ledger.claim(event.event_id):

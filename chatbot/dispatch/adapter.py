@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
-from chatbot.messages.events import Member
+from chatbot.messages.events import Member, Room
 
 if TYPE_CHECKING:
     from chatbot.base.clock import Clock
+    from chatbot.base.i18n import Msg
     from chatbot.dispatch.registry import Registry
-    from chatbot.messages.events import Incoming, Outgoing, Room
+    from chatbot.messages.events import Incoming, Outgoing
     from chatbot.storage import Database
 
 
@@ -112,6 +113,46 @@ class RoomChecker(Protocol):
     async def check_rooms(self, db: Database) -> list[RoomCheck]:
         """Log in (reusing the stored session when there is one), check every configured
         room or channel and the ones the bot is in, and leave without changing anything."""
+        ...
+
+
+# -- buttons pressed by a gesture that can be taken back (Matrix reactions) --------------------
+
+
+class Withdrawn(msgspec.Struct, frozen=True):
+    """A gesture that pressed a button was taken back (a Matrix reaction, redacted).
+
+    ``gesture`` is the :attr:`~chatbot.messages.events.Incoming.gesture` of the press;
+    ``by`` is who took it back (the member, or a moderator who removed their reaction)."""
+
+    platform: str
+    room: Room
+    gesture: str
+    by: Member
+
+
+WithdrawnHook = Callable[[Withdrawn], Awaitable[None]]
+
+
+@runtime_checkable
+class GestureSource(Protocol):
+    """An adapter whose buttons are pressed by gestures a member can take back.
+
+    A feature that records what such a press did (an RSVP) appends a hook to
+    ``withdrawn_hooks`` at start-up; the adapter calls every hook when a gesture is taken
+    back, including gestures no feature knows (a hook ignores those)."""
+
+    platform: str
+    withdrawn_hooks: list[WithdrawnHook]
+
+
+@runtime_checkable
+class DirectMessageHelp(Protocol):
+    """An adapter that can say how a member lets the bot message them privately, for the
+    note that replaces a private answer whose direct message failed."""
+
+    def direct_message_help(self) -> Msg:
+        """One or two sentences, in the platform's own words and menus."""
         ...
 
 

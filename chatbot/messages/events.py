@@ -84,6 +84,10 @@ class Incoming(msgspec.Struct, frozen=True):
     #: the language the member's app is set to, where the platform says (a Discord
     #: interaction's locale, e.g. ``es-ES``); used when they chose none with ``!lang``
     locale: str | None = None
+    #: a button pressed by a gesture the member can take back (a Matrix reaction): its id,
+    #: so a feature can undo what the press did when it is taken back (see
+    #: :class:`~chatbot.dispatch.adapter.Withdrawn`); "" for anything typed or clicked
+    gesture: str = ""
 
 
 class Code(msgspec.Struct, frozen=True):

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from chatbot.base.errors import new_ref
-from chatbot.base.i18n import _
+from chatbot.base.i18n import Msg, _
 from chatbot.base.logs import get_logger
+from chatbot.dispatch.adapter import DirectMessageHelp
 from chatbot.messages.events import Outgoing, Reply
 
 if TYPE_CHECKING:
@@ -33,6 +34,12 @@ NO_DIRECT = _(
 NO_DIRECT_PRIVATE = _(
     "That answer is only for you, and I couldn't send you a direct message: do you accept "
     "messages from members of this server or room? Allow them, or ask me in a direct message."
+)
+#: the same, where the adapter says how to let the bot message them (what follows)
+COULD_NOT_DM = _("I couldn't send you a direct message.")
+COULD_NOT_DM_PRIVATE = _(
+    "That answer is only for you, and I couldn't send you a direct message, so I won't show "
+    "it here."
 )
 NO_DMS_HERE = _(
     "That answer is only for you, and I can't send direct messages on this platform, so I "
@@ -72,10 +79,15 @@ async def _send_direct(ctx: Context, out: Outgoing, whisper: bool) -> None:
         return
     sent = await adapter.send_direct(ctx.member, out)
     if sent is not None:
-        note = SENT_PRIVATE if reply.private and not reply.direct else SENT_DIRECT
+        note: tuple[Msg | str, ...] = (
+            SENT_PRIVATE if reply.private and not reply.direct else SENT_DIRECT,
+        )
+    elif isinstance(adapter, DirectMessageHelp):  # the platform's own way to allow them
+        failed = COULD_NOT_DM_PRIVATE if reply.private else COULD_NOT_DM
+        note = (failed, " ", adapter.direct_message_help())
     else:
-        note = NO_DIRECT_PRIVATE if reply.private else NO_DIRECT
-    await adapter.send(_with(out, Reply.of(note, private=whisper)))
+        note = (NO_DIRECT_PRIVATE if reply.private else NO_DIRECT,)
+    await adapter.send(_with(out, Reply.of(*note, private=whisper)))
 
 
 def _with(out: Outgoing, reply: Reply) -> Outgoing:

@@ -1,7 +1,8 @@
 """One member across platforms: the accounts they linked with ``!link``, and the codes.
 
 A member asks for a code on one platform (``!link``), gets it by direct message, and types it
-to the bot on the other (``!link CODE``). From then on both accounts are one member: the
+to the bot on the other (``!link CODE``) in a direct message: a code typed where others read
+it is cancelled instead (:meth:`LinkStore.cancel`). From then on both accounts are one member: the
 id of the account that asked for the code is the member's *key* (see
 :attr:`chatbot.messages.events.Member.key`), which holds their preferences and under which
 features store what they keep.
@@ -222,6 +223,26 @@ class LinkStore:
             raise LinkRefused(Refusal.LINKED_ELSEWHERE) from None
         await self.load()
         return linked
+
+    async def cancel(self, member: Member, code: str) -> None:
+        """Spend ``code`` without linking anything: it was typed where others can read it,
+        and one of them could type it first.  An unknown code counts as a wrong one."""
+        now = self.db.clock.now()
+        await self._check_attempts(member, now)
+        async with self.db.session() as session:
+            spent = await session.execute(
+                update(LinkCodeRow)
+                .where(
+                    LinkCodeRow.code_hash == hash_code(code),
+                    LinkCodeRow.used_at.is_(None),
+                    LinkCodeRow.expires_at > now,
+                )
+                .values(used_at=now)
+            )
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            await self._wrong(member, now)
+        else:
+            log.info("link_code_cancelled_shown", account=member.id)
 
     async def _join(
         self, session: AsyncSession, issuer: Account, member: Member, now: datetime

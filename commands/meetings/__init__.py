@@ -17,7 +17,8 @@ Organisers acting at once: confirm, edit and cancel each write the meeting with 
 update (:func:`.store.change`); one that finds the meeting changed since it read it runs again
 on the fresh meeting, so the second of two confirms hears "already confirmed", and of two
 moves the last wins with one set of reminders.  An RSVP is an upsert, checked against the
-meeting after it is written.
+meeting after it is written.  One given by a reaction is withdrawn when the reaction is taken
+back (:mod:`.gestures`).
 
 This package's ``__init__`` holds the module, its groups and start-up; the commands are in
 :mod:`.organisers`, :mod:`.members` and :mod:`.minutes`, the jobs in :mod:`.jobs`, reading
@@ -34,7 +35,7 @@ from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.scheduler import Job, scheduler_of
 from chatbot.dispatch.host import QUESTION_HOOKS
 from chatbot.dispatch.registry import Module
-from commands.meetings import platform_events
+from commands.meetings import gestures, platform_events
 from commands.meetings.jobs import ADVANCE_JOB, run_advance, run_reminder
 from commands.meetings.jobs import REMINDER_JOB as REMINDER_JOB
 from commands.meetings.questions import next_meeting_hook
@@ -78,6 +79,7 @@ async def _start(bot: Host) -> None:
     scheduler.register(REMINDER_JOB, reminder)
     scheduler.register(ADVANCE_JOB, advance)
     platform_events.attach(bot)
+    gestures.attach(bot)
     hooks = bot.services.setdefault(QUESTION_HOOKS, [])
     hooks.append(next_meeting_hook(members.next_meeting_number, members.show))
     if bot.config.web.enabled:  # the calendar feed (needs the web extra and icalendar)

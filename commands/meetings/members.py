@@ -14,7 +14,7 @@ from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import YesNoMaybe
 from chatbot.messages.events import Bullets, Inline, Part, Plain, Reply, When
 from chatbot.storage.conditional import upsert
-from commands.meetings import meeting, module, remind
+from commands.meetings import gestures, meeting, module, remind
 from commands.meetings.jobs import MEMBER_LEADS
 from commands.meetings.render import (
     duration_words,
@@ -219,6 +219,7 @@ async def ics_link(ctx: Context, number: int | None) -> Reply:
 )
 async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
     now = ctx.now()
+    gesture = ctx.incoming.gesture  # a reaction, which the member may take back
     async with ctx.db.session() as session:
         # write first, then check the meeting: on SQLite the write's transaction sees the
         # latest meeting, and on PostgreSQL the shared lock waits for a cancel under way
@@ -231,10 +232,12 @@ async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
                 "display_name": ctx.member.display_name,
                 "answer": answer,
                 "updated_at": now,
-                "source": None,  # an explicit answer: unmarking an event leaves it
+                # typed or clicked: unmarking an event or taking a reaction back leaves it
+                "source": gestures.SOURCE if gesture else None,
             },
             ["meeting_id", "member_id"],
         )
+        await gestures.note(session, number, ctx.member.key, answer, gesture, now)
         row = await session.get(MeetingRow, number, with_for_update={"read": True})
         if row is None:
             raise UserError(_("There is no meeting #{number}.", number=str(number)))

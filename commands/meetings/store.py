@@ -1,5 +1,5 @@
 """The meetings module's tables: meetings (single or series), RSVPs, reminder preferences,
-and the platform events meetings are published as.
+the reactions that gave RSVPs, and the platform events meetings are published as.
 
 A meeting changes only by :func:`change`, a conditional update on the state and revision it
 was read in; an RSVP is one row per member and meeting, written by an upsert.
@@ -95,8 +95,30 @@ class RsvpRow(Base):
     answer: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: where the answer came from when not a command: ``event`` (a platform event's
-    #: "Interested"), so unmarking it removes only that answer, never an explicit one
+    #: "Interested"), so unmarking it removes only that answer, never an explicit one;
+    #: ``reaction`` (a Matrix reaction on the meeting's post: see :class:`RsvpGestureRow`)
     source: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
+
+
+class RsvpGestureRow(Base):
+    """A reaction of a member's that answered for a meeting and still stands.
+
+    A member may leave several (✅, then 🤔 without removing ✅): the newest that stands is
+    their answer while the answer came from a reaction (``RsvpRow.source == "reaction"``).
+    Taking one back makes the newest remaining one the answer, or withdraws the answer when
+    none remains; an answer typed or clicked since is the member's latest word and removes
+    these rows, so taking an older reaction back then changes nothing."""
+
+    __tablename__ = "meeting_rsvp_gestures"
+
+    #: the order reactions came in (a clock may give two the same instant)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: the platform's id of the reaction (a Matrix event id)
+    gesture: Mapped[str] = mapped_column(String(255), unique=True)
+    meeting_id: Mapped[int] = mapped_column(Integer, index=True)
+    member_id: Mapped[str] = mapped_column(String(255), index=True)
+    answer: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MeetingEventRow(Base):

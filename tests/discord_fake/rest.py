@@ -524,6 +524,8 @@ class RestApi:
         problem = message_body_error(body, files, create=True)
         if problem is not None:
             return problem
+        if channel.is_dm and any(u.id in fake.closed_dms for u in channel.recipients):
+            return error(403, 50007, "Cannot send messages to this user")
         reference = body.get("message_reference")
         if isinstance(reference, dict) and reference.get("message_id") is not None:
             target = fake.messages.get(int(reference["message_id"]))

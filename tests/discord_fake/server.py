@@ -160,6 +160,8 @@ class FakeDiscord:
         self.nonce_hits: list[RecordedRequest] = []
 
         self.failures: list[InjectedFailure] = []
+        #: users who accept no direct messages from the bot (see :meth:`close_dms`)
+        self.closed_dms: set[int] = set()
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self._cond = asyncio.Condition()
         self.gateway = Gateway(self, heartbeat_interval_ms)
@@ -341,6 +343,16 @@ class FakeDiscord:
             self.dm_channels[recipient.id] = channel
             self.channels[channel.id] = channel
         return channel
+
+    def close_dms(self, user: User | int | str, closed: bool = True) -> None:
+        """The user turns off direct messages from the servers they share with the bot:
+        opening the DM channel still works, and every message the bot posts in it is refused
+        with Discord's 403 ``50007 Cannot send messages to this user``."""
+        recipient = self._user(user)
+        if closed:
+            self.closed_dms.add(recipient.id)
+        else:
+            self.closed_dms.discard(recipient.id)
 
     def _user(self, user: User | Member | int | str) -> User:
         if isinstance(user, User):
