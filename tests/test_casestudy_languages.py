@@ -222,6 +222,25 @@ async def test_review_room_and_contributor_hear_their_own_language(chat: Console
     assert "Gute Nachricht: Deine Fallstudie #1 (#1Lib1Ref at Lakeside) ist angenommen." in said
 
 
+
+async def test_review_room_notice_in_the_rooms_own_language(chat: ConsoleChat) -> None:
+    """The notice of a new submission is a post to the review room: written in the room's
+    configured language (``bot.room_languages``), whatever the contributor's, looked up by
+    the one core helper that announcements and meeting posts use too."""
+    from chatbot.dispatch.context import room_reader
+
+    await chat.say("!casestudy reviewroom here", as_="ana", room="#review")
+    chat.bot.config.bot.room_languages["console:#review"] = "pt"
+    assert room_reader(chat.bot.config, "console:#review").lang == "pt"
+    await chat.say("!lang de", as_="alice", room="dm")
+    await submit_study(chat, "alice")
+    async with chat.bot.db.sessions() as session:
+        rows = (await session.scalars(select(OutboxRow).order_by(OutboxRow.id))).all()
+    [(reply, reader)] = [decode_payload(r.payload) for r in rows if r.room_id == "console:#review"]
+    assert reader.lang == "pt"
+    said = "".join(text_in(p, reader.lang) for p in reply.parts if isinstance(p, str | Msg))
+    assert said.startswith("alice enviou o estudo de caso #1: #1Lib1Ref at Lakeside.")
+
 def _record() -> dict[str, object]:
     return fields.validate_record(
         {

@@ -13,9 +13,9 @@ from chatbot.base.errors import UserError
 from chatbot.base.i18n import Msg, _, message_language
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
-from chatbot.dispatch.context import Context
+from chatbot.dispatch.context import Context, room_reader
 from chatbot.dispatch.dialogs import Dialog
-from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reader, Reply, Room
+from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reply, Room
 from chatbot.storage.models import DialogRow
 from commands.casestudies import casestudy, module, store_of
 from commands.casestudies import fields as f
@@ -123,7 +123,7 @@ async def _record(
                 )
             )
             target = Room(room["id"], room["platform"], room["name"])
-            reader = Reader(lang=ctx.config.bot.room_languages.get(room["id"]))
+            reader = room_reader(ctx.config, room["id"])
             delivery = Delivery(
                 room["platform"], note, room=target, reader=reader, ref=f"casestudy:{study_id}"
             )
