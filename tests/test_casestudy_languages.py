@@ -222,7 +222,6 @@ async def test_review_room_and_contributor_hear_their_own_language(chat: Console
     assert "Gute Nachricht: Deine Fallstudie #1 (#1Lib1Ref at Lakeside) ist angenommen." in said
 
 
-
 async def test_review_room_notice_in_the_rooms_own_language(chat: ConsoleChat) -> None:
     """The notice of a new submission is a post to the review room: written in the room's
     configured language (``bot.room_languages``), whatever the contributor's, looked up by
@@ -240,6 +239,7 @@ async def test_review_room_notice_in_the_rooms_own_language(chat: ConsoleChat) -
     assert reader.lang == "pt"
     said = "".join(text_in(p, reader.lang) for p in reply.parts if isinstance(p, str | Msg))
     assert said.startswith("alice enviou o estudo de caso #1: #1Lib1Ref at Lakeside.")
+
 
 def _record() -> dict[str, object]:
     return fields.validate_record(
