@@ -227,10 +227,19 @@ async def test_view_shows_no_stored_codes_to_a_spanish_reader(chat: ConsoleChat)
 #: per language: a history line for a claim and for a rejection
 HISTORY = {
     "es": ("2. tomado para revisión por console:ana", "3. devuelto para cambios por console:ana"),
-    "fr": ("2. prise en relecture par console:ana", "3. renvoyée pour modifications par console:ana"),
-    "pt": ("2. assumido para revisão por console:ana", "3. devolvido para alterações por console:ana"),
-    "de": ("2. zur Prüfung übernommen von console:ana", "3. zur Überarbeitung zurückgeschickt von console:ana"),
-}  # fmt: skip
+    "fr": (
+        "2. prise en relecture par console:ana",
+        "3. renvoyée pour modifications par console:ana",
+    ),
+    "pt": (
+        "2. assumido para revisão por console:ana",
+        "3. devolvido para alterações por console:ana",
+    ),
+    "de": (
+        "2. zur Prüfung übernommen von console:ana",
+        "3. zur Überarbeitung zurückgeschickt von console:ana",
+    ),
+}
 
 
 @pytest.mark.parametrize("lang", sorted(HISTORY))

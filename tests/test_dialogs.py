@@ -340,11 +340,23 @@ def test_every_keyword_shown_is_one_the_bot_accepts(lang: str) -> None:
 
 #: per language: the keywords the member is shown, and the review's hint in their words
 SHOWN = {
-    "es": ("`atrás`, `omitir` (preguntas opcionales), `ayuda` o `cancelar`", "(opcional: di `omitir`)"),
-    "fr": ("`retour`, `passer` (questions facultatives), `aide` ou `annuler`", "(facultatif : dites `passer`)"),
-    "pt": ("`voltar`, `pular` (perguntas opcionais), `ajuda` ou `cancelar`", "(opcional: diga `pular`)"),
-    "de": ("`zurück`, `überspringen` (optionale Fragen), `hilfe` oder `abbrechen`", "(optional: sag `überspringen`)"),
-}  # fmt: skip
+    "es": (
+        "`atrás`, `omitir` (preguntas opcionales), `ayuda` o `cancelar`",
+        "(opcional: di `omitir`)",
+    ),
+    "fr": (
+        "`retour`, `passer` (questions facultatives), `aide` ou `annuler`",
+        "(facultatif : dites `passer`)",
+    ),
+    "pt": (
+        "`voltar`, `pular` (perguntas opcionais), `ajuda` ou `cancelar`",
+        "(opcional: diga `pular`)",
+    ),
+    "de": (
+        "`zurück`, `überspringen` (optionale Fragen), `hilfe` oder `abbrechen`",
+        "(optional: sag `überspringen`)",
+    ),
+}
 
 
 @pytest.mark.parametrize("lang", sorted(SHOWN))
