@@ -241,7 +241,7 @@ async def test_desk_messages_in_the_pages_language(chat: ConsoleChat) -> None:
         async with web.get(f"{base}/desk/1") as response:
             page = await response.text()
         assert "<strong>enviado</strong>" in page
-        assert "<dt>Tipo de biblioteca</dt>" in page and "<dd class=\"prose\">pública</dd>" in page
+        assert "<dt>Tipo de biblioteca</dt>" in page and '<dd class="prose">pública</dd>' in page
         assert "Kenia (KE)" in page and "referencias añadidas 412" in page
         assert "enviado · console:bob" in page  # the history: what happened, by whom
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
