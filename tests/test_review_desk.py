@@ -71,9 +71,9 @@ async def test_organiser_accepts_from_the_chat_link_and_the_contributor_hears(
         assert "accepted" in str(await page.text_content("#state"))
         history = await page.locator("#history li").all_text_contents()
         assert [h.split(" · ")[:2] for h in history] == [
-            ["submit", "console:bob"],
-            ["claim", "console:ana"],
-            ["accept", "console:ana"],
+            ["submitted", "console:bob"],
+            ["taken for review", "console:ana"],
+            ["accepted", "console:ana"],
         ]
     assert (await study(chat, 1)).state == "accepted"
     room, member, told = (await outbox_texts(chat))[-1]
