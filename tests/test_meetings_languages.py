@@ -108,8 +108,8 @@ async def test_a_member_with_lang_fr_lists_meetings_in_french(chat: ConsoleChat)
     ("lang", "alias", "heading", "rule"),
     [
         ("es", "reuniones", "Próximas reuniones:", "(el segundo martes de cada mes)"),
-        ("pt", "reuniões", "Próximas reuniões:", "(toda 2.ª terça-feira do mês)"),
-        ("de", "treffen", "Nächste Treffen:", "(jeden 2. Dienstag im Monat)"),
+        ("pt", "reuniões", "Próximas reuniões:", "(toda segunda terça-feira do mês)"),
+        ("de", "treffen", "Nächste Treffen:", "(am zweiten Dienstag im Monat)"),
     ],
 )
 async def test_meetings_listed_in_each_language(
@@ -197,10 +197,10 @@ MONTHLY = {
         "le dernier vendredi de chaque mois",
     ),
     "de": (
-        "jeden ersten Montag im Monat",
-        "jeden ersten Sonntag im Monat",
-        "jeden letzten Samstag im Monat",
-        "jeden letzten Freitag im Monat",
+        "am ersten Montag im Monat",
+        "am ersten Sonntag im Monat",
+        "am letzten Samstag im Monat",
+        "am letzten Freitag im Monat",
     ),
 }
 
