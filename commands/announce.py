@@ -34,9 +34,9 @@ from chatbot.delivery.outbox_rows import (
 )
 from chatbot.delivery.scheduler import scheduler_of
 from chatbot.dispatch.adapter import Sent
-from chatbot.dispatch.context import Context
+from chatbot.dispatch.context import Context, room_reader
 from chatbot.dispatch.registry import Level, Module
-from chatbot.messages.events import Bullets, Inline, Plain, Reader, Reply, Room, When
+from chatbot.messages.events import Bullets, Inline, Plain, Reply, Room, When
 from chatbot.storage.delivery import AnnouncementRow, BroadcastRoomRow, OutboxRow
 
 if TYPE_CHECKING:
@@ -127,13 +127,6 @@ def _tally(state: str, n: int) -> Msg:
     if state == RETRACTED:
         return _n("{n} retracted", "{n} retracted", n)
     return verbatim("{n} {state}", n=n, state=state)
-
-
-def room_reader(ctx: Context, room: Room) -> Reader:
-    """Who reads a post in ``room``: the room as a whole, in its language
-    (``bot.room_languages``; where the config names none, the adapter may know one, e.g. a
-    Discord Community server's, else the bot's default)."""
-    return Reader(lang=ctx.config.bot.room_languages.get(room.id))
 
 
 async def _get(ctx: Context, number: int) -> AnnouncementRow:
@@ -286,7 +279,7 @@ async def confirm(ctx: Context, number: int) -> Reply:
             room.platform,
             Reply.of(Plain(row.text)),
             room=room,
-            reader=room_reader(ctx, room),
+            reader=room_reader(ctx.config, room.id),
             kind=ANNOUNCEMENT,
             owner_id=row.created_by,
             ref=_ref(number),

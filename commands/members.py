@@ -237,12 +237,15 @@ async def when(ctx: Context, moment: str) -> Reply:
     from chatbot.time.parse import parse_details
 
     prefs = await ctx.prefs()
+    # read in the language the reply is written in: the member's !lang, else their app's,
+    # else the room's (``mañana 18:00`` in a Spanish room from a member who chose none)
+    reader = await ctx.reader()
     parsed = await parse_details(
         moment,
         zone_key=prefs.zone,
         now=ctx.now(),
         date_order=ctx.config.time.date_order,
-        lang=prefs.lang,
+        lang=reader.lang,
     )
     if prefs.zone is None:
         return Reply.of(

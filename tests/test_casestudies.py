@@ -298,7 +298,8 @@ async def test_review_workflow_states_rejection_dm_and_revisions(any_chat: Conso
     assert revise.new_values == {"lessons": "Start with one shelf of local history."}
     assert revisions[2].note == "Please add the dashboard numbers"
     history = await chat.say("!casestudy history 1")
-    assert "4. revise by console:alice" in history
+    assert "4. revised by console:alice" in history
+    assert "3. sent back for changes by console:ana" in history
 
 
 async def test_contributor_commands_and_withdraw(chat: ConsoleChat) -> None:

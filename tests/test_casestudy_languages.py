@@ -202,6 +202,63 @@ async def test_view_shows_labels_in_the_readers_language(chat: ConsoleChat) -> N
     assert "• écrite en: en" in view
 
 
+async def test_view_shows_no_stored_codes_to_a_spanish_reader(chat: ConsoleChat) -> None:
+    """Choices, numbers, consent and "ongoing" are shown by their Spanish labels; the stored
+    record keeps the codes (exports read them)."""
+    answers = list(GOOD)
+    answers[8] = "2024-01 ongoing"
+    await submit_study(chat, "alice", answers)
+    await chat.say("!lang es", as_="alice", room="dm")
+    view = await chat.say("!casestudy view 1")
+    assert "• cifras: artículos mejorados 230, referencias añadidas 412, participantes 18" in view
+    assert "• periodo: 2024-01 → en curso" in view
+    assert "• consentimiento: sí" in view
+    assert "• actividades: 1lib1ref; editatón" in view
+    for code in ("citations_added", "ongoing", "editathon", "yes"):
+        assert code not in view
+    record = (await study(chat, 1)).record
+    assert record["outcomes"]["citations_added"] == 412 and record["activities"][1] == "editathon"
+    await chat.say("!lang en")
+    assert "• outcomes: articles_improved 230, citations_added 412" in (
+        await chat.say("!casestudy view 1")
+    )
+
+
+#: per language: a history line for a claim and for a rejection
+HISTORY = {
+    "es": ("2. tomado para revisión por console:ana", "3. devuelto para cambios por console:ana"),
+    "fr": (
+        "2. prise en relecture par console:ana",
+        "3. renvoyée pour modifications par console:ana",
+    ),
+    "pt": (
+        "2. assumido para revisão por console:ana",
+        "3. devolvido para alterações por console:ana",
+    ),
+    "de": (
+        "2. zur Prüfung übernommen von console:ana",
+        "3. zur Überarbeitung zurückgeschickt von console:ana",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(HISTORY))
+async def test_history_says_what_happened_in_the_readers_language(
+    chat: ConsoleChat, lang: str
+) -> None:
+    """``!casestudy history`` describes each action (not ``claim``, ``reject``) and names
+    the changed fields in the reader's language."""
+    await submit_study(chat, "alice")
+    await chat.say("!casestudy claim 1", as_="ana", room="#general")
+    await chat.say("!casestudy reject 1 Add the numbers", as_="ana", room="#general")
+    await chat.say(f"!lang {lang}", as_="alice", room="dm")
+    history = await chat.say("!casestudy history 1")
+    claimed, rejected = HISTORY[lang]
+    assert claimed in history and rejected in history, history
+    assert " claim " not in history and " reject " not in history
+    assert "outcomes_note" not in history and "library_type" not in history
+
+
 async def test_review_room_and_contributor_hear_their_own_language(chat: ConsoleChat) -> None:
     """A refusal names who got there first in the organiser's language; the contributor's
     notice of acceptance is queued for them in theirs."""
@@ -220,6 +277,25 @@ async def test_review_room_and_contributor_hear_their_own_language(chat: Console
     assert reader.lang == "de"
     said = "".join(text_in(p, reader.lang) for p in reply.parts if isinstance(p, str | Msg))
     assert "Gute Nachricht: Deine Fallstudie #1 (#1Lib1Ref at Lakeside) ist angenommen." in said
+
+
+async def test_review_room_notice_in_the_rooms_own_language(chat: ConsoleChat) -> None:
+    """The notice of a new submission is a post to the review room: written in the room's
+    configured language (``bot.room_languages``), whatever the contributor's, looked up by
+    the one core helper that announcements and meeting posts use too."""
+    from chatbot.dispatch.context import room_reader
+
+    await chat.say("!casestudy reviewroom here", as_="ana", room="#review")
+    chat.bot.config.bot.room_languages["console:#review"] = "pt"
+    assert room_reader(chat.bot.config, "console:#review").lang == "pt"
+    await chat.say("!lang de", as_="alice", room="dm")
+    await submit_study(chat, "alice")
+    async with chat.bot.db.sessions() as session:
+        rows = (await session.scalars(select(OutboxRow).order_by(OutboxRow.id))).all()
+    [(reply, reader)] = [decode_payload(r.payload) for r in rows if r.room_id == "console:#review"]
+    assert reader.lang == "pt"
+    said = "".join(text_in(p, reader.lang) for p in reply.parts if isinstance(p, str | Msg))
+    assert said.startswith("alice enviou o estudo de caso #1: #1Lib1Ref at Lakeside.")
 
 
 def _record() -> dict[str, object]:

@@ -322,3 +322,64 @@ async def test_a_dependent_step_after_restart(db_url: str, clock: FakeClock) -> 
         assert "2/3 Online or in person?" in await third.say("back")
     finally:
         await third.bot.close()
+
+
+@pytest.mark.parametrize("lang", ["es", "fr", "pt", "de"])
+def test_every_keyword_shown_is_one_the_bot_accepts(lang: str) -> None:
+    """What a dialogue tells a member to type (`back`, `skip`, `help`, `cancel`, `yes`) is,
+    in each catalog, a word of that language the engine takes for that keyword."""
+    from chatbot.base.i18n import forget_catalogs, template
+    from chatbot.dispatch.answers import ACCEPTED, SHOWN_KEYWORDS, answer_key
+
+    forget_catalogs()
+    for name, msg in SHOWN_KEYWORDS.items():
+        word = template(msg, lang)
+        assert word != msg.text, f"{name} is untranslated in {lang}"
+        assert answer_key(word) in ACCEPTED[name], f"{lang} shows {word!r} for {name}"
+
+
+#: per language: the keywords the member is shown, and the review's hint in their words
+SHOWN = {
+    "es": (
+        "`atrás`, `omitir` (preguntas opcionales), `ayuda` o `cancelar`",
+        "(opcional: di `omitir`)",
+    ),
+    "fr": (
+        "`retour`, `passer` (questions facultatives), `aide` ou `annuler`",
+        "(facultatif : dites `passer`)",
+    ),
+    "pt": (
+        "`voltar`, `pular` (perguntas opcionais), `ajuda` ou `cancelar`",
+        "(opcional: diga `pular`)",
+    ),
+    "de": (
+        "`zurück`, `überspringen` (optionale Fragen), `hilfe` oder `abbrechen`",
+        "(optional: sag `überspringen`)",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SHOWN))
+async def test_dialogue_shows_the_readers_own_keywords(demo: ConsoleChat, lang: str) -> None:
+    """A member with ``!lang`` sees the keywords in their language in code spans, and
+    typing exactly what they were shown works; English readers still see `back`…"""
+    words, optional = SHOWN[lang]
+    await demo.say(f"!lang {lang}")
+    out = await demo.say("!report")
+    assert words in out, out
+    for english in ("`back`", "`skip`", "`help`", "`cancel`"):
+        assert english not in out
+    await demo.say("Lakeside")
+    out = await demo.say("2024")
+    assert optional in out, out
+    shown_skip = optional.rsplit("`", 2)[1]
+    out = await demo.say(shown_skip)  # the word shown is the word taken
+    assert "• notes:" in out and "`title`" in out
+    shown_cancel = words.rsplit("`", 2)[1]
+    assert "`" + shown_cancel + "`" in out
+    assert "Lakeside" not in await demo.say(shown_cancel)
+    assert SAVED == []
+    await demo.say("!lang en")
+    assert "Say `back`, `skip` (optional questions), `help` or `cancel` at any time." in (
+        await demo.say("!report")
+    )

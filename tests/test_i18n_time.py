@@ -157,3 +157,20 @@ async def test_public_page_in_spanish_for_a_spanish_browser(site: str) -> None:
         async with session.get(f"{site}/meetings?lang=fr", headers=headers) as response:
             page = await response.text()
         assert "<h1>Réunions</h1>" in page and "Aucune réunion n&#39;est encore prévue." in page
+
+
+async def test_when_reads_the_phrase_in_the_rooms_language(chat: ConsoleChat) -> None:
+    """A member who chose no ``!lang`` in a German room: ``!when`` reads the phrase as
+    German (``do`` is Donnerstag, not Spanish/Portuguese domingo) and answers in German;
+    the member's own ``!lang`` still comes first."""
+    chat.bot.config.bot.room_languages["console:#general"] = "de"
+    await chat.say("!tz set Berlin")
+    out = await chat.say("!when do 18h")
+    assert "ist für dich Do. 26 Nov. 2026, 18:00 (Berlin)" in out, out
+    await chat.say("!lang es")
+    out = await chat.say("!when do 18h")
+    assert "dom 29 nov 2026, 18:00" in out, out
+    chat.bot.config.bot.room_languages["console:#general"] = "es"
+    await chat.say("!lang default")
+    out = await chat.say("!when mañana 18:00")
+    assert out == "mañana 18:00 es jue 26 nov 2026, 18:00 (Berlin) para ti (17:00 UTC)."

@@ -108,8 +108,8 @@ async def test_a_member_with_lang_fr_lists_meetings_in_french(chat: ConsoleChat)
     ("lang", "alias", "heading", "rule"),
     [
         ("es", "reuniones", "Próximas reuniones:", "(el segundo martes de cada mes)"),
-        ("pt", "reuniões", "Próximas reuniões:", "(toda 2.ª terça-feira do mês)"),
-        ("de", "treffen", "Nächste Treffen:", "(jeden 2. Dienstag im Monat)"),
+        ("pt", "reuniões", "Próximas reuniões:", "(toda segunda terça-feira do mês)"),
+        ("de", "treffen", "Nächste Treffen:", "(am zweiten Dienstag im Monat)"),
     ],
 )
 async def test_meetings_listed_in_each_language(
@@ -173,3 +173,61 @@ def test_rsvp_buttons_in_the_readers_language(lang: str, labels: list[str]) -> N
     out = localise(Outgoing(room, Reply.of("x", buttons=rsvp_buttons(3)), Reader(None, lang)))
     assert [b.label for b in out.reply.buttons] == labels
     assert [b.command for b in out.reply.buttons] == ["rsvp 3 yes", "rsvp 3 maybe", "rsvp 3 no"]
+
+
+#: "every nth weekday of the month" for Monday and Sunday, first and last, per language:
+#: the ordinal agrees with the weekday (Portuguese: a segunda-feira, o domingo)
+MONTHLY = {
+    "pt": (
+        "toda primeira segunda-feira do mês",
+        "todo primeiro domingo do mês",
+        "todo último sábado do mês",
+        "toda última sexta-feira do mês",
+    ),
+    "es": (
+        "el primer lunes de cada mes",
+        "el primer domingo de cada mes",
+        "el último sábado de cada mes",
+        "el último viernes de cada mes",
+    ),
+    "fr": (
+        "le premier lundi de chaque mois",
+        "le premier dimanche de chaque mois",
+        "le dernier samedi de chaque mois",
+        "le dernier vendredi de chaque mois",
+    ),
+    "de": (
+        "am ersten Montag im Monat",
+        "am ersten Sonntag im Monat",
+        "am letzten Samstag im Monat",
+        "am letzten Freitag im Monat",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(MONTHLY))
+def test_monthly_ordinals_agree_with_the_weekday(lang: str) -> None:
+    """The monthly rule as a member reads it: one message per ordinal and weekday, so
+    Portuguese says "primeira segunda-feira" but "primeiro domingo"."""
+    from chatbot.messages.localise import text_in
+    from commands.meetings.series import MONTHLY_NTH, Rule
+
+    rules = (
+        Rule(MONTHLY_NTH, 1, 1, 0),
+        Rule(MONTHLY_NTH, 1, 1, 6),
+        Rule(MONTHLY_NTH, 1, -1, 5),
+        Rule(MONTHLY_NTH, 1, -1, 4),
+    )
+    said = tuple(text_in(rule.words() or "", lang) for rule in rules)
+    assert said == MONTHLY[lang]
+    assert rules[1].describe() == "every 1st Sunday of the month"  # English as before
+
+
+async def test_a_portuguese_organiser_reads_the_series_with_the_right_gender(
+    chat: ConsoleChat,
+) -> None:
+    await chat.say("!lang pt", as_="ana")
+    await chat.say("!tz set Lisbon")
+    echo = await chat.say('!meeting add "Encontro" primeiro domingo do mês às 15h', room="#general")
+    assert "todo primeiro domingo do mês" in echo, echo
+    assert "toda primeiro" not in echo

@@ -219,3 +219,21 @@ async def test_casestudy_pages_are_accessible_with_screenshots(
             await page.goto(base + path)
             await screenshot(page, f"{name}-{size}")
             assert await serious_violations(page, axe_script) == [], path
+
+
+async def test_study_page_shows_choices_in_the_pages_language(chat: ConsoleChat) -> None:
+    """A study's page in Spanish names its library type, activities, projects and numbers
+    in Spanish (the chat's labels); in English they read as before."""
+    async with serve(chat.bot) as base, aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/casestudies/3?lang=es") as response:
+            page = await response.text()
+        assert "<dd>Especializada</dd>" in page, page
+        assert "Wikipedista residente" in page and "Archivos subidos: 2300" in page
+        assert "Wikipedian in residence" not in page and "Files uploaded" not in page
+        async with http.get(f"{base}/casestudies?lang=es") as response:
+            gallery = await response.text()
+        assert '<option value="wiktionary">Wikcionario</option>' in gallery
+        async with http.get(f"{base}/casestudies/3?lang=en") as response:
+            page = await response.text()
+        assert "<dd>Special</dd>" in page and "Wikipedian in residence" in page
+        assert "Files uploaded: 2300" in page

@@ -71,9 +71,9 @@ async def test_organiser_accepts_from_the_chat_link_and_the_contributor_hears(
         assert "accepted" in str(await page.text_content("#state"))
         history = await page.locator("#history li").all_text_contents()
         assert [h.split(" · ")[:2] for h in history] == [
-            ["submit", "console:bob"],
-            ["claim", "console:ana"],
-            ["accept", "console:ana"],
+            ["submitted", "console:bob"],
+            ["taken for review", "console:ana"],
+            ["accepted", "console:ana"],
         ]
     assert (await study(chat, 1)).state == "accepted"
     room, member, told = (await outbox_texts(chat))[-1]
@@ -216,3 +216,50 @@ async def test_desk_pages_are_accessible_with_screenshots(
         assert await serious_violations(page, axe_script) == []
         await page.goto(base + path)  # used: the refusal page
         assert await serious_violations(page, axe_script) == []
+
+
+async def test_desk_messages_in_the_pages_language(chat: ConsoleChat) -> None:
+    """A Spanish browser: the desk's own messages (refusals, what a move did, why a move
+    was refused) and the submission's states, field names, choices and history are in
+    Spanish, like the page around them; the stored codes stay codes in the database."""
+    import aiohttp
+
+    spanish = {"Accept-Language": "es-ES,es;q=0.9"}
+    path = await desk_link(chat, "ana")
+    async with (
+        serve(chat.bot) as base,
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=spanish) as web,
+    ):
+        async with web.get(f"{base}/desk") as response:
+            assert response.status == 401
+            page = await response.text()
+        assert "Inicia sesión en la mesa de revisión" in page
+        assert "escribe !review web en el chat" in page
+        async with web.post(base + path) as response:  # follows the redirect to /desk
+            queue = await response.text()
+        assert "<td>enviado</td>" in queue and "<td>submitted</td>" not in queue
+        async with web.get(f"{base}/desk/1") as response:
+            page = await response.text()
+        assert "<strong>enviado</strong>" in page
+        assert "<dt>Tipo de biblioteca</dt>" in page and '<dd class="prose">pública</dd>' in page
+        assert "Kenia (KE)" in page and "referencias añadidas 412" in page
+        assert "enviado · console:bob" in page  # the history: what happened, by whom
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "move": "changes", "reason": "x"}
+        async with web.post(f"{base}/desk/1", data=form) as response:
+            assert response.status == 409
+            page = await response.text()
+        assert "Di qué hay que cambiar, para que quien lo envió pueda corregirlo." in page
+        form["move"] = "accept"
+        async with web.post(f"{base}/desk/1", data=form) as response:
+            page = await response.text()
+        assert "Aceptado. Se le avisa a quien lo envió en el chat." in page
+        assert "<strong>aceptado</strong>" in page
+        assert "tomado para revisión · console:ana" in page and "aceptado · console:ana" in page
+        form["move"] = "claim"
+        async with web.post(f"{base}/desk/1", data=form) as response:
+            assert response.status == 409
+            page = await response.text()
+        assert "Eso no es posible ahora: el estudio de caso está aceptado." in page
+    assert (await study(chat, 1)).state == "accepted"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
+from chatbot.base.i18n import Msg, _p, verbatim
+
 
 def answer_key(text: str) -> str:
     """``text`` as answers are compared: trimmed, lower case, no accents, no final ``.!``."""
@@ -63,6 +65,32 @@ KEYWORDS: Final = CANCEL | BACK | SKIP | HELP
 
 #: aliases for a ``Literal["yes", "no", "maybe"]`` argument (``!rsvp 3 sim``)
 YES_NO_MAYBE: Final = {"yes": YES, "no": NO, "maybe": MAYBE}
+
+
+#: each dialogue keyword as a member is told to type it, in their language: one word of
+#: the set it names, so what the bot shows is what it accepts (``tests/test_dialogs.py``
+#: checks every catalog's translation against :data:`ACCEPTED`)
+SHOWN_KEYWORDS: Final[dict[str, Msg]] = {
+    "yes": _p("dialogue keyword", "yes"),
+    "back": _p("dialogue keyword", "back"),
+    "skip": _p("dialogue keyword", "skip"),
+    "help": _p("dialogue keyword", "help"),
+    "cancel": _p("dialogue keyword", "cancel"),
+}
+#: the words each shown keyword stands for
+ACCEPTED: Final = {"yes": YES, "back": BACK, "skip": SKIP, "help": HELP, "cancel": CANCEL}
+
+
+def keyword(name: str) -> Msg:
+    """A keyword to type, as a code span in the reader's language: ``keyword("skip")`` is
+    "`skip`" in English and "`saltar`" in Spanish (a message's placeholder value)."""
+    return verbatim("`{word}`", word=SHOWN_KEYWORDS[name])
+
+
+def keywords(*names: str) -> dict[str, Msg]:
+    """Placeholder values for ``names``: ``_("Say {yes} or {cancel}.", **keywords("yes",
+    "cancel"))``."""
+    return {name: keyword(name) for name in names}
 
 
 def is_yes(text: str) -> bool:

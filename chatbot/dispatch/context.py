@@ -101,9 +101,7 @@ class Context:
         ``!lang``, else their app's, else the room's; the bot's default when none is known)."""
         prefs = await self.prefs()
         incoming = self.incoming
-        lang = prefs.lang or incoming.locale
-        if lang is None:
-            lang = self.host.config.bot.room_languages.get(incoming.room.id)
+        lang = prefs.lang or incoming.locale or room_language(self.host.config, incoming.room.id)
         return Reader(prefs.zone, lang)
 
     def forget_prefs(self) -> None:
@@ -116,3 +114,16 @@ class Context:
     async def resolve_member(self, text: str) -> Member | None:
         """The member a mention or name typed in this room names, if any."""
         return await self.adapter.resolve_member(self.room, text)
+
+
+def room_language(config: Config, room_id: str) -> str | None:
+    """The language configured for a room (``bot.room_languages``); None leaves the choice
+    to the adapter (a Discord Community server's own language), else the bot's default.
+    The one place a room's language is looked up: a reply's reader (:meth:`Context.reader`)
+    and every post to a whole room (announcements, meeting posts, case-study notices)."""
+    return config.bot.room_languages.get(room_id)
+
+
+def room_reader(config: Config, room_id: str) -> Reader:
+    """Who reads a post to a whole room: the room, in its language, in no one's zone."""
+    return Reader(lang=room_language(config, room_id))

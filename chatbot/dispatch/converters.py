@@ -21,7 +21,7 @@ from chatbot.dispatch.answers import YES_NO_MAYBE, answer_key
 from chatbot.messages.events import Plain
 
 if TYPE_CHECKING:
-    from chatbot.messages.events import Member
+    from chatbot.messages.events import Member, Reader
     from chatbot.storage.members import Prefs
     from chatbot.time.zones import Zone
 
@@ -37,6 +37,8 @@ class ConvertContext(Protocol):
     def now(self) -> datetime: ...
 
     async def prefs(self) -> Prefs: ...
+
+    async def reader(self) -> Reader: ...
 
     async def resolve_member(self, text: str) -> Member | None: ...
 
@@ -293,8 +295,8 @@ class DateTimeArg(msgspec.Struct, frozen=True):
     async def convert(self, ctx: ConvertContext, text: str) -> datetime:
         from chatbot.time.parse import parse_when
 
-        prefs = await ctx.prefs()
-        when = await parse_when(text, zone_key=prefs.zone, now=ctx.now(), lang=prefs.lang)
+        reader = await ctx.reader()  # the caller's language: !lang, app, else the room's
+        when = await parse_when(text, zone_key=reader.zone, now=ctx.now(), lang=reader.lang)
         if self.future:
             from chatbot.time.schedule_rules import check_schedulable
 

@@ -32,9 +32,9 @@ from sqlalchemy import Delete, delete, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from chatbot.base.errors import UserError, new_ref
-from chatbot.base.i18n import Msg, _, available_languages, verbatim
+from chatbot.base.i18n import Msg, _, available_languages, listing, plain_english, verbatim
 from chatbot.base.logs import get_logger
-from chatbot.dispatch.answers import BACK, CANCEL, CONFIRM, HELP, SKIP, answer_key
+from chatbot.dispatch.answers import BACK, CANCEL, CONFIRM, HELP, SKIP, answer_key, keywords
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from chatbot.messages.localise import error_text, text_in
 from chatbot.storage.models import DialogRow
@@ -77,8 +77,9 @@ Completion = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
 
 #: what a member is told when a completion refused or failed (``{prefix}`` is filled in)
 KEPT = _(
-    "Your answers are kept: say `yes` to try again, the name of an answer to change it, "
-    "or `cancel` to drop them."
+    "Your answers are kept: say {yes} to try again, the name of an answer to change it, "
+    "or {cancel} to drop them.",
+    **keywords("yes", "cancel"),
 )
 
 
@@ -100,7 +101,9 @@ class Step(msgspec.Struct, frozen=True):
     help: str | Msg = ""
     optional: bool = False
     validate: Validator | None = None
-    show: Callable[[Any], str] | None = None
+    #: the answer as shown: a ``str`` is what the member typed (escaped when shown), a
+    #: :class:`Msg` is translated for the reader (a choice's label, "ongoing")
+    show: Callable[[Any], str | Msg] | None = None
     label: str | Msg = ""
     #: asked only when this returns True for the answers so far (None: always asked)
     when: Condition | None = None
@@ -113,17 +116,18 @@ class Step(msgspec.Struct, frozen=True):
         return self.label or self.key.replace("_", " ")
 
     def display(self, value: Any) -> str:
-        """The answer as text (English "(skipped)"); prefer :meth:`shown` in replies."""
+        """The answer as English text (for logs); :meth:`shown` in replies."""
         if value is None:
             return "(skipped)"
-        return self.show(value) if self.show else str(value)
+        return plain_english(self.show(value)) if self.show else str(value)
 
     def shown(self, value: Any) -> Inline:
-        """The answer as the member sees it: what they typed (escaped), or "(skipped)" in
-        their language."""
+        """The answer as the member sees it: what they typed (escaped), choices and words
+        of the bot's in their language, or "(skipped)"."""
         if value is None:
             return _("(skipped)")
-        return Plain(self.show(value) if self.show else str(value))
+        found = self.show(value) if self.show else str(value)
+        return found if isinstance(found, Msg) else Plain(found)
 
 
 class Dialog(msgspec.Struct, frozen=True):
@@ -219,8 +223,11 @@ class DialogEngine:
             await session.merge(row)
         self.open_keys.add((ctx.member.id, ctx.room.id))
         intro: list[Inline] = [dialog.intro, "\n"] if dialog.intro else []
-        keywords = _("Say `back`, `skip` (optional questions), `help` or `cancel` at any time.")
-        return Reply.of(*intro, keywords, "\n", *self._prompt(dialog, first or 0, answers))
+        words = _(
+            "Say {back}, {skip} (optional questions), {help} or {cancel} at any time.",
+            **keywords("back", "skip", "help", "cancel"),
+        )
+        return Reply.of(*intro, words, "\n", *self._prompt(dialog, first or 0, answers))
 
     def active(self, member_id: str, room_id: str) -> bool:
         return (member_id, room_id) in self.open_keys
@@ -419,19 +426,21 @@ class DialogEngine:
         if index is not None and not dialog.steps[index].applies(answers):
             return Reply.of(
                 _(
-                    "The question `{key}` doesn't apply with your answers, so there is "
-                    "nothing to change there. Say `yes` to confirm, the name of another answer "
-                    "to change it, or `cancel`.",
-                    key=dialog.steps[index].key,
+                    "The question {name} doesn't apply with your answers, so there is "
+                    "nothing to change there. Say {yes} to confirm, the name of another answer "
+                    "to change it, or {cancel}.",
+                    name=answer_name(dialog.steps[index]),
+                    **keywords("yes", "cancel"),
                 )
             ), ""
         if index is None:
-            names = ", ".join(f"`{s.key}`" for s in dialog.steps if s.applies(answers))
+            names = listing([answer_name(s) for s in dialog.steps if s.applies(answers)])
             return Reply.of(
                 _(
-                    "Say `yes` to confirm, the name of an answer to change it ({names}), "
-                    "or `cancel`.",
+                    "Say {yes} to confirm, the name of an answer to change it ({names}), "
+                    "or {cancel}.",
                     names=names,
+                    **keywords("yes", "cancel"),
                 )
             ), ""
         row.reviewing = 0
@@ -454,7 +463,7 @@ class DialogEngine:
         total = max(len(shown), number)
         parts: list[Inline] = [f"**{number}/{total}** ", step.prompt]
         if step.optional:
-            parts += [" ", _("(optional: say `skip`)")]
+            parts += [" ", _("(optional: say {skip})", **keywords("skip"))]
         if current and answers and step.key in answers:
             parts += [" ", _("Current answer: {answer}.", answer=step.shown(answers[step.key]))]
         return parts
@@ -464,18 +473,22 @@ class DialogEngine:
     ) -> list[Inline]:
         step = dialog.steps[index]
         text = step.help or _("Answer the question in your own words.")
-        keywords = (
+        words = (
             _(
-                "You can also say `back` (previous question), `skip` (this one is optional), "
-                "or `cancel` (stop, nothing saved)."
+                "You can also say {back} (previous question), {skip} (this one is optional), "
+                "or {cancel} (stop, nothing saved).",
+                **keywords("back", "skip", "cancel"),
             )
             if step.optional
-            else _("You can also say `back` (previous question) or `cancel` (stop, nothing saved).")
+            else _(
+                "You can also say {back} (previous question) or {cancel} (stop, nothing saved).",
+                **keywords("back", "cancel"),
+            )
         )
         return [
             text,
             "\n",
-            keywords,
+            words,
             "\n",
             *self._prompt(dialog, index, answers, current=False),
         ]
@@ -486,11 +499,18 @@ class DialogEngine:
             "\n",
             Bullets(dialog.review_items(answers)),
             _(
-                "Say `yes` to confirm, or the name of an answer to change it (e.g. `{key}`), "
-                "or `cancel`.",
-                key=dialog.steps[0].key,
+                "Say {yes} to confirm, or the name of an answer to change it (e.g. {name}), "
+                "or {cancel}.",
+                name=answer_name(dialog.steps[0]),
+                **keywords("yes", "cancel"),
             ),
         )
+
+
+def answer_name(step: Step) -> Msg:
+    """How a member names an answer to change it, in their language (``library type``,
+    ``tipo de biblioteca``): its title, which :meth:`Dialog.index_of` takes in any language."""
+    return verbatim("`{title}`", title=step.title)
 
 
 def _draft_of(ctx: DialogContext, name: str) -> Delete:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chatbot.base.errors import UserError
 from chatbot.base.i18n import _, verbatim
 from chatbot.dispatch.context import Context
@@ -15,7 +13,7 @@ from commands.casestudies import fields as f
 from commands.casestudies.changes import _move
 from commands.casestudies.dialogue import _draft, _start_in_dm
 from commands.casestudies.steps import _steps
-from commands.casestudies.store import PUBLISHED, Study, state_label
+from commands.casestudies.store import PUBLISHED, Study, action_label, state_label
 
 
 def _line(study: Study) -> tuple[Inline, ...]:
@@ -59,7 +57,7 @@ def _describe(study: Study, *, private: bool) -> list[Inline | Bullets]:
     steps = _steps()
     answers = f.answers_from_record(study.record)
     items = [
-        (verbatim("**{title}**: ", title=step.title), _shown(step.key, answers.get(step.key)))
+        (verbatim("**{title}**: ", title=step.title), step.shown(answers.get(step.key)))
         for step in steps
         if private or step.key != "contact"
     ]
@@ -78,23 +76,6 @@ def _describe(study: Study, *, private: bool) -> list[Inline | Bullets]:
     if study.reason and private:
         parts.append(_("Reason for the rejection: {reason}", reason=Plain(study.reason)))
     return parts
-
-
-def _shown(key: str, value: Any) -> Inline:
-    """An answer as its reader reads it: choices by their label in the reader's language."""
-    labels = {
-        "library_type": f.LIBRARY_TYPE_LABELS,
-        "projects": f.PROJECT_LABELS,
-        "activities": f.ACTIVITY_LABELS,
-    }.get(key)
-    if value is None:
-        return _("(skipped)")
-    if labels is None:
-        step = next(s for s in _steps() if s.key == key)
-        return Plain(step.display(value))
-    codes = value if isinstance(value, list) else [value]
-    names = {f"c{i}": labels.get(str(code)) or Plain(str(code)) for i, code in enumerate(codes)}
-    return verbatim("; ".join(f"{{{name}}}" for name in names), **names)
 
 
 @casestudy.command(
@@ -118,10 +99,10 @@ async def history(ctx: Context, number: int) -> Reply:
         raise UserError(_("Only the contributor and organisers can see the revisions."))
     items: list[tuple[Inline, ...]] = []
     for rev in await store_of(ctx.host).revisions(number):
-        changed = ", ".join(sorted(rev.new_values or {}))
+        changed = rev.new_values or {}
         said = {
             "number": str(rev.number),
-            "action": verbatim("{action}", action=rev.action),
+            "action": action_label(rev.action),
             "who": Plain(rev.actor_id) if rev.actor_id else _("(removed)"),
             "at": f"{rev.at:%Y-%m-%d %H:%M}",
             "before": state_label(rev.old_state) if rev.old_state else "-",
@@ -130,7 +111,7 @@ async def history(ctx: Context, number: int) -> Reply:
         if changed:
             line = _(
                 "{number}. {action} by {who} at {at} UTC: {before} → {after}; changed {fields}",
-                fields=changed,
+                fields=f.field_names(changed),
                 **said,
             )
         else:

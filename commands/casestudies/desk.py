@@ -24,11 +24,13 @@ from typing import Any
 from aiohttp import web
 
 from chatbot.base.errors import UserError
+from chatbot.base.i18n import Msg, _, _p, as_msg
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.host import Host
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Incoming
+from chatbot.messages.localise import text_in
 from chatbot.web.app import add_route
 from chatbot.web.pages import (
     configured_base,
@@ -38,6 +40,7 @@ from chatbot.web.pages import (
     render_page,
 )
 from chatbot.web.security import CSRF_FIELD, csrf_ok, csrf_token, same_origin, set_secret_cookie
+from commands.casestudies import fields as f
 from commands.casestudies import store_of
 from commands.casestudies.desk_store import (
     SESSION_LIFETIME,
@@ -49,7 +52,13 @@ from commands.casestudies.desk_store import (
 )
 from commands.casestudies.fields import RECORD_FIELDS
 from commands.casestudies.organisers import accept, claim, publish, reject
-from commands.casestudies.store import ACCEPTED, IN_REVIEW, SUBMITTED
+from commands.casestudies.store import (
+    ACCEPTED,
+    IN_REVIEW,
+    SUBMITTED,
+    action_label,
+    state_label,
+)
 from commands.casestudies.web import safe_link
 
 log = get_logger("commands.casestudies.desk")
@@ -63,13 +72,19 @@ MOVES: dict[str, tuple[str, ...]] = {
     IN_REVIEW: ("accept", "changes"),
     ACCEPTED: ("publish",),
 }
-DONE = {
-    "claim": "You are reviewing this case study.",
-    "accept": "Accepted. The contributor is told in chat.",
-    "changes": "Sent back for changes. The contributor is told why in chat.",
-    "publish": "Published. It is on the public page now.",
+#: what the page says after each move, in the page's language
+DONE: dict[str, Msg] = {
+    "claim": _("You are reviewing this case study."),
+    "accept": _("Accepted. The contributor is told in chat."),
+    "changes": _("Sent back for changes. The contributor is told why in chat."),
+    "publish": _("Published. It is on the public page now."),
 }
-NEW_LINK = "Type !review web in chat for a new link."
+
+
+def _new_link(bot: Host) -> str:
+    """The chat command that sends a new sign-in link (a placeholder's value: it stays as
+    it is in every language)."""
+    return f"{bot.prefix}review web"
 
 
 class Desk:
@@ -82,7 +97,7 @@ class Desk:
         self.ctx = ctx
 
 
-async def _refuse(request: web.Request, heading: str, message: str, status: int) -> web.Response:
+async def _refuse(request: web.Request, heading: Msg, message: Msg, status: int) -> web.Response:
     return await message_page(request, heading, message, status=status)
 
 
@@ -94,8 +109,12 @@ async def signed_in(request: web.Request) -> Desk | web.Response:
     if row is None:
         return await _refuse(
             request,
-            "Sign in to the review desk",
-            "Organisers sign in with a link the bot sends them: " + NEW_LINK,
+            _("Sign in to the review desk"),
+            _(
+                "Organisers sign in with a link the bot sends them: type {command} in chat "
+                "for a new link.",
+                command=_new_link(bot),
+            ),
             401,
         )
     adapter = bot.adapters.get(row.platform)
@@ -105,7 +124,7 @@ async def signed_in(request: web.Request) -> Desk | web.Response:
     if adapter is None or level < Level.ORGANISER:
         log.warning("desk_refused", actor=row.member_id, reason="not an organiser")
         return await _refuse(
-            request, "Organisers only", "Only organisers can use the review desk.", 403
+            request, _("Organisers only"), _("Only organisers can use the review desk."), 403
         )
     incoming = Incoming(row.platform, row.member(), row.room(), "review web")
     return Desk(secret, row, Context(bot, incoming, adapter))
@@ -124,11 +143,7 @@ async def signin_form(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     link = await open_link(bot.db, token, bot.clock.now())
     if link is None:
-        return _no_store(
-            await _refuse(
-                request, "This link does not work", "It has expired or was used. " + NEW_LINK, 403
-            )
-        )
+        return _no_store(await _link_refused(request))
 
     async def build(lang: str) -> dict[str, Any]:
         return {"name": link.member_name, "action": f"/desk/signin/{token}"}
@@ -136,18 +151,26 @@ async def signin_form(request: web.Request) -> web.Response:
     return _no_store(await render_page(request, TEMPLATES, "desk_signin.html", build, cache=False))
 
 
+async def _link_refused(request: web.Request) -> web.Response:
+    return await _refuse(
+        request,
+        _("This link does not work"),
+        _(
+            "It has expired or was used. Type {command} in chat for a new link.",
+            command=_new_link(host_of(request)),
+        ),
+        403,
+    )
+
+
 async def signin(request: web.Request) -> web.Response:
     bot = host_of(request)
     if not same_origin(request, configured_base(bot.config)):
-        return await _refuse(request, "Not allowed", "That form came from another site.", 403)
+        return await _refuse(request, _("Not allowed"), _("That form came from another site."), 403)
     opened = await use_link(bot.db, request.match_info["token"], bot.clock.now())
     if opened is None:
         log.warning("desk_signin_refused", reason="expired, used or unknown link")
-        return _no_store(
-            await _refuse(
-                request, "This link does not work", "It has expired or was used. " + NEW_LINK, 403
-            )
-        )
+        return _no_store(await _link_refused(request))
     secret, row = opened
     log.info("desk_signed_in", actor=row.member_id)
     response = web.HTTPSeeOther("/desk")
@@ -172,7 +195,9 @@ async def signout(request: web.Request) -> web.Response:
     bot = host_of(request)
     await end_session(bot.db, desk.secret, bot.clock.now())
     log.info("desk_signed_out", actor=desk.row.member_id)
-    response = await message_page(request, "Signed out", "Your review desk session has ended.")
+    response = await message_page(
+        request, _("Signed out"), _("Your review desk session has ended.")
+    )
     response.del_cookie(COOKIE, path="/desk")
     return response
 
@@ -188,8 +213,8 @@ async def _check_form(request: web.Request, desk: Desk) -> web.Response | None:
         log.warning("desk_csrf_refused", actor=desk.row.member_id, path=request.path)
         return await _refuse(
             request,
-            "This form has expired",
-            "Reload the page and try again (the form must come from the review desk).",
+            _("This form has expired"),
+            _("Reload the page and try again (the form must come from the review desk)."),
             403,
         )
     return None
@@ -198,8 +223,13 @@ async def _check_form(request: web.Request, desk: Desk) -> web.Response | None:
 # -- the queue and one submission -----------------------------------------------------------
 
 
-def _state(state: str) -> str:
-    return state.replace("_", " ")
+def _state(state: str, lang: str) -> str:
+    """A state as the page's reader reads it (``in_review`` → "en revisión")."""
+    return text_in(state_label(state), lang)
+
+
+def _removed(lang: str) -> str:
+    return text_in(_("(removed)"), lang)
 
 
 async def queue(request: web.Request) -> web.Response:
@@ -217,8 +247,8 @@ async def queue(request: web.Request) -> web.Response:
                     "id": s.id,
                     "title": str(s.record.get("title") or ""),
                     "institution": str(s.record.get("institution") or ""),
-                    "by": s.member_name or "(removed)",
-                    "state": _state(s.state),
+                    "by": s.member_name or _removed(lang),
+                    "state": _state(s.state, lang),
                     "updated": s.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
                 }
                 for s in sorted(studies, key=lambda s: (QUEUE.index(s.state), s.id))
@@ -228,20 +258,50 @@ async def queue(request: web.Request) -> web.Response:
     return _no_store(await render_page(request, TEMPLATES, "desk_queue.html", build, cache=False))
 
 
-def _shown(value: Any) -> str:
+#: how a record's field is shown, where it is not what the contributor typed: choices by
+#: their label, numbers by their name, yes or no, "ongoing", in the page's language
+_SHOWN: dict[str, Callable[[Any], str | Msg]] = {
+    "library_type": f.show_choices(f.LIBRARY_TYPE_LABELS),
+    "projects": f.show_choices(f.PROJECT_LABELS),
+    "activities": f.show_choices(f.ACTIVITY_LABELS),
+    "outcomes": lambda counts: f.show_outcomes({"counts": counts}),
+    "consent": f.show_bool,
+}
+
+
+def _shown(key: str, value: Any, lang: str) -> str:
+    """A record's value as plain text in ``lang`` (escaped by the template)."""
     if value is None or value == "" or value == [] or value == {}:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
+        # no end: the work goes on
+        return text_in(f.ONGOING_WORD, lang) if key == "end" else "—"
+    if key == "country":
+        return _country(str(value), lang)
+    show = _SHOWN.get(key)
+    if show is not None:
+        return text_in(show(value), lang)
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
     return str(value)
 
 
+def _country(code: str, lang: str) -> str:
+    """``KE`` → ``Kenia (KE)``: the name in the page's language, and the stored code."""
+    from babel import Locale
+
+    try:
+        name = Locale.parse(lang).territories.get(code)
+    except (ValueError, LookupError):
+        name = None
+    return f"{name} ({code})" if name else code
+
+
+def _field_name(key: str, lang: str) -> str:
+    label = text_in(f.RECORD_FIELD_LABELS.get(key) or key.replace("_", " "), lang)
+    return label[:1].upper() + label[1:]
+
+
 async def study(
-    request: web.Request, *, error: str = "", status: int = 200, desk: Desk | None = None
+    request: web.Request, *, error: Msg | None = None, status: int = 200, desk: Desk | None = None
 ) -> web.Response:
     if desk is None:
         found = await signed_in(request)
@@ -252,9 +312,11 @@ async def study(
     store = store_of(host_of(request))
     item = await store.get(number)
     if item is None:
-        return await _refuse(request, "Not found", f"There is no case study #{number}.", 404)
+        return await _refuse(
+            request, _("Not found"), _("There is no case study #{id}.", id=str(number)), 404
+        )
     revisions = await store.revisions(number)
-    done = DONE.get(request.query.get("done", ""), "")
+    done = DONE.get(request.query.get("done", ""))
     secret = desk.secret
 
     async def build(lang: str) -> dict[str, Any]:
@@ -262,15 +324,15 @@ async def study(
         for key in RECORD_FIELDS:
             value = item.record.get(key)
             links = [(str(v), safe_link(v)) for v in value or []] if key == "links" else None
-            fields.append((key.replace("_", " ").capitalize(), _shown(value), links))
+            fields.append((_field_name(key, lang), _shown(key, value, lang), links))
         return {
             "me": desk.row.member_name,
             "csrf": csrf_token(secret),
             "s": {
                 "id": item.id,
                 "title": str(item.record.get("title") or ""),
-                "state": _state(item.state),
-                "by": item.member_name or "(removed)",
+                "state": _state(item.state, lang),
+                "by": item.member_name or _removed(lang),
                 "reason": item.reason,
                 "revision": item.revision,
             },
@@ -279,17 +341,22 @@ async def study(
             "revisions": [
                 {
                     "number": r.number,
-                    "action": r.action,
-                    "by": r.actor_id or "(removed)",
+                    "action": text_in(action_label(r.action), lang),
+                    "by": r.actor_id or _removed(lang),
                     "at": r.at.strftime("%Y-%m-%d %H:%M UTC"),
-                    "change": f"{_state(r.old_state or '-')} → {_state(r.new_state)}",
-                    "fields": ", ".join(sorted(r.new_values or {})),
+                    "change": " → ".join(
+                        (
+                            _state(r.old_state, lang) if r.old_state else "-",
+                            _state(r.new_state, lang),
+                        )
+                    ),
+                    "fields": text_in(f.field_names(r.new_values or {}), lang),
                     "note": r.note or "",
                 }
                 for r in revisions
             ],
-            "done": done,
-            "error": error,
+            "done": text_in(done, lang) if done is not None else "",
+            "error": text_in(error, lang) if error is not None else "",
         }
 
     response = await render_page(
@@ -340,22 +407,22 @@ async def act(request: web.Request) -> web.Response:
     bot = host_of(request)
     item = await store_of(bot).get(number)
     if item is None or move not in MOVES.get(item.state, ()):
-        state = _state(item.state) if item is not None else "gone"
+        state = state_label(item.state) if item is not None else _p("case study state", "gone")
         return await study(
             request,
             desk=desk,
             status=409,
-            error=f"That is not possible now: the case study is {state}.",
+            error=_("That is not possible now: the case study is {state}.", state=state),
         )
     try:
         if move == "changes" and len(reason) < 3:
-            raise UserError("Say what needs to change, so the contributor can fix it.")
+            raise UserError(_("Say what needs to change, so the contributor can fix it."))
         if item.state == SUBMITTED and move in ("accept", "changes"):
             await claim(desk.ctx, number)  # as in chat: the review starts first
         await HANDLERS[move](desk.ctx, number, reason)
     except UserError as exc:
         log.info("desk_move_refused", actor=desk.row.member_id, study=number, move=move)
-        return await study(request, desk=desk, status=409, error=str(exc))
+        return await study(request, desk=desk, status=409, error=as_msg(exc.message))
     page_cache(bot).clear()
     log.info("desk_move", actor=desk.row.member_id, study=number, move=move)
     raise web.HTTPSeeOther(f"/desk/{number}?done={move}")

@@ -13,9 +13,10 @@ from chatbot.base.errors import UserError
 from chatbot.base.i18n import Msg, _, message_language
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import Delivery
-from chatbot.dispatch.context import Context
-from chatbot.dispatch.dialogs import Dialog
-from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reader, Reply, Room
+from chatbot.dispatch.answers import keywords
+from chatbot.dispatch.context import Context, room_reader
+from chatbot.dispatch.dialogs import Dialog, answer_name
+from chatbot.messages.events import Bullets, Incoming, Outgoing, Plain, Reply, Room
 from chatbot.storage.models import DialogRow
 from commands.casestudies import casestudy, module, store_of
 from commands.casestudies import fields as f
@@ -37,9 +38,10 @@ def _dialog() -> Dialog:
         intro=_("Let's write up your case study, one question at a time."),
         expire_after=timedelta(days=DRAFT_DAYS),
         kept=_(
-            "Your answers are kept as a draft: say `yes` here to try again, the name of an "
-            "answer to change it, or `cancel` to drop them; `{prefix}casestudy resume` "
-            "brings them back from anywhere."
+            "Your answers are kept as a draft: say {yes} here to try again, the name of an "
+            "answer to change it, or {cancel} to drop them; `{prefix}casestudy resume` "
+            "brings them back from anywhere.",
+            **keywords("yes", "cancel"),
         ),
     )
 
@@ -123,7 +125,7 @@ async def _record(
                 )
             )
             target = Room(room["id"], room["platform"], room["name"])
-            reader = Reader(lang=ctx.config.bot.room_languages.get(room["id"]))
+            reader = room_reader(ctx.config, room["id"])
             delivery = Delivery(
                 room["platform"], note, room=target, reader=reader, ref=f"casestudy:{study_id}"
             )
@@ -202,8 +204,10 @@ async def _open(ctx: Context, answers: dict[str, Any] | None) -> Reply:
         "\n",
         Bullets(_dialog().review_items(answers)),
         _(
-            "Say the name of an answer to change it (e.g. `summary`), `yes` to send it again, "
-            "or `cancel`."
+            "Say the name of an answer to change it (e.g. {name}), {yes} to send it again, "
+            "or {cancel}.",
+            name=answer_name(next(s for s in _steps() if s.key == "summary")),
+            **keywords("yes", "cancel"),
         ),
     )
 
@@ -225,7 +229,8 @@ async def _bring_over(ctx: Context, row: DialogRow) -> Reply:
         return Reply.of(
             _(
                 "You have another conversation with me in progress there: finish it or say "
-                "`cancel` first, then resume."
+                "{cancel} first, then resume.",
+                **keywords("cancel"),
             ),
             aside=True,
         )
@@ -270,8 +275,9 @@ async def submit(ctx: Context) -> Reply:
         return Reply.of(
             _(
                 "You have a case study in progress: `{prefix}casestudy resume` continues "
-                "it (or say `cancel` there to drop it).",
+                "it (or say {cancel} there to drop it).",
                 prefix=ctx.prefix,
+                **keywords("cancel"),
             ),
             aside=True,
         )

@@ -12,12 +12,13 @@ answers differ only in that ``start``/``end`` are asked together (``period``) an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import Msg, _, _n, _p, available_languages, template, verbatim
+from chatbot.base.i18n import Msg, _, _n, _p, available_languages, listing, template, verbatim
 from chatbot.dispatch.answers import answer_key, is_yes
 from chatbot.messages.events import Plain
 
@@ -157,6 +158,22 @@ FIELD_LABELS: dict[str, Msg] = {
     "consent": _p("case study field", "consent"),
     "licence": _p("case study field", "licence"),
 }
+
+#: every field of a record by its name in the reader's language (a revision's changed fields)
+RECORD_FIELD_LABELS: dict[str, Msg] = {
+    **FIELD_LABELS,
+    "start": _p("case study field", "start"),
+    "end": _p("case study field", "end"),
+    "outcomes_note": _p("case study field", "note on the outcomes"),
+}
+
+
+def field_names(keys: Iterable[str]) -> Msg:
+    """Record fields by name in the reader's language, in the schema's order, comma-separated."""
+    chosen = set(keys)
+    ordered = [k for k in RECORD_FIELDS if k in chosen] + sorted(chosen - set(RECORD_FIELDS))
+    return listing([RECORD_FIELD_LABELS.get(k) or verbatim("{key}", key=k) for k in ordered])
+
 
 _QID = re.compile(r"^Q[1-9][0-9]*$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -462,8 +479,10 @@ def period(value: str) -> dict[str, str | None]:
     return {"start": start, "end": end}
 
 
-def show_period(value: Any) -> str:
-    return f"{value['start']} → {value['end'] or 'ongoing'}"
+def show_period(value: Any) -> Msg:
+    """``2024-01 → 2024-02``, or ``2024-01 → ongoing`` in the reader's language."""
+    end = Plain(str(value["end"])) if value.get("end") else ONGOING_WORD
+    return verbatim("{start} → {end}", start=Plain(str(value["start"])), end=end)
 
 
 def summary(value: str) -> str:
@@ -523,11 +542,32 @@ def outcomes(value: str) -> dict[str, Any]:
     return {"counts": counts, "note": note}
 
 
-def show_outcomes(value: Any) -> str:
-    parts = [f"{k} {v}" for k, v in value["counts"].items()]
+def show_outcomes(value: Any) -> Msg:
+    """``citations_added 412, note: …``, names and "note" in the reader's language."""
+    parts: list[Msg] = [
+        verbatim("{name} {count}", name=_shown_code(k, OUTCOME_LABELS), count=str(v))
+        for k, v in value["counts"].items()
+    ]
     if value.get("note"):
-        parts.append(f"note: {value['note']}")
-    return ", ".join(parts)
+        parts.append(verbatim("{note}: {text}", note=NOTE_WORD, text=Plain(str(value["note"]))))
+    return listing(parts)
+
+
+def _shown_code(code: str, labels: dict[str, Msg]) -> Msg:
+    """A stored choice by its label in the reader's language (an unknown code as it is)."""
+    return labels.get(code) or verbatim("{code}", code=Plain(code))
+
+
+def show_choices(labels: dict[str, Msg]) -> Callable[[Any], Msg]:
+    """How the answer to a choice question is shown: each choice by its label in the
+    reader's language, separated by ``;`` (the codes stay in the record and the exports)."""
+
+    def show(value: Any) -> Msg:
+        codes = value if isinstance(value, list) else [value]
+        names = {f"c{i}": _shown_code(str(code), labels) for i, code in enumerate(codes)}
+        return verbatim("; ".join(f"{{{name}}}" for name in names), **names)
+
+    return show
 
 
 def url(value: str) -> str:
@@ -594,8 +634,8 @@ def show_list(value: Any) -> str:
     return "; ".join(value)
 
 
-def show_bool(value: Any) -> str:
-    return "yes" if value else "no"
+def show_bool(value: Any) -> Msg:
+    return _p("answer shown", "yes") if value else _p("answer shown", "no")
 
 
 def record_from_answers(answers: dict[str, Any]) -> dict[str, Any]:

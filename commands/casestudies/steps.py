@@ -5,6 +5,7 @@ them in the member's language, and the validators take them in any of the bot's 
 from __future__ import annotations
 
 from chatbot.base.i18n import _
+from chatbot.dispatch.answers import SHOWN_KEYWORDS
 from chatbot.dispatch.dialogs import Step
 from commands.casestudies import fields as f
 
@@ -43,6 +44,7 @@ def _steps() -> tuple[Step, ...]:
             _("What kind of library? ({choices})", choices=kinds),
             _("One of: {choices}.", choices=kinds),
             validate=f.library_type,
+            show=f.show_choices(f.LIBRARY_TYPE_LABELS),
             label=label["library_type"],
         ),
         Step(
@@ -65,7 +67,7 @@ def _steps() -> tuple[Step, ...]:
             _("Which Wikimedia projects? ({choices})", choices=projects),
             _("One or more of: {choices}, separated by `;`.", choices=projects),
             validate=f.projects,
-            show=lst,
+            show=f.show_choices(f.PROJECT_LABELS),
             label=label["projects"],
         ),
         Step(
@@ -73,7 +75,7 @@ def _steps() -> tuple[Step, ...]:
             _("What did you do? ({choices})", choices=activities),
             _("One or more of: {choices}, separated by `;`.", choices=activities),
             validate=f.activities,
-            show=lst,
+            show=f.show_choices(f.ACTIVITY_LABELS),
             label=label["activities"],
         ),
         Step(
@@ -164,7 +166,10 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             "licence",
-            _("Release the text under CC BY-SA 4.0? (yes, or `cc0 yes` for CC0 1.0)"),
+            _(
+                "Release the text under CC BY-SA 4.0? ({yes}, or `cc0 {yes}` for CC0 1.0)",
+                yes=SHOWN_KEYWORDS["yes"],
+            ),
             _("CC BY-SA 4.0 is the Wikimedia default; CC0 1.0 gives up all rights."),
             validate=f.licence,
             label=label["licence"],

@@ -526,6 +526,25 @@ STATE_LABELS: dict[str, Msg] = {
 }
 
 
+#: each action of a study's history as members read it: what happened to the study, said of
+#: the study (``revised by alice``): the past participle agrees with "case study"
+ACTION_LABELS: dict[str, Msg] = {
+    "submit": _p("case study history", "submitted"),
+    "withdraw": _p("case study history", "withdrawn"),
+    "claim": _p("case study history", "taken for review"),
+    "accept": _p("case study history", "accepted"),
+    "reject": _p("case study history", "sent back for changes"),
+    "revise": _p("case study history", "revised"),
+    "publish": _p("case study history", "published"),
+    "unpublish": _p("case study history", "unpublished"),
+}
+
+
+def action_label(action: str) -> Msg:
+    """An action of the history in the reader's language (``revise`` → "revised")."""
+    return ACTION_LABELS.get(action) or verbatim("{action}", action=action)
+
+
 def state_label(state: str) -> Msg:
     """A state in the reader's language (``in_review`` → "in review")."""
     return STATE_LABELS.get(state) or verbatim("{state}", state=state.replace("_", " "))

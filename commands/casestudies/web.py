@@ -22,7 +22,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
+from chatbot.base.i18n import SOURCE_LANGUAGE, Msg, message_language
 from chatbot.dispatch.host import Host
+from chatbot.messages.localise import text_in
 from chatbot.time.format import format_when
 from chatbot.web.app import add_route
 from chatbot.web.pages import (
@@ -38,7 +40,14 @@ from chatbot.web.pages import (
 )
 from commands.casestudies import store_of
 from commands.casestudies.exports import LICENCE_NAMES, public_of, render
-from commands.casestudies.fields import OUTCOMES, PROJECTS
+from commands.casestudies.fields import (
+    ACTIVITY_LABELS,
+    LIBRARY_TYPE_LABELS,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    PROJECT_LABELS,
+    PROJECTS,
+)
 from commands.casestudies.store import PUBLISHED, CaseStudyRevisionRow, Study
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -72,6 +81,16 @@ def label(value: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def choice_label(code: str, labels: dict[str, Msg], lang: str) -> str:
+    """A stored choice as a page in ``lang`` shows it: in English the code made readable
+    (``Wikipedian in residence``), in another language the label the chat uses for it
+    (``Wikipedista residente``)."""
+    found = labels.get(code)
+    if found is None or message_language(lang) == SOURCE_LANGUAGE:
+        return label(code)
+    return label(text_in(found, lang))
+
+
 def years_of(record: dict[str, Any], now: datetime) -> range:
     start = str(record.get("start") or "")[:4]
     end = str(record.get("end") or "")[:4]
@@ -92,7 +111,9 @@ def card(study: Study, lang: str, now: datetime) -> dict[str, Any]:
         "country": country_names(lang).get(str(record.get("country")), str(record.get("country"))),
         "country_code": str(record.get("country") or ""),
         "projects": [str(p) for p in record.get("projects") or []],
-        "project_labels": [label(str(p)) for p in record.get("projects") or []],
+        "project_labels": [
+            choice_label(str(p), PROJECT_LABELS, lang) for p in record.get("projects") or []
+        ],
         "years": f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else ""),
         "year_set": set(years),
         "summary": str(record.get("summary") or ""),
@@ -170,7 +191,7 @@ async def gallery(request: web.Request) -> web.Response:
             "searched": searched,
             "form": query,
             "countries": [(c, names.get(c, c)) for c in countries],
-            "projects": [(p, label(p)) for p in PROJECTS],
+            "projects": [(p, choice_label(p, PROJECT_LABELS, lang)) for p in PROJECTS],
             "years": years,
             "page": current,
             "pages": pages,
@@ -212,13 +233,19 @@ def detail(study: Study, lang: str, now: datetime, at: datetime, base: str, site
     outcomes = record.get("outcomes") or {}
     view |= {
         "qid": qid if _QID.match(qid) else None,
-        "library_type": label(str(record.get("library_type") or "")),
+        "library_type": choice_label(
+            str(record.get("library_type") or ""), LIBRARY_TYPE_LABELS, lang
+        ),
         "languages": [str(x) for x in record.get("languages") or []],
-        "activities": [label(str(a)) for a in record.get("activities") or []],
+        "activities": [
+            choice_label(str(a), ACTIVITY_LABELS, lang) for a in record.get("activities") or []
+        ],
         "activities_other": record.get("activities_other"),
         "start": record.get("start"),
         "end": record.get("end"),
-        "outcomes": [(label(k), outcomes[k]) for k in OUTCOMES if k in outcomes],
+        "outcomes": [
+            (choice_label(k, OUTCOME_LABELS, lang), outcomes[k]) for k in OUTCOMES if k in outcomes
+        ],
         "outcomes_note": record.get("outcomes_note"),
         "links": [(str(link), safe_link(link)) for link in record.get("links") or []],
         "lessons": record.get("lessons"),

@@ -12,10 +12,11 @@ from chatbot.base.i18n import first_language
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import REMINDER, Delivery, dm_rows, insert_rows
 from chatbot.delivery.scheduler import Job, scheduler_of
-from chatbot.messages.events import Reader, Reply
+from chatbot.dispatch.context import room_language, room_reader
+from chatbot.messages.events import Reply
 from chatbot.storage.models import MemberRow
 from commands.meetings import platform_events
-from commands.meetings.render import room_language, room_post
+from commands.meetings.render import room_post
 from commands.meetings.series import Rule
 from commands.meetings.store import CONFIRMED, NO, MeetingRow, ReminderPrefRow, RsvpRow
 
@@ -68,7 +69,7 @@ def room_deliveries(
             room.platform,
             reply,
             room=room,
-            reader=Reader(None, room_language(bot, room)),
+            reader=room_reader(bot.config, room.id),
             kind=kind,
             owner_id=row.created_by,
             ref=f"meeting:{row.id}",
@@ -119,7 +120,9 @@ async def run_reminder(bot: Host, job: Job, session: AsyncSession) -> None:
     by_platform: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
     # a member who chose no language reads the meeting's (first) room's, else the bot's
     rooms = row.room_list()
-    fallback = (room_language(bot, rooms[0]) if rooms else None) or bot.config.bot.language
+    fallback = (
+        room_language(bot.config, rooms[0].id) if rooms else None
+    ) or bot.config.bot.language
     linked = bot.members.links.linked_keys()
     for pref, zone, lang in found:
         if lead in pref.lead_minutes() and pref.member_id not in declined:

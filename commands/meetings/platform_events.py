@@ -35,9 +35,9 @@ from chatbot.dispatch.adapter import (
     EventRef,
     EventSpec,
 )
+from chatbot.dispatch.context import room_language
 from chatbot.messages.localise import text_in
 from chatbot.storage.conditional import upsert
-from commands.meetings.render import room_language
 from commands.meetings.series import DAYS, MONTHLY_NTH, WEEKS, Rule
 from commands.meetings.store import CONFIRMED, YES, MeetingEventRow, MeetingRow, RsvpRow
 
@@ -240,7 +240,7 @@ async def sync_events(bot: Host, session: AsyncSession, meeting_id: int) -> None
                 log.warning("meeting_event_no_scope", meeting=meeting_id, room=room.id)
                 continue
             wanted[(room.platform, scope)] = adapter
-            langs.setdefault((room.platform, scope), room_language(bot, room))
+            langs.setdefault((room.platform, scope), room_language(bot.config, room.id))
 
     def spec_for(key: tuple[str, str]) -> EventSpec | None:
         if row is None or at is None:

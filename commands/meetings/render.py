@@ -17,15 +17,7 @@ from commands.meetings.series import Rule
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from chatbot.dispatch.host import Host
-    from chatbot.messages.events import Room
     from commands.meetings.store import MeetingRow
-
-
-def room_language(bot: Host, room: Room) -> str | None:
-    """The language configured for a room's posts (``bot.room_languages``); None: the
-    bot's default (``bot.language``), which the renderer falls back to."""
-    return bot.config.bot.room_languages.get(room.id)
 
 
 def lead_words(minutes: int) -> Msg:

@@ -17,7 +17,7 @@ import msgspec
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
 from dateutil.rrule import weekdays as _WEEKDAYS
 
-from chatbot.base.i18n import N_, Msg, _, _n, _p, plain_english, verbatim
+from chatbot.base.i18n import Msg, _, _n, _p, plain_english, verbatim
 from chatbot.time.zones import zone_from_key
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -92,7 +92,7 @@ class Rule(msgspec.Struct, frozen=True):
         if self.kind == NONE:
             return None
         if self.kind == MONTHLY_NTH:
-            return _(MONTHLY_WORDS[self.nth], weekday=WEEKDAY_WORDS[self.weekday])
+            return MONTHLY_WORDS[(self.nth, self.weekday)]
         if self.kind == DAYS:
             return _n("every day", "every {n} days", self.interval)
         if not self.days:
@@ -126,14 +126,52 @@ WEEKDAY_WORDS = (
     _p("weekday", "Saturday"),
     _p("weekday", "Sunday"),
 )
-#: "every nth weekday of the month", one message per n (ordinals agree with the weekday)
-MONTHLY_WORDS = {
-    1: N_("every 1st {weekday} of the month"),
-    2: N_("every 2nd {weekday} of the month"),
-    3: N_("every 3rd {weekday} of the month"),
-    4: N_("every 4th {weekday} of the month"),
-    5: N_("every 5th {weekday} of the month"),
-    -1: N_("every last {weekday} of the month"),
+#: "every nth weekday of the month": one whole message per ordinal and weekday, since the
+#: ordinal agrees with the weekday's gender, which differs between weekdays in some languages
+#: (Portuguese: "primeira segunda-feira" but "primeiro sábado")
+MONTHLY_WORDS: dict[tuple[int, int], Msg] = {
+    (1, 0): _("every 1st Monday of the month"),
+    (1, 1): _("every 1st Tuesday of the month"),
+    (1, 2): _("every 1st Wednesday of the month"),
+    (1, 3): _("every 1st Thursday of the month"),
+    (1, 4): _("every 1st Friday of the month"),
+    (1, 5): _("every 1st Saturday of the month"),
+    (1, 6): _("every 1st Sunday of the month"),
+    (2, 0): _("every 2nd Monday of the month"),
+    (2, 1): _("every 2nd Tuesday of the month"),
+    (2, 2): _("every 2nd Wednesday of the month"),
+    (2, 3): _("every 2nd Thursday of the month"),
+    (2, 4): _("every 2nd Friday of the month"),
+    (2, 5): _("every 2nd Saturday of the month"),
+    (2, 6): _("every 2nd Sunday of the month"),
+    (3, 0): _("every 3rd Monday of the month"),
+    (3, 1): _("every 3rd Tuesday of the month"),
+    (3, 2): _("every 3rd Wednesday of the month"),
+    (3, 3): _("every 3rd Thursday of the month"),
+    (3, 4): _("every 3rd Friday of the month"),
+    (3, 5): _("every 3rd Saturday of the month"),
+    (3, 6): _("every 3rd Sunday of the month"),
+    (4, 0): _("every 4th Monday of the month"),
+    (4, 1): _("every 4th Tuesday of the month"),
+    (4, 2): _("every 4th Wednesday of the month"),
+    (4, 3): _("every 4th Thursday of the month"),
+    (4, 4): _("every 4th Friday of the month"),
+    (4, 5): _("every 4th Saturday of the month"),
+    (4, 6): _("every 4th Sunday of the month"),
+    (5, 0): _("every 5th Monday of the month"),
+    (5, 1): _("every 5th Tuesday of the month"),
+    (5, 2): _("every 5th Wednesday of the month"),
+    (5, 3): _("every 5th Thursday of the month"),
+    (5, 4): _("every 5th Friday of the month"),
+    (5, 5): _("every 5th Saturday of the month"),
+    (5, 6): _("every 5th Sunday of the month"),
+    (-1, 0): _("every last Monday of the month"),
+    (-1, 1): _("every last Tuesday of the month"),
+    (-1, 2): _("every last Wednesday of the month"),
+    (-1, 3): _("every last Thursday of the month"),
+    (-1, 4): _("every last Friday of the month"),
+    (-1, 5): _("every last Saturday of the month"),
+    (-1, 6): _("every last Sunday of the month"),
 }
 
 
