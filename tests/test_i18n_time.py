@@ -75,7 +75,7 @@ async def test_a_refusal_suggests_a_phrase_in_the_members_language(chat: Console
     out = await chat.say("!when tomorow 15:00")
     assert "No entiendo 'tomorow 15:00' como fecha." in out
     assert "Prueba con 'mañana 15:00' o 'el viernes que viene 18:00 UTC'." in out
-    assert "vie 27 nov 2026, 18:00 (UTC)" in await chat.say("!when el viernes que viene 18:00 UTC")
+    assert "vie, 27 nov, 18:00 (UTC)" in await chat.say("!when el viernes que viene 18:00 UTC")
 
 
 def test_english_is_unchanged_and_lists_use_the_readers_or() -> None:
@@ -166,11 +166,11 @@ async def test_when_reads_the_phrase_in_the_rooms_language(chat: ConsoleChat) ->
     chat.bot.config.bot.room_languages["console:#general"] = "de"
     await chat.say("!tz set Berlin")
     out = await chat.say("!when do 18h")
-    assert "ist für dich Do. 26 Nov. 2026, 18:00 (Berlin)" in out, out
+    assert "ist für dich Do., 26. Nov., 18:00 (Berlin)" in out, out
     await chat.say("!lang es")
     out = await chat.say("!when do 18h")
-    assert "dom 29 nov 2026, 18:00" in out, out
+    assert "dom, 29 nov, 18:00" in out, out
     chat.bot.config.bot.room_languages["console:#general"] = "es"
     await chat.say("!lang default")
     out = await chat.say("!when mañana 18:00")
-    assert out == "mañana 18:00 es jue 26 nov 2026, 18:00 (Berlin) para ti (17:00 UTC)."
+    assert out == "mañana 18:00 es jue, 26 nov, 18:00 (Berlin) para ti (17:00 UTC)."
