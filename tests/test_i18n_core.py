@@ -182,3 +182,16 @@ def test_counts_take_the_languages_plural_forms(lang: str, one: str, many: str) 
         )
 
     assert one in said(1) and many in said(366)
+
+
+async def test_french_spaces_the_colon_of_labelled_lines(chat: ConsoleChat) -> None:
+    """A label and its value are one message, so French writes its space before the colon
+    (the glossary's rule: a plain space before : ; ? !) where English writes none."""
+    await chat.say("!lang fr")
+    group = await chat.say("!aide tz")
+    assert group.startswith("!tz : "), group
+    command = await chat.say("!aide tz set")
+    assert command.startswith("`!tz set <zone>…` : Choisissez"), command
+    assert "\n  `zone` : une ville" in command, command
+    await chat.say("!lang en")
+    assert (await chat.say("!help tz")).startswith("!tz: ")

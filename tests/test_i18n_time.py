@@ -174,3 +174,50 @@ async def test_when_reads_the_phrase_in_the_rooms_language(chat: ConsoleChat) ->
     await chat.say("!lang default")
     out = await chat.say("!when mañana 18:00")
     assert out == "mañana 18:00 es jue, 26 nov, 18:00 (Berlin) para ti (17:00 UTC)."
+
+
+#: per language: a full date and time, the same in the current year, a date, and a short
+#: form, each in the locale's own CLDR pattern (German "Do., 26. Nov. 2026", not "Do. 26 Nov.")
+DATES = {
+    "es": ("jue, 26 nov 2026, 9:05", "jue, 26 nov, 9:05", "jue, 26 nov 2026", "jue, 26 nov, 9:05"),
+    "fr": (
+        "jeu. 26 nov. 2026, 09:05",
+        "jeu. 26 nov., 09:05",
+        "jeu. 26 nov. 2026",
+        "jeu. 26 nov., 09:05",
+    ),
+    "pt": (
+        "qui., 26 de nov. de 2026 09:05",
+        "qui., 26 de nov. 09:05",
+        "qui., 26 de nov. de 2026",
+        "qui., 26 de nov. 09:05",
+    ),
+    "de": (
+        "Do., 26. Nov. 2026, 09:05",
+        "Do., 26. Nov., 09:05",
+        "Do., 26. Nov. 2026",
+        "Do., 26. Nov., 09:05",
+    ),
+    "en": ("Thu 26 Nov 2026, 09:05", "Thu 26 Nov, 09:05", "Thu 26 Nov 2026", "Thu 26 Nov, 09:05"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(DATES))
+def test_dates_in_each_languages_own_form(lang: str) -> None:
+    """Dates follow each language's CLDR patterns (Babel's locale data), and drop the year
+    in the reader's current year as English does; a year away keeps it."""
+    from datetime import UTC, datetime
+
+    from chatbot.time.format import format_when
+
+    at = datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
+    full, this_year, date, short = DATES[lang]
+    assert format_when(at, None, "full", lang, with_zone=False) == full
+    same_year = datetime(2026, 3, 1, tzinfo=UTC)
+    assert format_when(at, None, "full", lang, now=same_year, with_zone=False) == this_year
+    assert format_when(at, None, "full", lang, now=datetime(2025, 3, 1, tzinfo=UTC)) == (
+        full + " (UTC)"
+    )
+    assert format_when(at, None, "date", lang, with_zone=False) == date
+    assert format_when(at, None, "short", lang, with_zone=False) == short
+    assert format_when(at, "Europe/Berlin", "time", lang) == ("10:05 (Berlin)")

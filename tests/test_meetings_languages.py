@@ -77,6 +77,9 @@ async def test_rsvp_in_the_members_language(chat: ConsoleChat) -> None:
     assert "Going (6):" in shown and "Maybe (6):" in shown and "Can't come: 5" in shown
     refused = await chat.say("!rsvp 1 bof", as_="zoe")
     assert "'bof' is not one of: yes, no, maybe." in refused
+    await chat.say("!lang es", as_="zoe")
+    refused = await chat.say("!rsvp 1 bof", as_="zoe")  # the choices in the reader's words
+    assert "«bof» no es una de estas opciones: sí, no, quizás." in refused, refused
 
 
 #: per language: the room post's RSVP hint and ``!meeting N``'s usage line, in the reader's
@@ -85,7 +88,10 @@ RSVP_HINTS = {
     "es": ("¿Vienes? `!rsvp 1 sí`, `… quizás` o `… no`.", "`!rsvp 1 sí|quizás|no`"),
     "fr": ("Vous venez ? `!rsvp 1 oui`, `… peut-être` ou `… non`.", "`!rsvp 1 oui|peut-être|non`"),
     "pt": ("Você vem? `!rsvp 1 sim`, `… talvez` ou `… não`.", "`!rsvp 1 sim|talvez|não`"),
-    "de": ("Kommst du? `!rsvp 1 ja`, `… vielleicht` oder `… nein`.", "`!rsvp 1 ja|vielleicht|nein`"),
+    "de": (
+        "Kommst du? `!rsvp 1 ja`, `… vielleicht` oder `… nein`.",
+        "`!rsvp 1 ja|vielleicht|nein`",
+    ),
 }
 
 

@@ -25,7 +25,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _SKELETONS: dict[TimeStyle, tuple[str, str]] = {
     "full": ("yMMMEd", "MMMEd"),
     "date": ("yMMMEd", "MMMEd"),
-    "short": ("MMMd", "MMMd"),
+    "short": ("MMMEd", "MMMEd"),  # as English: the weekday, never the year
 }
 
 
