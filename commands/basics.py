@@ -9,7 +9,7 @@ member shares and the ones in the docs; the translated names of the most used co
 from __future__ import annotations
 
 from chatbot import __version__
-from chatbot.base.i18n import Msg, _, verbatim
+from chatbot.base.i18n import Msg, _, labelled, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Command, Group, Level, Module
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
@@ -77,8 +77,8 @@ async def _overview(ctx: Context) -> Reply:
 def _entry(name: str, help: str | Msg, only: Msg | None = None) -> Msg:
     """``name: help``, the name (markdown) kept as it is, the help in the reader's language."""
     if only is None:
-        return verbatim("{name}: {help}", name=name, help=help)
-    return verbatim("{name}: {help} {only}", name=name, help=help, only=only)
+        return labelled(name, help)
+    return labelled(name, verbatim("{help} {only}", help=help, only=only))
 
 
 def _examples(examples: list[str], prefix: str) -> Msg:
@@ -89,7 +89,7 @@ def _group_help(group: Group, prefix: str) -> Reply:
     items = tuple((_line(c, prefix),) for c in group.commands() if not c.hidden)
     examples = [e for c in group.commands() for e in c.examples]
     tail: list[Inline] = [_examples(examples[:5], prefix)] if examples else []
-    head = verbatim("**{name}**: {help}", name=f"{prefix}{group.name}", help=group.help)
+    head = labelled(f"{prefix}{group.name}", group.help, bold=True)
     return Reply.of(head, "\n", Bullets(items), *tail, aside=True)
 
 
@@ -99,7 +99,7 @@ def _command_help(cmd: Command, prefix: str) -> Reply:
         if param.help:
             lines.append("\n  ")
             if param.required:
-                lines.append(verbatim("`{name}`: {help}", name=param.name, help=param.help))
+                lines.append(labelled(f"`{param.name}`", param.help))
             else:
                 lines.append(_("`{name}` (optional): {help}", name=param.name, help=param.help))
     if cmd.aliases:

@@ -198,8 +198,47 @@ async def test_view_shows_labels_in_the_readers_language(chat: ConsoleChat) -> N
     await chat.say("!lang fr", as_="alice", room="dm")
     view = await chat.say("!casestudy view 1")
     assert "Étude de cas #1 (soumise, révision 1) :" in view
-    assert "• type de bibliothèque: publique" in view
-    assert "• écrite en: en" in view
+    # French spaces its colons: the label and its colon are one message
+    assert "• type de bibliothèque : publique" in view
+    assert "• écrite en : anglais" in view
+
+
+#: per language: the country, the languages and "written in" as ``!casestudy view`` names them
+PLACES = {
+    "en": ("• country: Kenya", "• languages: English; Swahili", "• written in: English"),
+    "es": ("• país: Kenia", "• idiomas: inglés; suajili", "• escrito en: inglés"),
+    "fr": ("• pays : Kenya", "• langues : anglais; swahili", "• écrite en : anglais"),
+    "pt": ("• país: Quênia", "• idiomas: inglês; suaíli", "• escrito em: inglês"),
+    "de": ("• Land: Kenia", "• Sprachen: Englisch; Suaheli", "• geschrieben auf: Englisch"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(PLACES))
+async def test_view_names_the_country_and_languages_in_the_readers_language(
+    chat: ConsoleChat, lang: str
+) -> None:
+    """The stored codes (``KE``, ``en; sw``, written in ``en``) are shown by their names in
+    the reader's language, from Babel's locale data; the record and the exports keep the
+    codes."""
+    await submit_study(chat, "alice")
+    await chat.say(f"!lang {lang}", as_="alice", room="dm")
+    view = await chat.say("!casestudy view 1")
+    for line in PLACES[lang]:
+        assert line in view, view
+    assert "KE" not in view and "en; sw" not in view
+    record = (await study(chat, 1)).record
+    assert (record["country"], record["languages"]) == ("KE", ["en", "sw"])
+
+
+async def test_wizard_review_names_the_country_in_the_readers_language(
+    chat: ConsoleChat,
+) -> None:
+    """The wizard's review before submitting shows the country and languages by name."""
+    await chat.say("!lang es", as_="alice", room="dm")
+    out = await chat.say("!casestudy submit")
+    for answer in GOOD:
+        out = await chat.say(answer)
+    assert "• país: Kenia" in out and "• idiomas: inglés; suajili" in out, out
 
 
 async def test_view_shows_no_stored_codes_to_a_spanish_reader(chat: ConsoleChat) -> None:
@@ -226,18 +265,12 @@ async def test_view_shows_no_stored_codes_to_a_spanish_reader(chat: ConsoleChat)
 
 #: per language: a history line for a claim and for a rejection
 HISTORY = {
-    "es": ("2. tomado para revisión por console:ana", "3. devuelto para cambios por console:ana"),
-    "fr": (
-        "2. prise en relecture par console:ana",
-        "3. renvoyée pour modifications par console:ana",
-    ),
-    "pt": (
-        "2. assumido para revisão por console:ana",
-        "3. devolvido para alterações por console:ana",
-    ),
+    "es": ("2. tomado para revisión por ana", "3. devuelto para cambios por ana"),
+    "fr": ("2. prise en relecture par ana", "3. renvoyée pour modifications par ana"),
+    "pt": ("2. assumido para revisão por ana", "3. devolvido para alterações por ana"),
     "de": (
-        "2. zur Prüfung übernommen von console:ana",
-        "3. zur Überarbeitung zurückgeschickt von console:ana",
+        "2. zur Prüfung übernommen von ana",
+        "3. zur Überarbeitung zurückgeschickt von ana",
     ),
 }
 
@@ -247,7 +280,8 @@ async def test_history_says_what_happened_in_the_readers_language(
     chat: ConsoleChat, lang: str
 ) -> None:
     """``!casestudy history`` describes each action (not ``claim``, ``reject``) and names
-    the changed fields in the reader's language."""
+    the changed fields in the reader's language; members by their display names, not their
+    account ids (``console:ana``)."""
     await submit_study(chat, "alice")
     await chat.say("!casestudy claim 1", as_="ana", room="#general")
     await chat.say("!casestudy reject 1 Add the numbers", as_="ana", room="#general")
@@ -257,6 +291,7 @@ async def test_history_says_what_happened_in_the_readers_language(
     assert claimed in history and rejected in history, history
     assert " claim " not in history and " reject " not in history
     assert "outcomes_note" not in history and "library_type" not in history
+    assert "console:" not in history
 
 
 async def test_review_room_and_contributor_hear_their_own_language(chat: ConsoleChat) -> None:
@@ -406,3 +441,42 @@ async def test_upgrade_adds_the_language_column(db_url: str, clock: FakeClock) -
         assert "written_in" not in columns and "title" in columns
     finally:
         await db.close()
+
+
+async def test_history_names_members_from_the_member_store(chat: ConsoleChat) -> None:
+    """A revision recorded without the actor's name (rows older than the name) shows the
+    display name the member store knows; the account id only when it knows none."""
+    await submit_study(chat, "alice")
+    await chat.say("!casestudy claim 1", as_="ana", room="#general")
+    await chat.say("!lang es", as_="ana", room="#general")  # the store now knows "ana"
+    async with chat.bot.db.session() as session:
+        await session.execute(text("UPDATE case_study_revisions SET actor_name = NULL"))
+    history = await chat.say("!casestudy history 1", as_="ana", room="#general")
+    assert "1. enviado por console:alice" in history, history
+    assert "2. tomado para revisión por ana " in history, history
+
+
+@pytest.mark.parametrize(
+    ("lang", "refusal", "cc0"),
+    [
+        ("es", "Para publicarlo con CC0 1.0, di: `cc0 sí`", "cc0 sí"),
+        ("fr", "Pour la publier plutôt sous CC0 1.0, dites : `cc0 oui`", "cc0 oui"),
+        ("pt", "Para publicá-lo sob CC0 1.0, diga: `cc0 sim`", "cc0 sim"),
+        ("de", "Um sie stattdessen unter CC0 1.0 freizugeben, sag: `cc0 ja`", "cc0 ja"),
+    ],
+)
+async def test_licence_refusals_show_the_readers_own_yes(
+    chat: ConsoleChat, lang: str, refusal: str, cc0: str
+) -> None:
+    """The licence question's refusals tell the member to type ``cc0`` and their own word
+    for yes, and what they are told is what the wizard takes."""
+    await chat.say(f"!lang {lang}", as_="alice", room="dm")
+    await chat.say("!casestudy submit")
+    for answer in GOOD[:-1]:
+        await chat.say(answer)
+    assert refusal in await chat.say("cc0")
+    other = await chat.say("gpl")
+    assert f"`{cc0}`" in other and "`cc0 yes`" not in other, other
+    await chat.say(cc0)
+    await chat.say("yes")
+    assert (await study(chat, 1)).record["licence"] == "CC0-1.0"

@@ -26,7 +26,7 @@ LANGUAGES = [
         "Esto es lo que puedo hacer.",
         "mañana 18:00",
         "Listo: tu zona horaria es America/Mexico_City",
-        "mañana 18:00 es jue 26 nov 2026, 18:00 (Mexico City) para ti (00:00 UTC).",
+        "mañana 18:00 es jue, 26 nov, 18:00 (Mexico City) para ti (00:00 UTC).",
         "zona horaria",
         "¿Dónde estás?",
     ),
@@ -36,7 +36,7 @@ LANGUAGES = [
         "Voici ce que je sais faire.",
         "demain 18:00",
         "C'est fait : votre fuseau horaire est America/Mexico_City",
-        "demain 18:00, c'est jeu. 26 nov. 2026, 18:00 (Mexico City) pour vous (00:00 UTC).",
+        "demain 18:00, c'est jeu. 26 nov., 18:00 (Mexico City) pour vous (00:00 UTC).",
         "fuseau horaire",
         "Où êtes-vous ?",
     ),
@@ -46,7 +46,7 @@ LANGUAGES = [
         "Veja o que eu sei fazer.",
         "amanhã 18:00",
         "Pronto: seu fuso horário é America/Mexico_City",
-        "amanhã 18:00 é qui. 26 nov. 2026, 18:00 (Mexico City) para você (00:00 UTC).",
+        "amanhã 18:00 é qui., 26 de nov. 18:00 (Mexico City) para você (00:00 UTC).",
         "Fuso Horário",
         "Onde você está?",
     ),
@@ -56,7 +56,7 @@ LANGUAGES = [
         "Das kann ich.",
         "morgen 18:00",
         "Erledigt: Deine Zeitzone ist America/Mexico_City",
-        "morgen 18:00 ist für dich Do. 26 Nov. 2026, 18:00 (Mexico City) (00:00 UTC).",
+        "morgen 18:00 ist für dich Do., 26. Nov., 18:00 (Mexico City) (00:00 UTC).",
         "zeitzone",
         "Wo bist du?",
     ),
@@ -182,3 +182,16 @@ def test_counts_take_the_languages_plural_forms(lang: str, one: str, many: str) 
         )
 
     assert one in said(1) and many in said(366)
+
+
+async def test_french_spaces_the_colon_of_labelled_lines(chat: ConsoleChat) -> None:
+    """A label and its value are one message, so French writes its space before the colon
+    (the glossary's rule: a plain space before : ; ? !) where English writes none."""
+    await chat.say("!lang fr")
+    group = await chat.say("!aide tz")
+    assert group.startswith("!tz : "), group
+    command = await chat.say("!aide tz set")
+    assert command.startswith("`!tz set <zone>…` : Choisissez"), command
+    assert "\n  `zone` : une ville" in command, command
+    await chat.say("!lang en")
+    assert (await chat.say("!help tz")).startswith("!tz: ")

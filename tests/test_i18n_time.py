@@ -75,7 +75,7 @@ async def test_a_refusal_suggests_a_phrase_in_the_members_language(chat: Console
     out = await chat.say("!when tomorow 15:00")
     assert "No entiendo 'tomorow 15:00' como fecha." in out
     assert "Prueba con 'mañana 15:00' o 'el viernes que viene 18:00 UTC'." in out
-    assert "vie 27 nov 2026, 18:00 (UTC)" in await chat.say("!when el viernes que viene 18:00 UTC")
+    assert "vie, 27 nov, 18:00 (UTC)" in await chat.say("!when el viernes que viene 18:00 UTC")
 
 
 def test_english_is_unchanged_and_lists_use_the_readers_or() -> None:
@@ -166,11 +166,58 @@ async def test_when_reads_the_phrase_in_the_rooms_language(chat: ConsoleChat) ->
     chat.bot.config.bot.room_languages["console:#general"] = "de"
     await chat.say("!tz set Berlin")
     out = await chat.say("!when do 18h")
-    assert "ist für dich Do. 26 Nov. 2026, 18:00 (Berlin)" in out, out
+    assert "ist für dich Do., 26. Nov., 18:00 (Berlin)" in out, out
     await chat.say("!lang es")
     out = await chat.say("!when do 18h")
-    assert "dom 29 nov 2026, 18:00" in out, out
+    assert "dom, 29 nov, 18:00" in out, out
     chat.bot.config.bot.room_languages["console:#general"] = "es"
     await chat.say("!lang default")
     out = await chat.say("!when mañana 18:00")
-    assert out == "mañana 18:00 es jue 26 nov 2026, 18:00 (Berlin) para ti (17:00 UTC)."
+    assert out == "mañana 18:00 es jue, 26 nov, 18:00 (Berlin) para ti (17:00 UTC)."
+
+
+#: per language: a full date and time, the same in the current year, a date, and a short
+#: form, each in the locale's own CLDR pattern (German "Do., 26. Nov. 2026", not "Do. 26 Nov.")
+DATES = {
+    "es": ("jue, 26 nov 2026, 9:05", "jue, 26 nov, 9:05", "jue, 26 nov 2026", "jue, 26 nov, 9:05"),
+    "fr": (
+        "jeu. 26 nov. 2026, 09:05",
+        "jeu. 26 nov., 09:05",
+        "jeu. 26 nov. 2026",
+        "jeu. 26 nov., 09:05",
+    ),
+    "pt": (
+        "qui., 26 de nov. de 2026 09:05",
+        "qui., 26 de nov. 09:05",
+        "qui., 26 de nov. de 2026",
+        "qui., 26 de nov. 09:05",
+    ),
+    "de": (
+        "Do., 26. Nov. 2026, 09:05",
+        "Do., 26. Nov., 09:05",
+        "Do., 26. Nov. 2026",
+        "Do., 26. Nov., 09:05",
+    ),
+    "en": ("Thu 26 Nov 2026, 09:05", "Thu 26 Nov, 09:05", "Thu 26 Nov 2026", "Thu 26 Nov, 09:05"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(DATES))
+def test_dates_in_each_languages_own_form(lang: str) -> None:
+    """Dates follow each language's CLDR patterns (Babel's locale data), and drop the year
+    in the reader's current year as English does; a year away keeps it."""
+    from datetime import UTC, datetime
+
+    from chatbot.time.format import format_when
+
+    at = datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
+    full, this_year, date, short = DATES[lang]
+    assert format_when(at, None, "full", lang, with_zone=False) == full
+    same_year = datetime(2026, 3, 1, tzinfo=UTC)
+    assert format_when(at, None, "full", lang, now=same_year, with_zone=False) == this_year
+    assert format_when(at, None, "full", lang, now=datetime(2025, 3, 1, tzinfo=UTC)) == (
+        full + " (UTC)"
+    )
+    assert format_when(at, None, "date", lang, with_zone=False) == date
+    assert format_when(at, None, "short", lang, with_zone=False) == short
+    assert format_when(at, "Europe/Berlin", "time", lang) == ("10:05 (Berlin)")

@@ -673,7 +673,7 @@ def test_a_room_post_renders_in_the_rooms_language() -> None:
     reactions = " · ".join(f"{k} B{i}" for i, k in enumerate(["\u2705", *SPARE_KEYS]))
     assert content["body"] == (
         "Réunion : mar. 10:00 Tokyo · mar. 09:00 Manila · mar. 02:00 Paris · "
-        "mar. 1 déc. 2026, 01:00 UTC\n"
+        "mar. 1 déc., 01:00 UTC\n"
         f"Réagissez avec {reactions}\n"
         "• B10 : tapez `!rsvp 1 b10`"
     )
@@ -681,9 +681,9 @@ def test_a_room_post_renders_in_the_rooms_language() -> None:
         f"<br>Réagissez avec {reactions}<ul><li>B10 : tapez <code>!rsvp 1 b10</code></li></ul>"
     )
     assert room_times(at, zones, cap=2, now=at, lang="fr") == (
-        "mar. 09:00 Manila · mar. 02:00 Paris · +1 autre fuseau · mar. 1 déc. 2026, 01:00 UTC"
+        "mar. 09:00 Manila · mar. 02:00 Paris · +1 autre fuseau · mar. 1 déc., 01:00 UTC"
     )
     spanish = localise(Outgoing(room, Reply.of(When(at)), Reader(lang="es"), sent_at=at))
     assert render_content(spanish, "!", ())["body"] == (
-        "mar 1 dic 2026, 01:00 UTC (nadie aquí ha configurado su zona horaria: `!tz set <city>`)"
+        "mar, 1 dic, 1:00 UTC (nadie aquí ha configurado su zona horaria: `!tz set <city>`)"
     )

@@ -14,6 +14,7 @@ from chatbot.messages.localise import localise
 from commands import basics, members
 from commands import meetings as meetings_module
 from commands.meetings.render import rsvp_buttons
+from commands.meetings.store import MeetingRow
 from tests.harness import ConsoleChat, open_chat
 from tests.test_meetings import work
 
@@ -76,6 +77,67 @@ async def test_rsvp_in_the_members_language(chat: ConsoleChat) -> None:
     assert "Going (6):" in shown and "Maybe (6):" in shown and "Can't come: 5" in shown
     refused = await chat.say("!rsvp 1 bof", as_="zoe")
     assert "'bof' is not one of: yes, no, maybe." in refused
+    await chat.say("!lang es", as_="zoe")
+    refused = await chat.say("!rsvp 1 bof", as_="zoe")  # the choices in the reader's words
+    assert "«bof» no es una de estas opciones: sí, no, quizás." in refused, refused
+
+
+#: per language: the room post's RSVP hint and ``!meeting N``'s usage line, in the reader's
+#: own answer words (each one ``!rsvp`` takes)
+RSVP_HINTS = {
+    "es": ("¿Vienes? `!rsvp 1 sí`, `… quizás` o `… no`.", "`!rsvp 1 sí|quizás|no`"),
+    "fr": ("Vous venez ? `!rsvp 1 oui`, `… peut-être` ou `… non`.", "`!rsvp 1 oui|peut-être|non`"),
+    "pt": ("Você vem? `!rsvp 1 sim`, `… talvez` ou `… não`.", "`!rsvp 1 sim|talvez|não`"),
+    "de": (
+        "Kommst du? `!rsvp 1 ja`, `… vielleicht` oder `… nein`.",
+        "`!rsvp 1 ja|vielleicht|nein`",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(RSVP_HINTS))
+async def test_rsvp_hints_show_the_readers_own_answers(chat: ConsoleChat, lang: str) -> None:
+    """The room post and ``!meeting N`` tell members to answer with their own words (not
+    ``yes``/``maybe``/``no``), and each word shown is one ``!rsvp`` takes."""
+    hint, usage = RSVP_HINTS[lang]
+    chat.bot.config.bot.room_languages["console:#general"] = lang
+    await chat.say('!meeting add "Call" 2026-11-27 15:00 UTC', as_="ana", room="#general")
+    await chat.say("!meeting confirm 1")
+    posted = await work(chat)
+    assert any(line.startswith(hint) for line in posted), posted
+    await chat.say(f"!lang {lang}", as_="bob", room="#general")
+    shown = await chat.say("!meeting 1", as_="bob")
+    assert shown.endswith(usage), shown
+    yes, maybe, no = usage.strip("`").split(" ")[-1].split("|")
+    for member, word in (("bob", yes), ("carol", maybe), ("dan", no)):
+        await chat.say(f"!rsvp 1 {word}", as_=member)
+    shown = await chat.say("!meeting 1", as_="bob")
+    assert "(1)" in shown.splitlines()[2] and "(1)" in shown.splitlines()[3], shown
+
+
+@pytest.mark.parametrize(
+    ("lang", "none", "help_says", "removed"),
+    [
+        ("es", "nada", "`nada` la quita", "La reunión n.º 1 ya no tiene enlace al acta."),
+        ("fr", "aucun", "`aucun` le retire", "La réunion n° 1 n'a plus de lien vers un compte"),
+        ("pt", "nenhum", "`nenhum` remove o link", "A reunião n.º 1 não tem mais link para a ata."),
+        ("de", "nichts", "`nichts` entfernt den Link", "Treffen Nr. 1 hat jetzt keinen Protokoll"),
+    ],
+)
+async def test_minutes_removed_with_the_organisers_own_none(
+    chat: ConsoleChat, lang: str, none: str, help_says: str, removed: str
+) -> None:
+    """``!meeting minutes N none``: the help shows "none" in the organiser's language, and
+    that word removes the link."""
+    await chat.say('!meeting add "Call" 2026-11-27 15:00 UTC', as_="ana", room="#general")
+    await chat.say("!meeting confirm 1")
+    await chat.say(f"!lang {lang}", as_="ana")
+    assert help_says in await chat.say("!help meeting minutes", as_="ana")
+    await chat.say("!meeting minutes 1 https://meta.wikimedia.org/wiki/Minutes/1", as_="ana")
+    assert removed in await chat.say(f"!meeting minutes 1 {none}", as_="ana")
+    async with chat.bot.db.sessions() as session:
+        row = await session.get(MeetingRow, 1)
+        assert row is not None and row.minutes_link is None
 
 
 # -- the bot's own words in the member's language -----------------------------------------
@@ -91,17 +153,18 @@ async def test_a_member_with_lang_fr_lists_meetings_in_french(chat: ConsoleChat)
     listed = await chat.say("!meetings", as_="bob")
     assert listed.splitlines() == [
         "Prochaines réunions :",
-        "• #1 Open call — mer. 2 déc. 2026, 16:00 (Paris) (chaque semaine)",
-        "`!meeting N` en affiche une ; `!rsvp N yes` indique que vous venez.",
-    ]
+        "• #1 Open call — mer. 2 déc., 16:00 (Paris) (chaque semaine)",
+        "`!meeting N` en affiche une ; `!rsvp N oui` indique que vous venez.",
+    ]  # the answer shown is the reader's word, one `!rsvp` takes
     assert await chat.say("!réunions", as_="bob") == listed
     shown = await chat.say("!meeting 1", as_="bob")
     assert await chat.say("!réunion 1", as_="bob") == shown
     assert shown.startswith("Réunion n° 1 : Open call\n")
-    assert "Quand : mer. 2 déc. 2026, 16:00 (Paris), chaque semaine (1 h)" in shown
+    assert "Quand : mer. 2 déc., 16:00 (Paris), chaque semaine (1 h)" in shown
     assert "Viennent (0) : personne pour l'instant" in shown
+    assert shown.endswith("`!rsvp 1 oui|peut-être|non`"), shown
     said = await chat.say("!rsvp 1 oui", as_="bob")
-    assert said == "Vous venez à #1 Open call (mer. 2 déc. 2026, 16:00 (Paris))."
+    assert said == "Vous venez à #1 Open call (mer. 2 déc., 16:00 (Paris))."
 
 
 @pytest.mark.parametrize(
@@ -135,7 +198,7 @@ async def test_reminder_dms_in_each_members_language_and_the_room_post_in_the_ro
     # ana chose no language: in this room she reads French too
     assert "est enregistrée" in await chat.say("!meeting confirm 1")
     posted = await work(chat)
-    assert posted[0] == "Réunion n° 1 : Call — ven. 27 nov. 2026, 15:00 (UTC) (1 h)", posted
+    assert posted[0] == "Réunion n° 1 : Call — ven. 27 nov., 15:00 (UTC) (1 h)", posted
     await chat.say("!lang es", as_="bob")
     await chat.say("!tz set Madrid", as_="bob")
     assert "Te enviaré un mensaje directo 1 día antes y 15 minutos antes de cada reunión" in (
@@ -145,14 +208,14 @@ async def test_reminder_dms_in_each_members_language_and_the_room_post_in_the_ro
     clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
     lines = await work(chat)
     assert lines[0].startswith(
-        "Rappel (dans 1 jour) : réunion n° 1 Call — ven. 27 nov. 2026, 15:00 (UTC)"
+        "Rappel (dans 1 jour) : réunion n° 1 Call — ven. 27 nov., 15:00 (UTC)"
     ), lines
     assert (
-        "[Mensaje directo a bob] Recordatorio: Call empieza dentro de 1 día, vie 27 nov 2026, "
+        "[Mensaje directo a bob] Recordatorio: Call empieza dentro de 1 día, vie, 27 nov, "
         "16:00 (Madrid)." in lines
     ), lines
     assert (
-        "[Message privé à carol] Rappel : Call commence dans 1 jour, ven. 27 nov. 2026, 15:00 "
+        "[Message privé à carol] Rappel : Call commence dans 1 jour, ven. 27 nov., 15:00 "
         "(UTC)." in lines
     ), lines
 

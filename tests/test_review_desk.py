@@ -71,10 +71,10 @@ async def test_organiser_accepts_from_the_chat_link_and_the_contributor_hears(
         assert "accepted" in str(await page.text_content("#state"))
         history = await page.locator("#history li").all_text_contents()
         assert [h.split(" · ")[:2] for h in history] == [
-            ["submitted", "console:bob"],
-            ["taken for review", "console:ana"],
-            ["accepted", "console:ana"],
-        ]
+            ["submitted", "bob"],
+            ["taken for review", "ana"],
+            ["accepted", "ana"],
+        ]  # members by name, not by account id
     assert (await study(chat, 1)).state == "accepted"
     room, member, told = (await outbox_texts(chat))[-1]
     assert member == "console:bob" and room is None
@@ -243,7 +243,9 @@ async def test_desk_messages_in_the_pages_language(chat: ConsoleChat) -> None:
         assert "<strong>enviado</strong>" in page
         assert "<dt>Tipo de biblioteca</dt>" in page and '<dd class="prose">pública</dd>' in page
         assert "Kenia (KE)" in page and "referencias añadidas 412" in page
-        assert "enviado · console:bob" in page  # the history: what happened, by whom
+        assert "enviado · bob" in page  # the history: what happened, by whom (by name)
+        assert "console:bob" not in page
+        assert ">inglés; suajili</dd>" in page  # languages by name, in the page's language
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
         assert csrf is not None
         form = {"csrf": csrf.group(1), "move": "changes", "reason": "x"}
@@ -256,7 +258,7 @@ async def test_desk_messages_in_the_pages_language(chat: ConsoleChat) -> None:
             page = await response.text()
         assert "Aceptado. Se le avisa a quien lo envió en el chat." in page
         assert "<strong>aceptado</strong>" in page
-        assert "tomado para revisión · console:ana" in page and "aceptado · console:ana" in page
+        assert "tomado para revisión · ana" in page and "aceptado · ana" in page
         form["move"] = "claim"
         async with web.post(f"{base}/desk/1", data=form) as response:
             assert response.status == 409

@@ -24,6 +24,7 @@ import io
 import re
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,27 @@ class Plain(msgspec.Struct, frozen=True):
     reply parts."""
 
     text: str
+
+
+class Country(msgspec.Struct, frozen=True):
+    """A country, stored as its ISO 3166-1 code (``KE``) and shown by its name in the
+    reader's language ("Kenya", "Kenia"), from Babel's locale data when the message is
+    rendered; exports keep the code."""
+
+    code: str
+
+    def name_in(self, lang: str | None) -> str:
+        return territory_name(self.code, lang)
+
+
+class Language(msgspec.Struct, frozen=True):
+    """A language, stored as its BCP 47 tag (``es``, ``pt-BR``) and shown by its name in the
+    reader's language ("Spanish", "español", "portugués (Brasil)") when rendered."""
+
+    tag: str
+
+    def name_in(self, lang: str | None) -> str:
+        return language_name_in(self.tag, lang)
 
 
 #: text the bot shows: a message to translate, or a plain string (data, or not yet translated)
@@ -128,6 +150,14 @@ def together(items: Sequence[Any]) -> Msg:
     return _("{items} and {last}", items=listing(items[:-1]), last=items[-1])
 
 
+def labelled(label: Any, value: Any, *, bold: bool = False) -> Msg:
+    """``label: value`` (``**label**: value`` when ``bold``) as one message, so that a
+    language can space its colon: French writes ``**Titre** : …`` (the glossary's rule)."""
+    if bold:
+        return _("**{label}**: {value}", label=label, value=value)
+    return _("{label}: {value}", label=label, value=value)
+
+
 def as_msg(text: str | Msg) -> Msg:
     """``text`` as a :class:`Msg` (a plain string is taken as an English msgid)."""
     return text if isinstance(text, Msg) else Msg(text)
@@ -156,6 +186,8 @@ def plain_english(text: str | Msg) -> str:
             return plain_english(found)
         if isinstance(found, str | int | float):
             return str(found)
+        if isinstance(found, Country | Language):
+            return found.name_in(SOURCE_LANGUAGE)
         inner = getattr(found, "text", None) or getattr(found, "member", None)
         if inner is not None:
             return str(getattr(inner, "display_name", inner))
@@ -166,6 +198,37 @@ def plain_english(text: str | Msg) -> str:
 
 
 _FIELD = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+
+
+# -- names of countries and languages, in the reader's language ------------------------------
+
+
+def _names_locale(lang: str | None) -> Any:
+    """Babel's locale for ``lang``'s names (English for the pseudo-language)."""
+    from babel import Locale
+
+    code = message_language(lang)
+    return Locale.parse(SOURCE_LANGUAGE if code == PSEUDO else code, sep="-")
+
+
+@lru_cache(maxsize=2048)
+def territory_name(code: str, lang: str | None) -> str:
+    """``KE`` in ``es`` → ``Kenia``; the code itself when Babel has no name for it."""
+    return str(_names_locale(lang).territories.get(code.upper(), code))
+
+
+@lru_cache(maxsize=2048)
+def language_name_in(tag: str, lang: str | None) -> str:
+    """``pt-BR`` in ``es`` → ``portugués (Brasil)``; the tag itself when Babel does not
+    know the language."""
+    from babel import Locale, UnknownLocaleError
+
+    reader = _names_locale(lang)
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name(reader)
+    except (ValueError, TypeError, UnknownLocaleError):
+        name = reader.languages.get(tag.split("-", 1)[0].lower())
+    return str(name) if name else tag
 
 
 # -- languages -----------------------------------------------------------------------------
@@ -314,3 +377,7 @@ def template(msg: Msg, lang: str | None) -> str:
     if msg.context:
         return tr.npgettext(msg.context, msg.text, msg.plural, n)
     return tr.ngettext(msg.text, msg.plural, n)
+
+
+on_forget(territory_name.cache_clear)
+on_forget(language_name_in.cache_clear)

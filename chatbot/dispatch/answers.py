@@ -1,5 +1,5 @@
 """The words members answer the bot's questions with, in English, Spanish, French, Portuguese
-and German: yes, no, maybe, and a dialogue's confirm, cancel, back, skip and help.
+and German: yes, no, maybe, none, and a dialogue's confirm, cancel, back, skip and help.
 
 One place for them, so that every prompt accepts the same answers: dialogues
 (:mod:`chatbot.dispatch.dialogs`), ``!rsvp 3 sim`` (a :class:`~chatbot.dispatch.converters.Choice`
@@ -52,11 +52,10 @@ CANCEL: Final = _keys(
 )
 #: the previous question
 BACK: Final = _keys("back previous undo atrás volver anterior retour précédent voltar zurück")
+#: nothing: no value at all (``!meeting minutes 3 none`` removes the link)
+NONE: Final = _keys("none - n/a ninguno ninguna nada aucun aucune rien nenhum nenhuma keine nichts")
 #: leave an optional question unanswered
-SKIP: Final = _keys(
-    "skip none - n/a saltar omitir ninguno ninguna nada passer sauter aucun aucune rien pular "
-    "nenhum nenhuma überspringen keine nichts"
-)
+SKIP: Final = NONE | _keys("skip saltar omitir passer sauter pular überspringen")
 #: what is this question about
 HELP: Final = _keys("help ? what? ayuda aide ajuda hilfe")
 
@@ -72,13 +71,25 @@ YES_NO_MAYBE: Final = {"yes": YES, "no": NO, "maybe": MAYBE}
 #: checks every catalog's translation against :data:`ACCEPTED`)
 SHOWN_KEYWORDS: Final[dict[str, Msg]] = {
     "yes": _p("dialogue keyword", "yes"),
+    "no": _p("dialogue keyword", "no"),
+    "maybe": _p("dialogue keyword", "maybe"),
+    "none": _p("dialogue keyword", "none"),
     "back": _p("dialogue keyword", "back"),
     "skip": _p("dialogue keyword", "skip"),
     "help": _p("dialogue keyword", "help"),
     "cancel": _p("dialogue keyword", "cancel"),
 }
 #: the words each shown keyword stands for
-ACCEPTED: Final = {"yes": YES, "back": BACK, "skip": SKIP, "help": HELP, "cancel": CANCEL}
+ACCEPTED: Final = {
+    "yes": YES,
+    "no": NO,
+    "maybe": MAYBE,
+    "none": NONE,
+    "back": BACK,
+    "skip": SKIP,
+    "help": HELP,
+    "cancel": CANCEL,
+}
 
 
 def keyword(name: str) -> Msg:
@@ -91,6 +102,11 @@ def keywords(*names: str) -> dict[str, Msg]:
     """Placeholder values for ``names``: ``_("Say {yes} or {cancel}.", **keywords("yes",
     "cancel"))``."""
     return {name: keyword(name) for name in names}
+
+
+def is_none(text: str) -> bool:
+    """Whether ``text`` means "none" in one of the five languages (``nada``, ``aucun``)."""
+    return answer_key(text) in NONE
 
 
 def is_yes(text: str) -> bool:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 import msgspec
 
 from chatbot.base.errors import BadArgument
-from chatbot.base.i18n import _, _n
-from chatbot.dispatch.answers import YES_NO_MAYBE, answer_key
+from chatbot.base.i18n import Msg, _, _n, listing
+from chatbot.dispatch.answers import SHOWN_KEYWORDS, YES_NO_MAYBE, answer_key
 from chatbot.messages.events import Plain
 
 if TYPE_CHECKING:
@@ -185,9 +185,17 @@ class Choice(msgspec.Struct, frozen=True):
             _(
                 "'{text}' is not one of: {options}.",
                 text=Plain(clip(text)),
-                options=", ".join(self.options),
+                options=listing([self._shown(option) for option in self.options]),
             )
         )
+
+    def _shown(self, option: str) -> str | Msg:
+        """An option as the reader would type it: their word for yes, no or maybe when the
+        choice takes the translations (``sí``, ``nein``), else the option itself."""
+        word = SHOWN_KEYWORDS.get(option)
+        if word is not None and any(o == option for _w, o in self.aliases):
+            return word
+        return option
 
 
 @dataclass(frozen=True, eq=False)

@@ -32,7 +32,15 @@ from sqlalchemy import Delete, delete, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from chatbot.base.errors import UserError, new_ref
-from chatbot.base.i18n import Msg, _, available_languages, listing, plain_english, verbatim
+from chatbot.base.i18n import (
+    Msg,
+    _,
+    available_languages,
+    labelled,
+    listing,
+    plain_english,
+    verbatim,
+)
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.answers import BACK, CANCEL, CONFIRM, HELP, SKIP, answer_key, keywords
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
@@ -175,7 +183,7 @@ class Dialog(msgspec.Struct, frozen=True):
     def review_items(self, answers: dict[str, Any]) -> tuple[tuple[Inline, ...], ...]:
         """``title: answer`` of every step that applies, for a review."""
         return tuple(
-            (verbatim("**{title}**: ", title=step.title), step.shown(answers.get(step.key)))
+            (labelled(step.title, step.shown(answers.get(step.key)), bold=True),)
             for step in self.steps
             if step.applies(answers)
         )

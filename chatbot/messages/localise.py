@@ -23,6 +23,8 @@ from typing import Any
 import msgspec
 
 from chatbot.base.i18n import (
+    Country,
+    Language,
     Msg,
     default_language,
     english,
@@ -127,6 +129,12 @@ def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
                         out.append("".join(buf))
                         buf.clear()
                     out.append(piece)
+        elif isinstance(value, Country | Language):
+            # a name from Babel's locale data: data in the reader's language, escaped as such
+            if buf:
+                out.append("".join(buf))
+                buf.clear()
+            out.append(Plain(value.name_in(lang)))
         elif isinstance(value, Plain | Code | When | Mention):
             if buf:
                 out.append("".join(buf))

@@ -14,7 +14,7 @@ import msgspec
 from sqlalchemy import delete, select
 
 from chatbot.storage.links import LinkStore
-from chatbot.storage.models import DialogRow, MemberRow
+from chatbot.storage.models import DialogRow, MemberLinkRow, MemberRow
 
 if TYPE_CHECKING:
     from chatbot.messages.events import Incoming, Member
@@ -110,6 +110,25 @@ class MemberStore:
                 self._remember(key, prefs)
                 found[key] = prefs.zone
         return {member_id: found[key] for member_id, key in keys.items()}
+
+    async def display_names(self, member_ids: Iterable[str]) -> dict[str, str]:
+        """The display name the bot last saw for each of ``member_ids`` that it knows (a
+        member's row, or a linked account's), for pages and lists that name members: an
+        account id (``console:ana``) is what a reader gets only when no name is known."""
+        ids = list(dict.fromkeys(i for i in member_ids if i))
+        found: dict[str, str] = {}
+        async with self.db.sessions() as session:
+            for start in range(0, len(ids), ZONE_BATCH):
+                chunk = ids[start : start + ZONE_BATCH]
+                links = select(MemberLinkRow.account_id, MemberLinkRow.display_name).where(
+                    MemberLinkRow.account_id.in_(chunk)
+                )
+                rows = select(MemberRow.id, MemberRow.display_name).where(MemberRow.id.in_(chunk))
+                for query in (links, rows):  # a member's own row last: it wins
+                    for key, name in await session.execute(query):
+                        if name:
+                            found[key] = name
+        return found
 
     def _remember(self, member_id: str, prefs: Prefs) -> None:
         if len(self._cache) >= self._cache_size:

@@ -1,7 +1,8 @@
 """Rendering instants for a reader: in their zone, in their language when they chose one.
 
 English is formatted by hand (fast, and the shape we want: ``Tue 4 Mar, 10:00 (Lima)``);
-other languages go through Babel, imported only when a member picks one.
+other languages go through Babel, imported only when a member picks one, with each locale's
+own CLDR patterns (:func:`babel_pattern`): ``Do., 26. Nov. 2026, 18:00``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ TimeStyle = Literal["full", "date", "time", "short"]
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_BABEL_PATTERNS = {
-    "full": "EEE d MMM y, HH:mm",
-    "date": "EEE d MMM y",
-    "time": "HH:mm",
-    "short": "d MMM, HH:mm",
+#: CLDR skeletons of each style, (with the year, without): each language's own pattern for
+#: them comes from Babel's locale data ("Do., 26. Nov. 2026", "jeu. 26 nov. 2026",
+#: "qui., 26 de nov. de 2026"), joined to the time as the locale joins a date and a time
+_SKELETONS: dict[TimeStyle, tuple[str, str]] = {
+    "full": ("yMMMEd", "MMMEd"),
+    "date": ("yMMMEd", "MMMEd"),
+    "short": ("MMMEd", "MMMEd"),  # as English: the weekday, never the year
 }
 
 
@@ -51,16 +54,16 @@ def format_when(
         tz, label = UTC, "UTC"
     local = at.astimezone(tz)
     suffix = f" ({label})" if with_zone else ""
-    if lang and lang != "en" and not lang.startswith("x-"):  # x-: the tests' pseudo-language
-        return _babel_format(local, style, lang) + suffix
-    hm = f"{local.hour:02d}:{local.minute:02d}"
-    if style == "time":
-        return hm + suffix
     same_year = False
-    if now is not None:
+    if now is not None and style != "time":
         # the reader's year differs from UTC's only in the two days around New Year
         near_new_year = (now.month == 12 and now.day == 31) or (now.month == 1 and now.day == 1)
         same_year = (now.astimezone(tz).year if near_new_year else now.year) == local.year
+    if lang and lang != "en" and not lang.startswith("x-"):  # x-: the tests' pseudo-language
+        return _babel_format(local, style, lang, same_year) + suffix
+    hm = f"{local.hour:02d}:{local.minute:02d}"
+    if style == "time":
+        return hm + suffix
     date = f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
     if not same_year and style != "short":
         date += f" {local.year}"
@@ -82,19 +85,47 @@ def _locale(lang: str) -> Any:
     return Locale.parse(lang.replace("-", "_"))
 
 
-def _babel_format(local: datetime, style: TimeStyle, lang: str) -> str:
+def _babel_format(local: datetime, style: TimeStyle, lang: str, same_year: bool = False) -> str:
     # the wall-clock time, naive: aware datetimes of one instant in two zones are equal
-    return _babel_minute(local.replace(tzinfo=None, second=0, microsecond=0), style, lang)
+    wall = local.replace(tzinfo=None, second=0, microsecond=0)
+    return _babel_minute(wall, style, lang, same_year)
 
 
 @lru_cache(maxsize=4096)
-def _babel_minute(local: datetime, style: TimeStyle, lang: str) -> str:
+def _babel_minute(local: datetime, style: TimeStyle, lang: str, same_year: bool) -> str:
     """Babel takes some 40 µs to write a date; the patterns show the wall-clock minute (no
     zone), and the same minutes come back (a meeting's start shown to every member in a
     zone), so they are kept."""
     from babel.dates import format_datetime
 
-    return str(format_datetime(local, _BABEL_PATTERNS[style], locale=_locale(lang)))
+    return str(format_datetime(local, babel_pattern(lang, style, same_year), locale=_locale(lang)))
+
+
+@lru_cache(maxsize=128)
+def babel_pattern(lang: str, style: TimeStyle, same_year: bool = False) -> str:
+    """The locale's own date-time pattern for ``style``: the CLDR pattern of the style's
+    skeleton (weekday, day, abbreviated month, and the year unless ``same_year``), the
+    24-hour time (skeleton ``Hm``), joined by the locale's medium date-time glue
+    (``{1}, {0}`` in German, ``{1} {0}`` in Portuguese)."""
+    from babel.dates import match_skeleton
+
+    locale = _locale(lang)
+    skeletons = locale.datetime_skeletons
+
+    def pattern(skeleton: str) -> str:
+        found = skeletons.get(skeleton)
+        if found is None:
+            found = skeletons[match_skeleton(skeleton, skeletons) or "yMMMd"]
+        return str(found.pattern if hasattr(found, "pattern") else found)
+
+    time = pattern("Hm")
+    if style == "time":
+        return time
+    date = pattern(_SKELETONS[style][1 if same_year else 0])
+    if style == "date":
+        return date
+    glue = str(locale.datetime_formats.get("medium", "{1} {0}"))
+    return glue.replace("{1}", date).replace("{0}", time)
 
 
 def check_language(code: str) -> str | None:

@@ -38,9 +38,11 @@ from typing import TYPE_CHECKING
 from chatbot.base.i18n import _
 from chatbot.delivery.outbox import outbox_of
 from chatbot.dispatch.registry import Module
-from commands.casestudies.store import CaseStudyStore
+from commands.casestudies.store import CaseStudyStore, Revision
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from chatbot.dispatch.host import Host
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
@@ -69,6 +71,18 @@ def store_of(bot: Host) -> CaseStudyStore:
     store = CaseStudyStore(bot.db)
     bot.services["casestudies"] = store
     return store
+
+
+async def actor_names(bot: Host, revisions: Sequence[Revision]) -> dict[str, str]:
+    """Who made each revision, by name: the display name the member store knows, else the
+    one recorded with the revision, else the account id (``console:ana``) as a last resort."""
+    ids = {r.actor_id for r in revisions if r.actor_id}
+    known = await bot.members.display_names(ids)
+    names: dict[str, str] = {}
+    for rev in revisions:
+        if rev.actor_id and rev.actor_id not in names:
+            names[rev.actor_id] = known.get(rev.actor_id) or rev.actor_name or rev.actor_id
+    return names
 
 
 # isort: off

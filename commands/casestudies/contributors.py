@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import _, verbatim
+from chatbot.base.i18n import Language, _, labelled, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
-from commands.casestudies import casestudy, store_of
+from commands.casestudies import actor_names, casestudy, store_of
 from commands.casestudies import fields as f
 from commands.casestudies.changes import _move
 from commands.casestudies.dialogue import _draft, _start_in_dm
@@ -57,12 +57,12 @@ def _describe(study: Study, *, private: bool) -> list[Inline | Bullets]:
     steps = _steps()
     answers = f.answers_from_record(study.record)
     items = [
-        (verbatim("**{title}**: ", title=step.title), step.shown(answers.get(step.key)))
+        (labelled(step.title, step.shown(answers.get(step.key)), bold=True),)
         for step in steps
         if private or step.key != "contact"
     ]
     if study.written_in:
-        items.append((verbatim("**{title}**: ", title=_("written in")), Plain(study.written_in)))
+        items.append((labelled(_("written in"), Language(study.written_in), bold=True),))
     parts: list[Inline | Bullets] = [
         _(
             "Case study #{id} ({state}, revision {revision}):",
@@ -98,12 +98,14 @@ async def history(ctx: Context, number: int) -> Reply:
     if study.member_id != ctx.member.key and not await _is_organiser(ctx):
         raise UserError(_("Only the contributor and organisers can see the revisions."))
     items: list[tuple[Inline, ...]] = []
-    for rev in await store_of(ctx.host).revisions(number):
+    revisions = await store_of(ctx.host).revisions(number)
+    names = await actor_names(ctx.host, revisions)
+    for rev in revisions:
         changed = rev.new_values or {}
         said = {
             "number": str(rev.number),
             "action": action_label(rev.action),
-            "who": Plain(rev.actor_id) if rev.actor_id else _("(removed)"),
+            "who": Plain(names[rev.actor_id]) if rev.actor_id else _("(removed)"),
             "at": f"{rev.at:%Y-%m-%d %H:%M}",
             "before": state_label(rev.old_state) if rev.old_state else "-",
             "after": state_label(rev.new_state),

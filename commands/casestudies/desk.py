@@ -40,8 +40,8 @@ from chatbot.web.pages import (
     render_page,
 )
 from chatbot.web.security import CSRF_FIELD, csrf_ok, csrf_token, same_origin, set_secret_cookie
+from commands.casestudies import actor_names, store_of
 from commands.casestudies import fields as f
-from commands.casestudies import store_of
 from commands.casestudies.desk_store import (
     SESSION_LIFETIME,
     DeskSessionRow,
@@ -266,6 +266,7 @@ _SHOWN: dict[str, Callable[[Any], str | Msg]] = {
     "activities": f.show_choices(f.ACTIVITY_LABELS),
     "outcomes": lambda counts: f.show_outcomes({"counts": counts}),
     "consent": f.show_bool,
+    "languages": f.show_languages,
 }
 
 
@@ -316,6 +317,7 @@ async def study(
             request, _("Not found"), _("There is no case study #{id}.", id=str(number)), 404
         )
     revisions = await store.revisions(number)
+    names = await actor_names(host_of(request), revisions)
     done = DONE.get(request.query.get("done", ""))
     secret = desk.secret
 
@@ -342,7 +344,7 @@ async def study(
                 {
                     "number": r.number,
                     "action": text_in(action_label(r.action), lang),
-                    "by": r.actor_id or _removed(lang),
+                    "by": names[r.actor_id] if r.actor_id else _removed(lang),
                     "at": r.at.strftime("%Y-%m-%d %H:%M UTC"),
                     "change": " → ".join(
                         (

@@ -18,8 +18,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import Msg, _, _n, _p, available_languages, listing, template, verbatim
-from chatbot.dispatch.answers import answer_key, is_yes
+from chatbot.base.i18n import (
+    Country,
+    Language,
+    Msg,
+    _,
+    _n,
+    _p,
+    available_languages,
+    labelled,
+    listing,
+    template,
+    verbatim,
+)
+from chatbot.dispatch.answers import SHOWN_KEYWORDS, answer_key, is_yes, keywords
 from chatbot.messages.events import Plain
 
 SCHEMA_VERSION = 1
@@ -549,7 +561,7 @@ def show_outcomes(value: Any) -> Msg:
         for k, v in value["counts"].items()
     ]
     if value.get("note"):
-        parts.append(verbatim("{note}: {text}", note=NOTE_WORD, text=Plain(str(value["note"]))))
+        parts.append(labelled(NOTE_WORD, Plain(str(value["note"]))))
     return listing(parts)
 
 
@@ -626,12 +638,35 @@ def licence(value: str) -> str:
     if words and words[0] in ("cc0", "cc0-1.0"):
         if words[1:] == ["yes"]:
             return "CC0-1.0"
-        raise UserError(_("To release it under CC0 1.0 instead, say: cc0 yes"))
-    raise UserError(_("Say yes to release it under CC BY-SA 4.0, or cc0 yes for CC0 1.0."))
+        raise UserError(
+            _(
+                "To release it under CC0 1.0 instead, say: `cc0 {yes}`",
+                yes=SHOWN_KEYWORDS["yes"],
+            )
+        )
+    raise UserError(
+        _(
+            "Say {yes} to release it under CC BY-SA 4.0, or `cc0 {yes_word}` for CC0 1.0.",
+            yes_word=SHOWN_KEYWORDS["yes"],
+            **keywords("yes"),
+        )
+    )
 
 
 def show_list(value: Any) -> str:
     return "; ".join(value)
+
+
+def show_country(value: Any) -> Msg:
+    """A stored country code by its name in the reader's language (``KE``: Kenya, Kenia)."""
+    return verbatim("{country}", country=Country(str(value)))
+
+
+def show_languages(value: Any) -> Msg:
+    """Stored language tags by their names in the reader's language, separated by ``;``."""
+    tags = value if isinstance(value, list) else [value]
+    names = {f"l{i}": Language(str(tag)) for i, tag in enumerate(tags)}
+    return verbatim("; ".join(f"{{{name}}}" for name in names), **names)
 
 
 def show_bool(value: Any) -> Msg:
@@ -727,4 +762,4 @@ def validate_record(raw: dict[str, str]) -> dict[str, Any]:
 def _field_error(key: str, exc: UserError) -> Msg:
     """A field's refusal, named: ``country: I don't know the country 'Atlantis'…``."""
     said = exc.message if isinstance(exc.message, Msg) else Plain(exc.message)
-    return verbatim("{field}: {error}", field=FIELD_LABELS[key], error=said)
+    return labelled(FIELD_LABELS[key], said)

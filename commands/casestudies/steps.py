@@ -52,6 +52,7 @@ def _steps() -> tuple[Step, ...]:
             _("Which country?"),
             _("Its name or the two-letter code, e.g. Kenya or KE."),
             validate=f.country,
+            show=f.show_country,
             label=label["country"],
         ),
         Step(
@@ -59,7 +60,7 @@ def _steps() -> tuple[Step, ...]:
             _("Which language(s)?"),
             _("Language tags separated by `;`, e.g. en; sw or pt-BR."),
             validate=f.languages,
-            show=lst,
+            show=f.show_languages,
             label=label["languages"],
         ),
         Step(

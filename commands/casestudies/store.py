@@ -143,6 +143,8 @@ class Revision(msgspec.Struct, frozen=True):
     old_values: dict[str, Any] | None
     new_values: dict[str, Any] | None
     note: str | None
+    #: the actor's display name when the revision was made (None for older revisions)
+    actor_name: str | None = None
 
     @classmethod
     def of(cls, row: CaseStudyRevisionRow) -> "Revision":
@@ -156,6 +158,7 @@ class Revision(msgspec.Struct, frozen=True):
             json.loads(row.old_values) if row.old_values else None,
             json.loads(row.new_values) if row.new_values else None,
             row.note,
+            row.actor_name,
         )
 
 

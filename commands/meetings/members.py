@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from chatbot.base.errors import UserError
 from chatbot.base.i18n import Msg, _, verbatim
+from chatbot.dispatch.answers import SHOWN_KEYWORDS
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import YesNoMaybe
 from chatbot.messages.events import Bullets, Inline, Part, Plain, Reply, When
@@ -23,6 +24,7 @@ from commands.meetings.render import (
     parse_leads,
     recurrence_part,
     rsvp_buttons,
+    rsvp_usage,
 )
 from commands.meetings.series import Rule
 from commands.meetings.store import (
@@ -98,7 +100,11 @@ async def meetings(ctx: Context) -> Reply:
             "\n",
         ]
     parts.append(
-        _("`{prefix}meeting N` shows one, `{prefix}rsvp N yes` says you're coming.", prefix=prefix)
+        _(
+            "`{prefix}meeting N` shows one, `{prefix}rsvp N {yes}` says you're coming.",
+            prefix=prefix,
+            yes=SHOWN_KEYWORDS["yes"],
+        )
     )
     return Reply.of(*parts)
 
@@ -159,7 +165,7 @@ async def show(ctx: Context, number: int, view: Literal["ics"] | None = None) ->
             "\n",
             _("Times are in UTC: `{prefix}tz set <city>` shows them in yours.", prefix=prefix),
         ]
-    parts.append(f"\n`{prefix}rsvp {number} yes|maybe|no`")
+    parts += ["\n", rsvp_usage(prefix, number)]
     return Reply.of(*parts, buttons=rsvp_buttons(number))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatbot.base.i18n import _
+from chatbot.dispatch.answers import is_none, keywords
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Reply
@@ -12,13 +13,20 @@ from commands.meetings.store import CONFIRMED, get_meeting, state_words
 
 
 @meeting.command(
-    help=_("Set where a meeting's minutes are (shown on the meetings page); `none` removes it."),
+    help=_(
+        "Set where a meeting's minutes are (shown on the meetings page); {none} removes it.",
+        **keywords("none"),
+    ),
     level=Level.ORGANISER,
     examples=["meeting minutes 3 https://meta.wikimedia.org/wiki/Example/Minutes"],
-    params={"number": _("the meeting"), "link": _("an https:// link, or none")},
+    params={
+        "number": _("the meeting"),
+        "link": _("an https:// link, or {none}", **keywords("none")),
+    },
 )
 async def minutes(ctx: Context, number: int, link: str) -> Reply:
-    value = None if link.strip().casefold() == "none" else check_link(link)
+    # "none" in the organiser's language (`nada`, `aucun`) removes the link
+    value = None if is_none(link) else check_link(link)
     async with ctx.db.session() as session:
         row = await get_meeting(session, number)
         if row.state != CONFIRMED:

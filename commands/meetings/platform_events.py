@@ -38,6 +38,7 @@ from chatbot.dispatch.adapter import (
 from chatbot.dispatch.context import room_language
 from chatbot.messages.localise import text_in
 from chatbot.storage.conditional import upsert
+from commands.meetings.render import rsvp_usage
 from commands.meetings.series import DAYS, MONTHLY_NTH, WEEKS, Rule
 from commands.meetings.store import CONFIRMED, YES, MeetingEventRow, MeetingRow, RsvpRow
 
@@ -151,10 +152,10 @@ def event_spec(bot: Host, row: MeetingRow, at: datetime, lang: str | None = None
     lines.append(
         text_in(
             _(
-                '"Interested" counts as going; `{prefix}rsvp {number} yes|maybe|no` answers '
-                "too, `{prefix}remind me on` sends reminders in your own time zone.",
+                '"Interested" counts as going; {rsvp} answers too, `{prefix}remind me on` '
+                "sends reminders in your own time zone.",
                 prefix=prefix,
-                number=number,
+                rsvp=rsvp_usage(prefix, number),
             ),
             lang,
         )

@@ -10,6 +10,7 @@ import msgspec
 
 from chatbot.base.i18n import Msg, _, _n, _p, verbatim
 from chatbot.delivery.outbox_payload import encode_payload
+from chatbot.dispatch.answers import SHOWN_KEYWORDS
 from chatbot.messages.events import Button, Part, Plain, Reader, Reply, When
 from chatbot.time.format import format_when
 from commands.meetings.series import Rule
@@ -45,6 +46,22 @@ def and_list(items: Sequence[Msg]) -> Msg:
     for item in items[1:-1]:
         head = verbatim("{a}, {b}", a=head, b=item)
     return _("{items} and {last}", items=head, last=items[-1])
+
+
+def answer_words() -> dict[str, Msg]:
+    """``yes``, ``maybe`` and ``no`` as the reader types them to ``!rsvp`` (``sí``, ``oui``,
+    ``ja``): placeholder values for a hint's code spans, words the command accepts."""
+    return {name: SHOWN_KEYWORDS[name] for name in ("yes", "maybe", "no")}
+
+
+def rsvp_usage(prefix: str, number: int | str) -> Msg:
+    """`` `!rsvp 3 yes|maybe|no` `` with the answers in the reader's language."""
+    return verbatim(
+        "`{prefix}rsvp {number} {yes}|{maybe}|{no}`",
+        prefix=prefix,
+        number=str(number),
+        **answer_words(),
+    )
 
 
 def rsvp_buttons(number: int) -> tuple[Button, ...]:
@@ -84,10 +101,11 @@ def room_post(
     parts += [
         "\n",
         _(
-            "Coming? `{prefix}rsvp {number} yes`, `… maybe` or `… no`. "
+            "Coming? `{prefix}rsvp {number} {yes}`, `… {maybe}` or `… {no}`. "
             "`{prefix}remind me on` sends you reminders in your own time zone.",
             prefix=prefix,
             number=number,
+            **answer_words(),
         ),
     ]
     return Reply.of(*parts, buttons=rsvp_buttons(meeting.id))
