@@ -99,7 +99,10 @@ class Context:
     async def reader(self) -> Reader:
         """Who reads a reply to this message: the caller, in their zone and language (their
         ``!lang``, else their app's, else the room's; the bot's default when none is known)."""
-        return self.known_reader() or self._reader_of(await self.prefs())
+        await self.prefs()
+        reader = self.known_reader()
+        assert reader is not None  # the preferences are known now
+        return reader
 
     def known_reader(self) -> Reader | None:
         """:meth:`reader` when the caller's preferences are in memory (nearly always: every
@@ -110,9 +113,6 @@ class Context:
             if prefs is None:
                 return None
             self._prefs = prefs
-        return self._reader_of(prefs)
-
-    def _reader_of(self, prefs: Prefs) -> Reader:
         incoming = self.incoming
         lang = prefs.lang or incoming.locale
         if lang is None:
