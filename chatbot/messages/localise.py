@@ -236,9 +236,11 @@ def localise(out: Outgoing) -> Outgoing:
             parts.append(part)
     if not (changed or reply.buttons or reply.form is not None):
         return out
-    lang = out.reader.lang or default_language()  # the whole tag: pt-BR dates in a label
-    buttons = tuple(_localise_button(b, lang) for b in reply.buttons) if reply.buttons else ()
-    form = _localise_form(reply.form, lang) if reply.form is not None else None
+    buttons, form = reply.buttons, reply.form
+    if buttons or form is not None:
+        lang = out.reader.lang or default_language()  # the whole tag: pt-BR dates in a label
+        buttons = tuple(_localise_button(b, lang) for b in buttons)
+        form = _localise_form(form, lang) if form is not None else None
     new = msgspec.structs.replace(reply, parts=tuple(parts), buttons=buttons, form=form)
     return msgspec.structs.replace(out, reply=new)
 
