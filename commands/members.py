@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, timedelta
+from functools import lru_cache
 from typing import Any
 
 from chatbot.base.errors import AmbiguousZone, UserError
@@ -128,7 +129,7 @@ async def lang(ctx: Context, code: str = "") -> Reply:
                 "`{prefix}lang es`. I speak {languages}.",
                 language=current,
                 prefix=prefix,
-                languages=", ".join(language_name(c) for c in sorted(available_languages())),
+                languages=_spoken(available_languages()),
             ),
             aside=True,
         )
@@ -160,6 +161,13 @@ async def lang(ctx: Context, code: str = "") -> Reply:
     return Reply.of(
         _("Done: I'll write to you in this language. It's {sample} now.", sample=sample), aside=True
     )
+
+
+@lru_cache(maxsize=4)
+def _spoken(codes: frozenset[str]) -> str:
+    """The languages the bot speaks, each in its own name (``Deutsch, English, …``), made
+    once per set of catalogs rather than on every ``!lang``."""
+    return ", ".join(language_name(c) for c in sorted(codes))
 
 
 @module.command(

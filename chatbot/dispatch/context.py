@@ -99,7 +99,20 @@ class Context:
     async def reader(self) -> Reader:
         """Who reads a reply to this message: the caller, in their zone and language (their
         ``!lang``, else their app's, else the room's; the bot's default when none is known)."""
-        prefs = await self.prefs()
+        await self.prefs()
+        reader = self.known_reader()
+        assert reader is not None  # the preferences are known now
+        return reader
+
+    def known_reader(self) -> Reader | None:
+        """:meth:`reader` when the caller's preferences are in memory (nearly always: every
+        reply asks, so without a coroutine), else None."""
+        prefs = self._prefs
+        if prefs is None:
+            prefs = self.host.members.cached(self.incoming.member)
+            if prefs is None:
+                return None
+            self._prefs = prefs
         incoming = self.incoming
         lang = prefs.lang or incoming.locale or room_language(self.host.config, incoming.room.id)
         return Reader(prefs.zone, lang)

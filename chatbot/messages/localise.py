@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -59,19 +59,50 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 def expand(msg: Msg, lang: str | None) -> list[Inline]:
     """``msg`` in ``lang`` as the bot's markdown strings and message parts (no Msg left)."""
-    if not msg.args:  # most help and notice texts: the same few hundred, kept per language
-        return list(_expand_plain(msg, message_language(lang)))
-    return _expand(msg, lang)
+    return list(expansion(msg, message_language(lang)))
 
 
-@lru_cache(maxsize=4096)
-def _expand_plain(msg: Msg, code: str) -> tuple[Inline, ...]:
-    """A message without placeholders in one catalog's language (dropped with the catalogs,
-    :func:`chatbot.base.i18n.forget_catalogs`)."""
-    return tuple(_expand(msg, code))
+def expansion(msg: Msg, code: str) -> Sequence[Inline]:
+    """:func:`expand` for a catalog's language (a value of
+    :func:`~chatbot.base.i18n.message_language`), not to be modified: a message whose
+    placeholders hold only the bot's data (strings, whole numbers, such messages) is expanded
+    once per language and kept, as replies repeat the same few hundred (a usage line, "Did you
+    mean …?"); one that quotes a member or shows a time is expanded each time (each is new,
+    and a member's words are not kept)."""
+    for _name, value in msg.args:  # _data_only(msg.args), one call fewer on every message
+        cls = value.__class__
+        if cls is str or cls is int:
+            continue
+        if cls is not Msg or (value.args and not _data_only(value.args)):
+            return _expand(msg, code)
+    key = (msg, code)
+    found = _expansions.get(key)
+    if found is None:
+        found = tuple(_expand(msg, code))
+        if len(_expansions) >= _EXPANSIONS_MAX:
+            _expansions.clear()
+        _expansions[key] = found
+    return found
 
 
-on_forget(_expand_plain.cache_clear)
+#: (message, catalog language) → its expansion (dropped with the catalogs,
+#: :func:`chatbot.base.i18n.forget_catalogs`)
+_expansions: dict[tuple[Msg, str], tuple[Inline, ...]] = {}
+_EXPANSIONS_MAX = 8192
+on_forget(_expansions.clear)
+
+
+def _data_only(args: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether every placeholder value is the bot's own data, the same on every call: a
+    ``str``, an ``int`` (not a bool or a float, whose expansion differs though they compare
+    equal to one), or a message made of such values."""
+    for _name, value in args:
+        cls = value.__class__
+        if cls is str or cls is int:
+            continue
+        if cls is not Msg or (value.args and not _data_only(value.args)):
+            return False
+    return True
 
 
 def _expand(msg: Msg, lang: str | None) -> list[Inline]:
@@ -105,6 +136,10 @@ def _tokens(text: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(out)
 
 
+#: placeholder values that stay parts of their own: a member's words, a time, a mention
+_PARTS = (Plain, Code, When, Mention)
+
+
 def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
     out: list[Inline] = []
     buf: list[str] = []
@@ -116,12 +151,13 @@ def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
         value = args[name]
         if isinstance(value, str):
             buf.append(value)
-        elif isinstance(value, bool):
-            raise TypeError(f"a message placeholder cannot be a bool: {name}")
-        elif isinstance(value, int | float):
-            buf.append(format_number(value, lang))
+        elif isinstance(value, _PARTS):
+            if buf:
+                out.append("".join(buf))
+                buf.clear()
+            out.append(value)
         elif isinstance(value, Msg):
-            for piece in expand(value, lang):
+            for piece in expansion(value, message_language(lang)):
                 if isinstance(piece, str):
                     buf.append(piece)
                 else:
@@ -135,11 +171,10 @@ def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
                 out.append("".join(buf))
                 buf.clear()
             out.append(Plain(value.name_in(lang)))
-        elif isinstance(value, Plain | Code | When | Mention):
-            if buf:
-                out.append("".join(buf))
-                buf.clear()
-            out.append(value)
+        elif isinstance(value, bool):
+            raise TypeError(f"a message placeholder cannot be a bool: {name}")
+        elif isinstance(value, (int, float)):
+            buf.append(format_number(value, lang))
         else:
             raise TypeError(f"not a message value: {value!r}")
     if buf:
@@ -164,7 +199,7 @@ def text_in(msg: str | Msg, lang: str | None) -> str:
     line): parts in it are shown as plain text."""
     if isinstance(msg, str):
         return msg
-    return "".join(_plain(p, lang) for p in expand(msg, lang))
+    return "".join(_plain(p, lang) for p in expansion(msg, message_language(lang)))
 
 
 def _plain(part: Inline, lang: str | None) -> str:
@@ -182,32 +217,47 @@ def _plain(part: Inline, lang: str | None) -> str:
 def localise(out: Outgoing) -> Outgoing:
     """``out`` with every message translated into its reader's language."""
     reply = out.reply
-    lang = out.reader.lang or default_language()
+    if _CHECK_PATH:
+        for part in reply.parts:
+            if isinstance(part, str):
+                _check(part, "text")
+    for part in reply.parts:
+        if isinstance(part, _TRANSLATED):
+            break
+    else:  # no message in the text (data, or translated already): the common reply as it is
+        if not reply.buttons and reply.form is None:
+            return out
+    code = message_language(out.reader.lang)  # the default language's for None
     parts: list[Part] = []
     changed = False
     for part in reply.parts:
         if isinstance(part, Msg):
-            parts += expand(part, lang)
+            parts += expansion(part, code)
             changed = True
         elif isinstance(part, Bullets):
-            items = tuple(_localise_inline(item, lang) for item in part.items)
+            items = tuple(_localise_inline(item, code) for item in part.items)
             if any(new is not old for new, old in zip(items, part.items, strict=True)):
                 part = Bullets(items)
                 changed = True
             parts.append(part)
         else:
-            if _CHECK_PATH and isinstance(part, str):
-                _check(part, "text")
             parts.append(part)
     if not (changed or reply.buttons or reply.form is not None):
         return out
-    buttons = tuple(_localise_button(b, lang) for b in reply.buttons)
-    form = _localise_form(reply.form, lang) if reply.form is not None else None
+    buttons, form = reply.buttons, reply.form
+    if buttons or form is not None:
+        lang = out.reader.lang or default_language()  # the whole tag: pt-BR dates in a label
+        buttons = tuple(_localise_button(b, lang) for b in buttons)
+        form = _localise_form(form, lang) if form is not None else None
     new = msgspec.structs.replace(reply, parts=tuple(parts), buttons=buttons, form=form)
     return msgspec.structs.replace(out, reply=new)
 
 
-def _localise_inline(parts: tuple[Inline, ...], lang: str) -> tuple[Inline, ...]:
+#: the parts :func:`localise` translates (a list's items may hold messages)
+_TRANSLATED = (Msg, Bullets)
+
+
+def _localise_inline(parts: tuple[Inline, ...], code: str) -> tuple[Inline, ...]:
     if not any(isinstance(p, Msg) for p in parts):
         if _CHECK_PATH:
             for part in parts:
@@ -217,7 +267,7 @@ def _localise_inline(parts: tuple[Inline, ...], lang: str) -> tuple[Inline, ...]
     out: list[Inline] = []
     for part in parts:
         if isinstance(part, Msg):
-            out += expand(part, lang)
+            out += expansion(part, code)
         else:
             if isinstance(part, str):
                 _check(part, "text")

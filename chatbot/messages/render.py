@@ -83,7 +83,9 @@ def render_plain(reply: Reply, reader: Reader = _NOBODY, now: datetime | None = 
     """The whole reply as plain text in the reader's zone."""
     out: list[str] = []
     for part in reply.parts:
-        if isinstance(part, Bullets):
+        if isinstance(part, str):  # most parts: strip_markdown, inlined (two calls a part)
+            out.append(_BOLD.sub(r"\1", part) if "**" in part else part)
+        elif isinstance(part, Bullets):
             lines = (
                 "• " + "".join(render_inline_plain(p, reader, now) for p in item)
                 for item in part.items

@@ -341,10 +341,12 @@ class Bot:
     async def handle(self, incoming: Incoming) -> None:
         """Answer one message; never raises (errors become replies)."""
         adapter = self.adapters[incoming.platform]
-        try:
-            incoming = await self.members.identify(incoming)
-        except Exception:  # the database is away: answer as the account alone
-            log.exception("identify_failed", ref=new_ref(), member=incoming.member.id)
+        members = self.members
+        if members.links.any_linked:  # else nobody to identify: spared a coroutine
+            try:
+                incoming = await members.identify(incoming)
+            except Exception:  # the database is away: answer as the account alone
+                log.exception("identify_failed", ref=new_ref(), member=incoming.member.id)
         ctx = Context(self, incoming, adapter)
         metrics = self.metrics
         try:
@@ -376,7 +378,7 @@ class Bot:
             if ctx.command is not None:
                 metrics.command(ctx.command.qualified_name)
         if reply is not None:
-            await self.send_reply(ctx, reply)
+            await send_reply(ctx, reply)
 
     async def _route(self, ctx: Context) -> Reply | None:
         """Pick the path (dialogue answer, command, question); every path that answers
@@ -459,12 +461,6 @@ class Bot:
         if member.id in self.organisers or await adapter.is_organiser(member, room):
             return Level.ORGANISER
         return Level.MEMBER
-
-    # -- sending ---------------------------------------------------------------------------
-
-    async def send_reply(self, ctx: Context, reply: Reply) -> None:
-        """Send an answer where its privacy allows (see :mod:`chatbot.runtime.replies`)."""
-        await send_reply(ctx, reply)
 
 
 #: seconds after ready before the places index and date-phrase languages are warmed up

@@ -50,7 +50,7 @@ NO_DMS_HERE = _(
 async def send_reply(ctx: Context, reply: Reply) -> None:
     """Send ``reply`` to the message ``ctx`` answers, where its privacy allows; a failure
     is logged (there is nobody left to tell)."""
-    reader = await ctx.reader()
+    reader = ctx.known_reader() or await ctx.reader()
     room = ctx.room
     whisper = ctx.incoming.ephemeral
     out = Outgoing(room, reply, reader, in_reply_to=ctx.incoming, sent_at=ctx.now())

@@ -106,13 +106,11 @@ class LinkStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._persons: dict[str, str] = {}
+        #: whether anybody linked accounts at all (most groups' messages skip the lookup):
+        #: an attribute kept with the map, as every message reads it
+        self.any_linked = False
 
     # -- the in-memory map, read on every message ------------------------------------------
-
-    @property
-    def any_linked(self) -> bool:
-        """Whether anybody linked accounts at all (most groups' messages skip the lookup)."""
-        return bool(self._persons)
 
     def linked_keys(self) -> set[str]:
         """The keys of members who linked accounts (whose messages need routing)."""
@@ -128,6 +126,7 @@ class LinkStore:
                 await session.execute(select(MemberLinkRow.account_id, MemberLinkRow.person_id))
             ).all()
         self._persons = {r.account_id: r.person_id for r in rows}
+        self.any_linked = bool(self._persons)
 
     async def keep_fresh(self) -> None:
         """Re-read the map every :data:`REFRESH_SECONDS` (another instance may have linked

@@ -68,6 +68,11 @@ class MemberStore:
             await self.links.seen(member)
         return msgspec.structs.replace(incoming, member=member)
 
+    def cached(self, member: Member) -> Prefs | None:
+        """``member``'s preferences if they are in memory (every reply needs them: this
+        spares the common case a coroutine), else None: ask :meth:`prefs`."""
+        return self._cache.get(self.key_of(member))
+
     async def prefs(self, member: Member) -> Prefs:
         key = self.key_of(member)
         cached = self._cache.get(key)
