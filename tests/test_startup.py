@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from chatbot.runtime.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +44,7 @@ async def _drain(stream: asyncio.StreamReader, seen: list[str]) -> None:
         seen.append(raw.decode().rstrip("\n"))
 
 
+@pytest.mark.e2e
 async def test_commands_typed_the_instant_the_bot_is_ready_are_answered(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if k != "CHATBOT_DATABASE_URL"}
     proc = await asyncio.create_subprocess_exec(
@@ -100,3 +101,30 @@ async def test_commands_typed_the_instant_the_bot_is_ready_are_answered(tmp_path
             proc.kill()
             await proc.wait()
     assert not [line for line in log if "level='error'" in line], log
+
+
+@pytest.mark.parametrize("form", [["-c"], ["--config"], ["--config="]])
+def test_run_reads_its_config_option_in_every_form(
+    form: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``chatbot run`` is read without argparse (start-up): every spelling of ``-c`` names
+    the file, and a config error is one line with exit status 2, as for the other commands."""
+    missing = str(tmp_path / "missing.toml")
+    argv = ["run", form[0] + missing] if form[0].endswith("=") else ["run", form[0], missing]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chatbot: config error: ") and "missing.toml" in err
+    assert err.count("\n") == 1
+
+
+def test_run_with_anything_else_is_explained_by_argparse(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    assert "--config" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "-c"])
+    assert exit_.value.code == 2
+    assert "expected one argument" in capsys.readouterr().err
