@@ -92,6 +92,7 @@ def test_cached_entries_of_the_wrong_shape_are_not_used(
     path = tmp_path / "kb.toml"
     _write(path, Entry("a", "Q?", "A."))
     key = kb_module._cache_key(path.read_text(encoding="utf-8"))
+    assert key is not None
     from chatbot.base import diskcache
 
     diskcache.write(kb_module._cache_path(), {key: [("a", "Q?", 42, (), (), "en", ())]})
@@ -120,3 +121,15 @@ def test_a_lone_surrogate_is_still_refused() -> None:
     with pytest.raises(KbError, match="lone surrogate"):
         KnowledgeBase((Entry("a", "Q\ud800?", "A."),))
     assert KnowledgeBase((Entry("a", "¿Qué? 日本 😀", "A."),))
+
+
+def test_without_its_source_installed_nothing_is_cached(
+    cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kb_module, "__file__", str(cache_home / "gone" / "kb.py"))
+    kb_module._code_digest.cache_clear()
+    try:
+        assert load_kb(DEFAULT_KB_PATH).get("join-the-group") is not None
+        assert not (cache_home / "wmlib-chatbot").exists()
+    finally:
+        kb_module._code_digest.cache_clear()

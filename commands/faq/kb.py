@@ -277,11 +277,12 @@ def load_kb(path: str | Path = DEFAULT_KB_PATH) -> KnowledgeBase:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     key = _cache_key(text)
-    cached = _from_cache(key)
+    cached = _from_cache(key) if key else None
     if cached is not None:
         return cached
     kb = parse_kb(text, source=str(path))
-    _to_cache(key, kb)
+    if key:
+        _to_cache(key, kb)
     return kb
 
 
@@ -312,13 +313,20 @@ def _cache_path() -> Path:
 
 
 @cache
-def _code_digest() -> bytes:
-    """This module's source: a change of the format or of its rules parses bases again."""
-    return hashlib.sha256(Path(__file__).read_bytes()).digest()
+def _code_digest() -> bytes | None:
+    """This module's source: a change of the format or of its rules parses bases again.
+    None where the source is not installed (then nothing is cached)."""
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).digest()
+    except OSError:
+        return None
 
 
-def _cache_key(text: str) -> str:
-    digest = hashlib.sha256(_code_digest())
+def _cache_key(text: str) -> str | None:
+    code = _code_digest()
+    if code is None:
+        return None
+    digest = hashlib.sha256(code)
     digest.update(text.encode("utf-8"))
     return digest.hexdigest()
 
