@@ -55,8 +55,9 @@ def main(runs: int, cold: bool) -> None:
         warm = Path(tmp) / "config-warm.toml"
         warm_db = Path(tmp) / ("warm.db" if cold else "bot.db")
         warm.write_text(text.replace("sqlite:///data/chatbot.db", f"sqlite:///{warm_db}"))
-        # not counted: writes the bytecode caches, like a first start, and (unless --cold)
-        # creates the database the counted runs reuse, as every start after the first does
+        # not counted: writes the bytecode caches and the parsed knowledge base (in the user's
+        # cache directory), like a first start, and (unless --cold) creates the database the
+        # counted runs reuse, as every start after the first does
         one_run(warm, Path(tmp))
         for i in range(runs):
             db = Path(tmp) / (f"bot{i}.db" if cold else "bot.db")

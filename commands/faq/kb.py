@@ -7,10 +7,12 @@ of a bad file at once, so an organiser can fix it in one go; ``parse_kb(dump_kb(
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +78,24 @@ def _label(index: int, entry_id: object) -> str:
     return f"entry #{index + 1}"
 
 
+def _storable(value: str) -> bool:
+    """Whether ``value`` has no lone surrogate, which no database (nor UTF-8) can hold.
+    (Encoding is checked for all of a large base's texts in a few milliseconds, where a loop
+    over their characters took a hundred.)"""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text_problem(value: str, field: str, item: int | None = None) -> Msg | None:
     """Why a text value cannot be stored, or None if it can."""
     if not value.strip():
         if item is None:
             return _("field '{field}' is empty", field=field)
         return _("field '{field}', item {item} is empty", field=field, item=item)
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+    if not value.isascii() and not _storable(value):
         if item is None:
             return _("field '{field}' contains a lone surrogate", field=field)
         return _("field '{field}', item {item} contains a lone surrogate", field=field, item=item)
@@ -255,9 +268,22 @@ def parse_kb(text: str, source: str | None = None) -> KnowledgeBase:
 
 
 def load_kb(path: str | Path = DEFAULT_KB_PATH) -> KnowledgeBase:
-    """Read and validate a knowledge-base TOML file (the shipped one by default)."""
+    """Read and validate a knowledge-base TOML file (the shipped one by default).
+
+    A file read before is not parsed again: its entries are kept in the user's cache
+    directory under a digest of its text (and of this module), and validated again when read
+    back.  Parsing the shipped base costs about 50 ms of CPU, a tenth of the bot's start-up;
+    reading it back about 5 ms."""
     path = Path(path)
-    return parse_kb(path.read_text(encoding="utf-8"), source=str(path))
+    text = path.read_text(encoding="utf-8")
+    key = _cache_key(text)
+    cached = _from_cache(key) if key else None
+    if cached is not None:
+        return cached
+    kb = parse_kb(text, source=str(path))
+    if key:
+        _to_cache(key, kb)
+    return kb
 
 
 def load_kbs(paths: Sequence[str | Path]) -> KnowledgeBase:
@@ -270,6 +296,94 @@ def load_kbs(paths: Sequence[str | Path]) -> KnowledgeBase:
         for entry in load_kb(path).entries:
             entries[entry.id] = entry
     return KnowledgeBase(tuple(entries.values()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The parse cache
+# ---------------------------------------------------------------------------------------------
+
+#: how many knowledge bases (texts) the cache file keeps, the latest used
+CACHED_BASES = 8
+
+
+def _cache_path() -> Path:
+    from chatbot.base.diskcache import PY_TAG, cache_dir
+
+    return cache_dir() / f"faq-kb-{PY_TAG}.marshal"
+
+
+@cache
+def _code_digest() -> bytes | None:
+    """This module's source: a change of the format or of its rules parses bases again.
+    None where the source is not installed (then nothing is cached)."""
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).digest()
+    except OSError:
+        return None
+
+
+def _cache_key(text: str) -> str | None:
+    code = _code_digest()
+    if code is None:
+        return None
+    digest = hashlib.sha256(code)
+    digest.update(text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+_Row = tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, tuple[str, ...]]
+
+
+def _cached_bases() -> dict[str, list[_Row]]:
+    from chatbot.base import diskcache
+
+    found = diskcache.read(_cache_path())
+    return found if isinstance(found, dict) else {}
+
+
+def _from_cache(key: str) -> KnowledgeBase | None:
+    """The base cached under ``key``, validated again; None if absent or unusable."""
+    rows = _cached_bases().get(key)
+    if not isinstance(rows, list):
+        return None
+    try:
+        entries = tuple(
+            Entry(
+                id=r[0],
+                question=r[1],
+                answer=r[2],
+                alternates=r[3],
+                tags=r[4],
+                lang=r[5],
+                near_misses=r[6],
+            )
+            for r in rows
+        )
+        for entry in entries:
+            values = (entry.id, entry.question, entry.answer, entry.lang)
+            lists = (entry.alternates, entry.tags, entry.near_misses)
+            if not all(isinstance(v, str) for v in values) or not all(
+                isinstance(items, tuple) and all(isinstance(v, str) for v in items)
+                for items in lists
+            ):
+                return None
+        return KnowledgeBase(entries)
+    except (TypeError, IndexError, KbError):
+        return None  # damaged, or from other rules: parsed again
+
+
+def _to_cache(key: str, kb: KnowledgeBase) -> None:
+    from chatbot.base import diskcache
+
+    bases = _cached_bases()
+    bases.pop(key, None)
+    bases[key] = [
+        (e.id, e.question, e.answer, e.alternates, e.tags, e.lang, e.near_misses)
+        for e in kb.entries
+    ]
+    for old in list(bases)[:-CACHED_BASES]:
+        del bases[old]
+    diskcache.write(_cache_path(), bases)
 
 
 _TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}

@@ -32,19 +32,15 @@ from chatbot.base.i18n import Msg, _, _p, verbatim
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
 from chatbot.storage.conditional import ATTEMPTS, Changed
-from commands.faq.index import (
+from commands.faq.kb import (
     DEFAULT_KB_PATH,
-    Answer,
     Entry,
-    FaqIndex,
     KbError,
     KnowledgeBase,
+    entry_problems,
     load_kbs,
-    phrasing_key,
-    resolve_method,
-    small_talk,
 )
-from commands.faq.kb import entry_problems
+from commands.faq.methods import resolve_method
 from commands.faq.store import Expect, FaqStore, Override, diff, merge
 from commands.faq.vectors import VectorStore
 
@@ -55,6 +51,7 @@ if TYPE_CHECKING:
     from chatbot.dispatch.context import Context
     from chatbot.storage import Database
     from commands.faq.encoder import Encoder
+    from commands.faq.index import Answer, FaqIndex
 
 log = get_logger("commands.faq")
 
@@ -268,7 +265,10 @@ class FaqService:
         return None
 
     def _build(self, kb: KnowledgeBase, encoder: Encoder | None) -> FaqIndex:
-        """Index ``kb`` with the chosen method."""
+        """Index ``kb`` with the chosen method.  (The engine is imported here, in the thread
+        that builds the first index once the bot is ready: nothing before needs it.)"""
+        from commands.faq.index import FaqIndex
+
         if encoder is not None:
             return FaqIndex(kb, method="hybrid", encoder=encoder)
         return FaqIndex(kb)
@@ -497,6 +497,8 @@ class FaqService:
             return Reply.of(
                 _("Ask me a question, e.g. `{prefix}ask how do I join?`", prefix=self.prefix)
             )
+        from commands.faq.language import small_talk
+
         talk = small_talk(question)
         if talk == "thanks":
             return Reply.of(_("You're welcome!"))
@@ -596,6 +598,8 @@ class FaqService:
 def with_alternate(entry: Entry, phrasing: str) -> Entry:
     """``entry`` with one more alternate phrasing (unchanged if it already has it); no longer
     one of its near-misses, if it was."""
+    from commands.faq.text import phrasing_key
+
     phrasing = " ".join(phrasing.split())
     key = phrasing_key(phrasing)
     if key in {phrasing_key(p) for p in (entry.question, *entry.alternates)}:
@@ -607,6 +611,8 @@ def with_alternate(entry: Entry, phrasing: str) -> Entry:
 def with_near_miss(entry: Entry, question: str) -> Entry:
     """``entry`` with one more question it does not answer (unchanged if it has it already);
     no longer one of its alternates, if it was."""
+    from commands.faq.text import phrasing_key
+
     question = " ".join(question.split())
     key = phrasing_key(question)
     if key == phrasing_key(entry.question):

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from chatbot.base.logs import get_logger
 from chatbot.storage.conditional import Changed, upsert
 from chatbot.storage.models import Base, StateRow, UtcDateTime
-from commands.faq.index import Entry, KbError, KnowledgeBase
+from commands.faq.kb import Entry, KbError, KnowledgeBase
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -14,6 +14,7 @@ people use it for monthly calls; ``every other Tuesday`` means every two weeks.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from chatbot.base.errors import UserError
 from chatbot.base.i18n import _
@@ -31,62 +32,66 @@ _ORD = r"(?:first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)"
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _EACH = r"(?:every|each)"
 
-#: (pattern, what it makes), tried in order; the first that matches wins
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # the 2nd tuesday of the month / every first monday of each month
-    (
-        re.compile(
-            rf"\b(?:{_EACH}\s+|on\s+the\s+|the\s+)?(?P<ord>{_ORD})\s+(?P<day>{_DAY})\s+"
-            rf"(?:of|in)\s+(?:the|each|every|a)\s+month\b"
+
+@cache
+def _patterns() -> list[tuple[re.Pattern[str], str]]:
+    """(pattern, what it makes), tried in order; the first that matches wins.  Compiled on
+    first use: only meeting commands read recurrences, and start-up need not compile them."""
+    return [
+        # the 2nd tuesday of the month / every first monday of each month
+        (
+            re.compile(
+                rf"\b(?:{_EACH}\s+|on\s+the\s+|the\s+)?(?P<ord>{_ORD})\s+(?P<day>{_DAY})\s+"
+                rf"(?:of|in)\s+(?:the|each|every|a)\s+month\b"
+            ),
+            "monthly",
         ),
-        "monthly",
-    ),
-    # monthly on the 2nd tuesday / monthly, last friday
-    (
-        re.compile(rf"\bmonthly,?\s+(?:on\s+)?(?:the\s+)?(?P<ord>{_ORD})\s+(?P<day>{_DAY})\b"),
-        "monthly",
-    ),
-    # every other tuesday / every second week on tuesday / biweekly on fridays
-    (
-        re.compile(
-            rf"\b(?:{_EACH}\s+other|fortnightly\s+on|biweekly\s+on|{_EACH}\s+(?:2|two|second"
-            rf"|2nd|other)\s+weeks?\s+on)\s+(?P<days>{_DAY}(?:\s*(?:,|and|&)\s*{_DAY})*)\b"
+        # monthly on the 2nd tuesday / monthly, last friday
+        (
+            re.compile(rf"\bmonthly,?\s+(?:on\s+)?(?:the\s+)?(?P<ord>{_ORD})\s+(?P<day>{_DAY})\b"),
+            "monthly",
         ),
-        "biweekly-days",
-    ),
-    # every second tuesday (of the month, as people say it) / each last friday
-    (re.compile(rf"\b{_EACH}\s+(?P<ord>{_ORD})\s+(?P<day>{_DAY})\b"), "monthly"),
-    # weekdays / every weekday / monday to friday / mon-fri
-    (
-        re.compile(
-            rf"\b(?:(?:{_EACH}|on)\s+)?(?:week\s?days?|working\s+days|"
-            r"mon(?:day)?s?\s*(?:-|–|to|through|thru)\s*fri(?:day)?s?)\b"
+        # every other tuesday / every second week on tuesday / biweekly on fridays
+        (
+            re.compile(
+                rf"\b(?:{_EACH}\s+other|fortnightly\s+on|biweekly\s+on|{_EACH}\s+(?:2|two|second"
+                rf"|2nd|other)\s+weeks?\s+on)\s+(?P<days>{_DAY}(?:\s*(?:,|and|&)\s*{_DAY})*)\b"
+            ),
+            "biweekly-days",
         ),
-        "weekdays",
-    ),
-    # every other week / every second week / every 2 weeks / fortnightly / biweekly
-    (
-        re.compile(
-            rf"\b(?:{_EACH}\s+(?:other|second|2nd)\s+week|fortnightly|biweekly|"
-            rf"{_EACH}\s+fortnight)\b"
+        # every second tuesday (of the month, as people say it) / each last friday
+        (re.compile(rf"\b{_EACH}\s+(?P<ord>{_ORD})\s+(?P<day>{_DAY})\b"), "monthly"),
+        # weekdays / every weekday / monday to friday / mon-fri
+        (
+            re.compile(
+                rf"\b(?:(?:{_EACH}|on)\s+)?(?:week\s?days?|working\s+days|"
+                r"mon(?:day)?s?\s*(?:-|–|to|through|thru)\s*fri(?:day)?s?)\b"
+            ),
+            "weekdays",
         ),
-        "every-2-weeks",
-    ),
-    # every 3 weeks / every two days
-    (
-        re.compile(
-            rf"\b{_EACH}\s+(?P<n>\d{{1,3}}|two|three|four|five|six)\s+(?P<unit>weeks?|days?)\b"
+        # every other week / every second week / every 2 weeks / fortnightly / biweekly
+        (
+            re.compile(
+                rf"\b(?:{_EACH}\s+(?:other|second|2nd)\s+week|fortnightly|biweekly|"
+                rf"{_EACH}\s+fortnight)\b"
+            ),
+            "every-2-weeks",
         ),
-        "every-n",
-    ),
-    # every week / weekly / every day / daily
-    (re.compile(rf"\b(?:{_EACH}\s+(?P<unit>week|day)|(?P<adj>weekly|daily))\b"), "every-1"),
-    # every monday and thursday / on tuesdays / mondays
-    (
-        re.compile(rf"\b(?:(?:{_EACH}|on)\s+)?(?P<days>{_DAY}(?:\s*(?:,|and|&)\s*{_DAY})*)\b"),
-        "weekly-days",
-    ),
-]
+        # every 3 weeks / every two days
+        (
+            re.compile(
+                rf"\b{_EACH}\s+(?P<n>\d{{1,3}}|two|three|four|five|six)\s+(?P<unit>weeks?|days?)\b"
+            ),
+            "every-n",
+        ),
+        # every week / weekly / every day / daily
+        (re.compile(rf"\b(?:{_EACH}\s+(?P<unit>week|day)|(?P<adj>weekly|daily))\b"), "every-1"),
+        # every monday and thursday / on tuesdays / mondays
+        (
+            re.compile(rf"\b(?:(?:{_EACH}|on)\s+)?(?P<days>{_DAY}(?:\s*(?:,|and|&)\s*{_DAY})*)\b"),
+            "weekly-days",
+        ),
+    ]
 
 
 def _day(word: str) -> int:
@@ -113,7 +118,7 @@ def read_recurrence(phrase: str) -> tuple[Rule | None, str]:
 
 def _read(text: str) -> tuple[Rule | None, str]:
     low = text.lower()  # not casefold: "ß" would shift the positions cut out of text
-    for pattern, kind in _PATTERNS:
+    for pattern, kind in _patterns():
         found = pattern.search(low)
         if found is None:
             continue
@@ -121,17 +126,20 @@ def _read(text: str) -> tuple[Rule | None, str]:
             continue
         rule = _rule(kind, found)
         rest = (text[: found.start()] + " " + text[found.end() :]).strip(" ,")
-        rest = _LEAD_RE.sub("", rest)
+        rest = _lead().sub("", rest)
         return rule, " ".join(rest.split())
     return None, text
 
 
-# words before the first date left when the recurrence is cut out ("cada martes a las 15h")
-_LEAD_RE = re.compile(
-    r"^(?:(?:at|on|from|starting|a\s+las|a\s+la|à|a|às|as|um|ab|el|le|la|o|am|desde|dès"
-    r"|a\s+partir\s+del?|à\s+partir\s+du|ab\s+dem)\s+)+",
-    re.IGNORECASE,
-)
+@cache
+def _lead() -> re.Pattern[str]:
+    """Words before the first date left when the recurrence is cut out ("cada martes a las
+    15h")."""
+    return re.compile(
+        r"^(?:(?:at|on|from|starting|a\s+las|a\s+la|à|a|às|as|um|ab|el|le|la|o|am|desde|dès"
+        r"|a\s+partir\s+del?|à\s+partir\s+du|ab\s+dem)\s+)+",
+        re.IGNORECASE,
+    )
 
 
 def _is_recurring_days(low: str, found: re.Match[str]) -> bool:

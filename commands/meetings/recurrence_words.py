@@ -185,7 +185,7 @@ def _phrase_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def to_english(phrase: str) -> str:
     """``phrase`` with its es/fr/pt/de recurrence words in English, the rest as typed."""
-    if phrase.isascii() and not _MAYBE_FOREIGN.search(phrase):
+    if phrase.isascii() and not _maybe_foreign().search(phrase):
         return phrase  # English (the usual case): nothing to do
     s = phrase
     for pattern, english in _phrase_patterns():
@@ -197,16 +197,19 @@ def to_english(phrase: str) -> str:
     return s
 
 
-# ASCII words that only the other languages use in recurrences (a cheap test for English)
-_MAYBE_FOREIGN = re.compile(
-    r"(?<![\w\-])(?:cada|todos?|todas?|tous|toutes|chaque|jeden?|jeder|jedes|alle|los|las|les"
-    r"|os|as|nas|nos|aux|el|la|le|am|den|der|semanas?|semaines?|wochen?|dias?|jours?|tage|mes"
-    r"|mois|monat|monats|werktage|werktags|wochentags|primer[oa]?|premiere?|primeir[oa]|erste"
-    r"|segund[oa]s?|tercer[oa]?|terceir[oa]|dritte|cuart[oa]|quart[oa]s?|quint[oa]s?|ultim[oa]"
-    r"|dernier|letzte|\w+s?-feiras?|lunes|martes|miercoles|jueves|viernes|sabados?|domingos?"
-    r"|lundis?|mardis?|mercredis?|jeudis?|vendredis?|samedis?|dimanches?|tercas?|sextas?"
-    r"|montags?|dienstags?|mittwochs?|donnerstags?|freitags?|samstags?|sonntags?|sonnabends?"
-    r"|semanal\w*|hebdomadaire|diari[oa]\w*|quotidien\w*|mensu\w+|mensal\w*|quin[cz]enal\w*"
-    r"|zweiwochentlich|vierzehntagig|14-tagig|monatlich|taglich|wochentlich)(?![\w\-])",
-    re.IGNORECASE,
-)
+# ASCII words that only the other languages use in recurrences (a cheap test for English);
+# compiled on first use, like the rules above: only meeting commands need it, not start-up
+@cache
+def _maybe_foreign() -> re.Pattern[str]:
+    return re.compile(
+        r"(?<![\w\-])(?:cada|todos?|todas?|tous|toutes|chaque|jeden?|jeder|jedes|alle|los|las|les"
+        r"|os|as|nas|nos|aux|el|la|le|am|den|der|semanas?|semaines?|wochen?|dias?|jours?|tage|mes"
+        r"|mois|monat|monats|werktage|werktags|wochentags|primer[oa]?|premiere?|primeir[oa]|erste"
+        r"|segund[oa]s?|tercer[oa]?|terceir[oa]|dritte|cuart[oa]|quart[oa]s?|quint[oa]s?|ultim[oa]"
+        r"|dernier|letzte|\w+s?-feiras?|lunes|martes|miercoles|jueves|viernes|sabados?|domingos?"
+        r"|lundis?|mardis?|mercredis?|jeudis?|vendredis?|samedis?|dimanches?|tercas?|sextas?"
+        r"|montags?|dienstags?|mittwochs?|donnerstags?|freitags?|samstags?|sonntags?|sonnabends?"
+        r"|semanal\w*|hebdomadaire|diari[oa]\w*|quotidien\w*|mensu\w+|mensal\w*|quin[cz]enal\w*"
+        r"|zweiwochentlich|vierzehntagig|14-tagig|monatlich|taglich|wochentlich)(?![\w\-])",
+        re.IGNORECASE,
+    )
