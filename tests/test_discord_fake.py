@@ -520,6 +520,40 @@ async def test_slash_command_sync_and_ephemeral_response(
     assert response.message.ephemeral
 
 
+async def test_choices_keep_their_name_localizations(
+    discord_fake: FakeDiscord, discord_client: discord.Client
+) -> None:
+    """A choice's ``name_localizations`` are stored and given back only when asked
+    ``with_localizations``, as Discord does; a key that is no Discord locale is refused."""
+    fake = discord_fake
+    guild = main_guild(fake)
+    http = discord_client.http
+    app_id = fake.application_id
+    choice = {"name": "yes", "value": "yes", "name_localizations": {"pt-BR": "sim", "de": "ja"}}
+    command = {
+        "name": "rsvp",
+        "description": "Answer",
+        "options": [{"name": "answer", "description": "a", "type": 3, "choices": [choice]}],
+    }
+    await http.bulk_upsert_guild_commands(app_id, guild.id, [command])
+    route = discord.http.Route(
+        "GET", "/applications/{app_id}/guilds/{guild_id}/commands", app_id=app_id, guild_id=guild.id
+    )
+    plain = await http.request(route)
+    assert plain[0]["options"][0]["choices"] == [{"name": "yes", "value": "yes"}]
+    full = await http.request(route, params={"with_localizations": "true"})
+    assert full[0]["options"][0]["choices"] == [choice]
+
+    choice["name_localizations"] = {"pt_BR": "sim"}
+    with pytest.raises(discord.HTTPException) as refused:
+        await http.bulk_upsert_guild_commands(app_id, guild.id, [command])
+    assert refused.value.code == 50035
+    assert "choices.0.name_localizations.pt_BR: Value must be one of" in refused.value.text
+    choice["name_localizations"] = {"fr": "o" * 101}
+    with pytest.raises(discord.HTTPException):
+        await http.bulk_upsert_guild_commands(app_id, guild.id, [command])
+
+
 async def test_subcommand_groups_arrive_as_discord_nests_them(
     discord_fake: FakeDiscord,
     discord_client: discord.Client,

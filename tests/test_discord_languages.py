@@ -4,7 +4,16 @@ the bot speaks."""
 
 from __future__ import annotations
 
+from typing import Literal
+
+import pytest
+
+from adapters.discord.choice_names import CHOICE_NAMES
+from chatbot.base.i18n import verbatim
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.converters import YesNoMaybe
 from chatbot.dispatch.registry import Module
+from chatbot.messages.events import Reply
 from commands import announce, basics, members
 from tests.discord_fake import FakeDiscord, RecordedMessage, User
 from tests.discord_helpers import Gate, RunningBot, StartBot, main_guild, make_test_module
@@ -127,6 +136,92 @@ async def test_slash_commands_carry_their_descriptions_in_every_language(
     reads = [r for r in fake.requests if r.method == "GET" and r.route == GUILD_COMMANDS]
     assert len(reads) == 2 and all(r.query.get("with_localizations") == "true" for r in reads)
     assert guild.id == sync.guild_id
+
+
+def with_choices() -> list[Module]:
+    module = Module("choicetest", "Fixed choices in every language.")
+
+    @module.command(help="Answer with fixed choices.")
+    async def pick(
+        ctx: Context, state: Literal["on", "off"], answer: YesNoMaybe = "maybe"
+    ) -> Reply:
+        return Reply.of(verbatim("state={state} answer={answer}", state=state, answer=answer))
+
+    return [basics.module, module]
+
+
+async def test_slash_command_choices_are_named_in_every_language(
+    discord_fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The picker names a command's fixed choices in Spanish, French, Portuguese and German
+    while each choice keeps its value, so choosing `sí` from a Spanish app runs the command
+    with `yes`.  Discord holding choices named by an older catalog (here: `on`/`off` not
+    translated yet) is a change, synced on start; holding the same is not."""
+    fake = discord_fake
+    guild = main_guild(fake)
+    with monkeypatch.context() as older:
+        older.delitem(CHOICE_NAMES, "on")
+        older.delitem(CHOICE_NAMES, "off")
+        async with start_bot(modules=with_choices()):
+            pass
+    (first,) = fake.command_syncs
+    pick = next(c for c in first.commands if c["name"] == "pick")
+    assert pick["options"][0]["choices"] == [
+        {"name": "on", "value": "on"},
+        {"name": "off", "value": "off"},
+    ]
+
+    async with start_bot(modules=with_choices()):
+        assert len(fake.command_syncs) == 2
+        pick = next(c for c in fake.command_syncs[-1].commands if c["name"] == "pick")
+        state, answer = pick["options"]
+        assert state["choices"] == [
+            {
+                "name": "on",
+                "value": "on",
+                "name_localizations": {
+                    "es-ES": "activar",
+                    "es-419": "activar",
+                    "fr": "activer",
+                    "pt-BR": "ativar",
+                    "de": "ein",
+                },
+            },
+            {
+                "name": "off",
+                "value": "off",
+                "name_localizations": {
+                    "es-ES": "desactivar",
+                    "es-419": "desactivar",
+                    "fr": "désactiver",
+                    "pt-BR": "desativar",
+                    "de": "aus",
+                },
+            },
+        ]
+        yes = answer["choices"][0]
+        assert (yes["name"], yes["value"]) == ("yes", "yes")
+        assert yes["name_localizations"] == {
+            "es-ES": "sí",
+            "es-419": "sí",
+            "fr": "oui",
+            "pt-BR": "sim",
+            "de": "ja",
+        }
+        # Discord holds them (and gives them back when asked with_localizations)
+        held = next(c for c in fake.guild_commands[guild.id] if c["name"] == "pick")
+        assert held["options"][1]["choices"][0]["name_localizations"]["pt-BR"] == "sim"
+
+        for locale in ("es-ES", "fr", "pt-BR", "de"):
+            chosen = await fake.invoke_command(
+                "pick", {"state": "off", "answer": "yes"}, user="alice", locale=locale
+            )
+            reply = await chosen.wait_for_response()
+            assert reply.content == "state=off answer=yes"
+
+    async with start_bot(modules=with_choices()):
+        pass
+    assert len(fake.command_syncs) == 2  # Discord holds the same names: no sync
 
 
 async def test_a_community_servers_language_is_its_channels_language(

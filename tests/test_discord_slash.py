@@ -3,20 +3,25 @@ Discord's command picker, and syncing them only when they changed."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adapters.discord.choice_names import CHOICE_NAMES, UNTRANSLATED
 from adapters.discord.slash import (
+    DISCORD_LOCALES,
     MANAGE_EVENTS,
     build_slash,
+    choice_suggestions,
     command_text,
     describe,
     held_matches,
 )
 from chatbot.base.clock import FakeClock
 from chatbot.dispatch.registry import Command, Group, Level, Registry
+from chatbot.messages.localise import text_in
 from commands import announce, basics, casestudies, faq, meetings, members
 from tests.discord_fake import FakeDiscord
 from tests.discord_helpers import StartBot, main_guild
@@ -155,6 +160,65 @@ def test_what_discord_holds_is_compared_with_its_defaults(registry: Registry) ->
     assert not held_matches(ours, stale)
     stale[localised]["description_localizations"] = None
     assert not held_matches(ours, stale)
+
+
+def all_choices(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for option in options:
+        found += option.get("choices", [])
+        found += all_choices(option.get("options", []))
+    return found
+
+
+def test_every_choice_of_the_shipped_commands_is_named_in_every_language(
+    registry: Registry,
+) -> None:
+    """Each fixed choice a member picks from (`/rsvp answer:`, `/faq-organiser edit
+    field:`…) is named in all five Discord locales, unless it is a format name (`csv`);
+    its value is still the word the command takes."""
+    choices = [c for p in build_slash(registry).payloads for c in all_choices(p["options"])]
+    assert {c["value"] for c in choices} >= {"yes", "near_misses", "on", "title", "csv"}
+    for choice in choices:
+        if choice["value"] in UNTRANSLATED:
+            assert choice == {"name": choice["value"], "value": choice["value"]}
+            continue
+        assert choice["value"] in CHOICE_NAMES, f"name {choice['value']!r} in choice_names.py"
+        names = choice.get("name_localizations", {})
+        # the catalog's word in each locale (only the ones that differ from English are sent:
+        # French says "question" too)
+        for locale, lang in DISCORD_LOCALES.items():
+            shown = names.get(locale, choice["name"])
+            assert shown == text_in(CHOICE_NAMES[choice["value"]], lang), (locale, choice)
+    field = next(c for c in choices if c["value"] == "near_misses")
+    assert field["name"] == "near misses"
+    assert field["name_localizations"]["de"] == "ähnliche Fragen"
+
+
+def test_a_changed_choice_translation_is_a_change(registry: Registry) -> None:
+    """Discord holding a choice's older name (or none) in one locale means a sync."""
+    ours = build_slash(registry).payloads
+    held = copy.deepcopy(ours)
+    assert held_matches(ours, held)
+    rsvp = next(c for c in held if c["name"] == "rsvp")
+    answer = next(o for o in rsvp["options"] if o.get("choices"))
+    answer["choices"][0]["name_localizations"]["fr"] = "ouais"
+    assert not held_matches(ours, held)
+    del answer["choices"][0]["name_localizations"]
+    assert not held_matches(ours, held)
+
+
+def test_autocompleted_choices_are_named_in_the_apps_language() -> None:
+    """Discord ignores name_localizations in autocomplete answers: a long list of choices
+    is named in the interaction's locale instead, matched by either word, same values."""
+    options = ("on", "off", "csv")
+    assert choice_suggestions(options, "", "es-419") == [
+        ("activar", "on"),
+        ("desactivar", "off"),
+        ("csv", "csv"),
+    ]
+    assert choice_suggestions(options, "aus", "de") == [("aus", "off")]
+    assert choice_suggestions(options, "off", "de") == [("aus", "off")]
+    assert choice_suggestions(options, "o", "en-US") == [("on", "on"), ("off", "off")]
 
 
 async def test_help_does_not_list_internal_entry_points(sqlite_url: str, clock: FakeClock) -> None:

@@ -96,7 +96,9 @@ class Interactions(Mentions):
         if option is not None and option.complete == "zone":
             pairs = zone_suggestions(typed)
         elif option is not None and isinstance(option.param.converter, Choice):
-            pairs = choice_suggestions(option.param.converter.options, typed)
+            pairs = choice_suggestions(
+                option.param.converter.options, typed, str(interaction.locale)
+            )
         choices = [discord.app_commands.Choice(name=name, value=value) for name, value in pairs]
         await interaction.response.autocomplete(choices)
 

@@ -16,7 +16,8 @@ One declaration serves both ways of typing a command:
   no slash commands;
 * descriptions carry ``description_localizations`` for the languages the bot speaks, from
   the same catalogs as its replies (:data:`DISCORD_LOCALES`); names stay English, the
-  names every help text and example uses;
+  names every help text and example uses; a fixed choice's name (what the picker shows)
+  carries ``name_localizations`` too, its value (what the command gets) stays the same;
 * parameters become typed options: :class:`Integer` → integer (with min/max),
   :class:`Choice` → string with choices, :class:`MemberArg` → user, everything else → string;
   time zones (:class:`TimeZoneArg`, or a text parameter named ``zone``) get autocomplete.
@@ -29,10 +30,11 @@ discord.py: the payloads are Discord's JSON.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from adapters.discord.choice_names import choice_name
 from chatbot.base.i18n import Msg
 from chatbot.dispatch.converters import _QUOTES, Choice, Integer, MemberArg, Text, TimeZoneArg
 from chatbot.dispatch.registry import Command, Group, Level, Param, Registry
@@ -149,15 +151,30 @@ def described(text: str | Msg, fallback: str) -> dict[str, Any]:
     """``description`` (English) and ``description_localizations`` (where a catalog
     translates it) of a command or an option."""
     english = describe(text, fallback)
-    localised = {
+    fields: dict[str, Any] = {"description": english}
+    if found := localised(text, english, lambda t: describe(t, fallback)):
+        fields["description_localizations"] = found
+    return fields
+
+
+def localised(text: str | Msg, english: str, shape: Callable[[str], str]) -> dict[str, str]:
+    """``text`` in each of :data:`DISCORD_LOCALES` where a catalog translates it."""
+    return {
         locale: found
         for locale, lang in DISCORD_LOCALES.items()
-        if (found := describe(text, fallback, lang)) != english
+        if (found := shape(text_in(text, lang))) != english
     }
-    fields: dict[str, Any] = {"description": english}
-    if localised:
-        fields["description_localizations"] = localised
-    return fields
+
+
+def named_choice(value: str) -> dict[str, Any]:
+    """A fixed choice: ``value`` is what the command gets, in every language; ``name`` and
+    ``name_localizations`` are what the picker shows (see :mod:`.choice_names`)."""
+    name = choice_name(value)
+    english = clip_choice(text_in(name, "en"))
+    choice: dict[str, Any] = {"name": english, "value": value}
+    if names := localised(name, english, clip_choice):
+        choice["name_localizations"] = names
+    return choice
 
 
 def clip_choice(text: str) -> str:
@@ -198,7 +215,7 @@ def _option(param: Param) -> tuple[SlashOption, dict[str, Any]] | None:
             if len(conv.options) <= MAX_CHOICES and all(
                 len(o) <= MAX_CHOICE_TEXT for o in conv.options
             ):
-                payload["choices"] = [{"name": o, "value": o} for o in conv.options]
+                payload["choices"] = [named_choice(o) for o in conv.options]
             else:
                 complete = "choice"
         elif is_zone_param(param):
@@ -343,6 +360,7 @@ _HELD_DEFAULTS: dict[str, Any] = {
     "default_member_permissions": None,
     "min_length": 0,
     "description_localizations": None,
+    "name_localizations": None,
 }
 
 
@@ -444,8 +462,18 @@ def zone_suggestions(typed: str, limit: int = MAX_CHOICES) -> list[tuple[str, st
     return [(clip_choice(shown), key) for shown, key in complete_zone(typed, limit)]
 
 
-def choice_suggestions(options: tuple[str, ...], typed: str) -> list[tuple[str, str]]:
+def choice_suggestions(
+    options: tuple[str, ...], typed: str, locale: str | None = None
+) -> list[tuple[str, str]]:
+    """(shown name, value) pairs of the options matching what is typed, named in the
+    language of the member's app (``locale``, Discord's code) as fixed choices are."""
+    lang = DISCORD_LOCALES.get(locale or "", "en")
+    named = [(clip_choice(text_in(choice_name(o), lang)), o) for o in options]
     folded = typed.strip().casefold()
-    hits = [o for o in options if o.casefold().startswith(folded)]
-    hits += [o for o in options if folded in o.casefold() and o not in hits]
-    return [(clip_choice(o), o) for o in hits[:MAX_CHOICES] if len(o) <= MAX_CHOICE_TEXT]
+
+    def matches(pair: tuple[str, str], test: Callable[[str], bool]) -> bool:
+        return test(pair[0].casefold()) or test(pair[1].casefold())
+
+    hits = [p for p in named if matches(p, lambda t: t.startswith(folded))]
+    hits += [p for p in named if p not in hits and matches(p, lambda t: folded in t)]
+    return [p for p in hits[:MAX_CHOICES] if len(p[1]) <= MAX_CHOICE_TEXT]

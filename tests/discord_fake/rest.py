@@ -79,6 +79,43 @@ ALLOWED_CALLBACKS: dict[int, set[int]] = {
 }
 
 COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+#: Discord's locales, the keys a ``*_localizations`` map may have
+LOCALES = frozenset(
+    {
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    }
+)
 
 
 # ------------------------------------------------------------------ helpers
@@ -917,7 +954,32 @@ class RestApi:
             return form_error(
                 [*path, "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
             )
+        for index, choice in enumerate(option.get("choices") or []):
+            problem = cls._choice_error(choice, [*path, "choices", index])
+            if problem is not None:
+                return problem
         return cls._options_error(option.get("options") or [], [*path, "options"])
+
+    @staticmethod
+    def _choice_error(choice: Any, path: list[str | int]) -> web.Response | None:
+        """A choice as Discord checks it: a name of 1-100 characters, a value, and
+        ``name_localizations`` by Discord locale, each name of 1-100 characters."""
+        if not isinstance(choice, dict) or "value" not in choice:
+            return form_error([*path, "value"], "BASE_TYPE_REQUIRED", "This field is required")
+        names = {None: choice.get("name"), **(choice.get("name_localizations") or {})}
+        for locale, name in names.items():
+            where = [*path, "name"] if locale is None else [*path, "name_localizations", locale]
+            if locale is not None and locale not in LOCALES:
+                return form_error(
+                    where,
+                    "BASE_TYPE_CHOICES",
+                    f"Value must be one of {tuple(sorted(LOCALES))}.",
+                )
+            if not isinstance(name, str) or not 1 <= len(name) <= 100:
+                return form_error(
+                    where, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+                )
+        return None
 
     @classmethod
     def _options_error(cls, options: list[Any], path: list[str | int]) -> web.Response | None:
