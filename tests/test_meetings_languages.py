@@ -296,12 +296,13 @@ async def test_a_portuguese_organiser_reads_the_series_with_the_right_gender(
     assert "toda primeiro" not in echo
 
 
-#: per language: the words `!remind me` is shown with (on, off), and the confirmation's start
+#: per language: the words `!remind me` is shown with (on, off), the confirmation's start,
+#: and `!tz set <city>`'s placeholder
 REMIND_WORDS = {
-    "es": ("activar", "desactivar", "Te enviaré un mensaje directo"),
-    "fr": ("activer", "désactiver", "Je vous enverrai un message privé"),
-    "pt": ("ativar", "desativar", "Vou te mandar uma mensagem direta"),
-    "de": ("an", "aus", "Ich schreibe dir"),
+    "es": ("activar", "desactivar", "Te enviaré un mensaje directo", "<ciudad>"),
+    "fr": ("activer", "désactiver", "Je vous enverrai un message privé", "<ville>"),
+    "pt": ("ativar", "desativar", "Vou te mandar uma mensagem direta", "<cidade>"),
+    "de": ("an", "aus", "Ich schreibe dir", "<Stadt>"),
 }
 
 
@@ -310,11 +311,11 @@ async def test_remind_me_in_the_members_own_words(chat: ConsoleChat, lang: str) 
     """``!remind me activar`` (``activer``, ``ativar``, ``an``) turns reminders on, and the
     reply tells the member to stop them with their own word, which works; an unknown word is
     refused with the two words of their language, not English ``on``/``off``."""
-    on, off, start = REMIND_WORDS[lang]
+    on, off, start, city = REMIND_WORDS[lang]
     await chat.say(f"!lang {lang}", as_="bob")
     said = await chat.say(f"!remind me {on}", as_="bob")
     assert said.startswith(start) and f"`!remind me {off}`" in said, said
-    assert "remind me off" not in said
+    assert "remind me off" not in said and f"`!tz set {city}`" in said, said
     refused = await chat.say("!remind me bof", as_="bob")
     assert refused.splitlines()[0].endswith(f": {on}, {off}."), refused
     stopped = await chat.say(f"!remind me {off}", as_="bob")

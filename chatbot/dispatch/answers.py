@@ -70,6 +70,9 @@ OFF: Final = NO | _keys(
     "desativado desligar aus ausschalten deaktivieren"
 )
 
+#: every one of them (``!faq list all``, ``!faq list todo``)
+ALL: Final = _keys("all everything todo todos todas tout tous toutes tudo alle alles")
+
 #: the words a member may also type as a command in a dialogue (``!cancel``, ``!atrás``)
 KEYWORDS: Final = CANCEL | BACK | SKIP | HELP
 
@@ -93,6 +96,7 @@ SHOWN_KEYWORDS: Final[dict[str, Msg]] = {
     "cancel": _p("dialogue keyword", "cancel"),
     "on": _p("switch keyword, as in '!remind me on'", "on"),
     "off": _p("switch keyword, as in '!remind me off'", "off"),
+    "all": _p("keyword for every one, as in '!faq list all'", "all"),
 }
 #: the words each shown keyword stands for
 ACCEPTED: Final = {
@@ -106,6 +110,7 @@ ACCEPTED: Final = {
     "cancel": CANCEL,
     "on": ON,
     "off": OFF,
+    "all": ALL,
 }
 
 
