@@ -448,3 +448,23 @@ def test_shipped_answers_link_the_pages_they_name() -> None:
         assert "search for" not in answer.casefold(), entry["id"]
         if "meta.wikimedia.org" in answer:
             assert "https://meta.wikimedia.org/wiki/" in answer, entry["id"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "word"), [("es", "todo"), ("fr", "tout"), ("pt", "tudo"), ("de", "alle")]
+)
+async def test_all_is_shown_and_taken_in_the_members_language(
+    chat: ConsoleChat, lang: str, word: str
+) -> None:
+    """A member reading Spanish is told `!faq show … todo`, not English `all`, and
+    `!faq show … todo` / `!faq list todo` do what `all` does (English still works)."""
+    await chat.say(f"!lang {lang}", as_="bob")
+    out = await chat.say("!faq show attend-meeting", as_="bob")
+    assert f"`!faq show attend-meeting {word}`" in out and "attend-meeting all`" not in out, out
+    entry = faq_service(chat).kb.get("attend-meeting")
+    assert entry is not None and entry.near_misses[0] not in out
+    out = await chat.say(f"!faq show attend-meeting {word}", as_="bob")
+    assert entry.near_misses[0] in out and entry.alternates[0] in out, out
+    listed = await chat.say(f"!faq list {word}", as_="bob")
+    assert listed == await chat.say("!faq list all", as_="bob")
+    assert "attend-meeting" in listed, listed

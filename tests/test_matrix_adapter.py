@@ -685,5 +685,5 @@ def test_a_room_post_renders_in_the_rooms_language() -> None:
     )
     spanish = localise(Outgoing(room, Reply.of(When(at)), Reader(lang="es"), sent_at=at))
     assert render_content(spanish, "!", ())["body"] == (
-        "mar, 1 dic, 1:00 UTC (nadie aquí ha configurado su zona horaria: `!tz set <city>`)"
+        "mar, 1 dic, 1:00 UTC (nadie aquí ha configurado su zona horaria: `!tz set <ciudad>`)"
     )

@@ -294,3 +294,41 @@ async def test_a_portuguese_organiser_reads_the_series_with_the_right_gender(
     echo = await chat.say('!meeting add "Encontro" primeiro domingo do mês às 15h', room="#general")
     assert "todo primeiro domingo do mês" in echo, echo
     assert "toda primeiro" not in echo
+
+
+#: per language: the words `!remind me` is shown with (on, off), the confirmation's start,
+#: and `!tz set <city>`'s placeholder
+REMIND_WORDS = {
+    "es": ("activar", "desactivar", "Te enviaré un mensaje directo", "<ciudad>"),
+    "fr": ("activer", "désactiver", "Je vous enverrai un message privé", "<ville>"),
+    "pt": ("ativar", "desativar", "Vou te mandar uma mensagem direta", "<cidade>"),
+    "de": ("an", "aus", "Ich schreibe dir", "<Stadt>"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(REMIND_WORDS))
+async def test_remind_me_in_the_members_own_words(chat: ConsoleChat, lang: str) -> None:
+    """``!remind me activar`` (``activer``, ``ativar``, ``an``) turns reminders on, and the
+    reply tells the member to stop them with their own word, which works; an unknown word is
+    refused with the two words of their language, not English ``on``/``off``."""
+    on, off, start, city = REMIND_WORDS[lang]
+    await chat.say(f"!lang {lang}", as_="bob")
+    said = await chat.say(f"!remind me {on}", as_="bob")
+    assert said.startswith(start) and f"`!remind me {off}`" in said, said
+    assert "remind me off" not in said and f"`!tz set {city}`" in said, said
+    refused = await chat.say("!remind me bof", as_="bob")
+    assert refused.splitlines()[0].endswith(f": {on}, {off}."), refused
+    stopped = await chat.say(f"!remind me {off}", as_="bob")
+    assert "Meeting reminders are off." not in stopped and stopped.endswith("."), stopped
+    helped = await chat.say("!help remind me", as_="bob")
+    assert f"`{on} [1d,15m]`" in helped and f"`{off}`" in helped, helped
+    again = await chat.say("!remind via auto", as_="bob")
+    assert f"`!remind me {on}`" in again and "remind me on" not in again, again
+
+
+async def test_remind_me_accepts_yes_and_no_in_any_language(chat: ConsoleChat) -> None:
+    """The English words stay, and a yes or no in the five languages switches too."""
+    for word, expected in [("on", "I'll DM you"), ("sí", "I'll DM you"), ("ja", "I'll DM you")]:
+        assert (await chat.say(f"!remind me {word}", as_="bob")).startswith(expected), word
+    for word in ("off", "nein", "desactivar", "aus"):
+        assert "Meeting reminders are off." in await chat.say(f"!remind me {word}", as_="bob")

@@ -59,11 +59,27 @@ SKIP: Final = NONE | _keys("skip saltar omitir passer sauter pular überspringen
 #: what is this question about
 HELP: Final = _keys("help ? what? ayuda aide ajuda hilfe")
 
+#: switch something on (``!remind me on``, ``!remind me activar``); every yes counts too
+ON: Final = YES | _keys(
+    "on enable activar activado encender activer activé allumer ativar ativado ligar "
+    "an ein einschalten aktivieren"
+)
+#: switch it off (``!remind me off``, ``!remind me aus``); every no counts too
+OFF: Final = NO | _keys(
+    "off disable desactivar desactivado apagar désactiver désactivé éteindre desativar "
+    "desativado desligar aus ausschalten deaktivieren"
+)
+
+#: every one of them (``!faq list all``, ``!faq list todo``)
+ALL: Final = _keys("all everything todo todos todas tout tous toutes tudo alle alles")
+
 #: the words a member may also type as a command in a dialogue (``!cancel``, ``!atrás``)
 KEYWORDS: Final = CANCEL | BACK | SKIP | HELP
 
 #: aliases for a ``Literal["yes", "no", "maybe"]`` argument (``!rsvp 3 sim``)
 YES_NO_MAYBE: Final = {"yes": YES, "no": NO, "maybe": MAYBE}
+#: aliases for a ``Literal["on", "off"]`` argument (``!remind me activar``)
+ON_OFF: Final = {"on": ON, "off": OFF}
 
 
 #: each dialogue keyword as a member is told to type it, in their language: one word of
@@ -78,6 +94,9 @@ SHOWN_KEYWORDS: Final[dict[str, Msg]] = {
     "skip": _p("dialogue keyword", "skip"),
     "help": _p("dialogue keyword", "help"),
     "cancel": _p("dialogue keyword", "cancel"),
+    "on": _p("switch keyword, as in '!remind me on'", "on"),
+    "off": _p("switch keyword, as in '!remind me off'", "off"),
+    "all": _p("keyword for every one, as in '!faq list all'", "all"),
 }
 #: the words each shown keyword stands for
 ACCEPTED: Final = {
@@ -89,6 +108,9 @@ ACCEPTED: Final = {
     "skip": SKIP,
     "help": HELP,
     "cancel": CANCEL,
+    "on": ON,
+    "off": OFF,
+    "all": ALL,
 }
 
 

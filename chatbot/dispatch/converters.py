@@ -17,7 +17,7 @@ import msgspec
 
 from chatbot.base.errors import BadArgument
 from chatbot.base.i18n import Msg, _, _n, listing
-from chatbot.dispatch.answers import SHOWN_KEYWORDS, YES_NO_MAYBE, answer_key
+from chatbot.dispatch.answers import ON_OFF, SHOWN_KEYWORDS, YES_NO_MAYBE, answer_key
 from chatbot.messages.events import Plain
 
 if TYPE_CHECKING:
@@ -221,6 +221,9 @@ class Aliases:
 #: an answer of yes, no or maybe, in any of the five languages (``sí``, ``oui``, ``talvez``,
 #: ``nein``): the value is always ``"yes"``, ``"no"`` or ``"maybe"``
 YesNoMaybe = Annotated[Literal["yes", "no", "maybe"], Aliases(YES_NO_MAYBE)]
+#: a switch, on or off, in any of the five languages (``activar``, ``désactiver``, ``aus``, or
+#: yes and no): the value is always ``"on"`` or ``"off"``
+OnOff = Annotated[Literal["on", "off"], Aliases(ON_OFF)]
 
 
 _DURATION_UNITS = {

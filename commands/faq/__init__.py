@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from chatbot.base.errors import UserError
 from chatbot.base.i18n import N_, Msg, _, _n
+from chatbot.dispatch.answers import ALL, SHOWN_KEYWORDS, answer_key, keyword
 from chatbot.dispatch.context import Context
+from chatbot.dispatch.converters import Aliases
 from chatbot.dispatch.registry import Level, Module
 from chatbot.messages.events import (
     Attachment,
@@ -134,7 +136,7 @@ async def ask(ctx: Context, question: str) -> Reply:
     name="list",
     help=_("List the topics, or the entries of one topic."),
     examples=["faq list", "faq list meetings", "faq list all"],
-    params={"tag": _("a topic from `!faq list`, or `all`")},
+    params={"tag": _("a topic from `!faq list`, or {all}", all=keyword("all"))},
 )
 async def list_(ctx: Context, tag: str = "") -> Reply:
     svc = service(ctx)
@@ -163,7 +165,7 @@ async def list_(ctx: Context, tag: str = "") -> Reply:
             ),
             aside=True,
         )
-    if wanted == "all":
+    if answer_key(wanted) in ALL:
         chosen = list(entries)
     else:
         chosen = [
@@ -225,10 +227,14 @@ NOT_ANSWERED = (
     examples=["faq show join-the-group", "faq show join-the-group all"],
     params={
         "id": _("the entry's id, from `!faq list` or a `see also`"),
-        "detail": _("`all` to get every phrasing and near-miss (by direct message)"),
+        "detail": _(
+            "{all} to get every phrasing and near-miss (by direct message)", all=keyword("all")
+        ),
     },
 )
-async def show(ctx: Context, id: str, detail: Literal["all"] | None = None) -> Reply:
+async def show(
+    ctx: Context, id: str, detail: Annotated[Literal["all"], Aliases({"all": ALL})] | None = None
+) -> Reply:
     svc = service(ctx)
     entry = await svc.entry(id)
     every = detail == "all"
@@ -250,7 +256,15 @@ async def show(ctx: Context, id: str, detail: Literal["all"] | None = None) -> R
         parts.extend(["\n", _("Language: {language}", language=Plain(entry.lang))])
     if more:
         parts.extend(
-            ["\n", _("`{prefix}faq show {id} all` lists them all.", prefix=ctx.prefix, id=entry.id)]
+            [
+                "\n",
+                _(
+                    "`{prefix}faq show {id} {all}` lists them all.",
+                    prefix=ctx.prefix,
+                    id=entry.id,
+                    all=SHOWN_KEYWORDS["all"],
+                ),
+            ]
         )
     return Reply.of(*parts, private=every, direct=every)
 

@@ -12,7 +12,7 @@ from chatbot.base.errors import UserError
 from chatbot.base.i18n import Msg, _, verbatim
 from chatbot.dispatch.answers import SHOWN_KEYWORDS
 from chatbot.dispatch.context import Context
-from chatbot.dispatch.converters import YesNoMaybe
+from chatbot.dispatch.converters import OnOff, YesNoMaybe
 from chatbot.messages.events import Bullets, Inline, Part, Plain, Reply, When
 from chatbot.storage.conditional import upsert
 from commands.meetings import gestures, meeting, module, remind
@@ -268,12 +268,19 @@ async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
 
 
 @remind.command(
-    help=_("Reminders of every meeting by DM, in your zone: `on [1d,15m]` or `off`."),
+    help=_(
+        "Reminders of every meeting by DM, in your zone: {on} or {off}.",
+        on=verbatim("`{on} [1d,15m]`", on=SHOWN_KEYWORDS["on"]),
+        off=verbatim("`{off}`", off=SHOWN_KEYWORDS["off"]),
+    ),
     examples=["remind me on", "remind me on 1d,15m", "remind me on 1h", "remind me off"],
-    params={"state": _("on or off"), "leads": _("how long before, e.g. 7d,1d,1h,15m")},
+    params={
+        "state": _("{on} or {off}", on=SHOWN_KEYWORDS["on"], off=SHOWN_KEYWORDS["off"]),
+        "leads": _("how long before, e.g. 7d,1d,1h,15m"),
+    },
     private=True,
 )
-async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Reply:
+async def me(ctx: Context, state: OnOff, leads: str = "") -> Reply:
     now = ctx.now()
     prefix = ctx.prefix
     async with ctx.db.session() as session:
@@ -314,15 +321,17 @@ async def me(ctx: Context, state: Literal["on", "off"], leads: str = "") -> Repl
     said = (
         _(
             "I'll DM you {before} each meeting, in UTC until you set your zone "
-            "(`{prefix}tz set <city>`). `{prefix}remind me off` stops them.",
+            "(`{prefix}tz set <city>`). `{prefix}remind me {off}` stops them.",
             before=before,
             prefix=prefix,
+            off=SHOWN_KEYWORDS["off"],
         )
         if prefs.zone is None
         else _(
-            "I'll DM you {before} each meeting. `{prefix}remind me off` stops them.",
+            "I'll DM you {before} each meeting. `{prefix}remind me {off}` stops them.",
             before=before,
             prefix=prefix,
+            off=SHOWN_KEYWORDS["off"],
         )
     )
     return Reply.of(said, aside=True)
@@ -387,4 +396,11 @@ async def _reminders_state(ctx: Context) -> list[Msg | str]:
         pref = await session.get(ReminderPrefRow, ctx.member.key)
     if pref is not None:
         return []
-    return [" ", _("Reminders are off: `{prefix}remind me on` turns them on.", prefix=ctx.prefix)]
+    return [
+        " ",
+        _(
+            "Reminders are off: `{prefix}remind me {on}` turns them on.",
+            prefix=ctx.prefix,
+            on=SHOWN_KEYWORDS["on"],
+        ),
+    ]

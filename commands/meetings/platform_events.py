@@ -35,6 +35,7 @@ from chatbot.dispatch.adapter import (
     EventRef,
     EventSpec,
 )
+from chatbot.dispatch.answers import SHOWN_KEYWORDS
 from chatbot.dispatch.context import room_language
 from chatbot.messages.localise import text_in
 from chatbot.storage.conditional import upsert
@@ -152,9 +153,10 @@ def event_spec(bot: Host, row: MeetingRow, at: datetime, lang: str | None = None
     lines.append(
         text_in(
             _(
-                '"Interested" counts as going; {rsvp} answers too, `{prefix}remind me on` '
+                '"Interested" counts as going; {rsvp} answers too, `{prefix}remind me {on}` '
                 "sends reminders in your own time zone.",
                 prefix=prefix,
+                on=SHOWN_KEYWORDS["on"],
                 rsvp=rsvp_usage(prefix, number),
             ),
             lang,

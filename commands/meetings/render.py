@@ -102,9 +102,10 @@ def room_post(
         "\n",
         _(
             "Coming? `{prefix}rsvp {number} {yes}`, `… {maybe}` or `… {no}`. "
-            "`{prefix}remind me on` sends you reminders in your own time zone.",
+            "`{prefix}remind me {on}` sends you reminders in your own time zone.",
             prefix=prefix,
             number=number,
+            on=SHOWN_KEYWORDS["on"],
             **answer_words(),
         ),
     ]
