@@ -89,8 +89,8 @@ async def test_faq_add_is_confirmed_in_spanish(chat: ConsoleChat) -> None:
     await chat.say("!lang es", as_="ana")
     out = await chat.say('!faq add wifi "Where is the wifi password?" On the desk.', as_="ana")
     assert out == (
-        "Añadí `wifi`. `!faq alias wifi <phrasing>` añade otras formas de preguntarlo y "
-        "`!faq edit wifi tags <topics>`, sus temas."
+        "Añadí `wifi`. `!faq alias wifi <formulación>` añade otras formas de preguntarlo y "
+        "`!faq edit wifi tags <temas>`, sus temas."
     )
     out = await chat.say("!faq edit wifi answer At the front desk.", as_="ana")
     assert out == "Cambié el campo «respuesta» de `wifi`."
