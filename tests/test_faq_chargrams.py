@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from commands.faq.chargrams import CharGramIndex
@@ -24,7 +26,8 @@ def test_a_misspelt_word_finds_the_entry_it_belongs_to(vectorised: bool) -> None
 
 
 def test_numpy_scores_are_the_pure_python_ones() -> None:
-    pytest.importorskip("numpy")
+    if os.environ.get("CI", "").lower() != "true":  # under CI a missing NumPy fails
+        pytest.importorskip("numpy")
     plain, fast = CharGramIndex(PHRASINGS), CharGramIndex(PHRASINGS, vectorised=True)
     for words in (["jion", "grup"], ["catalog", "wikidata"], ["membr", "fees"], ["zzz"]):
         expected, got = plain.scores(words), fast.scores(words)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from chatbot.base.i18n import Msg, _, _n, _p, verbatim
+from chatbot.base.i18n import Msg, _, _n, _p, together, verbatim
 from chatbot.delivery.outbox_payload import encode_payload
 from chatbot.dispatch.answers import SHOWN_KEYWORDS
 from chatbot.messages.events import Button, Part, Plain, Reader, Reply, When
@@ -36,16 +36,6 @@ def duration_words(minutes: int) -> Msg:
     if hours and rest:
         return verbatim("{h} h {m} min", h=str(hours), m=str(rest))
     return verbatim("{h} h", h=str(hours)) if hours else verbatim("{m} min", m=str(rest))
-
-
-def and_list(items: Sequence[Msg]) -> Msg:
-    """``a``, ``a and b``, ``a, b and c``, in the reader's language."""
-    if len(items) == 1:
-        return items[0]
-    head = items[0]
-    for item in items[1:-1]:
-        head = verbatim("{a}, {b}", a=head, b=item)
-    return _("{items} and {last}", items=head, last=items[-1])
 
 
 def answer_words() -> dict[str, Msg]:
@@ -208,7 +198,7 @@ def lead_list(minutes: Sequence[int]) -> Msg:
 def leads_before(minutes: Sequence[int]) -> Msg:
     """``1 day before and 15 minutes before``: each lead its own reminder, never read as
     one sum ("1 day, 15 minutes before")."""
-    return and_list([_("{lead} before", lead=lead_words(m)) for m in sorted(minutes, reverse=True)])
+    return together([_("{lead} before", lead=lead_words(m)) for m in sorted(minutes, reverse=True)])
 
 
 def parse_leads(text: str, allowed: Sequence[int]) -> list[int]:

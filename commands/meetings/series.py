@@ -17,7 +17,7 @@ import msgspec
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
 from dateutil.rrule import weekdays as _WEEKDAYS
 
-from chatbot.base.i18n import Msg, _, _n, _p, plain_english, verbatim
+from chatbot.base.i18n import Msg, _, _n, _p, plain_english, together
 from chatbot.time.zones import zone_from_key
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -99,21 +99,12 @@ class Rule(msgspec.Struct, frozen=True):
             return _n("every week", "every {n} weeks", self.interval)
         if self.days == WEEKDAYS:
             return _("every weekday (Monday to Friday)")
-        on = _and_days([WEEKDAY_WORDS[d] for d in self.days])
+        on = together([WEEKDAY_WORDS[d] for d in self.days])
         if self.interval == 1:
             return _("every {days}", days=on)
         if self.interval == 2:
             return _("every other {days}", days=on)
         return _("every {n} weeks on {days}", n=self.interval, days=on)
-
-
-def _and_days(names: list[Msg]) -> Msg:
-    if len(names) == 1:
-        return names[0]
-    head = names[0]
-    for name in names[1:-1]:
-        head = verbatim("{a}, {b}", a=head, b=name)
-    return _("{days} and {last}", days=head, last=names[-1])
 
 
 #: weekday names (Monday first), translated for each reader
