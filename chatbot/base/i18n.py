@@ -102,7 +102,7 @@ Text = str | Msg
 
 def _(text: str, /, **args: Any) -> Msg:
     """Translatable text, e.g. ``_("Hello {who}!", who=Mention(member))``."""
-    return Msg(text, tuple(args.items()))
+    return Msg(text, tuple(args.items())) if args else Msg(text)
 
 
 def _n(singular: str, plural: str, n: int, /, **args: Any) -> Msg:

@@ -12,13 +12,17 @@ alike, so it is only ever a no.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Final
 
 from chatbot.base.i18n import Msg, _p, verbatim
 
 
+@lru_cache(maxsize=4096)
 def answer_key(text: str) -> str:
-    """``text`` as answers are compared: trimmed, lower case, no accents, no final ``.!``."""
+    """``text`` as answers are compared: trimmed, lower case, no accents, no final ``.!``.
+    Kept for the words that come back (the options of a choice, compared on every answer;
+    the few words members answer with)."""
     key = " ".join(text.split()).casefold().rstrip(".!").replace("’", "'")
     if key.isascii():
         return key

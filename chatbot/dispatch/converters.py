@@ -64,6 +64,8 @@ def split_args(raw: str) -> list[Token]:
 
     A quote only opens at the start of a word, so apostrophes (``don't``) are plain text.
     """
+    if not raw:  # a command without arguments
+        return []
     if _HAS_QUOTE.search(raw) is None:  # the common case, without a Python-level loop
         return [Token(m.group(), m.start(), False) for m in _WORD.finditer(raw)]
     tokens: list[Token] = []
@@ -175,6 +177,8 @@ class Choice(msgspec.Struct, frozen=True):
 
     async def convert(self, ctx: ConvertContext, text: str) -> str:
         value = answer_key(text)
+        if value in self.options:  # typed as declared (answer_key is idempotent)
+            return value
         for option in self.options:
             if answer_key(option) == value:
                 return option

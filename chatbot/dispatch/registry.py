@@ -23,6 +23,7 @@ import types
 import typing
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import msgspec
@@ -106,8 +107,10 @@ class Command(msgspec.Struct):
 
         A command line whose words could be grouped in more than one way is refused with
         the grouping to type (never half-read and stored)."""
-        if tokens and any(tok.quoted for tok in tokens):
-            _check_quote_alignment(self, ctx.prefix, tokens)
+        for tok in tokens:  # a loop, not any(): no generator on every command
+            if tok.quoted:
+                _check_quote_alignment(self, ctx.prefix, tokens)
+                break
         values: dict[str, Any] = {}
         params = self.params
         for index, param in enumerate(params):
@@ -507,11 +510,21 @@ class Registry:
 
     def suggest(self, name: str, choices: list[str] | None = None) -> str | None:
         """The closest known name, for "did you mean"."""
-        from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
-
-        pool = choices if choices is not None else self.names()
-        found = process.extractOne(name.casefold(), pool, scorer=Levenshtein.normalized_similarity)
+        extract_one, similarity = _fuzzy()
+        pool = choices if choices is not None else self.top.keys()
+        # processor=None said explicitly: rapidfuzz then skips its default-processor lookup
+        found = extract_one(name.casefold(), pool, scorer=similarity, processor=None)
         if found is None or found[1] < 0.5:
             return None
         return str(found[0])
+
+
+@lru_cache(maxsize=1)
+def _fuzzy() -> tuple[Callable[..., Any], Callable[..., float]]:
+    """rapidfuzz's best-match search and Levenshtein similarity, imported on the first
+    "did you mean" (not at start-up) and then kept (an import statement in the function
+    itself costs more than the search)."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    return process.extractOne, Levenshtein.normalized_similarity

@@ -258,8 +258,10 @@ class Reply(msgspec.Struct, frozen=True):
         aside: bool = False,
         files: tuple[Attachment, ...] = (),
     ) -> Reply:
+        if not (private or direct or buttons or form is not None or aside or files):
+            return cls(parts)  # the common reply: no keywords for msgspec to read
         return cls(
-            tuple(parts),
+            parts,
             private=private,
             direct=direct,
             buttons=buttons,

@@ -249,7 +249,9 @@ def localise(out: Outgoing) -> Outgoing:
         lang = out.reader.lang or default_language()  # the whole tag: pt-BR dates in a label
         buttons = tuple(_localise_button(b, lang) for b in buttons)
         form = _localise_form(form, lang) if form is not None else None
-    new = msgspec.structs.replace(reply, parts=tuple(parts), buttons=buttons, form=form)
+        new = msgspec.structs.replace(reply, parts=tuple(parts), buttons=buttons, form=form)
+    else:
+        new = msgspec.structs.replace(reply, parts=tuple(parts))
     return msgspec.structs.replace(out, reply=new)
 
 

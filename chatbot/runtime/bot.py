@@ -383,25 +383,42 @@ class Bot:
     async def _route(self, ctx: Context) -> Reply | None:
         """Pick the path (dialogue answer, command, question); every path that answers
         counts against the member's and the room's flood budget, ignored chatter not."""
-        text = ctx.incoming.text
+        incoming = ctx.incoming
+        text = incoming.text
         prefix = self.prefix
-        member_id, room_id = ctx.member.id, ctx.room.id
+        member_id, room_id = incoming.member.id, incoming.room.id
         in_dialog = self.dialogs.active(member_id, room_id)
         if text.startswith(prefix):
-            body = text[len(prefix) :]
-            name, raw = split_name(body)
+            name, raw = split_name(text[len(prefix) :])
             if not name or not name[0].isalnum():
                 return None  # "!!!" or "! wow": not talking to us
-            if ctx.incoming.platform not in self.flood_exempt:
+            if incoming.platform not in self.flood_exempt:
                 verdict = self.flood.check(member_id, room_id)
                 if verdict is not Verdict.ALLOW:
                     return flood_notice(verdict)
             if in_dialog and not raw.strip() and answer_key(name) in DIALOG_WORDS:
                 return await self.dialogs.feed(ctx, name)
-            return await self._command(ctx, name, raw)
-        if not (in_dialog or ctx.room.is_direct or ctx.incoming.mentions_bot):
+            # the command, inline (one coroutine fewer on every message)
+            resolved = self.registry.resolve(name, raw)
+            if resolved is None:
+                return unknown_command(self.registry, prefix, name)
+            if isinstance(resolved, Group):
+                return group_help(self.registry, prefix, resolved, raw)
+            cmd = resolved.command
+            ctx.command = cmd
+            if cmd.level is not Level.MEMBER:
+                await self.check_level(ctx, cmd)
+            args = await cmd.parse(ctx, resolved.raw, resolved.tokens)
+            result = await cmd.handler(ctx, **args)
+            if result is None:
+                return None
+            if result.__class__ is str or isinstance(result, Msg):
+                return Reply((result,), private=cmd.private)
+            assert isinstance(result, Reply)
+            return result
+        if not (in_dialog or incoming.room.is_direct or incoming.mentions_bot):
             return None
-        if ctx.incoming.platform not in self.flood_exempt:
+        if incoming.platform not in self.flood_exempt:
             verdict = self.flood.check(member_id, room_id)
             if verdict is not Verdict.ALLOW:
                 return flood_notice(verdict)
@@ -422,24 +439,6 @@ class Bot:
             result: Reply | None = await answer(ctx, text)
             return result
         return Reply.of(_("Type `{prefix}help` to see what I can do.", prefix=self.prefix))
-
-    async def _command(self, ctx: Context, name: str, raw: str) -> Reply | None:
-        resolved = self.registry.resolve(name, raw)
-        if resolved is None:
-            return unknown_command(self.registry, self.prefix, name)
-        if isinstance(resolved, Group):
-            return group_help(self.registry, self.prefix, resolved, raw)
-        cmd = resolved.command
-        ctx.command = cmd
-        await self.check_level(ctx, cmd)
-        args = await cmd.parse(ctx, resolved.raw, resolved.tokens)
-        result = await cmd.handler(ctx, **args)
-        if result is None:
-            return None
-        if result.__class__ is str or isinstance(result, Msg):
-            return Reply((result,), private=cmd.private)
-        assert isinstance(result, Reply)
-        return result
 
     async def check_level(self, ctx: Context, cmd: Command) -> None:
         if cmd.level is Level.MEMBER:

@@ -53,7 +53,7 @@ async def send_reply(ctx: Context, reply: Reply) -> None:
     reader = ctx.known_reader() or await ctx.reader()
     room = ctx.room
     whisper = ctx.incoming.ephemeral
-    out = Outgoing(room, reply, reader, in_reply_to=ctx.incoming, sent_at=ctx.now())
+    out = Outgoing(room, reply, reader, ctx.incoming, "", ctx.now())  # positional: cheaper
     try:
         if not room.is_direct and (reply.direct or (reply.private and not whisper)):
             await _send_direct(ctx, out, whisper)
