@@ -21,15 +21,37 @@ _FENCE = "```"
 _CLOSE = "\n```"
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+\-]{1,20}")
 _NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+#: a link (left whole: escaping it would break it), or a character or line start that is
+#: markup in Discord (discord.py's ``escape_markdown`` rules, brackets one by one)
+_ESCAPE = re.compile(
+    r"(?P<url><[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s])"
+    r"|(?P<markup>[_\\~|*`\[\]]|^>(?:>>)?\s|^#{1,3}|^\s*-)",
+    re.MULTILINE,
+)
+#: a mass ping named in the bot's own words ("mass pings such as @everyone are removed")
+_MASS_PING = re.compile(r"@(everyone|here)\b")
+#: Discord's own tags: mentions ``<@id>`` ``<@&id>`` ``<#id>``, ``<t:…>`` timestamps,
+#: ``</command:id>`` buttons and ``<:name:id>`` ``<a:name:id>`` emoji
+_TAG = re.compile(r"<(?=[@#:]|[at]:|/[^>\n]+:\d)")
 
 
 def escape_user_text(text: str) -> str:
     """Markdown shown literally and mentions (``@everyone``, ``<@&id>``…) broken up.
 
-    discord.py escapes quotes, headings and ``-`` lists at a line start; a numbered list
-    (``1. ``) it leaves alone, so that is escaped here."""
-    escaped = _NUMBERED.sub(r"\1\\.", discord.utils.escape_markdown(text))
-    return discord.utils.escape_mentions(escaped)
+    Like discord.py's ``escape_markdown`` (links left whole, so they still work; quotes,
+    headings and ``-`` lists escaped at a line start), but a markdown link's brackets are
+    escaped one by one: discord.py escapes a whole ``[text](url)`` with one backslash and
+    leaves what is inside, to the end of the line (``**bold**``, spoilers, a lone backtick),
+    as markup.  A numbered list (``1. ``) and Discord's ``<…>`` tags (a channel link, a
+    timestamp, a command or an emoji typed as text) are escaped too."""
+    escaped = _ESCAPE.sub(_escaped, text)
+    escaped = _NUMBERED.sub(r"\1\\.", escaped)
+    escaped = discord.utils.escape_mentions(escaped)
+    return _TAG.sub(r"\\<", escaped) if "<" in escaped else escaped
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group("url") or "\\" + match.group("markup")
 
 
 def inline_code(text: str) -> str:
@@ -65,8 +87,8 @@ def mention(part: Mention) -> str:
 
 def render_inline(part: Inline) -> str:
     """One inline part; a multi-line :class:`Code` becomes a block (see :func:`render`)."""
-    if isinstance(part, str):
-        return part
+    if isinstance(part, str):  # the bot's words; "@everyone" in them names, never pings
+        return _MASS_PING.sub("@\u200b\\1", part) if "@" in part else part
     if isinstance(part, Plain):
         return escape_user_text(part.text)
     if isinstance(part, Code):
