@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter
-from adapters.discord.render import escape_user_text, render
+from adapters.discord.render import escape_user_text, message_markdown, render
 from adapters.discord.scheduled_events import _event_body
 from adapters.matrix.render import render_content
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import parse_config
-from chatbot.base.i18n import verbatim
+from chatbot.base.i18n import _, verbatim
 from chatbot.delivery.outbox import Outbox
 from chatbot.dispatch.adapter import Sent
 from chatbot.messages.events import Code, Outgoing, Plain, Reply, Room
@@ -391,3 +391,10 @@ def test_bot_words_naming_mass_pings_ping_nobody() -> None:
     content = render_content(Outgoing(_ROOM, reply), "!")
     assert "@\u200droom" in content["body"] and "@\u200droom" in content["formatted_body"]
     assert_matrix_safe(content)
+
+
+def test_discord_adapter_own_words_escape_what_they_quote() -> None:
+    """The Discord adapter's own short answers (an expired button, a saved form page) are
+    rendered like replies: a value a member typed in them is escaped, not pasted in."""
+    said = _("I don't know the command {name}.", name=Plain("**x** @everyone"))
+    assert message_markdown(said, "en") == "I don't know the command \\*\\*x\\*\\* @\u200beveryone."

@@ -11,7 +11,9 @@ import re
 
 import discord
 
+from chatbot.base.i18n import Msg
 from chatbot.messages.events import Bullets, Code, Inline, Mention, Plain, Reply, When
+from chatbot.messages.localise import expand
 
 MAX_CONTENT = 2000
 #: ``When.style`` → Discord timestamp style (``F`` long date and time, ``D`` date, ``t`` time…)
@@ -124,6 +126,12 @@ def render(reply: Reply) -> str:
         out.append(text)
         after = ("\n\n" if isinstance(part, Bullets) else "\n") if block else ""
     return "".join(out).strip("\n")
+
+
+def message_markdown(msg: Msg, lang: str | None) -> str:
+    """One of the adapter's own messages as Discord markdown in ``lang``: any value in it
+    that came from a member escaped, as in a reply (``text_in`` would keep it as it is)."""
+    return render(Reply(tuple(expand(msg, lang))))
 
 
 def mentioned_ids(reply: Reply) -> set[str]:
