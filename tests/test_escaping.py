@@ -398,3 +398,15 @@ def test_discord_adapter_own_words_escape_what_they_quote() -> None:
     rendered like replies: a value a member typed in them is escaped, not pasted in."""
     said = _("I don't know the command {name}.", name=Plain("**x** @everyone"))
     assert message_markdown(said, "en") == "I don't know the command \\*\\*x\\*\\* @\u200beveryone."
+
+
+@pytest.mark.parametrize("ticks", ["```", "````", "``````"])
+def test_discord_code_block_cannot_be_closed_from_inside(ticks: str) -> None:
+    """A block of user text (``!mydata``, say) holding a run of three or more backticks: the
+    run is broken, so the block ends where the bot ends it and what follows is still code."""
+    text = f'{{"name": "a\n{ticks}\n**b** [x](https://evil.example) @everyone"}}'
+    markdown = render(Reply.of("Your data:\n", Code(text, "json")))
+    assert markdown.startswith("Your data:\n```json\n") and markdown.endswith("\n```")
+    inside = markdown.removeprefix("Your data:\n```json\n").removesuffix("\n```")
+    assert "```" not in inside
+    assert inside.replace("\u200b", "") == text

@@ -22,6 +22,8 @@ TIMESTAMP_STYLES = {"full": "F", "date": "D", "time": "t", "short": "f"}
 _FENCE = "```"
 _CLOSE = "\n```"
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+\-]{1,20}")
+#: a backtick with two more after it: where a fence would start or end
+_TICKS = re.compile(r"`(?=``)")
 _NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 #: a link (left whole: escaping it would break it), or a character or line start that is
 #: markup in Discord (discord.py's ``escape_markdown`` rules, brackets one by one)
@@ -68,9 +70,10 @@ def inline_code(text: str) -> str:
 
 
 def code_block(text: str, language: str = "") -> str:
-    """A fenced block; a fence inside the text is broken with a zero-width space."""
+    """A fenced block; three backticks in the text (anywhere: Discord closes a block there)
+    are broken with a zero-width space, however long the run."""
     lang = language if _LANGUAGE.fullmatch(language) else ""
-    body = text.replace(_FENCE, "`\u200b``").rstrip("\n")
+    body = _TICKS.sub("`\u200b", text).rstrip("\n")
     return f"{_FENCE}{lang}\n{body}\n{_FENCE}"
 
 
