@@ -206,7 +206,8 @@ def test_user_text_never_starts_a_block() -> None:
 
 
 def test_mentions_in_user_text_are_broken() -> None:
-    """Whatever reaches the renderer as user text (from Matrix, say) pings nobody."""
+    """Whatever reaches the renderer as user text (from Matrix, say) pings nobody, and the
+    tags show as typed (escaped), not as mentions."""
     assert render(Reply.of(Plain("@everyone <@&123456789012345678> <@123456789012345678>"))) == (
-        "@\u200beveryone <@\u200b&123456789012345678> <@\u200b123456789012345678>"
+        "@\u200beveryone \\<@\u200b&123456789012345678> \\<@\u200b123456789012345678>"
     )

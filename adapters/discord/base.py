@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
+from adapters.discord.render import message_markdown
 from adapters.discord.settings import load_settings
 from adapters.discord.slash import SlashCommands
 from chatbot.base.errors import UserError
@@ -20,7 +21,6 @@ from chatbot.base.i18n import Msg, _
 from chatbot.dispatch.adapter import EventInterestHook
 from chatbot.dispatch.registry import Resolved
 from chatbot.messages.events import Form, Incoming, Member, Room
-from chatbot.messages.localise import text_in
 from chatbot.storage.members import store_of
 
 if TYPE_CHECKING:
@@ -135,7 +135,8 @@ class DiscordBase:
 
     async def _say(self, interaction: Interaction, text: Msg) -> None:
         """A short ephemeral answer of the adapter's own, in the member's language."""
-        await say_privately(interaction, text_in(text, await self._lang_of(interaction)))
+        lang = await self._lang_of(interaction)
+        await say_privately(interaction, message_markdown(text, lang))
 
     def _interaction_incoming(
         self, interaction: Interaction, text: str, form_values: dict[str, str] | None = None

@@ -25,6 +25,7 @@ from adapters.discord.base import (
     trim,
 )
 from adapters.discord.mentions import Mentions
+from adapters.discord.render import message_markdown
 from chatbot.base.i18n import _, _p
 from chatbot.base.logs import get_logger
 from chatbot.messages.events import Form, FormField
@@ -301,7 +302,7 @@ class Forms(Mentions):
                 pages=pages,
             )
             await interaction.response.send_message(
-                text_in(saved, lang),
+                message_markdown(saved, lang),
                 view=view,
                 ephemeral=True,
                 allowed_mentions=discord.AllowedMentions.none(),

@@ -11,7 +11,9 @@ import re
 
 import discord
 
+from chatbot.base.i18n import Msg
 from chatbot.messages.events import Bullets, Code, Inline, Mention, Plain, Reply, When
+from chatbot.messages.localise import expand
 
 MAX_CONTENT = 2000
 #: ``When.style`` → Discord timestamp style (``F`` long date and time, ``D`` date, ``t`` time…)
@@ -20,16 +22,40 @@ TIMESTAMP_STYLES = {"full": "F", "date": "D", "time": "t", "short": "f"}
 _FENCE = "```"
 _CLOSE = "\n```"
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+\-]{1,20}")
+#: a backtick with two more after it: where a fence would start or end
+_TICKS = re.compile(r"`(?=``)")
 _NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+#: a link (left whole: escaping it would break it), or a character or line start that is
+#: markup in Discord (discord.py's ``escape_markdown`` rules, brackets one by one)
+_ESCAPE = re.compile(
+    r"(?P<url><[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s])"
+    r"|(?P<markup>[_\\~|*`\[\]]|^>(?:>>)?\s|^#{1,3}|^\s*-)",
+    re.MULTILINE,
+)
+#: a mass ping named in the bot's own words ("mass pings such as @everyone are removed")
+_MASS_PING = re.compile(r"@(everyone|here)\b")
+#: Discord's own tags: mentions ``<@id>`` ``<@&id>`` ``<#id>``, ``<t:…>`` timestamps,
+#: ``</command:id>`` buttons and ``<:name:id>`` ``<a:name:id>`` emoji
+_TAG = re.compile(r"<(?=[@#:]|[at]:|/[^>\n]+:\d)")
 
 
 def escape_user_text(text: str) -> str:
     """Markdown shown literally and mentions (``@everyone``, ``<@&id>``…) broken up.
 
-    discord.py escapes quotes, headings and ``-`` lists at a line start; a numbered list
-    (``1. ``) it leaves alone, so that is escaped here."""
-    escaped = _NUMBERED.sub(r"\1\\.", discord.utils.escape_markdown(text))
-    return discord.utils.escape_mentions(escaped)
+    Like discord.py's ``escape_markdown`` (links left whole, so they still work; quotes,
+    headings and ``-`` lists escaped at a line start), but a markdown link's brackets are
+    escaped one by one: discord.py escapes a whole ``[text](url)`` with one backslash and
+    leaves what is inside, to the end of the line (``**bold**``, spoilers, a lone backtick),
+    as markup.  A numbered list (``1. ``) and Discord's ``<…>`` tags (a channel link, a
+    timestamp, a command or an emoji typed as text) are escaped too."""
+    escaped = _ESCAPE.sub(_escaped, text)
+    escaped = _NUMBERED.sub(r"\1\\.", escaped)
+    escaped = discord.utils.escape_mentions(escaped)
+    return _TAG.sub(r"\\<", escaped) if "<" in escaped else escaped
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group("url") or "\\" + match.group("markup")
 
 
 def inline_code(text: str) -> str:
@@ -44,9 +70,10 @@ def inline_code(text: str) -> str:
 
 
 def code_block(text: str, language: str = "") -> str:
-    """A fenced block; a fence inside the text is broken with a zero-width space."""
+    """A fenced block; three backticks in the text (anywhere: Discord closes a block there)
+    are broken with a zero-width space, however long the run."""
     lang = language if _LANGUAGE.fullmatch(language) else ""
-    body = text.replace(_FENCE, "`\u200b``").rstrip("\n")
+    body = _TICKS.sub("`\u200b", text).rstrip("\n")
     return f"{_FENCE}{lang}\n{body}\n{_FENCE}"
 
 
@@ -65,8 +92,8 @@ def mention(part: Mention) -> str:
 
 def render_inline(part: Inline) -> str:
     """One inline part; a multi-line :class:`Code` becomes a block (see :func:`render`)."""
-    if isinstance(part, str):
-        return part
+    if isinstance(part, str):  # the bot's words; "@everyone" in them names, never pings
+        return _MASS_PING.sub("@\u200b\\1", part) if "@" in part else part
     if isinstance(part, Plain):
         return escape_user_text(part.text)
     if isinstance(part, Code):
@@ -102,6 +129,12 @@ def render(reply: Reply) -> str:
         out.append(text)
         after = ("\n\n" if isinstance(part, Bullets) else "\n") if block else ""
     return "".join(out).strip("\n")
+
+
+def message_markdown(msg: Msg, lang: str | None) -> str:
+    """One of the adapter's own messages as Discord markdown in ``lang``: any value in it
+    that came from a member escaped, as in a reply (``text_in`` would keep it as it is)."""
+    return render(Reply(tuple(expand(msg, lang))))
 
 
 def mentioned_ids(reply: Reply) -> set[str]:

@@ -13,6 +13,7 @@ import discord
 import discord.http
 
 from adapters.discord.base import DiscordBase, clip, find_user
+from adapters.discord.render import render
 from chatbot.base.logs import get_logger
 from chatbot.dispatch.adapter import EventInterest, EventRecurrence, EventRef, EventSpec
 from chatbot.messages.events import Member, Room
@@ -132,7 +133,7 @@ def _event_body(spec: EventSpec) -> dict[str, Any]:
     mark = _event_mark(spec.key) if spec.key else ""
     body: dict[str, Any] = {
         "name": clip(spec.title, 100),
-        "description": clip(spec.description, 1000 - len(mark)) + mark,
+        "description": clip(render(spec.description), 1000 - len(mark)) + mark,
         "privacy_level": _GUILD_ONLY,
         "entity_type": _EXTERNAL,
         "entity_metadata": {"location": clip(spec.location, 100)},

@@ -106,7 +106,9 @@ def user_html(text: str) -> str:
 
 
 def markdown_html(text: str) -> str:
-    """The bot's own markdown subset as HTML; everything else is escaped."""
+    """The bot's own markdown subset as HTML; everything else is escaped, and ``@room``
+    broken even in the bot's own words ("mass pings such as @room are removed")."""
+    text = defuse(text)
     out: list[str] = []
     last = 0
     for match in _CODE_SPAN.finditer(text):
@@ -201,7 +203,7 @@ class _Renderer:
                 "• " + text_in(_hint(defuse(label), command), lang) for label, command in hints
             ]
             text = (text + "\n" if text else "") + "\n".join(lines)
-        return text
+        return defuse(text)  # the bot's own words too: its body never pings the room
 
     # -- HTML ------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
-from chatbot.messages.events import Member, Room
+from chatbot.messages.events import Member, Reply, Room
 
 if TYPE_CHECKING:
     from chatbot.base.clock import Clock
@@ -185,7 +185,10 @@ class EventSpec(msgspec.Struct, frozen=True):
     ends_at: datetime
     #: where it happens: the meeting's link, or a short text
     location: str
-    description: str = ""
+    #: the event's text, already in the language it is published in (no message left to
+    #: translate): the bot's markdown and user text as :class:`Plain`, which the platform
+    #: renders by its own rules, escaping the user text as in any reply
+    description: Reply = Reply(())
     recurrence: EventRecurrence | None = None
     #: names what the event publishes (``meeting-12``), so a publish retried after its
     #: answer was lost adopts the event it made instead of making a second one

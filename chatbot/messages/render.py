@@ -41,8 +41,8 @@ def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = Non
         return strip_markdown(part)
     if isinstance(part, Plain):
         return part.text
-    if isinstance(part, Code):
-        return part.text if "\n" not in part.text else "\n" + part.text + "\n"
+    if isinstance(part, Code):  # backticks, like the bot's own `code` spans in plain text
+        return f"`{part.text}`" if "\n" not in part.text else "\n" + part.text + "\n"
     if isinstance(part, When):
         return format_when(part.at, reader.zone, part.style, reader.lang, now=now)
     if isinstance(part, Mention):

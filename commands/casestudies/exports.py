@@ -300,9 +300,10 @@ def to_wikitext(items: list[dict[str, Any]]) -> str:
             out.append("")
             out.append("=== Links ===")
             out.extend(f"* {_external(link)}" for link in item["links"])
-        name, link = LICENCE_NAMES.get(item["licence"], (item["licence"], ""))
+        name, link = LICENCE_NAMES.get(item["licence"], (str(item["licence"]), ""))
+        licence = f"[{link} {name}]" if link else esc(name)  # a licence we don't know: text
         out.append("")
-        out.append(f"''Credit: {esc(item['credit'])}. Text released under [{link} {name}].''")
+        out.append(f"''Credit: {esc(item['credit'])}. Text released under {licence}.''")
     out.append("")
     out.append("== Licence and credits ==")
     out.append(

@@ -184,7 +184,7 @@ def field_names(keys: Iterable[str]) -> Msg:
     """Record fields by name in the reader's language, in the schema's order, comma-separated."""
     chosen = set(keys)
     ordered = [k for k in RECORD_FIELDS if k in chosen] + sorted(chosen - set(RECORD_FIELDS))
-    return listing([RECORD_FIELD_LABELS.get(k) or verbatim("{key}", key=k) for k in ordered])
+    return listing([RECORD_FIELD_LABELS.get(k) or verbatim("{key}", key=Plain(k)) for k in ordered])
 
 
 _QID = re.compile(r"^Q[1-9][0-9]*$")

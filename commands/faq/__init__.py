@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import N_, Msg, _, _n
+from chatbot.base.i18n import N_, Msg, _, _n, verbatim
 from chatbot.dispatch.answers import ALL, SHOWN_KEYWORDS, answer_key, keyword
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import Aliases
@@ -294,7 +294,7 @@ async def unanswered(ctx: Context, count: int = 10) -> Reply:
             "when": When(row.asked_at, "short"),
             "member": Plain(row.member_id),
             "room": Plain(row.room_id),
-            "language": f" [{row.lang}]" if row.lang else "",
+            "language": verbatim(" [{lang}]", lang=Plain(row.lang)) if row.lang else "",
             "question": Plain(echo(row.text)),
         }
         if nearest:

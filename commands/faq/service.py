@@ -30,7 +30,7 @@ from chatbot.base.config import config_relative, find_line, module_settings
 from chatbot.base.errors import ConfigError, UserError
 from chatbot.base.i18n import Msg, _, _p, verbatim
 from chatbot.base.logs import get_logger
-from chatbot.messages.events import Bullets, Inline, Plain, Reply
+from chatbot.messages.events import Bullets, Code, Inline, Plain, Reply
 from chatbot.storage.conditional import ATTEMPTS, Changed
 from commands.faq.kb import (
     DEFAULT_KB_PATH,
@@ -89,7 +89,9 @@ MAX_QUESTION = 2000
 ECHO_CHARS = 200
 
 _PROBLEM_PREFIX = re.compile(r"^entry #\d+(?: \(id .*?\))?: ")
-_CODE_SPAN = re.compile(r"`([^`\n]{1,300})`|\*\*([\w\s.,:;!?'\"()/#&+-]{1,120})\*\*")
+#: an answer's `code` and **bold** spans, kept as formatting; a bold span stays on one line
+#: (a line break in it could start a heading or a list) and cannot link, ping or nest code
+_CODE_SPAN = re.compile(r"`([^`\n]{1,300})`|\*\*([\w \t.,:;!?'\"()/#&+-]{1,120})\*\*")
 
 
 def english_language_name(code: str) -> str:
@@ -157,7 +159,9 @@ def answer_parts(text: str) -> list[Inline]:
         if match.start() > last:
             parts.append(Plain(text[last : match.start()]))
         code, bold = match.group(1), match.group(2)
-        parts.append(f"`{code}`" if code is not None else f"**{bold}**")
+        # the code as a Code part: escaped (``@room`` broken) like any user text; the bold
+        # span's characters are limited by the pattern, so it stays the bot's markdown
+        parts.append(Code(code) if code is not None else verbatim("**{bold}**", bold=bold))
         last = match.end()
     if last < len(text):
         parts.append(Plain(text[last:]))

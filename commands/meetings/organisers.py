@@ -15,7 +15,7 @@ from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import ANNOUNCEMENT
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level, quote
-from chatbot.messages.events import Part, Plain, Reply, Room, When
+from chatbot.messages.events import Code, Part, Plain, Reply, Room, When
 from chatbot.storage.conditional import retrying
 from chatbot.storage.delivery import BroadcastRoomRow
 from commands.meetings import meeting, platform_events
@@ -123,7 +123,7 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
                     _(
                         "Repeating {rule}: at what time? For example: {example}",
                         rule=said.words() or "",
-                        example=f"`{prefix}meeting add {quote(title)} {phrase} 15:00 UTC`",
+                        example=Code(f"{prefix}meeting add {quote(title)} {phrase} 15:00 UTC"),
                     )
                 )
             rule, phrase = said, rest

@@ -37,7 +37,8 @@ from chatbot.dispatch.adapter import (
 )
 from chatbot.dispatch.answers import SHOWN_KEYWORDS
 from chatbot.dispatch.context import room_language
-from chatbot.messages.localise import text_in
+from chatbot.messages.events import Inline, Plain, Reply
+from chatbot.messages.localise import expand, text_in
 from chatbot.storage.conditional import upsert
 from commands.meetings.render import rsvp_usage
 from commands.meetings.series import DAYS, MONTHLY_NTH, WEEKS, Rule
@@ -147,21 +148,21 @@ def event_spec(bot: Host, row: MeetingRow, at: datetime, lang: str | None = None
         if rule is None
         else _("Meeting #{number}, {rule} ({zone} time).", number=number, rule=rule, zone=row.zone)
     )
-    lines = [text_in(head, lang)]
+    lines = [head]
     if row.link:
-        lines.append(text_in(_("Join: {link}", link=row.link), lang))
+        lines.append(_("Join: {link}", link=Plain(row.link)))
     lines.append(
-        text_in(
-            _(
-                '"Interested" counts as going; {rsvp} answers too, `{prefix}remind me {on}` '
-                "sends reminders in your own time zone.",
-                prefix=prefix,
-                on=SHOWN_KEYWORDS["on"],
-                rsvp=rsvp_usage(prefix, number),
-            ),
-            lang,
+        _(
+            '"Interested" counts as going; {rsvp} answers too, `{prefix}remind me {on}` '
+            "sends reminders in your own time zone.",
+            prefix=prefix,
+            on=SHOWN_KEYWORDS["on"],
+            rsvp=rsvp_usage(prefix, number),
         )
     )
+    text: list[Inline] = []
+    for line in lines:  # in the event's language now: the platform only renders it
+        text += ["\n", *expand(line, lang)] if text else expand(line, lang)
     where = _(
         "See meeting #{number} ({command})", number=number, command=f"{prefix}meeting {number}"
     )
@@ -170,7 +171,7 @@ def event_spec(bot: Host, row: MeetingRow, at: datetime, lang: str | None = None
         starts_at=at,
         ends_at=at + timedelta(minutes=row.duration_minutes),
         location=row.link or text_in(where, lang),
-        description="\n".join(lines),
+        description=Reply(tuple(text)),
         recurrence=recurrence_of(row, at),
         key=f"meeting-{row.id}",
     )

@@ -10,7 +10,7 @@ from chatbot.base.errors import UserError
 from chatbot.base.i18n import Msg, _, default_language, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import quote
-from chatbot.messages.events import Plain
+from chatbot.messages.events import Code, Plain
 from chatbot.time.format import format_utc, format_when
 from commands.meetings.series import Rule
 from commands.meetings.store import MeetingRow
@@ -84,7 +84,7 @@ async def suggest_title_quotes(ctx: Context, title: str, phrase: str, details: s
             _(
                 "Is the title {title}? A title of several words goes in quotes: {example}",
                 title=Plain(quote(whole)),
-                example=f"`{ctx.prefix}meeting add {quote(whole)} {rest}`",
+                example=Code(f"{ctx.prefix}meeting add {quote(whole)} {rest}"),
             )
         )
 
