@@ -8,6 +8,8 @@ member shares and the ones in the docs; the translated names of the most used co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chatbot import __version__
 from chatbot.base.i18n import Msg, _, labelled, verbatim
 from chatbot.dispatch.context import Context
@@ -81,7 +83,7 @@ def _entry(name: str | Msg, help: str | Msg, only: Msg | None = None) -> Msg:
     return labelled(name, verbatim("{help} {only}", help=help, only=only))
 
 
-def _examples(examples: list[str | Msg], prefix: str) -> Msg:
+def _examples(examples: Sequence[str | Msg], prefix: str) -> Msg:
     return _("Examples: {examples}", examples=shown_examples(prefix, examples))
 
 

@@ -21,7 +21,7 @@ import enum
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
@@ -178,7 +178,7 @@ def shown_example(prefix: str, example: str | Msg) -> Msg:
     return verbatim("`{prefix}{example}`", prefix=prefix, example=example)
 
 
-def shown_examples(prefix: str, examples: list[str | Msg] | tuple[str | Msg, ...]) -> Msg:
+def shown_examples(prefix: str, examples: Sequence[str | Msg]) -> Msg:
     """``!tz``, ``!tz set Lagos``: examples one after another."""
     return listing([shown_example(prefix, e) for e in examples])
 
@@ -267,7 +267,7 @@ class Group:
         help: str | Msg,
         level: Level = Level.MEMBER,
         aliases: tuple[str, ...] = (),
-        examples: tuple[str | Msg, ...] | list[str | Msg] | list[str] = (),
+        examples: Sequence[str | Msg] = (),
         default: bool = False,
         private: bool = False,
         hidden: bool = False,
@@ -344,7 +344,7 @@ class Module(msgspec.Struct):
         help: str | Msg,
         level: Level = Level.MEMBER,
         aliases: tuple[str, ...] = (),
-        examples: tuple[str | Msg, ...] | list[str | Msg] | list[str] = (),
+        examples: Sequence[str | Msg] = (),
         private: bool = False,
         hidden: bool = False,
         params: dict[str, str | Msg] | None = None,

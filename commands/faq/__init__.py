@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import N_, Msg, _, _n
+from chatbot.base.i18n import N_, Msg, _, _n, verbatim
 from chatbot.dispatch.answers import ALL, SHOWN_KEYWORDS, answer_key, keyword
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import Aliases
@@ -224,7 +224,10 @@ NOT_ANSWERED = (
 
 @faq.command(
     help=_("Show one entry: its question, answer, other phrasings, near-misses and topics."),
-    examples=["faq show join-the-group", "faq show join-the-group all"],
+    examples=[
+        "faq show join-the-group",
+        verbatim("faq show join-the-group {all}", all=SHOWN_KEYWORDS["all"]),
+    ],
     params={
         "id": _("the entry's id, from `!faq list` or a `see also`"),
         "detail": _(
