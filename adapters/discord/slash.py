@@ -243,14 +243,15 @@ def option_names(param: Param, english: str) -> dict[str, Any]:
 
 def _distinct_names(payloads: list[dict[str, Any]]) -> None:
     """Drop a locale's option name where it would clash with another option's name in that
-    locale (Discord refuses two options of one name): that option keeps its English name."""
+    locale (Discord refuses two options of one name): the later option keeps its English
+    name there."""
     for locale in DISCORD_LOCALES:
         while True:
             shown = [p.get("name_localizations", {}).get(locale, p["name"]) for p in payloads]
             clash = next(
                 (
                     p
-                    for p, n in zip(payloads, shown, strict=True)
+                    for p, n in reversed(list(zip(payloads, shown, strict=True)))
                     if shown.count(n) > 1 and locale in p.get("name_localizations", {})
                 ),
                 None,

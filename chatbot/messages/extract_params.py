@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import io
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from typing import IO, Any
 
 from chatbot.base.i18n import PARAM_CONTEXT
@@ -25,21 +25,16 @@ COMMENT = (
     "around them; the member types a value there, not this word."
 )
 
-Found = tuple[int, str | None, Any, list[str]]
-
 
 def extract(
-    fileobj: IO[bytes],
-    keywords: Mapping[str, Any] | Collection[str],
-    comment_tags: Collection[str],
-    options: dict[str, Any],
-) -> Iterator[Found]:
+    fileobj: IO[bytes], keywords: Any, comment_tags: Collection[str], options: Any
+) -> Iterator[tuple[Any, ...]]:
     """Babel's Python extraction, then each command parameter's name."""
     from babel.messages.extract import extract_python
 
     source = fileobj.read()
     copy = io.BytesIO(source)
-    copy.name = getattr(fileobj, "name", "(unknown)")  # type: ignore[attr-defined]  # for warnings
+    copy.name = getattr(fileobj, "name", "(unknown)")  # named in Babel's warnings
     yield from extract_python(copy, keywords, comment_tags, options)
     if b".command(" not in source:
         return
