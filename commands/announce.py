@@ -142,8 +142,21 @@ async def _get(ctx: Context, number: int) -> AnnouncementRow:
     help=_("Preview an announcement to every broadcast room (add --at <when> to schedule it)."),
     level=Level.ORGANISER,
     examples=[
-        "announce The December call is on Friday at 15:00 UTC!",
-        "announce Call starts in 10 minutes --at friday 14:50 UTC",
+        verbatim(
+            "announce {text}",
+            text=_p(
+                "an announcement in a command example",
+                "The December call is on Friday at 15:00 UTC!",
+            ),
+        ),
+        verbatim(
+            "announce {text} --at {at} UTC",
+            text=_p("an announcement in a command example", "Call starts in 10 minutes"),
+            at=_p(
+                "date in a command example: write it as the bot reads it in your language",
+                "friday 14:50",
+            ),
+        ),
     ],
     params={"text": _("the message; end with --at <when> to send it later")},
 )

@@ -8,10 +8,12 @@ member shares and the ones in the docs; the translated names of the most used co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chatbot import __version__
 from chatbot.base.i18n import Msg, _, labelled, verbatim
 from chatbot.dispatch.context import Context
-from chatbot.dispatch.registry import Command, Group, Level, Module
+from chatbot.dispatch.registry import Command, Group, Level, Module, shown_examples
 from chatbot.messages.events import Bullets, Inline, Plain, Reply
 
 module = Module("basics", _("Getting started with the bot."))
@@ -74,15 +76,15 @@ async def _overview(ctx: Context) -> Reply:
     )
 
 
-def _entry(name: str, help: str | Msg, only: Msg | None = None) -> Msg:
+def _entry(name: str | Msg, help: str | Msg, only: Msg | None = None) -> Msg:
     """``name: help``, the name (markdown) kept as it is, the help in the reader's language."""
     if only is None:
         return labelled(name, help)
     return labelled(name, verbatim("{help} {only}", help=help, only=only))
 
 
-def _examples(examples: list[str], prefix: str) -> Msg:
-    return _("Examples: {examples}", examples=", ".join(f"`{prefix}{e}`" for e in examples))
+def _examples(examples: Sequence[str | Msg], prefix: str) -> Msg:
+    return _("Examples: {examples}", examples=shown_examples(prefix, examples))
 
 
 def _group_help(group: Group, prefix: str) -> Reply:
@@ -94,14 +96,14 @@ def _group_help(group: Group, prefix: str) -> Reply:
 
 
 def _command_help(cmd: Command, prefix: str) -> Reply:
-    lines: list[Inline] = [_entry(f"`{cmd.usage(prefix)}`", cmd.help)]
+    lines: list[Inline] = [_entry(_code(cmd.usage(prefix)), cmd.help)]
     for param in cmd.params:
         if param.help:
             lines.append("\n  ")
             if param.required:
-                lines.append(labelled(f"`{param.name}`", param.help))
+                lines.append(labelled(_code(param.shown), param.help))
             else:
-                lines.append(_("`{name}` (optional): {help}", name=param.name, help=param.help))
+                lines.append(_("`{name}` (optional): {help}", name=param.shown, help=param.help))
     if cmd.aliases:
         also = ", ".join(f"`{prefix}{a}`" for a in cmd.aliases)
         lines += ["\n", _("Also: {aliases}", aliases=also)]
@@ -114,8 +116,13 @@ def _command_help(cmd: Command, prefix: str) -> Reply:
     return Reply.of(*lines, aside=True)
 
 
+def _code(text: Msg) -> Msg:
+    """``text`` (the bot's own, in the reader's language) as a code span."""
+    return verbatim("`{text}`", text=text)
+
+
 def _line(cmd: Command, prefix: str) -> Msg:
-    usage = f"`{cmd.usage(prefix)}`"
+    usage = _code(cmd.usage(prefix))
     if cmd.level is Level.ORGANISER:
         return _entry(usage, cmd.help, _("(organisers)"))
     if cmd.level is Level.ADMIN:

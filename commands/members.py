@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from chatbot.base.errors import AmbiguousZone, UserError
-from chatbot.base.i18n import Msg, _, available_languages, message_language, verbatim
+from chatbot.base.i18n import Msg, _, _p, available_languages, message_language, verbatim
 from chatbot.dispatch.answers import CONFIRM_IRREVERSIBLE, answer_key
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog, Step
@@ -237,7 +237,23 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
 
 @module.command(
     help=_("See what a time means in your own zone."),
-    examples=["when 15:00 UTC", "when friday 18h CET", "when tomorrow 9am Asia/Manila"],
+    examples=[
+        "when 15:00 UTC",
+        verbatim(
+            "when {at} CET",
+            at=_p(
+                "date in a command example: write it as the bot reads it in your language",
+                "friday 18h",
+            ),
+        ),
+        verbatim(
+            "when {at} Asia/Manila",
+            at=_p(
+                "date in a command example: write it as the bot reads it in your language",
+                "tomorrow 9am",
+            ),
+        ),
+    ],
     aliases=("cuando", "cuándo", "quand", "quando", "wann"),
     params={"moment": _("a date or time, e.g. 'friday 18h CET' or 'in 2 hours'")},
 )

@@ -4,8 +4,9 @@ Discord's command picker, and syncing them only when they changed."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -20,7 +21,8 @@ from adapters.discord.slash import (
     held_matches,
 )
 from chatbot.base.clock import FakeClock
-from chatbot.dispatch.registry import Command, Group, Level, Registry
+from chatbot.dispatch.context import Context
+from chatbot.dispatch.registry import Command, Group, Level, Module, Registry
 from chatbot.messages.localise import text_in
 from commands import announce, basics, casestudies, faq, meetings, members
 from tests.discord_fake import FakeDiscord
@@ -269,3 +271,58 @@ async def test_commands_are_synced_only_when_they_change(
         pass
     assert len(fake.command_syncs) == 3
     assert set(fake.command_syncs[-1].names) == {"help", "ping", "about"}
+
+
+def all_options(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for option in options:
+        if option["type"] in (1, 2):
+            found += all_options(option.get("options", []))
+        else:
+            found.append(option)
+    return found
+
+
+def test_options_are_named_in_the_apps_language(registry: Registry) -> None:
+    """The picker names `/rsvp`'s options as `!help rsvp` does in the member's language
+    (`número`, `réponse`); the option's own name, which interactions carry, stays English,
+    and every name is one Discord takes (lower case, no spaces, 1-32 characters)."""
+    payloads = build_slash(registry).payloads
+    rsvp = {o["name"]: o for o in payload(payloads, "rsvp")["options"]}
+    assert rsvp["number"]["name_localizations"] == {
+        "es-ES": "número",
+        "es-419": "número",
+        "fr": "numéro",
+        "pt-BR": "número",
+        "de": "nummer",
+    }
+    assert rsvp["answer"]["name_localizations"]["fr"] == "réponse"
+    tz = payload(payloads, "tz")
+    zone = next(o for o in all_options(tz["options"]) if o["name"] == "zone")
+    assert zone["name_localizations"]["de"] == "zeitzone"
+    names = [
+        name
+        for p in payloads
+        for o in all_options(p["options"])
+        for name in (o.get("name_localizations") or {}).values()
+    ]
+    assert len(names) > 100
+    assert all(re.fullmatch(r"[-_\w]{1,32}", n) and n == n.lower() for n in names), names
+
+
+def test_two_options_named_alike_in_a_language_keep_their_english_names_there() -> None:
+    """`kind` and `view` are both "formato" in Spanish (and "format" in French, "Format" in
+    German): Discord refuses two options of one name, so the second keeps its English name
+    there."""
+    module = Module("clash", "x")
+
+    @module.command(help="x")
+    async def pick(ctx: Context, kind: Literal["a"], view: Literal["b"]) -> str:
+        return kind + view
+
+    registry = Registry()
+    registry.add_module(module)
+    kind, view = payload(build_slash(registry).payloads, "pick")["options"]
+    assert kind["name_localizations"]["es-ES"] == "formato"
+    assert kind["name_localizations"]["de"] == "format"
+    assert view["name"] == "view" and "name_localizations" not in view

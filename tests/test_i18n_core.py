@@ -104,11 +104,12 @@ async def test_spanish_errors_and_usage(chat: ConsoleChat) -> None:
         "Escribe `!help` para ver lo que puedo hacer."
     )
     missing = await chat.say("!tz set")
-    assert missing.startswith("Falta `zone`: una ciudad (Lagos)")
-    assert "Uso: `!tz set <zone>…` (más: `!help tz set`)" in missing
+    assert missing.startswith("Falta `zona`: una ciudad (Lagos)")
+    assert "Por ejemplo: `!tz set Lagos`" in missing
+    assert "Uso: `!tz set <zona>…` (más: `!help tz set`)" in missing
     assert "No esperaba «extra» al final." in await chat.say("!ping extra")
     assert await chat.say("!ping") == "¡Pong! Aquí estoy."
-    assert "`topic` (opcional): el nombre de un comando, p. ej., tz" in await chat.say(
+    assert "`comando` (opcional): el nombre de un comando, p. ej., tz" in await chat.say(
         "!ayuda help"
     )
     assert "Esto borra todo lo que guardo sobre ti" in await chat.say("!forgetme")
@@ -191,7 +192,7 @@ async def test_french_spaces_the_colon_of_labelled_lines(chat: ConsoleChat) -> N
     group = await chat.say("!aide tz")
     assert group.startswith("!tz : "), group
     command = await chat.say("!aide tz set")
-    assert command.startswith("`!tz set <zone>…` : Choisissez"), command
-    assert "\n  `zone` : une ville" in command, command
+    assert command.startswith("`!tz set <fuseau>…` : Choisissez"), command
+    assert "\n  `fuseau` : une ville" in command, command
     await chat.say("!lang en")
     assert (await chat.say("!help tz")).startswith("!tz: ")

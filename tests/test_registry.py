@@ -15,6 +15,7 @@ from chatbot.dispatch.context import Context
 from chatbot.dispatch.converters import Aliases, Integer, YesNoMaybe, split_args
 from chatbot.dispatch.registry import Group, Level, Module, Registry
 from chatbot.messages.events import Plain, Reply
+from chatbot.messages.localise import text_in
 from commands import basics, members
 from tests.harness import ConsoleChat, open_chat
 
@@ -174,7 +175,10 @@ async def test_missing_and_extra_arguments(demo: ConsoleChat) -> None:
     out = await demo.say("!thing rename")
     assert "The number is missing: a number." in out
     out = await demo.say("!entry wikimania")
-    assert "The question is missing: some text. For example: entry wikimania" in out
+    assert (
+        'The question is missing: some text. For example: `!entry wikimania "When?" Every '
+        "summer.`\nUsage: `!entry <id> <question> <answer>…`"
+    ) in out
     assert "didn't expect '9'" in await demo.say("!add 1 2 9")
     assert await demo.say("!add 5") == "6"
 
@@ -278,7 +282,7 @@ def test_help_text_lists_group() -> None:
     module = make_module()
     group = module.commands["thing"]
     assert isinstance(group, Group)
-    assert [c.usage("!") for c in group.commands()] == [
+    assert [text_in(c.usage("!"), "en") for c in group.commands()] == [
         "!thing <number>",
         "!thing rename <number> <title>…",
     ]

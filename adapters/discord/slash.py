@@ -15,9 +15,11 @@ One declaration serves both ways of typing a command:
 * hidden commands (internal entry points such as the receiver of a form's answers) are
   no slash commands;
 * descriptions carry ``description_localizations`` for the languages the bot speaks, from
-  the same catalogs as its replies (:data:`DISCORD_LOCALES`); names stay English, the
-  names every help text and example uses; a fixed choice's name (what the picker shows)
-  carries ``name_localizations`` too, its value (what the command gets) stays the same;
+  the same catalogs as its replies (:data:`DISCORD_LOCALES`); command names stay English,
+  the names every help text and example uses; an option's name carries
+  ``name_localizations``, the parameter's name as usage lines show it (``número``), and a
+  fixed choice's name (what the picker shows) does too, its value (what the command gets)
+  staying the same;
 * parameters become typed options: :class:`Integer` → integer (with min/max),
   :class:`Choice` → string with choices, :class:`MemberArg` → user, everything else → string;
   time zones (:class:`TimeZoneArg`, or a text parameter named ``zone``) get autocomplete.
@@ -197,6 +199,7 @@ def _option(param: Param) -> tuple[SlashOption, dict[str, Any]] | None:
     conv = param.converter
     payload: dict[str, Any] = {
         "name": name,
+        **option_names(param, name),
         **described(param.help, f"{param.name} ({conv.label})"),
         "required": param.required,
     }
@@ -229,6 +232,38 @@ def _option(param: Param) -> tuple[SlashOption, dict[str, Any]] | None:
     return SlashOption(name, param, kind, complete), payload
 
 
+def option_names(param: Param, english: str) -> dict[str, Any]:
+    """``name_localizations`` of an option: the parameter's name as usage lines show it in
+    each language (``número`` for ``number``), where a catalog translates it into a valid
+    Discord name. Members see it in the picker; the interaction still names the option in
+    English, which is what :func:`read_options` reads."""
+    found = localised(param.shown, english, slash_name)
+    return {"name_localizations": {k: v for k, v in found.items() if v}} if found else {}
+
+
+def _distinct_names(payloads: list[dict[str, Any]]) -> None:
+    """Drop a locale's option name where it would clash with another option's name in that
+    locale (Discord refuses two options of one name): the later option keeps its English
+    name there."""
+    for locale in DISCORD_LOCALES:
+        while True:
+            shown = [p.get("name_localizations", {}).get(locale, p["name"]) for p in payloads]
+            clash = next(
+                (
+                    p
+                    for p, n in reversed(list(zip(payloads, shown, strict=True)))
+                    if shown.count(n) > 1 and locale in p.get("name_localizations", {})
+                ),
+                None,
+            )
+            if clash is None:
+                break
+            names = clash["name_localizations"]
+            del names[locale]
+            if not names:
+                del clash["name_localizations"]
+
+
 def _options(cmd: Command) -> tuple[tuple[SlashOption, ...], list[dict[str, Any]]]:
     options: list[SlashOption] = []
     payloads: list[dict[str, Any]] = []
@@ -238,6 +273,7 @@ def _options(cmd: Command) -> tuple[tuple[SlashOption, ...], list[dict[str, Any]
             break  # later options could not be placed positionally without this one
         options.append(built[0])
         payloads.append(built[1])
+    _distinct_names(payloads)
     return tuple(options), payloads
 
 

@@ -38,6 +38,9 @@ SOURCE_LANGUAGE = "en"
 #: a pseudo-language that wraps every message in ``[!! … !!]``: text that shows up unwrapped
 #: escaped translation (tests use it; members cannot pick it)
 PSEUDO = "x-pseudo"
+#: the context of a command parameter's name as members see it (``<number>`` in ``!rsvp
+#: <number> <answer>``; :func:`chatbot.dispatch.registry.display_name`)
+PARAM_CONTEXT = "parameter name, as in '!rsvp <number> <answer>'"
 
 
 class Msg(msgspec.Struct, frozen=True):

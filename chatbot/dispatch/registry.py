@@ -21,7 +21,7 @@ import enum
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import msgspec
 
 from chatbot.base.errors import BadArgument
-from chatbot.base.i18n import N_, Msg, _
+from chatbot.base.i18n import N_, PARAM_CONTEXT, Msg, _, _p, listing, verbatim
 from chatbot.dispatch.converters import (
     Aliases,
     Choice,
@@ -63,6 +63,13 @@ class Level(enum.IntEnum):
 HandlerFn = Callable[..., Awaitable[Any]]
 
 
+def display_name(name: str) -> Msg:
+    """What members see for a parameter called ``name``: its words, translated (the catalogs
+    get every command parameter's name from the signatures,
+    :mod:`chatbot.messages.extract_params`, so no module has to list them)."""
+    return _p(PARAM_CONTEXT, name.replace("_", " "))
+
+
 class Param(msgspec.Struct):
     name: str
     converter: Converter
@@ -70,11 +77,21 @@ class Param(msgspec.Struct):
     default: Any
     rest: bool
     help: str | Msg = ""
+    #: the name shown to members (``<zone>``, ``<zona>``); ``name`` is the handler's
+    display: Msg | None = None
 
     @property
-    def usage(self) -> str:
-        label = f"<{self.name}>" if self.required else f"[{self.name}]"
-        return label + ("…" if self.rest and self.converter.label == "text" else "")
+    def shown(self) -> Msg:
+        """The name shown to members, in their language."""
+        return self.display if self.display is not None else display_name(self.name)
+
+    @property
+    def usage(self) -> Msg:
+        """``<name>`` (``[name]`` when optional, ``…`` when it takes the rest of the line)."""
+        more = "…" if self.rest and self.converter.label == "text" else ""
+        if self.required:
+            return verbatim("<{name}>" + more, name=self.shown)
+        return verbatim("[{name}]" + more, name=self.shown)
 
 
 class Command(msgspec.Struct):
@@ -84,7 +101,10 @@ class Command(msgspec.Struct):
     help: str | Msg
     level: Level = Level.MEMBER
     aliases: tuple[str, ...] = ()
-    examples: tuple[str, ...] = ()
+    #: what to type after the prefix; a :class:`Msg` where some words are the reader's own
+    #: (``verbatim("rsvp 3 {yes}", yes=…)`` shows ``rsvp 3 sí`` to a Spanish reader): each
+    #: such word must be one the bot reads in that language (``tests/test_usage_i18n.py``)
+    examples: tuple[str | Msg, ...] = ()
     group: Group | None = None
     module: Module | None = None
     #: its answers concern only the caller: Discord defers it ephemerally, and a plain
@@ -98,9 +118,19 @@ class Command(msgspec.Struct):
             return self.name
         return self.group.name if self.name == "" else f"{self.group.name} {self.name}"
 
-    def usage(self, prefix: str) -> str:
-        args = " ".join(p.usage for p in self.params)
-        return f"{prefix}{self.qualified_name}" + (f" {args}" if args else "")
+    def usage(self, prefix: str) -> Msg:
+        """``!rsvp <number> <answer>``, the parameters named in the reader's language (the
+        command's words stay English: they are what the member types)."""
+        command = prefix + self.qualified_name
+        if not self.params:
+            return verbatim("{command}", command=command)
+        names = [f"{{p{i}}}" for i in range(len(self.params))]
+        values = {f"p{i}": p.usage for i, p in enumerate(self.params)}
+        return verbatim("{command} " + " ".join(names), command=command, **values)
+
+    def example(self, prefix: str, index: int = 0) -> Msg:
+        """One example as a code span: ``!rsvp 3 sí`` for a Spanish reader."""
+        return shown_example(prefix, self.examples[index])
 
     async def parse(self, ctx: ConvertContext, raw: str, tokens: list[Token]) -> dict[str, Any]:
         """Convert the tokens into keyword arguments for the handler.
@@ -116,7 +146,7 @@ class Command(msgspec.Struct):
         for index, param in enumerate(params):
             if index >= len(tokens):
                 if param.required:
-                    raise BadArgument(_missing(self, param))
+                    raise BadArgument(_missing(self, param, ctx.prefix))
                 values[param.name] = param.default
                 continue
             token = tokens[index]
@@ -146,20 +176,31 @@ _KINDS: dict[type, str] = {
 }
 
 
-def _missing(cmd: Command, param: Param) -> Msg:
+def shown_example(prefix: str, example: str | Msg) -> Msg:
+    """A command example as members see it: a code span with the prefix."""
+    return verbatim("`{prefix}{example}`", prefix=prefix, example=example)
+
+
+def shown_examples(prefix: str, examples: Sequence[str | Msg]) -> Msg:
+    """``!tz``, ``!tz set Lagos``: examples one after another."""
+    return listing([shown_example(prefix, e) for e in examples])
+
+
+def _missing(cmd: Command, param: Param, prefix: str) -> Msg:
     """``The reason is missing: why it is rejected.`` — in words, not the converter's name.
-    The parameter's name is an identifier (as in the usage line ``<reason>``)."""
+    The parameter is named as in the usage line (``<reason>``, in the reader's language),
+    and the example is one to type, prefix included."""
     kind = _KINDS.get(type(param.converter))
     what: str | Msg | None = param.help or (_(kind) if kind else None)
     if what is None and isinstance(param.converter, Choice):
         what = _("one of {options}", options=", ".join(param.converter.options))
-    name = param.name.replace("_", " ")
+    name = param.shown
     if what:
         message = _("The {name} is missing: {what}.", name=name, what=what)
     else:
         message = _("The {name} is missing.", name=name)
     if cmd.examples:
-        return _("{message} For example: {example}", message=message, example=cmd.examples[0])
+        return _("{message} For example: {example}", message=message, example=cmd.example(prefix))
     return message
 
 
@@ -229,11 +270,12 @@ class Group:
         help: str | Msg,
         level: Level = Level.MEMBER,
         aliases: tuple[str, ...] = (),
-        examples: tuple[str, ...] | list[str] = (),
+        examples: Sequence[str | Msg] = (),
         default: bool = False,
         private: bool = False,
         hidden: bool = False,
         params: dict[str, str | Msg] | None = None,
+        names: dict[str, Msg] | None = None,
     ) -> Callable[[HandlerFn], HandlerFn]:
         def decorate(fn: HandlerFn) -> HandlerFn:
             cmd = build_command(
@@ -245,6 +287,7 @@ class Group:
                 tuple(examples),
                 private,
                 params or {},
+                names or {},
             )
             cmd.group = self
             cmd.module = self.module
@@ -304,10 +347,11 @@ class Module(msgspec.Struct):
         help: str | Msg,
         level: Level = Level.MEMBER,
         aliases: tuple[str, ...] = (),
-        examples: tuple[str, ...] | list[str] = (),
+        examples: Sequence[str | Msg] = (),
         private: bool = False,
         hidden: bool = False,
         params: dict[str, str | Msg] | None = None,
+        names: dict[str, Msg] | None = None,
     ) -> Callable[[HandlerFn], HandlerFn]:
         def decorate(fn: HandlerFn) -> HandlerFn:
             cmd = build_command(
@@ -319,6 +363,7 @@ class Module(msgspec.Struct):
                 tuple(examples),
                 private,
                 params or {},
+                names or {},
             )
             cmd.module = self
             cmd.hidden = hidden
@@ -417,16 +462,23 @@ def build_command(
     help: str | Msg,
     level: Level,
     aliases: tuple[str, ...],
-    examples: tuple[str, ...],
+    examples: tuple[str | Msg, ...],
     private: bool,
     param_help: dict[str, str | Msg],
+    shown_names: dict[str, Msg] | None = None,
 ) -> Command:
-    """Read the handler's signature into parameters; refuse what can't be parsed."""
+    """Read the handler's signature into parameters; refuse what can't be parsed.
+
+    ``shown_names`` are the names members see for some parameters where the handler's own
+    (translated in context :data:`~chatbot.base.i18n.PARAM_CONTEXT`) would not do."""
     if not inspect.iscoroutinefunction(fn):
         raise TypeError(f"command {name or fn.__name__} must be an async function")
     hints = typing.get_type_hints(fn, include_extras=True)
     sig = inspect.signature(fn)
     names = list(sig.parameters)[1:]  # the first is ctx
+    shown_names = shown_names or {}
+    if unknown := set(shown_names) - set(names):
+        raise TypeError(f"command {name}: names for no parameter: {', '.join(sorted(unknown))}")
     params: list[Param] = []
     for i, pname in enumerate(names):
         p = sig.parameters[pname]
@@ -444,6 +496,7 @@ def build_command(
                 default=p.default if has_default else None,
                 rest=rest,
                 help=param_help.get(pname, ""),
+                display=shown_names.get(pname),
             )
         )
     return Command(name, fn, params, help, level, aliases, examples, private=private)

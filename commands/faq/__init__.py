@@ -224,7 +224,10 @@ NOT_ANSWERED = (
 
 @faq.command(
     help=_("Show one entry: its question, answer, other phrasings, near-misses and topics."),
-    examples=["faq show join-the-group", "faq show join-the-group all"],
+    examples=[
+        "faq show join-the-group",
+        verbatim("faq show join-the-group {all}", all=SHOWN_KEYWORDS["all"]),
+    ],
     params={
         "id": _("the entry's id, from `!faq list` or a `see also`"),
         "detail": _(

@@ -220,7 +220,11 @@ async def ics_link(ctx: Context, number: int | None) -> Reply:
 
 @module.command(
     help=_("Say whether you're coming to a meeting."),
-    examples=["rsvp 3 yes", "rsvp 3 maybe", "rsvp 3 no"],
+    examples=[
+        verbatim("rsvp 3 {yes}", yes=SHOWN_KEYWORDS["yes"]),
+        verbatim("rsvp 3 {maybe}", maybe=SHOWN_KEYWORDS["maybe"]),
+        verbatim("rsvp 3 {no}", no=SHOWN_KEYWORDS["no"]),
+    ],
     params={"number": _("the meeting"), "answer": _("yes, maybe or no")},
 )
 async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
@@ -273,7 +277,12 @@ async def rsvp(ctx: Context, number: int, answer: YesNoMaybe) -> Reply:
         on=verbatim("`{on} [1d,15m]`", on=SHOWN_KEYWORDS["on"]),
         off=verbatim("`{off}`", off=SHOWN_KEYWORDS["off"]),
     ),
-    examples=["remind me on", "remind me on 1d,15m", "remind me on 1h", "remind me off"],
+    examples=[
+        verbatim("remind me {on}", on=SHOWN_KEYWORDS["on"]),
+        verbatim("remind me {on} 1d,15m", on=SHOWN_KEYWORDS["on"]),
+        verbatim("remind me {on} 1h", on=SHOWN_KEYWORDS["on"]),
+        verbatim("remind me {off}", off=SHOWN_KEYWORDS["off"]),
+    ],
     params={
         "state": _("{on} or {off}", on=SHOWN_KEYWORDS["on"], off=SHOWN_KEYWORDS["off"]),
         "leads": _("how long before, e.g. 7d,1d,1h,15m"),

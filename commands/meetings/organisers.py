@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import select
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import Msg, _
+from chatbot.base.i18n import Msg, _, _p, verbatim
 from chatbot.delivery.outbox import outbox_of
 from chatbot.delivery.outbox_rows import ANNOUNCEMENT
 from chatbot.dispatch.context import Context
@@ -81,7 +81,16 @@ async def _target_rooms(ctx: Context, session: AsyncSession) -> list[Room]:
     help=_("Add a meeting (or a series): I echo what I understood and you confirm it."),
     level=Level.ORGANISER,
     examples=[
-        'meeting add "APAC open meeting" friday 09:00 Asia/Manila --duration 1h',
+        verbatim(
+            'meeting add "{title}" {at} Asia/Manila --duration 1h',
+            title=_p(
+                "a meeting's title in a command example (no quotation marks)", "APAC open meeting"
+            ),
+            at=_p(
+                "date in a command example: write it as the bot reads it in your language",
+                "friday 09:00",
+            ),
+        ),
         'meeting add "Open meeting" 2026-12-02 15:00 --every 2 weeks --link https://meet.example',
         'meeting add "Americas call" 2026-12-08 17:00 UTC --monthly 2nd tuesday',
     ],

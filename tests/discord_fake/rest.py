@@ -943,6 +943,20 @@ class RestApi:
             return form_error(
                 [*path, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
             )
+        for locale, local in (option.get("name_localizations") or {}).items():
+            where = [*path, "name_localizations", locale]
+            if locale not in LOCALES:
+                return form_error(
+                    where, "BASE_TYPE_CHOICES", f"Value must be one of {tuple(sorted(LOCALES))}."
+                )
+            if (
+                not isinstance(local, str)
+                or not COMMAND_NAME.match(local)
+                or local != local.lower()
+            ):
+                return form_error(
+                    where, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
+                )
         description = option.get("description")
         if not isinstance(description, str) or not 1 <= len(description) <= 100:
             return form_error(
@@ -986,18 +1000,23 @@ class RestApi:
         if len(options) > 25:
             return form_error(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         seen_optional = False
-        names: set[str] = set()
+        names: set[tuple[str | None, str]] = set()
         for index, option in enumerate(options):
             problem = cls._option_error(option, [*path, index])
             if problem is not None:
                 return problem
-            if option["name"] in names:
+            # each locale's names are unique too (an option without one shows its own name)
+            shown = {(None, option["name"])} | {
+                (locale, (option.get("name_localizations") or {}).get(locale, option["name"]))
+                for locale in {loc for o in options for loc in (o.get("name_localizations") or {})}
+            }
+            if shown & names:
                 return form_error(
                     [*path, index, "name"],
                     "APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS",
                     "Option name already exists",
                 )
-            names.add(option["name"])
+            names |= shown
             if option.get("type") in (1, 2):
                 continue
             if option.get("required"):
