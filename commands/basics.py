@@ -96,6 +96,16 @@ def _group_help(group: Group, prefix: str) -> Reply:
 
 
 def _command_help(cmd: Command, prefix: str) -> Reply:
+    """A command's help: the same messages every time (translated when rendered), so worked
+    out once per prefix."""
+    key = ("help", prefix)
+    found: Reply | None = cmd.memo.get(key)
+    if found is None:
+        found = cmd.memo[key] = _write_command_help(cmd, prefix)
+    return found
+
+
+def _write_command_help(cmd: Command, prefix: str) -> Reply:
     lines: list[Inline] = [_entry(_code(cmd.usage(prefix)), cmd.help)]
     for param in cmd.params:
         if param.help:

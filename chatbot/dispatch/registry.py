@@ -111,6 +111,9 @@ class Command(msgspec.Struct):
     #: string it returns is a private reply (see :class:`~chatbot.messages.events.Reply`)
     private: bool = False
     hidden: bool = False
+    #: what is worked out once per prefix and then kept (the usage line, the help reply):
+    #: a registered command does not change, and these are asked for on every mistake
+    memo: dict[Any, Any] = msgspec.field(default_factory=dict)
 
     @property
     def qualified_name(self) -> str:
@@ -121,6 +124,13 @@ class Command(msgspec.Struct):
     def usage(self, prefix: str) -> Msg:
         """``!rsvp <number> <answer>``, the parameters named in the reader's language (the
         command's words stay English: they are what the member types)."""
+        key = ("usage", prefix)
+        found: Msg | None = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self._usage(prefix)
+        return found
+
+    def _usage(self, prefix: str) -> Msg:
         command = prefix + self.qualified_name
         if not self.params:
             return verbatim("{command}", command=command)
