@@ -79,6 +79,8 @@ class Param(msgspec.Struct):
     help: str | Msg = ""
     #: the name shown to members (``<zone>``, ``<zona>``); ``name`` is the handler's
     display: Msg | None = None
+    #: the converter's ``read`` when it has one (:class:`~chatbot.dispatch.converters.Reads`)
+    read: Callable[[ConvertContext, str], Any] | None = None
 
     @property
     def shown(self) -> Msg:
@@ -166,7 +168,10 @@ class Command(msgspec.Struct):
                     text = token.text
             else:
                 text = token.text
-            values[param.name] = await param.converter.convert(ctx, text)
+            read = param.read
+            values[param.name] = (
+                read(ctx, text) if read is not None else await param.converter.convert(ctx, text)
+            )
             if param.rest:
                 return values
         if len(tokens) > len(params):
@@ -507,6 +512,7 @@ def build_command(
                 rest=rest,
                 help=param_help.get(pname, ""),
                 display=shown_names.get(pname),
+                read=getattr(conv, "read", None),
             )
         )
     return Command(name, fn, params, help, level, aliases, examples, private=private)

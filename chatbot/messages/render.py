@@ -33,7 +33,11 @@ _CODE = re.compile(r"`([^`]+)`")
 
 def strip_markdown(text: str) -> str:
     """``**bold**`` → ``bold``; backticks stay, they read fine in plain text."""
-    return _BOLD.sub(r"\1", text) if "**" in text else text
+    if "**" not in text:
+        return text
+    if text.count("**") % 2 == 0:  # paired, as the bot writes them: no regex, no template
+        return text.replace("**", "")
+    return _BOLD.sub(r"\1", text)
 
 
 def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = None) -> str:
@@ -83,8 +87,8 @@ def render_plain(reply: Reply, reader: Reader = _NOBODY, now: datetime | None = 
     """The whole reply as plain text in the reader's zone."""
     out: list[str] = []
     for part in reply.parts:
-        if isinstance(part, str):  # most parts: strip_markdown, inlined (two calls a part)
-            out.append(_BOLD.sub(r"\1", part) if "**" in part else part)
+        if isinstance(part, str):  # most parts: no bold, so strip_markdown is not called
+            out.append(strip_markdown(part) if "**" in part else part)
         elif isinstance(part, Bullets):
             lines = (
                 "• " + "".join(render_inline_plain(p, reader, now) for p in item)
