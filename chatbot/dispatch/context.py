@@ -30,25 +30,21 @@ if TYPE_CHECKING:
 class Context:
     """Everything a handler may need about the message it is answering."""
 
-    __slots__ = ("_prefs", "adapter", "command", "host", "incoming", "level")
+    __slots__ = ("_prefs", "adapter", "command", "host", "incoming", "level", "member", "room")
 
     def __init__(
         self, host: Host, incoming: Incoming, adapter: Adapter, command: Command | None = None
     ) -> None:
         self.host = host
         self.incoming = incoming
+        #: who wrote the message, and where (``incoming``'s, kept as plain attributes: read
+        #: on nearly every line of a handler, where a property costs a call each time)
+        self.member: Member = incoming.member
+        self.room: Room = incoming.room
         self.adapter = adapter
         self.command = command
         self.level = Level.MEMBER
         self._prefs: Prefs | None = None
-
-    @property
-    def member(self) -> Member:
-        return self.incoming.member
-
-    @property
-    def room(self) -> Room:
-        return self.incoming.room
 
     @property
     def prefix(self) -> str:
@@ -109,12 +105,15 @@ class Context:
         reply asks, so without a coroutine), else None."""
         prefs = self._prefs
         if prefs is None:
-            prefs = self.host.members.cached(self.incoming.member)
+            prefs = self.host.members.cached(self.member)
             if prefs is None:
                 return None
             self._prefs = prefs
-        incoming = self.incoming
-        lang = prefs.lang or incoming.locale or room_language(self.host.config, incoming.room.id)
+        lang = (
+            prefs.lang
+            or self.incoming.locale
+            or self.host.config.bot.room_languages.get(self.room.id)  # room_language, inline
+        )
         return Reader(prefs.zone, lang)
 
     def forget_prefs(self) -> None:

@@ -67,6 +67,9 @@ def split_args(raw: str) -> list[Token]:
     if not raw:  # a command without arguments
         return []
     if _HAS_QUOTE.search(raw) is None:  # the common case, without a Python-level loop
+        words = raw.split()
+        if len(words) == 1:  # one argument, the most common: its start without a scan
+            return [Token(words[0], raw.index(words[0]), False)]
         return [Token(m.group(), m.start(), False) for m in _WORD.finditer(raw)]
     tokens: list[Token] = []
     i, n = 0, len(raw)

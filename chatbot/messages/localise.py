@@ -221,6 +221,14 @@ def localise(out: Outgoing) -> Outgoing:
         for part in reply.parts:
             if isinstance(part, str):
                 _check(part, "text")
+    if len(reply.parts) == 1 and not reply.buttons and reply.form is None:
+        part = reply.parts[0]  # one part, the most common reply: no lists to build
+        if isinstance(part, Msg):
+            expanded = expansion(part, message_language(out.reader.lang))
+            new = msgspec.structs.replace(reply, parts=tuple(expanded))
+            return msgspec.structs.replace(out, reply=new)
+        if not isinstance(part, Bullets):
+            return out
     for part in reply.parts:
         if isinstance(part, _TRANSLATED):
             break

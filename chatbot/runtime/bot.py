@@ -45,7 +45,6 @@ from chatbot.runtime.routing_replies import (
     DIALOG_WORDS,
     flood_notice,
     group_help,
-    split_name,
     unknown_command,
     user_error,
 )
@@ -387,11 +386,14 @@ class Bot:
         text = incoming.text
         prefix = self.prefix
         member_id, room_id = incoming.member.id, incoming.room.id
-        in_dialog = self.dialogs.active(member_id, room_id)
+        in_dialog = (member_id, room_id) in self.dialogs.open_keys  # .active(), inline
         if text.startswith(prefix):
-            name, raw = split_name(text[len(prefix) :])
-            if not name or not name[0].isalnum():
+            body = text[len(prefix) :]
+            words = body.split(None, 1)  # split_name, inline: "tz set lagos" -> tz, set lagos
+            if not words or body[:1].isspace() or not words[0][0].isalnum():
                 return None  # "!!!" or "! wow": not talking to us
+            name = words[0].casefold()
+            raw = words[1] if len(words) > 1 else ""
             if incoming.platform not in self.flood_exempt:
                 verdict = self.flood.check(member_id, room_id)
                 if verdict is not Verdict.ALLOW:

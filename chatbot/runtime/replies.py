@@ -52,15 +52,18 @@ async def send_reply(ctx: Context, reply: Reply) -> None:
     is logged (there is nobody left to tell)."""
     reader = ctx.known_reader() or await ctx.reader()
     room = ctx.room
-    whisper = ctx.incoming.ephemeral
-    out = Outgoing(room, reply, reader, ctx.incoming, "", ctx.now())  # positional: cheaper
+    incoming = ctx.incoming
+    whisper = incoming.ephemeral
+    # positional, and the clock read directly: this runs for every reply
+    out = Outgoing(room, reply, reader, incoming, "", ctx.host.clock.now())
     try:
         if not room.is_direct and (reply.direct or (reply.private and not whisper)):
             await _send_direct(ctx, out, whisper)
             return
         if reply.aside:
             # ephemeral where this message allows it, otherwise a plain reply in the room
-            out = _with(out, msgspec.structs.replace(reply, private=whisper, aside=False))
+            reply = msgspec.structs.replace(reply, private=whisper, aside=False)
+            out = msgspec.structs.replace(out, reply=reply)
         await ctx.adapter.send(out)
     except Exception:
         log.exception("send_failed", ref=new_ref(), room=room.id, member=ctx.member.id)

@@ -30,14 +30,6 @@ ROOM_FLOOD_NOTICE = _(
 DIALOG_WORDS = KEYWORDS
 
 
-def split_name(body: str) -> tuple[str, str]:
-    """``"tz set lagos"`` → (``"tz"``, ``"set lagos"``), splitting on any whitespace."""
-    parts = body.split(None, 1)
-    if not parts or body[:1].isspace():
-        return "", ""
-    return parts[0].casefold(), parts[1] if len(parts) > 1 else ""
-
-
 def flood_notice(verdict: Verdict) -> Reply | None:
     """One notice per flood: to the member who floods (ephemeral where the message
     allows), or once to a whole busy room, as a reply (an ``m.notice`` on Matrix, like

@@ -71,6 +71,8 @@ class MemberStore:
     def cached(self, member: Member) -> Prefs | None:
         """``member``'s preferences if they are in memory (every reply needs them: this
         spares the common case a coroutine), else None: ask :meth:`prefs`."""
+        if member.person or not self.links.any_linked:  # key_of's common case, inline
+            return self._cache.get(member.person or member.id)
         return self._cache.get(self.key_of(member))
 
     async def prefs(self, member: Member) -> Prefs:
