@@ -17,7 +17,7 @@ from commands.casestudies.store import PUBLISHED, STATES
 
 
 @casestudy.command(
-    help=_("Find case studies: words, and country:XX, activity:…, project:… filters."),
+    help=_("Find case studies: words, and `country:XX`, `activity:…`, `project:…` filters."),
     examples=["casestudy search wikidata country:GB", "casestudy search project:commons"],
 )
 async def search(ctx: Context, query: str = "") -> Reply:
