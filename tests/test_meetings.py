@@ -115,7 +115,7 @@ async def test_add_echoes_in_zone_and_utc_and_refuses_bad_dates(chat: ConsoleCha
     assert "--every or --monthly" in await chat.say(
         '!meeting add "X" friday 10:00 --every week --monthly 2nd tue'
     )
-    assert "I don't know --foo" in await chat.say('!meeting add "X" friday 10:00 --foo 1')
+    assert "I don't know `--foo`" in await chat.say('!meeting add "X" friday 10:00 --foo 1')
     assert await chat.say("!meetings") == "No meetings are planned yet."
 
 

@@ -76,10 +76,10 @@ async def test_rsvp_in_the_members_language(chat: ConsoleChat) -> None:
     shown = await chat.say("!meeting 1", as_="bob")
     assert "Going (6):" in shown and "Maybe (6):" in shown and "Can't come: 5" in shown
     refused = await chat.say("!rsvp 1 bof", as_="zoe")
-    assert "'bof' is not one of: yes, no, maybe." in refused
+    assert "'bof' is not one of: `yes`, `no`, `maybe`." in refused
     await chat.say("!lang es", as_="zoe")
     refused = await chat.say("!rsvp 1 bof", as_="zoe")  # the choices in the reader's words
-    assert "«bof» no es una de estas opciones: sí, no, quizás." in refused, refused
+    assert "«bof» no es una de estas opciones: `sí`, `no`, `quizás`." in refused, refused
 
 
 #: per language: the room post's RSVP hint and ``!meeting N``'s usage line, in the reader's

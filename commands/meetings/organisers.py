@@ -119,14 +119,14 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
     if unknown:
         raise UserError(
             _(
-                "I don't know {option}. Options: --duration, --every, --monthly, --link. "
-                "For example: {example}",
-                option=Plain(f"--{unknown[0]}"),
+                "I don't know {option}. Options: `--duration`, `--every`, `--monthly`, "
+                "`--link`. For example: {example}",
+                option=Code(f"--{unknown[0]}"),
                 example=example(prefix),
             )
         )
     if "every" in options and "monthly" in options:
-        raise UserError(_("Use either --every or --monthly, not both."))
+        raise UserError(_("Use either `--every` or `--monthly`, not both."))
     rule = Rule()
     if "every" in options:
         rule = read_option("every", options["every"])
