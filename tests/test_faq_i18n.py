@@ -170,12 +170,13 @@ async def test_an_entry_id_is_code_on_discord_and_matrix(chat: ConsoleChat) -> N
     assert isinstance(svc, FaqService)
     changed = await svc._changed("join-the-group", "any", "console:ana")
     room = Room("matrix:!r:example.org", "matrix", "r")
-    for lang, phrase in (
+    cases: list[tuple[str | None, str]] = [
         (None, "`join-the-group` was changed by another organiser at the same time"),
         ("de", "Der Eintrag `join-the-group` wurde von jemand anderem aus dem Organisationsteam"),
-    ):
+    ]
+    for reader_lang, phrase in cases:
         discord, matrix = _platform_renders(
-            Outgoing(room, Reply.of(changed.message), Reader(lang=lang))
+            Outgoing(room, Reply.of(changed.message), Reader(lang=reader_lang))
         )
         assert discord.startswith(phrase), discord
         assert "`!faq show join-the-group` " in discord and "\\" not in discord, discord

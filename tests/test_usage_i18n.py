@@ -284,9 +284,9 @@ def test_no_english_fill_in_placeholder_is_left_in_a_translation(lang: str) -> N
     for entry in cat:
         ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
         strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
-        english = set(_FILL_IN.findall(" ".join(ids)))
-        for text in strings:
-            kept = set(_FILL_IN.findall(text)) & english - {"<id>"} - SAME_WORD[lang]
+        english = set(_FILL_IN.findall(" ".join(str(i) for i in ids)))
+        for text in (str(t) for t in strings if t):
+            kept = (set(_FILL_IN.findall(text)) & english) - {"<id>"} - SAME_WORD[lang]
             left += [(ph, text) for ph in kept]
     assert left == []
 
