@@ -237,24 +237,23 @@ def _external(url: str) -> str:
 
 
 #: the page's headings and labels (the wiki's words, not the schema's field names)
-_HEADING = "a heading or label on a wiki page of exported case studies"
-_TITLE = _p(_HEADING, "Title")
-_INSTITUTION = _p(_HEADING, "Institution")
-_COUNTRY = _p(_HEADING, "Country")
-_TYPE = _p(_HEADING, "Type")
-_PROJECTS = _p(_HEADING, "Projects")
-_ACTIVITIES = _p(_HEADING, "Activities")
-_PERIOD = _p(_HEADING, "Period")
-_LICENCE = _p(_HEADING, "Licence")
-_LIBRARY_TYPE = _p(_HEADING, "Library type")
-_LANGUAGES = _p(_HEADING, "Languages")
-_OTHER_ACTIVITY = _p(_HEADING, "Other activity")
-_WRITTEN_IN = _p(_HEADING, "Written in")
-_OUTCOMES = _p(_HEADING, "Outcomes")
-_OUTCOMES_NOTE = _p(_HEADING, "Outcomes note")
-_LESSONS = _p(_HEADING, "Lessons")
-_LINKS = _p(_HEADING, "Links")
-_CREDITS = _p(_HEADING, "Licence and credits")
+_TITLE = _p("heading on a wiki page of case studies", "Title")
+_INSTITUTION = _p("heading on a wiki page of case studies", "Institution")
+_COUNTRY = _p("heading on a wiki page of case studies", "Country")
+_TYPE = _p("heading on a wiki page of case studies", "Type")
+_PROJECTS = _p("heading on a wiki page of case studies", "Projects")
+_ACTIVITIES = _p("heading on a wiki page of case studies", "Activities")
+_PERIOD = _p("heading on a wiki page of case studies", "Period")
+_LICENCE = _p("heading on a wiki page of case studies", "Licence")
+_LIBRARY_TYPE = _p("heading on a wiki page of case studies", "Library type")
+_LANGUAGES = _p("heading on a wiki page of case studies", "Languages")
+_OTHER_ACTIVITY = _p("heading on a wiki page of case studies", "Other activity")
+_WRITTEN_IN = _p("heading on a wiki page of case studies", "Written in")
+_OUTCOMES = _p("heading on a wiki page of case studies", "Outcomes")
+_OUTCOMES_NOTE = _p("heading on a wiki page of case studies", "Outcomes note")
+_LESSONS = _p("heading on a wiki page of case studies", "Lessons")
+_LINKS = _p("heading on a wiki page of case studies", "Links")
+_CREDITS = _p("heading on a wiki page of case studies", "Licence and credits")
 
 
 class _Words:
@@ -370,11 +369,13 @@ def to_wikitext(items: list[dict[str, Any]], lang: str | None = None) -> str:
         out.append(f"''{text_in(credit, lang)}''")
     out.append("")
     out.append(f"== {w(_CREDITS)} ==")
+    by_sa = f"[{LICENCE_NAMES['CC-BY-SA-4.0'][1]} CC BY-SA 4.0]"
+    cc0 = f"[{LICENCE_NAMES['CC0-1.0'][1]} CC0 1.0]"
     notice = _(
         "Each case study's text is released under the licence named with it ({by_sa} or "
         "{cc0}) by its contributors:",
-        by_sa=f"[{LICENCE_NAMES['CC-BY-SA-4.0'][1]} CC BY-SA 4.0]",
-        cc0=f"[{LICENCE_NAMES['CC0-1.0'][1]} CC0 1.0]",
+        by_sa=by_sa,
+        cc0=cc0,
     )
     out.append(text_in(notice, lang))
     out.extend(f"* {esc(item['title'])}: {esc(item['credit'])}" for item in items)
