@@ -317,7 +317,7 @@ async def test_remind_me_in_the_members_own_words(chat: ConsoleChat, lang: str) 
     assert said.startswith(start) and f"`!remind me {off}`" in said, said
     assert "remind me off" not in said and f"`!tz set {city}`" in said, said
     refused = await chat.say("!remind me bof", as_="bob")
-    assert refused.splitlines()[0].endswith(f": {on}, {off}."), refused
+    assert refused.splitlines()[0].endswith(f": `{on}`, `{off}`."), refused
     stopped = await chat.say(f"!remind me {off}", as_="bob")
     assert "Meeting reminders are off." not in stopped and stopped.endswith("."), stopped
     helped = await chat.say("!help remind me", as_="bob")
