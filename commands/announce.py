@@ -139,7 +139,7 @@ async def _get(ctx: Context, number: int) -> AnnouncementRow:
 
 @announce.command(
     default=True,
-    help=_("Preview an announcement to every broadcast room (add --at <when> to schedule it)."),
+    help=_("Preview an announcement to every broadcast room (add `--at <when>` to schedule it)."),
     level=Level.ORGANISER,
     examples=[
         verbatim(
@@ -158,7 +158,7 @@ async def _get(ctx: Context, number: int) -> AnnouncementRow:
             ),
         ),
     ],
-    params={"text": _("the message; end with --at <when> to send it later")},
+    params={"text": _("the message; end with `--at <when>` to send it later")},
 )
 async def draft(ctx: Context, text: str) -> Reply:
     message, phrase = split_at(text)
@@ -577,10 +577,10 @@ async def retract(ctx: Context, number: int) -> Reply:
 
 
 @announce.command(
-    help=_("The rooms announcements go to: list, `add here`, `add <room>`, `remove <room>`."),
+    help=_("The rooms announcements go to: `list`, `add here`, `add <room>`, `remove <room>`."),
     level=Level.ORGANISER,
     examples=["announce rooms", "announce rooms add here", "announce rooms remove here"],
-    params={"action": _("list, add or remove"), "room": _("here, or a room id")},
+    params={"action": _("`list`, `add` or `remove`"), "room": _("`here`, or a room id")},
 )
 async def rooms(ctx: Context, action: str = "list", room: str = "") -> Reply:
     action = action.casefold()

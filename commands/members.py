@@ -9,7 +9,7 @@ from typing import Any
 
 from chatbot.base.errors import AmbiguousZone, UserError
 from chatbot.base.i18n import Msg, _, _p, available_languages, message_language, verbatim
-from chatbot.dispatch.answers import CONFIRM_IRREVERSIBLE, answer_key
+from chatbot.dispatch.answers import CONFIRM_IRREVERSIBLE, SHOWN_KEYWORDS, answer_key
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.dialogs import Dialog, Step
 from chatbot.dispatch.registry import Module
@@ -199,7 +199,7 @@ async def collect_member_data(ctx: Context) -> dict[str, Any]:
 
 @module.command(
     help=_("Delete everything I store about you (asks you to confirm first)."),
-    examples=["forgetme", "forgetme confirm"],
+    examples=["forgetme", verbatim("forgetme {confirm}", confirm=SHOWN_KEYWORDS["confirm"])],
     private=True,
 )
 async def forgetme(ctx: Context, confirm: str = "") -> Reply:
@@ -219,7 +219,11 @@ async def forgetme(ctx: Context, confirm: str = "") -> Reply:
             ),
             "\n",
             *warnings,
-            _("To go ahead, type `{prefix}forgetme confirm`.", prefix=prefix),
+            _(
+                "To go ahead, type `{prefix}forgetme {confirm}`.",
+                prefix=prefix,
+                confirm=SHOWN_KEYWORDS["confirm"],
+            ),
             private=True,
         )
     notes: list[Inline] = []

@@ -303,3 +303,53 @@ def test_cli_export_of_published_studies(
     assert export_main(["--format", "wikitext"], str(config)) == 0
     assert "== Thesis authors on Wikidata ==" in capsys.readouterr().out
     assert export_main(["--format", "xml"], str(config)) == 2
+
+
+#: per language: the table's header, a section's labels and choices, the closing heading
+WIKI_PAGES = {
+    "es": (
+        "! Título !! Institución !! País !! Tipo !! Proyectos !! Actividades !! Periodo !! "
+        "Licencia",
+        "; Escrito en: español (es)",
+        "; Periodo: 2022-06 – en curso",
+        "== Licencia y créditos ==",
+    ),
+    "fr": (
+        "! Titre !! Institution !! Pays !! Type !! Projets !! Activités !! Période !! Licence",
+        "; Langue de rédaction: espagnol (es)",
+        "; Période: 2022-06 – en cours",
+        "== Licence et crédits ==",
+    ),
+    "pt": (
+        "! Título !! Instituição !! País !! Tipo !! Projetos !! Atividades !! Período !! Licença",
+        "; Escrito em: espanhol (es)",
+        "; Período: 2022-06 – em andamento",
+        "== Licença e créditos ==",
+    ),
+    "de": (
+        "! Titel !! Einrichtung !! Land !! Typ !! Projekte !! Aktivitäten !! Zeitraum !! Lizenz",
+        "; Verfasst auf: Spanisch (es)",
+        "; Zeitraum: 2022-06 – laufend",
+        "== Lizenz und Namensnennung ==",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(WIKI_PAGES))
+def test_wikitext_page_in_the_organisers_language(lang: str) -> None:
+    """The page's own words (headings, labels, choices, "ongoing", the language a study was
+    written in, the licence notice) are in the language asked for; what contributors wrote
+    (titles, summaries, credits) stays as written; English is the default."""
+    header, written_in, period, closing = WIKI_PAGES[lang]
+    items = [public(i + 1, r, written_in="es") for i, r in enumerate(records())]
+    page = to_wikitext(items, lang)
+    lines = page.splitlines()
+    assert lines[1] == header
+    assert written_in in lines and period in lines, page
+    assert closing in lines and "Lakeside County Public Library" in page
+    assert "Each case study" not in page and "ongoing" not in page
+    english = to_wikitext(items)
+    assert english.splitlines()[1] == (
+        "! Title !! Institution !! Country !! Type !! Projects !! Activities !! Period !! Licence"
+    )
+    assert "; Written in: Spanish (es)" in english and "– ongoing" in english

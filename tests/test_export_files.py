@@ -109,6 +109,11 @@ def saved_path(line: str) -> Path:
     return Path(line.rsplit(" saved as ", 1)[1])
 
 
+def saved_text_in_any_language(line: str) -> str:
+    """The text of the file whose path ends the line ("… guardado como PATH")."""
+    return Path(line.rsplit(" ", 1)[1]).read_text(encoding="utf-8")
+
+
 @pytest.fixture
 async def cs_chat(sqlite_url: str, clock: FakeClock) -> Any:
     chat = await open_chat(sqlite_url, clock, modules=CS_MODULES)
@@ -146,6 +151,22 @@ async def test_casestudy_export_is_one_line_and_a_file(
     wiki = await chat.say("!casestudy export wikitext")
     assert "as wikitext: casestudies-2026-11-25.wiki" in wiki
     assert "Only organisers" in await chat.say("!casestudy export json", as_="bob")
+
+
+async def test_wikitext_export_is_in_the_organisers_language(cs_chat: ConsoleChat) -> None:
+    """An organiser reading Spanish gets the wiki page's own words in Spanish (for their
+    community's wiki); CSV stays the schema's codes, the same for everyone."""
+    chat = cs_chat
+    await publish(chat.bot, 1)
+    await chat.say("!lang es", as_="ana")
+    out = await chat.say("!casestudy export wikitext")
+    assert out.startswith("[Mensaje directo a ana] 1 estudio de caso publicado en wikitext")
+    page = saved_text_in_any_language(out.splitlines()[1])
+    assert "! Título !! Institución !! País !! Tipo !!" in page
+    assert "== Licencia y créditos ==" in page and "Title" not in page
+    out = await chat.say("!casestudy export csv")
+    csv_text = saved_text_in_any_language(out.splitlines()[1])
+    assert csv_text.startswith("id,title,institution,")
 
 
 async def test_faq_export_is_a_toml_file(sqlite_url: str, clock: FakeClock) -> None:

@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chatbot.base.clock import FakeClock
+from chatbot.dispatch.adapter import Sent
+from chatbot.messages.events import Outgoing, Reader, Reply, Room
+from chatbot.messages.localise import localise
+from commands.faq.service import FaqService
 from tests.harness import ConsoleChat
 from tests.test_faq_commands import open_faq_chat
 
@@ -128,3 +132,53 @@ async def test_other_language_pointer_names_the_language_in_portuguese(
         ), out
     finally:
         await chat.bot.close()
+
+
+# -- an entry's id as code, on every platform -------------------------------------------------
+
+
+def _platform_renders(out: Outgoing) -> tuple[str, str]:
+    """``out`` as Discord markdown and as Matrix HTML, each in its reader's language."""
+    from adapters.discord.render import render
+    from adapters.matrix.render import render_content
+
+    read = localise(out)
+    return render(read.reply), render_content(read, "!")["formatted_body"]
+
+
+async def test_an_entry_id_is_code_on_discord_and_matrix(chat: ConsoleChat) -> None:
+    """ "There's already an entry" and "changed at the same time" show the entry's id and the
+    command to type as code spans: on Discord without backslashes (``join\\-the\\-group``)
+    and on Matrix as ``<code>`` (not literal backticks), in English and in Spanish."""
+    sent: list[Outgoing] = []
+    send = chat.adapter.send
+
+    async def record(out: Outgoing) -> Sent | None:
+        sent.append(out)
+        return await send(out)
+
+    chat.adapter.send = record  # type: ignore[method-assign]
+    for lang, lead in (("en", "Change it with "), ("es", "Cámbiala con ")):
+        await chat.say(f"!lang {lang}", as_="olga")
+        sent.clear()
+        await chat.say('!faq add join-the-group "Q?" A.')
+        discord, matrix = _platform_renders(sent[-1])
+        assert f"{lead}`!faq edit join-the-group …`" in discord, discord
+        assert f"{lead}<code>!faq edit join-the-group …</code>" in matrix, matrix
+        assert "\\-" not in discord and "`" not in matrix
+    svc = chat.bot.services["faq"]
+    assert isinstance(svc, FaqService)
+    changed = await svc._changed("join-the-group", "any", "console:ana")
+    room = Room("matrix:!r:example.org", "matrix", "r")
+    cases: list[tuple[str | None, str]] = [
+        (None, "`join-the-group` was changed by another organiser at the same time"),
+        ("de", "Der Eintrag `join-the-group` wurde von jemand anderem aus dem Organisationsteam"),
+    ]
+    for reader_lang, phrase in cases:
+        discord, matrix = _platform_renders(
+            Outgoing(room, Reply.of(changed.message), Reader(lang=reader_lang))
+        )
+        assert discord.startswith(phrase), discord
+        assert "`!faq show join-the-group` " in discord and "\\" not in discord, discord
+        assert "<code>join-the-group</code>" in matrix and "`" not in matrix, matrix
+        assert "<code>!faq show join-the-group</code>" in matrix

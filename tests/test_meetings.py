@@ -112,10 +112,10 @@ async def test_add_echoes_in_zone_and_utc_and_refuses_bad_dates(chat: ConsoleCha
     assert "When is it?" in said and "can't read --every" not in said
     said = await chat.say('!meeting add "X" monthly on the 2nd tuesday')
     assert "at what time?" in said
-    assert "--every or --monthly" in await chat.say(
+    assert "`--every` or `--monthly`" in await chat.say(
         '!meeting add "X" friday 10:00 --every week --monthly 2nd tue'
     )
-    assert "I don't know --foo" in await chat.say('!meeting add "X" friday 10:00 --foo 1')
+    assert "I don't know `--foo`" in await chat.say('!meeting add "X" friday 10:00 --foo 1')
     assert await chat.say("!meetings") == "No meetings are planned yet."
 
 

@@ -76,10 +76,10 @@ async def test_rsvp_in_the_members_language(chat: ConsoleChat) -> None:
     shown = await chat.say("!meeting 1", as_="bob")
     assert "Going (6):" in shown and "Maybe (6):" in shown and "Can't come: 5" in shown
     refused = await chat.say("!rsvp 1 bof", as_="zoe")
-    assert "'bof' is not one of: yes, no, maybe." in refused
+    assert "'bof' is not one of: `yes`, `no`, `maybe`." in refused
     await chat.say("!lang es", as_="zoe")
     refused = await chat.say("!rsvp 1 bof", as_="zoe")  # the choices in the reader's words
-    assert "«bof» no es una de estas opciones: sí, no, quizás." in refused, refused
+    assert "«bof» no es una de estas opciones: `sí`, `no`, `quizás`." in refused, refused
 
 
 #: per language: the room post's RSVP hint and ``!meeting N``'s usage line, in the reader's
@@ -317,7 +317,7 @@ async def test_remind_me_in_the_members_own_words(chat: ConsoleChat, lang: str) 
     assert said.startswith(start) and f"`!remind me {off}`" in said, said
     assert "remind me off" not in said and f"`!tz set {city}`" in said, said
     refused = await chat.say("!remind me bof", as_="bob")
-    assert refused.splitlines()[0].endswith(f": {on}, {off}."), refused
+    assert refused.splitlines()[0].endswith(f": `{on}`, `{off}`."), refused
     stopped = await chat.say(f"!remind me {off}", as_="bob")
     assert "Meeting reminders are off." not in stopped and stopped.endswith("."), stopped
     helped = await chat.say("!help remind me", as_="bob")

@@ -208,3 +208,36 @@ async def test_forgetme_confirmed_in_other_languages(chat: ConsoleChat, word: st
     assert "Kathmandu" in await chat.say("!tz")
     assert "deleted everything" in await chat.say(f"!forgetme {word}")
     assert "haven't set" in await chat.say("!tz")
+
+
+#: per language: the line ``!forgetme`` ends with, naming the word to type in that language
+FORGETME_CONFIRM = {
+    "es": ("Para continuar, escribe `!forgetme confirmar`.", "confirmar"),
+    "fr": ("Pour continuer, tapez `!forgetme confirmer`.", "confirmer"),
+    "pt": ("Para continuar, digite `!forgetme confirmar`.", "confirmar"),
+    "de": ("Wenn du fortfahren willst, tippe `!forgetme bestätigen`.", "bestätigen"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(FORGETME_CONFIRM))
+async def test_forgetme_shows_the_readers_own_confirm_word_and_takes_it(
+    chat: ConsoleChat, lang: str
+) -> None:
+    """``!forgetme`` tells a Spanish reader to type ``confirmar`` (not the English
+    ``confirm``), ``!help forgetme``'s example says the same, and typing what was shown
+    deletes their data."""
+    line, word = FORGETME_CONFIRM[lang]
+    await chat.say("!tz set Asia/Kathmandu")
+    await chat.say(f"!lang {lang}")
+    warning = await chat.say("!forgetme")
+    assert warning.endswith(line), warning
+    assert "forgetme confirm`" not in warning
+    assert f"`!forgetme {word}`" in await chat.say("!help forgetme")
+    typed = line[line.index("`") + 1 : line.rindex("`")]  # the command as shown
+    await chat.say(typed)
+    assert "haven't set" in await chat.say("!tz")  # the zone is gone, the language too
+
+
+async def test_forgetme_in_english_is_unchanged(chat: ConsoleChat) -> None:
+    assert (await chat.say("!forgetme")).endswith("To go ahead, type `!forgetme confirm`.")
+    assert "Examples: `!forgetme`, `!forgetme confirm`" in await chat.say("!help forgetme")

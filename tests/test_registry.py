@@ -132,7 +132,7 @@ async def test_wrong_argument_gets_usage(demo: ConsoleChat) -> None:
     out = await demo.say("!add 1 500")
     assert "at most 100" in out
     out = await demo.say("!pick blue")
-    assert "not one of: red, green" in out
+    assert "not one of: `red`, `green`" in out
     assert await demo.say("!pick GREEN later") == "green|later"
 
 
@@ -143,7 +143,7 @@ async def test_choices_with_aliases(demo: ConsoleChat) -> None:
     assert await demo.say("!size pequeño") == "small"
     assert await demo.say("!size PEQUENO") == "small"
     assert await demo.say("!size klein") == "small"
-    assert "'grande' is not one of: small, large." in await demo.say("!size grande")
+    assert "'grande' is not one of: `small`, `large`." in await demo.say("!size grande")
     for word, value in [("sí", "yes"), ("oui", "yes"), ("talvez", "maybe"), ("nein", "no")]:
         assert await demo.say(f"!answer 3 {word}") == f"3:{value}"
     assert await demo.say("!answer 3 tal vez") == "3:maybe"  # several words: rest of the line

@@ -261,3 +261,85 @@ async def start(bot, other): ...
 """
     names = [name for _line, name in parameter_names(ast.parse(source))]
     assert names == ["time zone hint", "when"]
+
+
+# -- what a member fills in, in the reader's words ------------------------------------------
+
+#: ``<…>`` placeholders spelt the same in English and in the language (French ``<date>``)
+SAME_WORD = {"es": set(), "fr": {"<date>", "<question>", "<code>"}, "pt": set(), "de": set()}
+_FILL_IN = re.compile(r"<[^<>{}`\s][^<>{}`]{0,30}>")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_english_fill_in_placeholder_is_left_in_a_translation(lang: str) -> None:
+    """What a member fills in (``--at <when>``, ``--occurrence <date>``, ``<city>``) is
+    named in the reader's words in every message of every catalog; ``<id>`` stays."""
+    from babel.messages.pofile import read_po
+
+    from chatbot.messages.catalogs import po_path
+
+    with po_path(lang).open("rb") as fp:
+        cat = read_po(fp)
+    left = []
+    for entry in cat:
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        english = set(_FILL_IN.findall(" ".join(str(i) for i in ids)))
+        for text in (str(t) for t in strings if t):
+            kept = (set(_FILL_IN.findall(text)) & english) - {"<id>"} - SAME_WORD[lang]
+            left += [(ph, text) for ph in kept]
+    assert left == []
+
+
+#: per language: ``!help announce``'s ``--at``, ``!help meeting cancel``'s ``--occurrence``,
+#: ``!help announce rooms``' action words (English, to type, as code), ``!meeting edit``'s
+#: refusal of a field named in the reader's words (the fields to type, as code)
+FILL_INS = {
+    "es": (
+        "(añade `--at <cuándo>` para programarlo)",
+        "`fecha` (opcional): `--occurrence <fecha>` para una fecha",
+        "`acción` (opcional): `list`, `add` o `remove`",
+        "no es una de estas opciones: `title`, `when`, `link`, `duration`.",
+    ),
+    "fr": (
+        "(ajoutez `--at <quand>` pour la programmer)",
+        "`date` (facultatif) : `--occurrence <date>` pour une date",
+        "`action` (facultatif) : `list`, `add` ou `remove`",
+        "`title`, `when`, `link`, `duration`.",
+    ),
+    "pt": (
+        "(adicione `--at <quando>` para agendá-lo)",
+        "`data` (opcional): `--occurrence <data>` para uma data",
+        "`ação` (opcional): `list`, `add` ou `remove`",
+        "`title`, `when`, `link`, `duration`.",
+    ),
+    "de": (
+        "(mit `--at <Zeitpunkt>` planst du sie)",
+        "`Termin` (optional): `--occurrence <Datum>` für einen Termin",
+        "`Aktion` (optional): `list`, `add` oder `remove`",
+        "„wann“ ist keine dieser Möglichkeiten: `title`, `when`, `link`, `duration`.",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_help_names_what_to_fill_in_in_the_readers_words(
+    sqlite_url: str, clock: FakeClock, lang: str
+) -> None:
+    at, occurrence, action, field = FILL_INS[lang]
+    chat = await open_chat(sqlite_url, clock, modules=ALL_MODULES)
+    try:
+        await chat.say(f"!lang {lang}", as_="ana")
+        shown = await chat.say("!help announce")
+        assert at in shown and "<when>" not in shown, shown
+        assert occurrence in await chat.say("!help meeting cancel")
+        assert action in await chat.say("!help announce rooms")
+        await chat.say(SETUP[0])
+        assert field in await chat.say("!meeting edit 1 wann 16:00")
+        await chat.say("!lang en")
+        assert "(add `--at <when>` to schedule it)" in await chat.say("!help announce")
+        assert "`action` (optional): `list`, `add` or `remove`" in await chat.say(
+            "!help announce rooms"
+        )
+    finally:
+        await chat.bot.close()

@@ -101,6 +101,9 @@ SHOWN_KEYWORDS: Final[dict[str, Msg]] = {
     "on": _p("switch keyword, as in '!remind me on'", "on"),
     "off": _p("switch keyword, as in '!remind me off'", "off"),
     "all": _p("keyword for every one, as in '!faq list all'", "all"),
+    "confirm": _p(
+        "keyword that goes ahead with what can't be undone, as in '!forgetme confirm'", "confirm"
+    ),
 }
 #: the words each shown keyword stands for
 ACCEPTED: Final = {
@@ -115,6 +118,7 @@ ACCEPTED: Final = {
     "on": ON,
     "off": OFF,
     "all": ALL,
+    "confirm": CONFIRM_IRREVERSIBLE,
 }
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 import msgspec
 
 from chatbot.base.errors import BadArgument
-from chatbot.base.i18n import Msg, _, _n, listing
-from chatbot.dispatch.answers import ON_OFF, SHOWN_KEYWORDS, YES_NO_MAYBE, answer_key
+from chatbot.base.i18n import Msg, _, _n, listing, verbatim
+from chatbot.dispatch.answers import ON_OFF, SHOWN_KEYWORDS, YES_NO_MAYBE, answer_key, keyword
 from chatbot.messages.events import Plain
 
 if TYPE_CHECKING:
@@ -212,13 +212,14 @@ class Choice(msgspec.Struct, frozen=True):
             )
         )
 
-    def _shown(self, option: str) -> str | Msg:
-        """An option as the reader would type it: their word for yes, no or maybe when the
-        choice takes the translations (``sí``, ``nein``), else the option itself."""
+    def _shown(self, option: str) -> Msg:
+        """An option as the reader would type it, as a code span: their word for yes, no or
+        maybe when the choice takes the translations (``sí``, ``nein``), else the option
+        itself (``title``: English, but plainly a word to type, not an untranslated one)."""
         word = SHOWN_KEYWORDS.get(option)
         if word is not None and any(o == option for _w, o in self.aliases):
-            return word
-        return option
+            return keyword(option)
+        return verbatim("`{option}`", option=option)
 
 
 @dataclass(frozen=True, eq=False)

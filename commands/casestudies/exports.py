@@ -18,7 +18,9 @@ JSON
 Wikitext
     A sortable table, then one section per study.  Every piece of user text goes through
     :func:`escape_wikitext`; only validated http(s) URLs become external links; a licence
-    notice and the credits close the page.
+    notice and the credits close the page.  Its headings, labels, choices and notices are in
+    a language given (``!casestudy export wikitext`` uses the organiser's, for a page on
+    their community's wiki; English otherwise); what contributors wrote stays as written.
 """
 
 from __future__ import annotations
@@ -29,7 +31,18 @@ import json
 import unicodedata
 from typing import Any
 
-from commands.casestudies.fields import OUTCOMES, RECORD_FIELDS, SCHEMA_VERSION
+from chatbot.base.i18n import Msg, _, _p
+from chatbot.messages.localise import text_in
+from commands.casestudies.fields import (
+    ACTIVITY_LABELS,
+    LIBRARY_TYPE_LABELS,
+    ONGOING_WORD,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    PROJECT_LABELS,
+    RECORD_FIELDS,
+    SCHEMA_VERSION,
+)
 from commands.casestudies.store import Study
 
 #: the exported fields, in order (``contact`` is private and left out); ``written_in`` is the
@@ -223,37 +236,84 @@ def _external(url: str) -> str:
     return f"[{wiki_url(url)} {escape_wikitext(url)}]"
 
 
-def _period(item: dict[str, Any]) -> str:
-    return f"{item.get('start') or '?'} – {item.get('end') or 'ongoing'}"
+#: the page's headings and labels (the wiki's words, not the schema's field names)
+_TITLE = _p("heading on a wiki page of case studies", "Title")
+_INSTITUTION = _p("heading on a wiki page of case studies", "Institution")
+_COUNTRY = _p("heading on a wiki page of case studies", "Country")
+_TYPE = _p("heading on a wiki page of case studies", "Type")
+_PROJECTS = _p("heading on a wiki page of case studies", "Projects")
+_ACTIVITIES = _p("heading on a wiki page of case studies", "Activities")
+_PERIOD = _p("heading on a wiki page of case studies", "Period")
+_LICENCE = _p("heading on a wiki page of case studies", "Licence")
+_LIBRARY_TYPE = _p("heading on a wiki page of case studies", "Library type")
+_LANGUAGES = _p("heading on a wiki page of case studies", "Languages")
+_OTHER_ACTIVITY = _p("heading on a wiki page of case studies", "Other activity")
+_WRITTEN_IN = _p("heading on a wiki page of case studies", "Written in")
+_OUTCOMES = _p("heading on a wiki page of case studies", "Outcomes")
+_OUTCOMES_NOTE = _p("heading on a wiki page of case studies", "Outcomes note")
+_LESSONS = _p("heading on a wiki page of case studies", "Lessons")
+_LINKS = _p("heading on a wiki page of case studies", "Links")
+_CREDITS = _p("heading on a wiki page of case studies", "Licence and credits")
 
 
-def _language_name(tag: str) -> str:
-    """``es`` → ``Spanish (es)``: the language a study was written in, for the page."""
+class _Words:
+    """The page's own words in one language (escaped for wikitext), and its choices by their
+    labels in that language (the codes, in English)."""
+
+    def __init__(self, lang: str | None) -> None:
+        self.lang = lang
+
+    def __call__(self, msg: Msg) -> str:
+        return escape_wikitext(text_in(msg, self.lang))
+
+    def choice(self, code: str, labels: dict[str, Msg]) -> str:
+        label = labels.get(code)
+        return text_in(label, self.lang) if label is not None else code
+
+    def choices(self, codes: list[str], labels: dict[str, Msg]) -> str:
+        return ", ".join(self.choice(c, labels) for c in codes)
+
+    def period(self, item: dict[str, Any]) -> str:
+        end = item.get("end") or text_in(ONGOING_WORD, self.lang)
+        return f"{item.get('start') or '?'} – {end}"
+
+    def language_name(self, tag: str) -> str:
+        """``es`` → ``Spanish (es)`` (``espagnol (es)`` on a French page): the language a
+        study was written in."""
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            name = Locale.parse(tag, sep="-").get_display_name(_babel_locale(self.lang))
+        except (ValueError, UnknownLocaleError):
+            return tag
+        return f"{name} ({tag})" if name else tag
+
+
+def _babel_locale(lang: str | None) -> str:
     from babel import Locale, UnknownLocaleError
 
     try:
-        name = Locale.parse(tag, sep="-").get_display_name("en")
+        return str(Locale.parse(lang or "en", sep="-"))
     except (ValueError, UnknownLocaleError):
-        return tag
-    return f"{name} ({tag})" if name else tag
+        return "en"
 
 
-def to_wikitext(items: list[dict[str, Any]]) -> str:
-    """A table of every study, one section each, then the licence notice and credits."""
+def to_wikitext(items: list[dict[str, Any]], lang: str | None = None) -> str:
+    """A table of every study, one section each, then the licence notice and credits; the
+    page's own words in ``lang`` (English by default)."""
     esc = escape_wikitext
-    out = [
-        '{| class="wikitable sortable"',
-        "! Title !! Institution !! Country !! Type !! Projects !! Activities !! Period !! Licence",
-    ]
+    w = _Words(lang)
+    headings = (_TITLE, _INSTITUTION, _COUNTRY, _TYPE, _PROJECTS, _ACTIVITIES, _PERIOD, _LICENCE)
+    out = ['{| class="wikitable sortable"', "! " + " !! ".join(w(h) for h in headings)]
     for item in items:
         cells = [
             esc(item["title"]),
             esc(item["institution"]),
             esc(item["country"]),
-            esc(item["library_type"]),
-            esc(", ".join(item["projects"])),
-            esc(", ".join(item["activities"])),
-            esc(_period(item)),
+            esc(w.choice(item["library_type"], LIBRARY_TYPE_LABELS)),
+            esc(w.choices(item["projects"], PROJECT_LABELS)),
+            esc(w.choices(item["activities"], ACTIVITY_LABELS)),
+            esc(w.period(item)),
             esc(LICENCE_NAMES.get(item["licence"], (item["licence"], ""))[0]),
         ]
         out.append("|-")
@@ -267,50 +327,57 @@ def to_wikitext(items: list[dict[str, Any]]) -> str:
             qid = item["institution_qid"]
             institution += f" ([[d:{esc(qid)}|{esc(qid)}]])"
         facts = [
-            ("Institution", institution),
-            ("Library type", esc(item["library_type"])),
-            ("Country", esc(item["country"])),
-            ("Languages", esc(", ".join(item["languages"]))),
-            ("Projects", esc(", ".join(item["projects"]))),
-            ("Activities", esc(", ".join(item["activities"]))),
+            (w(_INSTITUTION), institution),
+            (w(_LIBRARY_TYPE), esc(w.choice(item["library_type"], LIBRARY_TYPE_LABELS))),
+            (w(_COUNTRY), esc(item["country"])),
+            (w(_LANGUAGES), esc(", ".join(item["languages"]))),
+            (w(_PROJECTS), esc(w.choices(item["projects"], PROJECT_LABELS))),
+            (w(_ACTIVITIES), esc(w.choices(item["activities"], ACTIVITY_LABELS))),
         ]
         if item.get("activities_other"):
-            facts.append(("Other activity", esc(item["activities_other"])))
-        facts.append(("Period", esc(_period(item))))
+            facts.append((w(_OTHER_ACTIVITY), esc(item["activities_other"])))
+        facts.append((w(_PERIOD), esc(w.period(item))))
         if item.get("written_in"):
-            facts.append(("Written in", esc(_language_name(str(item["written_in"])))))
+            facts.append((w(_WRITTEN_IN), esc(w.language_name(str(item["written_in"])))))
         counts = item.get("outcomes") or {}
         if counts:
-            facts.append(
-                (
-                    "Outcomes",
-                    esc(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items())),
-                )
-            )
+            said = [
+                f"{w.choice(k, OUTCOME_LABELS).replace('_', ' ')}: {v}" for k, v in counts.items()
+            ]
+            facts.append((w(_OUTCOMES), esc(", ".join(said))))
         if item.get("outcomes_note"):
-            facts.append(("Outcomes note", esc(item["outcomes_note"])))
+            facts.append((w(_OUTCOMES_NOTE), esc(item["outcomes_note"])))
         out.extend(f"; {name}: {value}" for name, value in facts)
         out.append("")
         out.append(esc(item["summary"], inline=False))
         if item.get("lessons"):
             out.append("")
-            out.append("=== Lessons ===")
+            out.append(f"=== {w(_LESSONS)} ===")
             out.append(esc(item["lessons"], inline=False))
         if item.get("links"):
             out.append("")
-            out.append("=== Links ===")
+            out.append(f"=== {w(_LINKS)} ===")
             out.extend(f"* {_external(link)}" for link in item["links"])
         name, link = LICENCE_NAMES.get(item["licence"], (str(item["licence"]), ""))
         licence = f"[{link} {name}]" if link else esc(name)  # a licence we don't know: text
+        credit = _(
+            "Credit: {credit}. Text released under {licence}.",
+            credit=esc(item["credit"]),
+            licence=licence,
+        )
         out.append("")
-        out.append(f"''Credit: {esc(item['credit'])}. Text released under {licence}.''")
+        out.append(f"''{text_in(credit, lang)}''")
     out.append("")
-    out.append("== Licence and credits ==")
-    out.append(
-        "Each case study's text is released under the licence named with it "
-        f"([{LICENCE_NAMES['CC-BY-SA-4.0'][1]} CC BY-SA 4.0] or "
-        f"[{LICENCE_NAMES['CC0-1.0'][1]} CC0 1.0]) by its contributors:"
+    out.append(f"== {w(_CREDITS)} ==")
+    by_sa = f"[{LICENCE_NAMES['CC-BY-SA-4.0'][1]} CC BY-SA 4.0]"
+    cc0 = f"[{LICENCE_NAMES['CC0-1.0'][1]} CC0 1.0]"
+    notice = _(
+        "Each case study's text is released under the licence named with it ({by_sa} or "
+        "{cc0}) by its contributors:",
+        by_sa=by_sa,
+        cc0=cc0,
     )
+    out.append(text_in(notice, lang))
     out.extend(f"* {esc(item['title'])}: {esc(item['credit'])}" for item in items)
     return "\n".join(out) + "\n"
 
@@ -318,5 +385,8 @@ def to_wikitext(items: list[dict[str, Any]]) -> str:
 FORMATS = {"csv": to_csv, "json": to_json, "wikitext": to_wikitext}
 
 
-def render(fmt: str, items: list[dict[str, Any]]) -> str:
+def render(fmt: str, items: list[dict[str, Any]], lang: str | None = None) -> str:
+    """The export in ``fmt``; wikitext's own words in ``lang`` (CSV and JSON have none)."""
+    if fmt == "wikitext":
+        return to_wikitext(items, lang)
     return FORMATS[fmt](items)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import _
+from chatbot.base.i18n import _, _p, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import Level
 from chatbot.messages.events import Bullets, Reply
@@ -58,7 +58,14 @@ async def accept(ctx: Context, number: int) -> Reply:
 @casestudy.command(
     help=_("Reject a case study, saying why (the contributor is told)."),
     level=Level.ORGANISER,
-    examples=["casestudy reject 12 please add numbers"],
+    examples=[
+        verbatim(
+            "casestudy reject 12 {reason}",
+            reason=_p(
+                "a reason for rejecting a case study, in a command example", "please add numbers"
+            ),
+        )
+    ],
 )
 async def reject(ctx: Context, number: int, reason: str) -> Reply:
     if len(reason.strip()) < 3:
@@ -93,6 +100,7 @@ async def unpublish(ctx: Context, number: int) -> Reply:
     help=_("Send new submissions to this room."),
     level=Level.ORGANISER,
     examples=["casestudy reviewroom here"],
+    params={"where": verbatim("`here`")},
 )
 async def reviewroom(ctx: Context, where: Literal["here"]) -> Reply:
     room = ctx.room

@@ -38,7 +38,7 @@ async def _web(bot: Host) -> None:
     ),
     level=Level.ORGANISER,
     examples=["review web"],
-    params={"where": verbatim("web")},
+    params={"where": verbatim("`web`")},
 )
 async def web(ctx: Context, where: Literal["web"] = "web") -> Reply:
     settings = ctx.config.web

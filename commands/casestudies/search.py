@@ -17,7 +17,7 @@ from commands.casestudies.store import PUBLISHED, STATES
 
 
 @casestudy.command(
-    help=_("Find case studies: words, and country:XX, activity:…, project:… filters."),
+    help=_("Find case studies: words, and `country:XX`, `activity:…`, `project:…` filters."),
     examples=["casestudy search wikidata country:GB", "casestudy search project:commons"],
 )
 async def search(ctx: Context, query: str = "") -> Reply:
@@ -77,7 +77,10 @@ async def export(ctx: Context, kind: Literal["csv", "json", "wikitext"]) -> Repl
     if not studies:
         return Reply.of(_("There are no published case studies to export yet."), aside=True)
     label, extension, mime = EXPORT_FILES[kind]
-    text = render(kind, [public_of(s) for s in studies])
+    # a wiki page in the organiser's language (for their community's wiki); CSV and JSON
+    # carry the schema's codes, the same for everyone
+    lang = (await ctx.reader()).lang if kind == "wikitext" else None
+    text = render(kind, [public_of(s) for s in studies], lang)
     name = safe_filename(f"casestudies-{ctx.now().date().isoformat()}.{extension}")
     return Reply.of(
         _n(

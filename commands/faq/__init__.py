@@ -21,6 +21,7 @@ from chatbot.dispatch.registry import Level, Module
 from chatbot.messages.events import (
     Attachment,
     Bullets,
+    Code,
     Inline,
     Plain,
     Reply,
@@ -135,7 +136,11 @@ async def ask(ctx: Context, question: str) -> Reply:
 @faq.command(
     name="list",
     help=_("List the topics, or the entries of one topic."),
-    examples=["faq list", "faq list meetings", "faq list all"],
+    examples=[
+        "faq list",
+        "faq list meetings",
+        verbatim("faq list {all}", all=SHOWN_KEYWORDS["all"]),
+    ],
     params={"tag": _("a topic from `!faq list`, or {all}", all=keyword("all"))},
 )
 async def list_(ctx: Context, tag: str = "") -> Reply:
@@ -370,9 +375,9 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
     if existing is not None:
         raise UserError(
             _(
-                "There's already an entry '{id}'. Change it with `{prefix}faq edit {id} …`",
+                "There's already an entry '{id}'. Change it with {command}",
                 id=Plain(existing.id),
-                prefix=ctx.prefix,
+                command=Code(f"{ctx.prefix}faq edit {existing.id} …"),
             )
         )
     entry = Entry(id=id, question=" ".join(question.split()), answer=answer.strip())
@@ -389,18 +394,18 @@ async def add(ctx: Context, id: str, question: str, answer: str) -> Reply:
 
 @faq.command(
     help=_(
-        "Change an entry's answer, question, alternates or near_misses (separated by |) or "
-        "tags (by commas)."
+        "Change an entry's `answer`, `question`, `alternates` or `near_misses` (separated by "
+        "`|`) or `tags` (by commas)."
     ),
     level=Level.ORGANISER,
     examples=[
-        "faq edit meetings answer Type `!meetings` to see them.",
+        "faq edit meetings answer Type !meetings to see them.",
         "faq edit meetings alternates next call | when do you meet",
         "faq edit meetings tags meetings, calendar",
         "faq edit meetings near_misses is there a recording | who chairs the calls",
     ],
     params={
-        "field": _("answer, question, alternates, near_misses or tags"),
+        "field": _("`answer`, `question`, `alternates`, `near_misses` or `tags`"),
         "text": _("the new value"),
     },
 )

@@ -435,26 +435,32 @@ class FaqService:
         by = await self.store.changed_by(entry_id)
         mine = by is not None and by == member_id
         who = _("you, in another message,") if mine else _("another organiser")
-        values = {"id": Plain(entry_id), "who": who, "prefix": self.prefix}
+        # code spans as parts, escaped by each renderer its own way (a hand-made `{id}`
+        # around a Plain showed backslashes on Discord and backticks on Matrix)
+        values = {
+            "id": Code(entry_id),
+            "who": who,
+            "command": Code(f"{self.prefix}faq show {entry_id}"),
+        }
         if field:
             message = _(
-                "The {field} of `{id}` was changed by {who} at the same time as your change, "
-                "so I didn't save yours over it. `{prefix}faq show {id}` shows it now; send "
+                "The {field} of {id} was changed by {who} at the same time as your change, "
+                "so I didn't save yours over it. {command} shows it now; send "
                 "your command again if it still needs changing.",
                 field=field_name(field),
                 **values,
             )
         elif before is None:
             message = _(
-                "`{id}` was added by {who} at the same time as your change, so I didn't save "
-                "yours over it. `{prefix}faq show {id}` shows it now; send your command again "
+                "{id} was added by {who} at the same time as your change, so I didn't save "
+                "yours over it. {command} shows it now; send your command again "
                 "if it still needs changing.",
                 **values,
             )
         else:
             message = _(
-                "`{id}` was changed by {who} at the same time as your change, so I didn't save "
-                "yours over it. `{prefix}faq show {id}` shows it now; send your command again "
+                "{id} was changed by {who} at the same time as your change, so I didn't save "
+                "yours over it. {command} shows it now; send your command again "
                 "if it still needs changing.",
                 **values,
             )

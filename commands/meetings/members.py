@@ -352,7 +352,7 @@ async def me(ctx: Context, state: OnOff, leads: str = "") -> Reply:
         "`matrix`, `discord`, or `auto` (where you last spoke to me)."
     ),
     examples=["remind via matrix", "remind via discord", "remind via auto"],
-    params={"platform": _("matrix, discord or auto")},
+    params={"platform": _("`matrix`, `discord` or `auto`")},
     private=True,
 )
 async def via(ctx: Context, platform: str) -> Reply:

@@ -21,9 +21,9 @@ from chatbot.storage.delivery import BroadcastRoomRow
 from commands.meetings import meeting, platform_events
 from commands.meetings.jobs import room_deliveries, schedule_occurrence
 from commands.meetings.reading import (
-    EXAMPLE,
     check_link,
     describe_times,
+    example,
     local_iso,
     parse_duration,
     read_when,
@@ -91,13 +91,21 @@ async def _target_rooms(ctx: Context, session: AsyncSession) -> list[Room]:
                 "friday 09:00",
             ),
         ),
-        'meeting add "Open meeting" 2026-12-02 15:00 --every 2 weeks --link https://meet.example',
-        'meeting add "Americas call" 2026-12-08 17:00 UTC --monthly 2nd tuesday',
+        verbatim(
+            'meeting add "{title}" 2026-12-02 15:00 --every 2 weeks --link https://meet.example',
+            title=_p("a meeting's title in a command example (no quotation marks)", "Open meeting"),
+        ),
+        verbatim(
+            'meeting add "{title}" 2026-12-08 17:00 UTC --monthly 2nd tuesday',
+            title=_p(
+                "a meeting's title in a command example (no quotation marks)", "Americas call"
+            ),
+        ),
     ],
     params={
         "title": _("the title, in quotes"),
         "details": _(
-            "when, then --duration, --every N days|weeks or --monthly 2nd tuesday, --link"
+            "when, then `--duration`, `--every N days|weeks` or `--monthly 2nd tuesday`, `--link`"
         ),
     },
 )
@@ -111,14 +119,14 @@ async def add(ctx: Context, title: str, details: str = "") -> Reply:
     if unknown:
         raise UserError(
             _(
-                "I don't know {option}. Options: --duration, --every, --monthly, --link. "
-                "For example: {example}",
-                option=Plain(f"--{unknown[0]}"),
-                example=EXAMPLE.format(p=prefix),
+                "I don't know {option}. Options: `--duration`, `--every`, `--monthly`, "
+                "`--link`. For example: {example}",
+                option=Code(f"--{unknown[0]}"),
+                example=example(prefix),
             )
         )
     if "every" in options and "monthly" in options:
-        raise UserError(_("Use either --every or --monthly, not both."))
+        raise UserError(_("Use either `--every` or `--monthly`, not both."))
     rule = Rule()
     if "every" in options:
         rule = read_option("every", options["every"])
@@ -275,7 +283,7 @@ Field = Literal["title", "when", "link", "duration"]
     ],
     params={
         "number": _("the meeting"),
-        "field": _("title, when, link or duration"),
+        "field": _("`title`, `when`, `link` or `duration`"),
         "value": _("the new value"),
     },
 )
@@ -333,7 +341,7 @@ async def _edit(ctx: Context, number: int, field: Field, values: dict[str, Any])
     help=_("Cancel a meeting or a whole series; `--occurrence <date>` cancels one date only."),
     level=Level.ORGANISER,
     examples=["meeting cancel 3", "meeting cancel 3 --occurrence 2026-12-18"],
-    params={"number": _("the meeting"), "occurrence": _("--occurrence <date> for one date")},
+    params={"number": _("the meeting"), "occurrence": _("`--occurrence <date>` for one date")},
 )
 async def cancel(ctx: Context, number: int, occurrence: str = "") -> Reply:
     prefix = ctx.prefix

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from chatbot.base.errors import UserError
-from chatbot.base.i18n import Msg, _, default_language, verbatim
+from chatbot.base.i18n import Msg, _, _p, default_language, verbatim
 from chatbot.dispatch.context import Context
 from chatbot.dispatch.registry import quote
 from chatbot.messages.events import Code, Plain
@@ -15,7 +15,20 @@ from chatbot.time.format import format_utc, format_when
 from commands.meetings.series import Rule
 from commands.meetings.store import MeetingRow
 
-EXAMPLE = '`{p}meeting add "Open meeting" friday 15:00 --duration 1h --every 2 weeks`'
+
+def example(prefix: str) -> Msg:
+    """``!meeting add`` as an example to type, its title and date in the reader's words
+    (``"Reunión abierta" viernes 15:00``); the options stay English, as the bot reads them."""
+    return verbatim(
+        '`{prefix}meeting add "{title}" {at} --duration 1h --every 2 weeks`',
+        prefix=prefix,
+        title=_p("a meeting's title in a command example (no quotation marks)", "Open meeting"),
+        at=_p(
+            "date in a command example: write it as the bot reads it in your language",
+            "friday 15:00",
+        ),
+    )
+
 
 _OPTION = re.compile(r"(?:^|\s)--([a-z]+)\b", re.IGNORECASE)
 _DURATION = re.compile(r"^(?:(\d{1,2})h(?:ours?)?)?(?:(\d{1,4})(?:m|mins?|minutes?)?)?$")
@@ -97,9 +110,9 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
     from chatbot.time.parse import parse_details
     from chatbot.time.schedule_rules import PastTime, check_schedulable
 
-    example = EXAMPLE.format(p=ctx.prefix)
+    shown = example(ctx.prefix)
     if not phrase:
-        raise UserError(_("When is it? For example: {example}", example=example))
+        raise UserError(_("When is it? For example: {example}", example=shown))
     prefs = await ctx.prefs()
     try:
         parsed = await parse_details(
@@ -110,15 +123,15 @@ async def read_when(ctx: Context, phrase: str) -> tuple[datetime, str]:
             lang=prefs.lang,
         )
     except UserError as exc:
-        raise UserError(_for_example(exc.message, example)) from None
+        raise UserError(_for_example(exc.message, shown)) from None
     try:
         check_schedulable(parsed.at, ctx.now(), phrase, "meeting")
     except PastTime as exc:
-        raise UserError(_for_example(exc.message, example)) from None
+        raise UserError(_for_example(exc.message, shown)) from None
     return parsed.at, parsed.zone_key
 
 
-def _for_example(reason: str | Msg, example: str) -> Msg:
+def _for_example(reason: str | Msg, example: Msg) -> Msg:
     said = reason if isinstance(reason, Msg) else Plain(reason)
     return _("{reason} For example: {example}", reason=said, example=example)
 
