@@ -43,13 +43,17 @@ PSEUDO = "x-pseudo"
 PARAM_CONTEXT = "parameter name, as in '!rsvp <number> <answer>'"
 
 
-class Msg(msgspec.Struct, frozen=True):
+class Msg(msgspec.Struct, frozen=True, cache_hash=True):
     """A message to translate when it is rendered, with the values of its placeholders.
 
     ``text`` is the English source (the gettext msgid), with ``{name}`` placeholders;
     ``plural`` and ``n`` make it a plural message (``ngettext``); ``context`` tells apart two
     messages with the same English text (``pgettext``); ``verbatim`` text is not translated
-    (data in the bot's markdown, such as a zone name in bold)."""
+    (data in the bot's markdown, such as a zone name in bold).
+
+    Its hash is kept (``cache_hash``): a message's translation is looked up by it, and the
+    long-lived ones (module constants, a command's usage line) are looked up again and
+    again."""
 
     text: str
     args: tuple[tuple[str, Any], ...] = ()

@@ -208,7 +208,7 @@ class Choice(msgspec.Struct, frozen=True):
             _(
                 "'{text}' is not one of: {options}.",
                 text=Plain(clip(text)),
-                options=listing([self._shown(option) for option in self.options]),
+                options=_shown_options(self),
             )
         )
 
@@ -220,6 +220,13 @@ class Choice(msgspec.Struct, frozen=True):
         if word is not None and any(o == option for _w, o in self.aliases):
             return keyword(option)
         return verbatim("`{option}`", option=option)
+
+
+@lru_cache(maxsize=256)
+def _shown_options(choice: Choice) -> Msg:
+    """A choice's options as the reader would type them, one after another: the same message
+    on every mistake, so built once."""
+    return listing([choice._shown(option) for option in choice.options])
 
 
 @dataclass(frozen=True, eq=False)

@@ -530,6 +530,9 @@ class Registry:
     def __init__(self) -> None:
         self.modules: dict[str, Module] = {}
         self.top: dict[str, Command | Group] = {}
+        #: the names in ``top``, as the list "did you mean" searches (a list is searched
+        #: fastest)
+        self._names: list[str] = []
 
     def add_module(self, module: Module) -> None:
         """Add every command of a module, or none of them if any name is taken."""
@@ -540,6 +543,7 @@ class Registry:
             raise ValueError(f"module {module.name}: commands already taken: {', '.join(clashes)}")
         self.modules[module.name] = module
         self.top.update(module.commands)
+        self._names = list(self.top)
 
     def names(self) -> list[str]:
         return list(self.top)
@@ -580,7 +584,7 @@ class Registry:
     def suggest(self, name: str, choices: list[str] | None = None) -> str | None:
         """The closest known name, for "did you mean"."""
         extract_one, similarity = _fuzzy()
-        pool = choices if choices is not None else self.top.keys()
+        pool = choices if choices is not None else self._names
         # processor=None said explicitly: rapidfuzz then skips its default-processor lookup
         found = extract_one(name.casefold(), pool, scorer=similarity, processor=None)
         if found is None or found[1] < 0.5:

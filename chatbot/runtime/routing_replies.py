@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatbot.base.errors import BadArgument, UserError
-from chatbot.base.i18n import _
+from chatbot.base.i18n import Msg, _
 from chatbot.dispatch.answers import KEYWORDS
 from chatbot.dispatch.ratelimit import Verdict
 from chatbot.messages.events import Inline, Plain, Reply
@@ -84,16 +84,20 @@ def group_help(registry: Registry, prefix: str, group: Group, raw: str) -> Reply
 
 def user_error(prefix: str, command: Command | None, exc: UserError) -> Reply:
     if isinstance(exc, BadArgument) and command is not None:
-        usage = command.usage(prefix)
-        return Reply.of(
-            error_text(exc.message),
-            "\n",
-            _(
-                "Usage: `{usage}` (more: `{prefix}help {name}`)",
-                usage=usage,
-                prefix=prefix,
-                name=command.qualified_name,
-            ),
-            aside=True,
-        )
+        return Reply.of(error_text(exc.message), "\n", usage_line(command, prefix), aside=True)
     return Reply.of(error_text(exc.message, exc.markdown), aside=True)
+
+
+def usage_line(command: Command, prefix: str) -> Msg:
+    """``Usage: `!rsvp <number> <answer>` (more: `!help rsvp`)``: the same message for every
+    mistake in a command's arguments, so kept with the command."""
+    key = ("usage line", prefix)
+    found: Msg | None = command.memo.get(key)
+    if found is None:
+        found = command.memo[key] = _(
+            "Usage: `{usage}` (more: `{prefix}help {name}`)",
+            usage=command.usage(prefix),
+            prefix=prefix,
+            name=command.qualified_name,
+        )
+    return found
