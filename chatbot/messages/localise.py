@@ -138,6 +138,10 @@ def _tokens(text: str) -> tuple[tuple[str, str | None], ...]:
 
 #: placeholder values that stay parts of their own: a member's words, a time, a mention
 _PARTS = (Plain, Code, When, Mention)
+#: the same, as a set of exact classes. ``isinstance(x, SomeStruct)`` is slow when false (a
+#: msgspec class has its own metaclass, so CPython calls ``__instancecheck__``): on these
+#: paths, run for every reply, the class is compared first
+_PART_CLASSES: frozenset[type] = frozenset(_PARTS)
 
 
 def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
@@ -149,14 +153,15 @@ def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
         if name is None:
             continue
         value = args[name]
-        if isinstance(value, str):
+        cls = value.__class__
+        if cls is str:
             buf.append(value)
-        elif isinstance(value, _PARTS):
+        elif cls in _PART_CLASSES:
             if buf:
                 out.append("".join(buf))
                 buf.clear()
             out.append(value)
-        elif isinstance(value, Msg):
+        elif cls is Msg:
             for piece in expansion(value, message_language(lang)):
                 if isinstance(piece, str):
                     buf.append(piece)
@@ -165,6 +170,8 @@ def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
                         out.append("".join(buf))
                         buf.clear()
                     out.append(piece)
+        elif isinstance(value, str):  # a str subclass
+            buf.append(value)
         elif isinstance(value, Country | Language):
             # a name from Babel's locale data: data in the reader's language, escaped as such
             if buf:
@@ -223,14 +230,15 @@ def localise(out: Outgoing) -> Outgoing:
                 _check(part, "text")
     if len(reply.parts) == 1 and not reply.buttons and reply.form is None:
         part = reply.parts[0]  # one part, the most common reply: no lists to build
-        if isinstance(part, Msg):
+        cls = part.__class__
+        if cls is Msg and isinstance(part, Msg):
             expanded = expansion(part, message_language(out.reader.lang))
             new = msgspec.structs.replace(reply, parts=tuple(expanded))
             return msgspec.structs.replace(out, reply=new)
-        if not isinstance(part, Bullets):
+        if cls is not Bullets:
             return out
     for part in reply.parts:
-        if isinstance(part, _TRANSLATED):
+        if part.__class__ in _TRANSLATED_CLASSES:
             break
     else:  # no message in the text (data, or translated already): the common reply as it is
         if not reply.buttons and reply.form is None:
@@ -239,10 +247,13 @@ def localise(out: Outgoing) -> Outgoing:
     parts: list[Part] = []
     changed = False
     for part in reply.parts:
-        if isinstance(part, Msg):
+        cls = part.__class__
+        if cls is str:
+            parts.append(part)
+        elif cls is Msg and isinstance(part, Msg):
             parts += expansion(part, code)
             changed = True
-        elif isinstance(part, Bullets):
+        elif cls is Bullets and isinstance(part, Bullets):
             items = tuple(_localise_inline(item, code) for item in part.items)
             if any(new is not old for new, old in zip(items, part.items, strict=True)):
                 part = Bullets(items)
@@ -264,7 +275,7 @@ def localise(out: Outgoing) -> Outgoing:
 
 
 #: the parts :func:`localise` translates (a list's items may hold messages)
-_TRANSLATED = (Msg, Bullets)
+_TRANSLATED_CLASSES: frozenset[type] = frozenset((Msg, Bullets))
 
 
 def _localise_inline(parts: tuple[Inline, ...], code: str) -> tuple[Inline, ...]:

@@ -40,16 +40,19 @@ def strip_markdown(text: str) -> str:
     return _BOLD.sub(r"\1", text)
 
 
-def render_inline_plain(part: Inline, reader: Reader, now: datetime | None = None) -> str:
+def render_inline_plain(part: Inline | Bullets, reader: Reader, now: datetime | None = None) -> str:
+    """One inline part as plain text (a list is not one: TypeError)."""
+    # the class compared first: isinstance() of a msgspec class is slow when it is false
+    cls = part.__class__
     if isinstance(part, str):
         return strip_markdown(part)
-    if isinstance(part, Plain):
+    if cls is Plain and isinstance(part, Plain):
         return part.text
-    if isinstance(part, Code):  # backticks, like the bot's own `code` spans in plain text
-        return f"`{part.text}`" if "\n" not in part.text else "\n" + part.text + "\n"
-    if isinstance(part, When):
+    if cls is When and isinstance(part, When):
         return format_when(part.at, reader.zone, part.style, reader.lang, now=now)
-    if isinstance(part, Mention):
+    if cls is Code and isinstance(part, Code):  # backticks, like the bot's own `code` spans
+        return f"`{part.text}`" if "\n" not in part.text else "\n" + part.text + "\n"
+    if cls is Mention and isinstance(part, Mention):
         return part.member.display_name
     if isinstance(part, Msg):  # not localised yet (a log line, a test): in the reader's language
         return "".join(render_inline_plain(p, reader, now) for p in expand(part, reader.lang))
@@ -89,7 +92,7 @@ def render_plain(reply: Reply, reader: Reader = _NOBODY, now: datetime | None = 
     for part in reply.parts:
         if isinstance(part, str):  # most parts: no bold, so strip_markdown is not called
             out.append(strip_markdown(part) if "**" in part else part)
-        elif isinstance(part, Bullets):
+        elif part.__class__ is Bullets and isinstance(part, Bullets):
             lines = (
                 "• " + "".join(render_inline_plain(p, reader, now) for p in item)
                 for item in part.items

@@ -19,6 +19,8 @@ TimeStyle = Literal["full", "date", "time", "short"]
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: "00" … "59" (a format spec such as ``:02d`` costs as much as the rest of the function)
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
 #: CLDR skeletons of each style, (with the year, without): each language's own pattern for
 #: them comes from Babel's locale data ("Do., 26. Nov. 2026", "jeu. 26 nov. 2026",
 #: "qui., 26 de nov. de 2026"), joined to the time as the locale joins a date and a time
@@ -61,7 +63,7 @@ def format_when(
         same_year = (now.astimezone(tz).year if near_new_year else now.year) == local.year
     if lang and lang != "en" and not lang.startswith("x-"):  # x-: the tests' pseudo-language
         return _babel_format(local, style, lang, same_year) + suffix
-    hm = f"{local.hour:02d}:{local.minute:02d}"
+    hm = f"{_TWO_DIGITS[local.hour]}:{_TWO_DIGITS[local.minute]}"
     if style == "time":
         return hm + suffix
     date = f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
