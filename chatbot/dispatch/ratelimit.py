@@ -111,24 +111,30 @@ class FloodGuard:
     def check(self, member_id: str, room_id: str) -> Verdict:
         members, rooms = self.members, self.rooms
         now = members.clock.monotonic()
-        # both buckets topped up as TokenBuckets.refill does, inline: this runs on every
-        # command, and the common case (both known, both with tokens) needs no call
         member = members._buckets.get(member_id)
         room = rooms._buckets.get(room_id)
         if member is None or room is None:
             member = members.refill(member_id, now)
             room = rooms.refill(room_id, now)
         else:
-            tokens = member.tokens + (now - member.stamp) * members.rate
-            member.tokens = tokens = members.burst if tokens > members.burst else tokens
-            member.stamp = now
-            if tokens >= members.calm_at:
+            # both buckets topped up as TokenBuckets.refill does, inline and in locals: this
+            # runs on every command
+            mine = member.tokens + (now - member.stamp) * members.rate
+            if mine > members.burst:
+                mine = members.burst
+            theirs = room.tokens + (now - room.stamp) * rooms.rate
+            if theirs > rooms.burst:
+                theirs = rooms.burst
+            member.stamp = room.stamp = now
+            if mine >= members.calm_at:
                 member.notified = False
-            tokens = room.tokens + (now - room.stamp) * rooms.rate
-            room.tokens = tokens = rooms.burst if tokens > rooms.burst else tokens
-            room.stamp = now
-            if tokens >= rooms.calm_at:
+            if theirs >= rooms.calm_at:
                 room.notified = False
+            if mine >= 1.0 and theirs >= 1.0:  # the common case, stored once
+                member.tokens = mine - 1.0
+                room.tokens = theirs - 1.0
+                return Verdict.ALLOW
+            member.tokens, room.tokens = mine, theirs
         if member.tokens >= 1.0 and room.tokens >= 1.0:
             member.tokens -= 1.0
             room.tokens -= 1.0

@@ -410,7 +410,9 @@ class Bot:
             ctx.command = cmd
             if cmd.level is not Level.MEMBER:
                 await self.check_level(ctx, cmd)
-            args = await cmd.parse(ctx, resolved.raw, resolved.tokens)
+            # nothing to read (!ping, !meetings): no coroutine to parse nothing
+            has_args = cmd.params or resolved.tokens
+            args = await cmd.parse(ctx, resolved.raw, resolved.tokens) if has_args else {}
             result = await cmd.handler(ctx, **args)
             if result is None:
                 return None
