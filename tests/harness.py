@@ -89,6 +89,18 @@ class ConsoleChat:
         await self.adapter.feed(self.bot, line)
         return self.out.getvalue().rstrip("\n")
 
+    async def deliver(self) -> str:
+        """Run the outbox sender until nothing is due; what the console printed meanwhile."""
+        from chatbot.delivery.outbox import Outbox
+
+        outbox = self.bot.services["outbox"]
+        assert isinstance(outbox, Outbox)
+        self.out.seek(0)
+        self.out.truncate()
+        while await outbox.run_once():
+            pass
+        return self.out.getvalue()
+
 
 async def open_chat(
     url: str, clock: FakeClock, extra_config: str = "", modules: list[Module] | None = None

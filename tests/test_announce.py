@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from chatbot.base.clock import FakeClock
-from chatbot.delivery.outbox import Outbox
 from chatbot.delivery.outbox_rows import ANNOUNCEMENT, FAILED, SENDING, SENT
 from chatbot.dispatch.adapter import Sent
 from chatbot.messages.events import Outgoing
@@ -35,13 +34,7 @@ async def chat(db_url: str, clock: FakeClock) -> AsyncIterator[ConsoleChat]:
 
 async def deliver(chat: ConsoleChat) -> list[str]:
     """Run the outbox sender until nothing is due; the lines the console printed."""
-    outbox = chat.bot.services["outbox"]
-    assert isinstance(outbox, Outbox)
-    chat.out.seek(0)
-    chat.out.truncate()
-    while await outbox.run_once():
-        pass
-    return chat.out.getvalue().splitlines()
+    return (await chat.deliver()).splitlines()
 
 
 async def two_rooms(chat: ConsoleChat) -> None:

@@ -24,7 +24,6 @@ from adapters.matrix.render import render_content
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import parse_config
 from chatbot.base.i18n import _, verbatim
-from chatbot.delivery.outbox import Outbox
 from chatbot.dispatch.adapter import Sent
 from chatbot.messages.events import Code, Outgoing, Plain, Reply, Room
 from chatbot.messages.localise import localise
@@ -89,13 +88,7 @@ def sent(chat: ConsoleChat) -> list[Outgoing]:
 
 async def deliver(chat: ConsoleChat) -> str:
     """Room posts and notices waiting in the outbox, sent; what the console printed."""
-    outbox = chat.bot.services["outbox"]
-    assert isinstance(outbox, Outbox)
-    chat.out.seek(0)
-    chat.out.truncate()
-    while await outbox.run_once():
-        pass
-    return chat.out.getvalue()
+    return await chat.deliver()
 
 
 # -- what each platform would show --------------------------------------------------------------
