@@ -109,11 +109,7 @@ class Context:
             if prefs is None:
                 return None
             self._prefs = prefs
-        lang = (
-            prefs.lang
-            or self.incoming.locale
-            or self.host.config.bot.room_languages.get(self.room.id)  # room_language, inline
-        )
+        lang = prefs.lang or self.incoming.locale or room_language(self.host.config, self.room.id)
         return Reader(prefs.zone, lang)
 
     def forget_prefs(self) -> None:
