@@ -20,7 +20,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from benchmarks.memory_adapter import MemoryAdapter
 from chatbot.base.clock import FakeClock
@@ -135,27 +135,40 @@ MIX = [
 LANGUAGES = (None, "es", "fr", "pt", "de")
 
 
+class Bench(NamedTuple):
+    bot: Bot
+    adapter: MemoryAdapter
+    people: list[Member]
+    rooms: list[Room]
+
+
+async def open_bench(folder: Path, english: bool = False) -> Bench:
+    """The measured bot (its database in ``folder``), opened, with 51 members (half with a
+    zone; a fifth each in es, fr, pt, de unless ``english``) and 10 rooms."""
+    config = parse_config(CONFIG.format(path=folder / "bench.db"))
+    adapter = MemoryAdapter(organisers=frozenset({"memory:org"}))
+    bot = Bot(
+        config,
+        clock=SteppingClock(),
+        adapters=[adapter],
+        modules=[basics.module, members.module, bench_module()],
+    )
+    await bot.open()
+    people = [Member(f"memory:m{i}", "memory", f"m{i}") for i in range(50)]
+    people.append(Member("memory:org", "memory", "org"))
+    rooms = [Room(f"memory:#r{i}", "memory", f"#r{i}") for i in range(10)]
+    for i, person in enumerate(people[:25]):
+        await bot.members.update(person, zone=("Africa/Lagos", "Asia/Manila")[i % 2])
+    if not english:
+        for i, person in enumerate(people):
+            await bot.members.update(person, lang=LANGUAGES[i % len(LANGUAGES)])
+    return Bench(bot, adapter, people, rooms)
+
+
 async def main(n: int, english: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        config = parse_config(CONFIG.format(path=Path(tmp) / "bench.db"))
-        adapter = MemoryAdapter(organisers=frozenset({"memory:org"}))
-        clock = SteppingClock()
-        bot = Bot(
-            config,
-            clock=clock,
-            adapters=[adapter],
-            modules=[basics.module, members.module, bench_module()],
-        )
-        await bot.open()
+        bot, adapter, people, rooms = await open_bench(Path(tmp), english)
         rng = random.Random(7)
-        people = [Member(f"memory:m{i}", "memory", f"m{i}") for i in range(50)]
-        people.append(Member("memory:org", "memory", "org"))
-        rooms = [Room(f"memory:#r{i}", "memory", f"#r{i}") for i in range(10)]
-        for i, person in enumerate(people[:25]):
-            await bot.members.update(person, zone=("Africa/Lagos", "Asia/Manila")[i % 2])
-        if not english:
-            for i, person in enumerate(people):
-                await bot.members.update(person, lang=LANGUAGES[i % len(LANGUAGES)])
         messages = [
             Incoming("memory", rng.choice(people), rng.choice(rooms), rng.choice(MIX))
             for _ in range(n)

@@ -29,29 +29,11 @@ MIXED = 4000
 def measure(per_command: int) -> None:
     """The loops callgrind counts (run inside valgrind)."""
     from benchmarks import dispatch as d
-    from benchmarks.memory_adapter import MemoryAdapter
-    from chatbot.base.config import parse_config
-    from chatbot.messages.events import Incoming, Member, Room
-    from chatbot.runtime.bot import Bot
-    from commands import basics, members
+    from chatbot.messages.events import Incoming
 
     loop = asyncio.new_event_loop()
-    tmp = tempfile.mkdtemp()
-    config = parse_config(d.CONFIG.format(path=Path(tmp) / "bench.db"))
-    adapter = MemoryAdapter(organisers=frozenset({"memory:org"}))
-    modules = [basics.module, members.module, d.bench_module()]
-    bot = Bot(config, clock=d.SteppingClock(), adapters=[adapter], modules=modules)
-    people = [Member(f"memory:m{i}", "memory", f"m{i}") for i in range(50)]
-
-    async def setup() -> None:
-        await bot.open()
-        for i, person in enumerate(people[:25]):
-            await bot.members.update(person, zone=("Africa/Lagos", "Asia/Manila")[i % 2])
-        for i, person in enumerate(people):
-            await bot.members.update(person, lang=d.LANGUAGES[i % len(d.LANGUAGES)])
-
-    loop.run_until_complete(setup())
-    rooms = [Room(f"memory:#r{i}", "memory", f"#r{i}") for i in range(10)]
+    folder = tempfile.TemporaryDirectory()
+    bot, _adapter, people, rooms = loop.run_until_complete(d.open_bench(Path(folder.name)))
     rng = random.Random(7)
 
     async def run(messages: list[Incoming]) -> None:
@@ -76,6 +58,7 @@ def measure(per_command: int) -> None:
         loop.run_until_complete(run(same))
         counted(same)
     loop.run_until_complete(bot.close())
+    folder.cleanup()
 
 
 def main(per_command: int) -> None:

@@ -136,12 +136,11 @@ def _tokens(text: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(out)
 
 
-#: placeholder values that stay parts of their own: a member's words, a time, a mention
-_PARTS = (Plain, Code, When, Mention)
-#: the same, as a set of exact classes. ``isinstance(x, SomeStruct)`` is slow when false (a
-#: msgspec class has its own metaclass, so CPython calls ``__instancecheck__``): on these
-#: paths, run for every reply, the class is compared first
-_PART_CLASSES: frozenset[type] = frozenset(_PARTS)
+#: placeholder values that stay parts of their own: a member's words, a time, a mention. A
+#: set of exact classes: ``isinstance(x, SomeStruct)`` is slow when false (a msgspec class
+#: has its own metaclass, so CPython calls ``__instancecheck__``), and these paths run for
+#: every reply, so the class is compared instead
+_PART_CLASSES: frozenset[type] = frozenset((Plain, Code, When, Mention))
 
 
 def _fill(text: str, args: Mapping[str, Any], lang: str | None) -> list[Inline]:
