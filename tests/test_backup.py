@@ -189,3 +189,41 @@ def test_cli_backup_and_restore_on_sqlite(
     assert [p.name for p in tmp_path.glob("bot.db.replaced-*")]
     assert main(["restore", "-c", str(config), str(config)]) == 1
     assert "not a chatbot backup" in capsys.readouterr().err
+
+
+# Python's own filter where this Python has it; always the rules checked for Debian 12's 3.11.2
+FILTERS = [False, *([True] if hasattr(tarfile, "data_filter") else [])]
+
+
+@pytest.mark.parametrize("python_filter", FILTERS, ids=["own-rules", "data-filter"][: len(FILTERS)])
+@pytest.mark.parametrize("hostile", ["../escaped.txt", "/tmp/absolute.txt", "link"])
+def test_restore_refuses_an_archive_that_writes_outside_its_folder(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    python_filter: bool,
+    hostile: str,
+) -> None:
+    """A doctored backup cannot put a file beside the database or link to one elsewhere,
+    with Python's own ``data`` filter (3.11.4+) or on Debian 12's 3.11.2, which lacks it."""
+    if not python_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    db = tmp_path / "bot.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\ndatabase = "sqlite:///{db}"\n', encoding="utf-8")
+    doctored = tmp_path / "doctored.tar.gz"
+    payload = tmp_path / "payload.txt"
+    payload.write_text("not yours\n", encoding="utf-8")
+    with tarfile.open(doctored, "w:gz") as tar:
+        if hostile == "link":
+            info = tarfile.TarInfo("manifest.json")
+            info.type = tarfile.SYMTYPE
+            info.linkname = "/etc/passwd"
+            tar.addfile(info)
+        else:
+            tar.add(payload, arcname=hostile)
+    assert main(["restore", "-c", str(config), str(doctored)]) == 1
+    assert "not a chatbot backup" in capsys.readouterr().err
+    assert not (tmp_path.parent / "escaped.txt").exists()
+    assert not Path("/tmp/absolute.txt").exists()
+    assert not db.exists()

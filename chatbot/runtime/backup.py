@@ -199,6 +199,28 @@ def create_backup(config: Config, dest: Path) -> dict[str, Any]:
 # -- restore -------------------------------------------------------------------------------
 
 
+def _extract(archive: tarfile.TarFile, work: Path) -> None:
+    """Unpack into ``work`` and nowhere else, refusing links, devices and paths that climb out.
+
+    Python's ``data`` filter does this from 3.11.4 on; Debian 12 ships 3.11.2 without it, so
+    there the same rules are checked here (a backup holds only files and folders).
+    """
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(work, filter="data")
+        return
+    members = archive.getmembers()
+    for member in members:
+        parts = Path(member.name).parts
+        if (
+            member.name.startswith(("/", "\\"))
+            or ".." in parts
+            or not (member.isfile() or member.isdir())
+        ):
+            raise tarfile.TarError(f"refusing archive member {member.name!r}")
+        member.mode &= 0o755  # no set-uid, set-gid or sticky bits, as the data filter does
+    archive.extractall(work, members=members)
+
+
 def restore_backup(config: Config, source: Path, *, force: bool = False) -> dict[str, Any]:
     """Put the archive's database and crypto store back; returns its manifest."""
     if not source.is_file():
@@ -207,7 +229,7 @@ def restore_backup(config: Config, source: Path, *, force: bool = False) -> dict
         work = Path(tmp)
         try:
             with tarfile.open(source, "r:gz") as archive:
-                archive.extractall(work, filter="data")
+                _extract(archive, work)
             manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, tarfile.TarError, ValueError, KeyError) as exc:
             raise BackupError(f"{source}: not a chatbot backup ({exc})") from None
