@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from benchmarks import interpreter
 from benchmarks.memory_adapter import MemoryAdapter
 from chatbot.base.clock import FakeClock
 from chatbot.base.config import parse_config
@@ -196,6 +197,7 @@ async def main(n: int, english: bool = False) -> None:
     lat.sort()
     commands = len(bot.registry.all_commands())
     mix = "English only" if english else "members in en, es, fr, pt, de"
+    print(f"interpreter: {interpreter()}")
     print(
         f"messages: {n}, commands registered: {commands}, replies: {len(adapter.sent) // 2}, {mix}"
     )

@@ -4,7 +4,8 @@ alike): for each round, each tree and each language mix runs the loop of
 and CPU µs per message of the throughput pass).
 
 Older checkouts work too: the loop is this file's, the commands and messages each tree's own
-(a tree whose benchmark has no ``LANGUAGES`` is measured in English only).
+(a tree whose benchmark has no ``LANGUAGES`` is measured in English only). Each tree runs on
+its own ``.venv/bin/python`` when it has one, so two interpreters can be compared too.
 Run: .venv/bin/python benchmarks/dispatch_compare.py --rounds 6 /tmp/before19 /tmp/main .
 """
 
@@ -89,7 +90,11 @@ def main() -> None:
                 if mix != "en" and not _has_languages(tree):
                     continue
                 env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
-                command = [sys.executable, __file__, "--run", mix, "--messages", str(args.messages)]
+                # each tree's own interpreter where it has a .venv (the interpreter is part of
+                # what is compared), else this one
+                own = Path(tree) / ".venv" / "bin" / "python"
+                python = str(own) if own.exists() else sys.executable
+                command = [python, __file__, "--run", mix, "--messages", str(args.messages)]
                 out = subprocess.run(command, env=env, capture_output=True, text=True)
                 if out.returncode:
                     sys.exit(f"{tree} ({mix}) failed:\n{out.stderr}")

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import interpreter
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -67,7 +69,7 @@ def main(runs: int, cold: bool) -> None:
     times = [r[0] for r in results]
     peak = max(r[1] for r in results)
     kind = "fresh database each run" if cold else "existing database"
-    print(f"start-up to ready, console adapter, {kind}, {runs} runs:")
+    print(f"start-up to ready, console adapter, {kind}, {runs} runs, {interpreter()}:")
     print(
         f"  median {statistics.median(times):.3f} s, min {min(times):.3f} s, "
         f"max {max(times):.3f} s, peak RSS {peak:.0f} MB"
