@@ -4,6 +4,9 @@ Starts the real `chatbot run` (console adapter, SQLite, the example config) seve
 waits for the `ready` log line, then ends it by closing stdin.
 Run: .venv/bin/python -m benchmarks.startup [--runs 5]
 Target (2 shared cores): <= 0.6 s and <= 100 MB.
+
+``--compare TREE [TREE ...]`` starts each checkout's own bot with its own ``.venv`` in turns,
+round after round, so that two trees (or two interpreters) meet the same busy moments.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from benchmarks import interpreter
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def one_run(config: Path, cwd: Path) -> tuple[float, float]:
+def one_run(config: Path, cwd: Path, python: str = sys.executable) -> tuple[float, float]:
     # as installed for real: bytecode caches written and used (some shells disable them)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "run", "-c", str(config)],
+        [python, "-m", "chatbot", "run", "-c", str(config)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -76,9 +79,45 @@ def main(runs: int, cold: bool) -> None:
     )
 
 
+def compare(trees: list[Path], runs: int) -> None:
+    """Interleaved: round r starts tree 1, tree 2, ... in turn; medians per tree."""
+    times: dict[Path, list[float]] = {tree: [] for tree in trees}
+    with tempfile.TemporaryDirectory() as tmp:
+        configs = {}
+        for i, tree in enumerate(trees):
+            text = (tree / "config.example.toml").read_text()
+            text = text.replace('level = "warning"', 'level = "info"')
+            configs[tree] = Path(tmp) / f"config{i}.toml"
+            configs[tree].write_text(
+                text.replace("sqlite:///data/chatbot.db", f"sqlite:///{tmp}/bot{i}.db")
+            )
+        pythons = {tree: str(tree / ".venv" / "bin" / "python") for tree in trees}
+        for tree in trees:  # not counted: bytecode caches, the database
+            one_run(configs[tree], tree, pythons[tree])
+        for _round in range(runs):
+            for tree in trees:
+                times[tree].append(one_run(configs[tree], tree, pythons[tree])[0])
+    print(f"start-up to ready, console adapter, {runs} interleaved rounds:")
+    for tree, values in times.items():
+        version = subprocess.run(
+            [pythons[tree], "-c", "from benchmarks import interpreter; print(interpreter())"],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        print(
+            f"  {tree}: median {statistics.median(values):.3f} s, min {min(values):.3f} s, "
+            f"max {max(values):.3f} s, {version or 'interpreter unknown'}"
+        )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold", action="store_true", help="migrate a new database each run")
+    parser.add_argument("--compare", nargs="+", type=Path, metavar="TREE", help=compare.__doc__)
     args = parser.parse_args()
-    main(args.runs, args.cold)
+    if args.compare:
+        compare([tree.resolve() for tree in args.compare], args.runs)
+    else:
+        main(args.runs, args.cold)
