@@ -163,9 +163,8 @@ def event_spec(bot: Host, row: MeetingRow, at: datetime, lang: str | None = None
     text: list[Inline] = []
     for line in lines:  # in the event's language now: the platform only renders it
         text += ["\n", *expand(line, lang)] if text else expand(line, lang)
-    where = _(
-        "See meeting #{number} ({command})", number=number, command=f"{prefix}meeting {number}"
-    )
+    command = f"{prefix}meeting {number}"  # built outside _(): the extractor reads no f-strings
+    where = _("See meeting #{number} ({command})", number=number, command=command)
     return EventSpec(
         title=row.title,
         starts_at=at,
