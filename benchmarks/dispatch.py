@@ -166,7 +166,7 @@ async def open_bench(folder: Path, english: bool = False) -> Bench:
     return Bench(bot, adapter, people, rooms)
 
 
-async def main(n: int, english: bool = False) -> None:
+async def main(n: int, english: bool = False, passes: int = 3) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bot, adapter, people, rooms = await open_bench(Path(tmp), english)
         rng = random.Random(7)
@@ -181,13 +181,17 @@ async def main(n: int, english: bool = False) -> None:
         gc.freeze()
         handle = bot.handle
         clock_ns = time.perf_counter_ns
-        # pass 1, throughput: nothing in the loop but the pipeline
-        start, cpu_start = clock_ns(), time.process_time_ns()
-        for msg in messages:
-            await handle(msg)
-        total = (clock_ns() - start) / 1e9
-        cpu = (time.process_time_ns() - cpu_start) / n / 1000  # µs of CPU per message
-        # pass 2, latency of each message
+        # throughput: nothing in the loop but the pipeline, `passes` times over (a shared
+        # machine's hiccups last a fraction of a second: the median pass is the figure)
+        rates: list[float] = []
+        cpus: list[float] = []
+        for _pass in range(passes):
+            start, cpu_start = clock_ns(), time.process_time_ns()
+            for msg in messages:
+                await handle(msg)
+            rates.append(n / ((clock_ns() - start) / 1e9))
+            cpus.append((time.process_time_ns() - cpu_start) / n / 1000)  # µs CPU a message
+        # then the latency of each message
         lat: list[int] = []
         for msg in messages:
             t0 = clock_ns()
@@ -198,10 +202,13 @@ async def main(n: int, english: bool = False) -> None:
     commands = len(bot.registry.all_commands())
     mix = "English only" if english else "members in en, es, fr, pt, de"
     print(f"interpreter: {interpreter()}")
+    replies = len(adapter.sent) // (passes + 1)
+    print(f"messages: {n}, commands registered: {commands}, replies: {replies}, {mix}")
+    print("passes: " + ", ".join(f"{rate:,.0f}" for rate in rates) + " messages/s")
     print(
-        f"messages: {n}, commands registered: {commands}, replies: {len(adapter.sent) // 2}, {mix}"
+        f"throughput: {statistics.median(rates):,.0f} messages/s, median of {passes} passes "
+        f"(best {max(rates):,.0f}; CPU {statistics.median(cpus):.1f} µs per message)"
     )
-    print(f"throughput: {n / total:,.0f} messages/s (CPU {cpu:.1f} µs per message)")
     print(
         f"latency: median {statistics.median(lat) / 1000:.1f} µs, "
         f"p99 {lat[int(len(lat) * 0.99)] / 1000:.1f} µs, max {lat[-1] / 1000:.1f} µs"
@@ -212,5 +219,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--english", action="store_true", help="every member in English")
+    parser.add_argument("--passes", type=int, default=3, help="throughput passes (median shown)")
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.english))
+    asyncio.run(main(args.messages, args.english, args.passes))
