@@ -1,4 +1,4 @@
-"""Wall time and peak memory from process start to "ready" with the console adapter.
+"""Wall time and memory from process start to "ready" with the console adapter.
 
 Starts the real `chatbot run` (console adapter, SQLite, the example config) several times,
 waits for the `ready` log line, then ends it by closing stdin.
@@ -26,7 +26,8 @@ from benchmarks import interpreter
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def one_run(config: Path, cwd: Path, python: str = sys.executable) -> tuple[float, float]:
+def one_run(config: Path, cwd: Path, python: str = sys.executable) -> tuple[float, float, float]:
+    """(seconds to ready, MB resident at ready, MB peak of the children so far)."""
     # as installed for real: bytecode caches written and used (some shells disable them)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
@@ -46,10 +47,20 @@ def one_run(config: Path, cwd: Path, python: str = sys.executable) -> tuple[floa
     else:
         raise SystemExit("the bot exited before it was ready")
     ready = time.perf_counter() - start
+    at_ready = _resident_mb(proc.pid)
     proc.stdin.close()
     proc.wait(timeout=30)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ready, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    return ready, at_ready, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def _resident_mb(pid: int) -> float:
+    """The process's resident memory now (Linux); what it holds once ready, before the
+    work it defers until after ready (the FAQ index, the places warm-up) adds to it."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main(runs: int, cold: bool) -> None:
@@ -70,18 +81,20 @@ def main(runs: int, cold: bool) -> None:
             config.write_text(text.replace("sqlite:///data/chatbot.db", f"sqlite:///{db}"))
             results.append(one_run(config, Path(tmp)))
     times = [r[0] for r in results]
-    peak = max(r[1] for r in results)
+    at_ready = statistics.median(r[1] for r in results)
+    peak = max(r[2] for r in results)
     kind = "fresh database each run" if cold else "existing database"
     print(f"start-up to ready, console adapter, {kind}, {runs} runs, {interpreter()}:")
     print(
         f"  median {statistics.median(times):.3f} s, min {min(times):.3f} s, "
-        f"max {max(times):.3f} s, peak RSS {peak:.0f} MB"
+        f"max {max(times):.3f} s; resident at ready {at_ready:.1f} MB, peak {peak:.0f} MB"
     )
 
 
 def compare(trees: list[Path], runs: int) -> None:
     """Interleaved: round r starts tree 1, tree 2, ... in turn; medians per tree."""
     times: dict[Path, list[float]] = {tree: [] for tree in trees}
+    resident: dict[Path, list[float]] = {tree: [] for tree in trees}
     with tempfile.TemporaryDirectory() as tmp:
         configs = {}
         for i, tree in enumerate(trees):
@@ -96,7 +109,9 @@ def compare(trees: list[Path], runs: int) -> None:
             one_run(configs[tree], tree, pythons[tree])
         for _round in range(runs):
             for tree in trees:
-                times[tree].append(one_run(configs[tree], tree, pythons[tree])[0])
+                ready, at_ready, _peak = one_run(configs[tree], tree, pythons[tree])
+                times[tree].append(ready)
+                resident[tree].append(at_ready)
     print(f"start-up to ready, console adapter, {runs} interleaved rounds:")
     for tree, values in times.items():
         version = subprocess.run(
@@ -107,7 +122,8 @@ def compare(trees: list[Path], runs: int) -> None:
         ).stdout.strip()
         print(
             f"  {tree}: median {statistics.median(values):.3f} s, min {min(values):.3f} s, "
-            f"max {max(values):.3f} s, {version or 'interpreter unknown'}"
+            f"max {max(values):.3f} s, resident at ready "
+            f"{statistics.median(resident[tree]):.1f} MB, {version or 'interpreter unknown'}"
         )
 
 
