@@ -23,7 +23,9 @@ from commands import basics, members
 
 if TYPE_CHECKING:
     from chatbot.base.clock import FakeClock
+    from chatbot.dispatch.adapter import Sent
     from chatbot.dispatch.registry import Module
+    from chatbot.messages.events import Outgoing
 
 
 @contextlib.asynccontextmanager
@@ -88,6 +90,19 @@ class ConsoleChat:
         self.out.truncate()
         await self.adapter.feed(self.bot, line)
         return self.out.getvalue().rstrip("\n")
+
+    def record_sent(self) -> list[Outgoing]:
+        """From now on, every message the bot hands the adapter, as handed (not yet in the
+        reader's language), appended to the list returned; the console still prints it."""
+        sent: list[Outgoing] = []
+        send = self.adapter.send
+
+        async def keep(out: Outgoing) -> Sent | None:
+            sent.append(out)
+            return await send(out)
+
+        self.adapter.send = keep  # type: ignore[method-assign]
+        return sent
 
     async def deliver(self) -> str:
         """Run the outbox sender until nothing is due; what the console printed meanwhile."""

@@ -13,8 +13,6 @@ from sqlalchemy import func, insert, select
 
 from chatbot.base.clock import FakeClock
 from chatbot.delivery.outbox_rows import ANNOUNCEMENT, FAILED, SENDING, SENT
-from chatbot.dispatch.adapter import Sent
-from chatbot.messages.events import Outgoing
 from chatbot.storage import Database
 from chatbot.storage.delivery import BroadcastRoomRow, OutboxRow
 from commands import announce, basics, members
@@ -345,15 +343,9 @@ async def test_a_room_with_a_language_gets_its_announcement_and_replies_in_it(
         assert "Added #general" in await chat.say("!announce rooms add here")
         await chat.say("!announce Bonjour à tous")
         await chat.say("!announce confirm 1")
-        seen: list[tuple[str, str | None]] = []
-        send = chat.adapter.send
-
-        async def spy(out: Outgoing) -> Sent | None:
-            seen.append((out.room.id, out.reader.lang))
-            return await send(out)
-
-        chat.adapter.send = spy  # type: ignore[method-assign]
+        sent = chat.record_sent()
         assert await deliver(chat) == ["Bonjour à tous"] * 2
+        seen = [(out.room.id, out.reader.lang) for out in sent]
         assert sorted(seen) == [("console:#events", "fr"), ("console:#general", None)]
     finally:
         await chat.bot.close()

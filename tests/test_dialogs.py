@@ -225,17 +225,9 @@ async def test_review_keeps_each_code_span_whole(demo: ConsoleChat) -> None:
     """The review's hint names the first answer in one code span, so a rich renderer (Matrix
     HTML) shows `title` as code and the rest as text."""
     from adapters.matrix.render import render_content
-    from chatbot.messages.events import Outgoing
     from chatbot.messages.localise import localise
 
-    sent: list[Outgoing] = []
-    print_it = demo.adapter.send
-
-    async def keep(out: Outgoing) -> Any:
-        sent.append(out)
-        return await print_it(out)
-
-    demo.adapter.send = keep  # type: ignore[method-assign]
+    sent = demo.record_sent()
     await demo.say("!report")
     await demo.say("Lakeside")
     await demo.say("2024")

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.base.clock import FakeClock
-from chatbot.dispatch.adapter import Sent
-from chatbot.messages.events import Incoming, Member, Outgoing, Plain, Room
+from chatbot.messages.events import Incoming, Member, Plain, Room
 from chatbot.messages.localise import localise
 from commands import basics, members
 from commands import faq as faq_module
@@ -136,14 +135,7 @@ async def test_hostile_question_is_stored_verbatim_and_echoed_as_plain(
 ) -> None:
     """Markup, mentions and quotes in a question are stored as typed and echoed as Plain."""
     hostile = 'bake **bread** <script>alert(1)</script> @everyone `rm -rf` ${x} %s "\\" \u202e'
-    sent: list[Outgoing] = []
-    send = chat.adapter.send
-
-    async def spy(out: Outgoing) -> Sent | None:
-        sent.append(out)
-        return await send(out)
-
-    chat.adapter.send = spy  # type: ignore[method-assign]
+    sent = chat.record_sent()
     text = await chat.say(f"!ask {hostile}")
     assert hostile in text
     [row] = await open_questions(chat)

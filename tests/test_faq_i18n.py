@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chatbot.base.clock import FakeClock
-from chatbot.dispatch.adapter import Sent
 from chatbot.messages.events import Outgoing, Reader, Reply, Room
 from chatbot.messages.localise import localise
 from commands.faq.service import FaqService
@@ -150,14 +149,7 @@ async def test_an_entry_id_is_code_on_discord_and_matrix(chat: ConsoleChat) -> N
     """ "There's already an entry" and "changed at the same time" show the entry's id and the
     command to type as code spans: on Discord without backslashes (``join\\-the\\-group``)
     and on Matrix as ``<code>`` (not literal backticks), in English and in Spanish."""
-    sent: list[Outgoing] = []
-    send = chat.adapter.send
-
-    async def record(out: Outgoing) -> Sent | None:
-        sent.append(out)
-        return await send(out)
-
-    chat.adapter.send = record  # type: ignore[method-assign]
+    sent = chat.record_sent()
     for lang, lead in (("en", "Change it with "), ("es", "Cámbiala con ")):
         await chat.say(f"!lang {lang}", as_="olga")
         sent.clear()
